@@ -1,0 +1,17 @@
+"""Experiments: each module has `run(config, workdir) -> results dict`."""
+
+import importlib
+
+from ntk_tf.errors import ConfigError
+
+EXPERIMENTS = {
+    "data_summary": "ntk_tf.experiments.data_summary",
+}
+
+
+def get(name: str):
+  """The experiment module called `name`."""
+  if name not in EXPERIMENTS:
+    raise ConfigError(f"unknown experiment {name!r}; valid experiments: "
+                      f"{', '.join(sorted(EXPERIMENTS))}.")
+  return importlib.import_module(EXPERIMENTS[name])

@@ -1,0 +1,98 @@
+"""Command-line entry point: `python -m ntk_tf.main --config=configs/<name>.py --workdir=<dir>`.
+
+Parses the config (ml_collections, overrides like `--config.model.width=5`), sets up the
+platform and calls `experiments.<config.experiment>.run(config, workdir)`. Problems the user
+can fix are printed as one line (no traceback) and exit with status 2.
+"""
+
+import importlib.util
+import os
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from ntk_tf import io
+from ntk_tf.errors import NtkTfError
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file, e.g. configs/quickstart.py.", lock_config=True)
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Where results, checkpoints and logs go (default: workdirs/<config name>).")
+_OVERWRITE = flags.DEFINE_bool(
+    "overwrite", False, "Allow a workdir that holds a finished run of a different config.")
+flags.mark_flags_as_required(["config"])
+
+
+def default_workdir(config_path: str) -> str:
+  name = os.path.splitext(os.path.basename(config_path.split(":")[0]))[0]
+  return os.path.join("workdirs", name)
+
+
+def setup_platform(config):
+  """Logs the devices, applies the config's thread and determinism settings."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  if config.get("deterministic", False):
+    tf.config.experimental.enable_op_determinism()
+  logging.info("TensorFlow %s; devices: %s", tf.__version__,
+               [d.name for d in tf.config.list_logical_devices()])
+
+
+def _load_config_file(path: str):
+  """Builds the config a `--config=file.py[:arg]` flag names (to explain a bad override)."""
+  filename, _, arg = path.partition(":")
+  spec = importlib.util.spec_from_file_location("_ntk_tf_config", filename)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg) if arg else module.get_config()
+
+
+def _unknown_override_message(argv) -> str:
+  """Names the first `--config.a.b=` override whose key does not exist, and the valid keys."""
+  config_path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+  if config_path is None:
+    return "a --config.* override names a key that does not exist."
+  config = _load_config_file(config_path)
+  for arg in argv:
+    if not arg.startswith("--config."):
+      continue
+    node, prefix = config, "config"
+    for part in arg[len("--config."):].split("=", 1)[0].split("."):
+      if not hasattr(node, "keys") or part not in node:
+        valid = ", ".join(sorted(node.keys())) if hasattr(node, "keys") else "(none: a leaf)"
+        return (f"{arg}: {prefix} has no key {part!r}; valid keys of {prefix}: {valid}. "
+                "Fix the override (see the config file).")
+      node, prefix = node[part], f"{prefix}.{part}"
+  return "a --config.* override names a key that does not exist."
+
+
+def parse_flags(argv):
+  """absl's flag parsing, with unknown config keys reported in one line."""
+  try:
+    return flags.FLAGS(argv)
+  except (AttributeError, KeyError):
+    print(f"ntk_tf: error: {_unknown_override_message(argv)}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
+  from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
+  try:
+    experiment = experiments.get(config.experiment)
+    os.makedirs(workdir, exist_ok=True)
+    setup_platform(config)
+    if hasattr(experiment, "prepare_workdir"):
+      experiment.prepare_workdir(config, workdir, overwrite=_OVERWRITE.value)
+    io.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    experiment.run(config, workdir)
+  except NtkTfError as e:
+    print(f"ntk_tf: error: {e}", file=sys.stderr)
+    sys.exit(2)
+  print(f"results in {os.path.join(workdir, 'results.json')}")
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=parse_flags)
