@@ -1,20 +1,20 @@
-"""Quickstart: load the 5,000 real MNIST digits offline and summarize them.
+"""Quickstart: LeNet x1 and its linearization on 5,000 real MNIST digits, offline.
 
 Command:  python -m ntk_tf.main --config=configs/quickstart.py --workdir=workdirs/quickstart
-Runtime:  ~10 s on a 2-core CPU (mostly importing TensorFlow); the same on a GPU.
-Paper:    none yet: checks the data layer (MNIST as in Samarin et al. 2020/2022).
+Runtime:  ~1 min on a 2-core CPU (3 epochs of 125 steps for both models); ~20 s on a GPU.
+Paper:    a small version of Samarin et al. 2020, Fig. 3 / 2022, Fig. 2 (LeNet x1 vs LinLeNet x1
+          on MNIST: the linearization trails the network in train and test accuracy), with the
+          logistic-regression baseline of their Sec. 3.2. Prints both models' accuracies.
 """
 
-import ml_collections
-
-from ntk_tf import data
+from ntk_tf.experiments import compare
 
 
-def get_config() -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
-  config.experiment = "data_summary"
-  config.seed = 0
-  config.deterministic = True
-  config.dataset = data.default_config()
+def get_config():
+  config = compare.default_config()
   config.dataset.name = "mnist5k"
+  config.model.name = "lenet"
+  config.model.width = 1
+  config.train.epochs = 3
+  config.baseline.logistic_regression = True
   return config

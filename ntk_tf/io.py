@@ -49,6 +49,12 @@ def write_npz(path: str, **arrays):
   _atomic_write(path, lambda f: np.savez(f, **arrays), "wb")
 
 
+def write_jsonl(path: str, records):
+  """Writes one JSON line per record, atomically."""
+  _atomic_write(path, lambda f: f.writelines(json.dumps(r, default=_default) + "\n"
+                                             for r in records), "w")
+
+
 def append_jsonl(path: str, record: dict):
   """Appends one JSON line (metrics logs); a crash leaves at most the last line incomplete."""
   with open(path, "a") as f:

@@ -82,10 +82,12 @@ def main(argv):
   from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
   try:
     experiment = experiments.get(config.experiment)
+    if hasattr(experiment, "validate"):
+      experiment.validate(config)
     os.makedirs(workdir, exist_ok=True)
-    setup_platform(config)
     if hasattr(experiment, "prepare_workdir"):
       experiment.prepare_workdir(config, workdir, overwrite=_OVERWRITE.value)
+    setup_platform(config)
     io.write_json(os.path.join(workdir, "config.json"), config.to_dict())
     experiment.run(config, workdir)
   except NtkTfError as e:

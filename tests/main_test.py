@@ -25,6 +25,8 @@ class BadInputTest(parameterized.TestCase):
       ("unknown_dataset", "--config.dataset.name=emnist",
        "unknown dataset 'emnist'; valid names"),
       ("translation", "--config.dataset.translate=40", "out of range for 28x28"),
+      ("width", "--config.model.width=0", "model.width=0 must be a positive integer"),
+      ("model_input", "--config.model.name=alexnet", "cannot take 28x28 inputs"),
   )
   def test_one_line_error(self, override, message):
     workdir = self.create_tempdir().full_path
@@ -50,5 +52,17 @@ class QuickstartTest(absltest.TestCase):
       results = json.load(f)
     with open(os.path.join(workdir, "config.json")) as f:
       self.assertEqual(json.load(f)["dataset"]["name"], "mnist5k")
-    self.assertEqual(results["x_train_shape"], [4000, 28, 28, 1])
-    self.assertIn("results.json", result.stdout)
+    self.assertEqual(results["experiment"], "compare")
+    for which in ("standard", "linearized", "logistic_regression"):
+      for key in ("train_accuracy", "test_accuracy"):
+        self.assertBetween(results[which][key], 0.0, 1.0)
+    # Real learning on real digits in 3 epochs, and the linearization trails the network.
+    self.assertGreater(results["standard"]["test_accuracy"], 0.9)
+    self.assertGreater(results["linearized"]["test_accuracy"], 0.5)
+    self.assertGreater(results["standard"]["train_accuracy"],
+                       results["linearized"]["train_accuracy"])
+    self.assertIn("LinLeNet x1", result.stdout)
+    for name in ("accuracy.png", "trajectories.png", "seed_0/metrics.jsonl",
+                 "seed_0/metrics.csv", "seed_0/trajectories.npz"):
+      self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
+    self.assertNotEmpty(os.listdir(os.path.join(workdir, "seed_0", "tensorboard")))

@@ -5,6 +5,7 @@ import importlib
 from ntk_tf.errors import ConfigError
 
 EXPERIMENTS = {
+    "compare": "ntk_tf.experiments.compare",
     "data_summary": "ntk_tf.experiments.data_summary",
 }
 

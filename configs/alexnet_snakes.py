@@ -1,0 +1,34 @@
+"""AlexNet and LinAlexNet on ten ImageNet snake classes (Samarin et al. 2020, Fig. 6; 2022,
+Fig. 5 and Table A.1).
+
+Command:  python -m ntk_tf.main --config=configs/alexnet_snakes.py \
+            --workdir=workdirs/alexnet_snakes --config.dataset.data_dir=<TFDS dir> \
+            --config.dataset.imagenet.manual_dir=<folder with the ILSVRC2012 tars>
+Runtime:  AlexNet x1, 100 epochs of 407 steps at 224x224: ~6 h on one GPU; impractical on a CPU.
+Paper:    test accuracy AlexNet 53.8 / LinAlexNet 35.2 at x1 and 57.0 / 39.2 at x4 (lr 1,
+          wd 5e-7 for the linearization).
+Hyperparameters: standard lr 0.1, wd 5e-6; linearized lr 1, wd 5e-7; momentum 0.9, batch 32,
+100 epochs, lr divided by 10 every 30 epochs. Widths 1-4.
+"""
+
+from ntk_tf.experiments import compare
+
+WIDTHS = (1, 2, 3, 4)
+SEEDS = (0, 1, 2, 3, 4)
+
+
+def get_config():
+  config = compare.default_config()
+  config.dataset.name = "imagenet_snakes"
+  config.model.name = "alexnet"
+  config.train.learning_rate = 0.1
+  config.train.weight_decay = 5e-6
+  config.train.linearized_learning_rate = 1.0
+  config.train.linearized_weight_decay = 5e-7
+  config.train.lr_decay_every = 30
+  config.train.eval_batch_size = 100
+  return config
+
+
+def sweep():
+  return [{"model.width": w, "seed": s} for w in WIDTHS for s in SEEDS]

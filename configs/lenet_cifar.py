@@ -1,0 +1,26 @@
+"""LeNet and LinLeNet on CIFAR-10 (Samarin et al. 2020, Fig. 4; 2022, Fig. 4 and Table A.2).
+
+Command:  python -m ntk_tf.main --config=configs/lenet_cifar.py --workdir=workdirs/lenet_cifar
+          [--config.model.width=60]
+Runtime:  LeNet x1, 100 epochs of 1,563 steps: ~2 h on a 2-core CPU, ~12 min on one GPU.
+Paper:    test accuracy LeNet 62.5 / LinLeNet 42.3 at x1, 78.8 / 65.6 at x60 (2020, Fig. 4).
+Hyperparameters: lr 0.1 divided by 10 every 30 epochs, momentum 0.9, weight decay 5e-5,
+batch 32, 100 epochs, L2 loss on one-hot targets. Needs TFDS CIFAR-10 (downloads once).
+"""
+
+from ntk_tf.experiments import compare
+
+WIDTHS = (1, 2, 5, 10, 25, 60)
+SEEDS = (0, 1, 2, 3, 4)
+
+
+def get_config():
+  config = compare.default_config()
+  config.dataset.name = "cifar10"
+  config.model.name = "lenet"
+  config.train.lr_decay_every = 30
+  return config
+
+
+def sweep():
+  return [{"model.width": w, "seed": s} for w in WIDTHS for s in SEEDS]

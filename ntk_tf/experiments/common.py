@@ -1,0 +1,114 @@
+"""Config sections and workdir handling shared by the experiments."""
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+
+import ml_collections
+
+from ntk_tf import io, models
+from ntk_tf.errors import ConfigError
+from ntk_tf.paired_training import TrainConfig
+
+
+def model_config() -> ml_collections.ConfigDict:
+  """The `config.model` section."""
+  c = ml_collections.ConfigDict()
+  c.name = "lenet"
+  c.width = 1
+  c.parameterization = "standard"   # "standard" (PyTorch init) or "ntk".
+  c.w_std = math.sqrt(2.0)          # NTK parameterization only.
+  c.b_std = 0.0
+  c.depth = ml_collections.FieldReference(None, field_type=int)  # mlp, cnn_v, cnn_gap.
+  return c
+
+
+def train_config() -> ml_collections.ConfigDict:
+  """The `config.train` section: every field of paired_training.TrainConfig."""
+  c = ml_collections.ConfigDict()
+  for field in dataclasses.fields(TrainConfig):
+    value = field.default
+    if value is None:
+      kind = int if field.name in ("lr_decay_every", "checkpoint_every_steps") else float
+      value = ml_collections.FieldReference(None, field_type=kind)
+    c[field.name] = value
+  return c
+
+
+def check_keys(section: ml_collections.ConfigDict, defaults: ml_collections.ConfigDict,
+               name: str):
+  unknown = sorted(set(section.keys()) - set(defaults.keys()))
+  if unknown:
+    where = f"config.{name}" if name else "config"
+    raise ConfigError(f"unknown key(s) {unknown} in {where}; valid keys: "
+                      f"{', '.join(sorted(defaults.keys()))}.")
+
+
+def validate_model(cfg: ml_collections.ConfigDict):
+  check_keys(cfg, model_config(), "model")
+  models.validate(cfg.name, cfg.width, cfg.get("parameterization", "standard"))
+
+
+def validate_train(cfg: ml_collections.ConfigDict) -> TrainConfig:
+  check_keys(cfg, train_config(), "train")
+  tc = TrainConfig(**{k: v for k, v in cfg.items()})
+  for key in ("epochs", "batch_size", "eval_batch_size"):
+    value = getattr(tc, key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+      raise ConfigError(f"train.{key}={value!r} must be a positive integer.")
+  for key in ("learning_rate", "linearized_learning_rate"):
+    value = getattr(tc, key)
+    if value is not None and not (value > 0 and math.isfinite(value)):
+      raise ConfigError(f"train.{key}={value!r} must be a positive number.")
+  for key in ("momentum", "weight_decay", "linearized_weight_decay"):
+    value = getattr(tc, key)
+    if value is not None and not value >= 0:
+      raise ConfigError(f"train.{key}={value!r} must be >= 0.")
+  return tc
+
+
+def build_model(cfg: ml_collections.ConfigDict, input_shape, num_outputs: int, seed: int,
+                dtype: str = "float32"):
+  kwargs = {} if cfg.get("depth") is None else {"depth": cfg.depth}
+  return models.build(cfg.name, width=cfg.width, input_shape=input_shape,
+                      num_outputs=num_outputs, seed=seed, dtype=dtype,
+                      parameterization=cfg.parameterization, w_std=cfg.w_std, b_std=cfg.b_std,
+                      **kwargs)
+
+
+def _normalized(config_dict) -> dict:
+  return json.loads(json.dumps(config_dict, default=list))
+
+
+def _differences(a, b, prefix="config"):
+  if isinstance(a, dict) and isinstance(b, dict):
+    out = []
+    for key in sorted(set(a) | set(b)):
+      out += _differences(a.get(key), b.get(key), f"{prefix}.{key}")
+    return out
+  return [] if a == b else [prefix]
+
+
+def prepare_workdir(config: ml_collections.ConfigDict, workdir: str, overwrite: bool = False):
+  """Refuses a workdir that holds a run of a different config unless `overwrite`.
+
+  The same config resumes (or returns at once if it had finished).
+  """
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return
+  old, new = _normalized(io.read_json(path)), _normalized(config.to_dict())
+  diff = _differences(old, new)
+  if not diff:
+    return
+  finished = os.path.exists(os.path.join(workdir, "results.json"))
+  if not overwrite:
+    raise ConfigError(
+        f"workdir {workdir} holds a {'finished' if finished else 'partial'} run of a different "
+        f"config (differs in {', '.join(diff[:5])}{' ...' if len(diff) > 5 else ''}); use "
+        "another --workdir, or pass --overwrite to delete that run and start afresh.")
+  for entry in os.listdir(workdir):
+    full = os.path.join(workdir, entry)
+    shutil.rmtree(full) if os.path.isdir(full) else os.remove(full)

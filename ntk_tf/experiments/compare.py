@@ -1,0 +1,153 @@
+"""Experiment 'compare': a network and its linearization trained side by side.
+
+Samarin et al. 2020 (Figs. 2-6) and 2022 (Figs. 2-5, Tables A.1/A.2): same w0, same minibatches,
+SGD with momentum and weight decay, L2 loss on one-hot targets; train/test accuracy of both
+models, output trajectories on validation points, and a logistic-regression baseline.
+
+Workdir: config.json, results.json, seed_<s>/{metrics.jsonl, metrics.csv, trajectories.npz,
+checkpoints/, tensorboard/}, accuracy.png, trajectories.png.
+"""
+
+import csv
+import os
+
+import ml_collections
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from ntk_tf import baselines, data, io, models, plots
+from ntk_tf.errors import ConfigError
+from ntk_tf.experiments import common
+from ntk_tf.paired_training import PairedTrainer
+
+METRIC_KEYS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
+prepare_workdir = common.prepare_workdir
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """Every key of a 'compare' config, with Samarin et al.'s LeNet/MNIST hyperparameters."""
+  config = ml_collections.ConfigDict()
+  config.experiment = "compare"
+  config.seed = 0
+  config.seeds = ml_collections.FieldReference(None, field_type=tuple)  # Several seeds.
+  # tf.config.experimental.enable_op_determinism() has no XLA max-pool gradient, so it is off;
+  # XLA on the CPU is deterministic here anyway (tests/compare_test.py checks same seed ->
+  # identical results). Set True only with train.jit_compile=False.
+  config.deterministic = False
+  config.dtype = "float32"
+  config.dataset = data.default_config()
+  config.dataset.name = "mnist"
+  config.model = common.model_config()
+  config.train = common.train_config()
+  config.train.epochs = 100
+  config.train.batch_size = 32
+  config.train.learning_rate = 0.1
+  config.train.momentum = 0.9
+  config.train.weight_decay = 5e-5
+  config.baseline = ml_collections.ConfigDict(dict(logistic_regression=False))
+  return config
+
+
+def validate(config: ml_collections.ConfigDict):
+  """Every check that needs no data, run before anything heavy."""
+  common.check_keys(config, default_config(), "")
+  data.validate(config.dataset)
+  common.validate_model(config.model)
+  common.validate_train(config.train)
+  if config.get("dtype", "float32") not in models.DTYPES:
+    raise ConfigError(f"config.dtype={config.dtype!r}; use float32 or float64.")
+
+
+def seeds_of(config) -> list:
+  seeds = config.get("seeds")
+  return [int(s) for s in seeds] if seeds else [int(config.seed)]
+
+
+def _write_metrics(history, seed_dir):
+  io.write_jsonl(os.path.join(seed_dir, "metrics.jsonl"), history)
+  rows = []
+  for r in history:
+    for which in ("standard", "linearized"):
+      if which in r:
+        rows.append(dict(epoch=r["epoch"], model=which, learning_rate=r["learning_rate"]
+                         if which == "standard" else r["linearized_learning_rate"],
+                         **r[which]))
+  with open(os.path.join(seed_dir, "metrics.csv"), "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=["epoch", "model", "learning_rate", *METRIC_KEYS])
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def run_seed(config, dataset, seed: int, seed_dir: str) -> dict:
+  """One paired run; returns its final metrics."""
+  train_cfg = common.validate_train(config.train)
+  model = common.build_model(config.model, dataset.input_shape, dataset.num_outputs, seed,
+                             config.get("dtype", "float32"))
+  logging.info("seed %d: %s with %d parameters", seed, model.name, models.num_params(model))
+  threshold = 0.0 if (dataset.targets_train.min() < 0 or dataset.num_outputs > 1) else 0.5
+  trainer = PairedTrainer(model, dataset, train_cfg, seed, seed_dir,
+                          config.get("dtype", "float32"), threshold)
+  writer = tf.summary.create_file_writer(os.path.join(seed_dir, "tensorboard"))
+  history = trainer.train(writer=writer)
+  _write_metrics(history, seed_dir)
+  io.write_npz(os.path.join(seed_dir, "trajectories.npz"),
+               **{k: np.asarray(v) for k, v in trainer.trajectory.items()})
+  final = history[-1]
+  return dict(seed=seed, num_params=models.num_params(model),
+              **{k: final[k] for k in ("standard", "linearized") if k in final})
+
+
+def _aggregate(per_seed, which):
+  rows = [r[which] for r in per_seed if which in r]
+  if not rows:
+    return None, None
+  mean = {k: float(np.mean([r[k] for r in rows])) for k in METRIC_KEYS}
+  std = {k: float(np.std([r[k] for r in rows])) for k in METRIC_KEYS}
+  return mean, std
+
+
+def format_table(results: dict) -> str:
+  """Train/test accuracy of both models (and the baseline) as a small text table."""
+  lines = [f"{'model':<28}{'train acc':>10}{'test acc':>10}"]
+  pretty = {"lenet": "LeNet", "alexnet": "AlexNet", "myrtle": "Myrtle", "mlp": "MLP",
+            "cnn5": "CNN5", "cnn_v": "CNN-V", "cnn_gap": "CNN-GAP"}.get(results["model"],
+                                                                       results["model"])
+  names = {"standard": f"{pretty} x{results['width']}",
+           "linearized": f"Lin{pretty} x{results['width']}",
+           "logistic_regression": "logistic regression"}
+  for key, name in names.items():
+    if results.get(key):
+      lines.append(f"{name:<28}{100 * results[key]['train_accuracy']:>9.2f}%"
+                   f"{100 * results[key]['test_accuracy']:>9.2f}%")
+  return "\n".join(lines)
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  validate(config)
+  dataset = data.load(config.dataset, seed=config.seed)
+  logging.info("\n%s", dataset.summary())
+  per_seed = []
+  for seed in seeds_of(config):
+    seed_dir = os.path.join(workdir, f"seed_{seed}")
+    per_seed.append(run_seed(config, dataset, seed, seed_dir))
+  results = dict(experiment="compare", model=config.model.name, width=config.model.width,
+                 dataset=config.dataset.name, num_params=per_seed[0]["num_params"],
+                 seeds=[r["seed"] for r in per_seed], num_train=len(dataset.x_train),
+                 num_test=len(dataset.x_test), epochs=config.train.epochs)
+  for which in ("standard", "linearized"):
+    results[which], results[f"{which}_std"] = _aggregate(per_seed, which)
+  if config.get("baseline", {}).get("logistic_regression", False):
+    results["logistic_regression"] = baselines.logistic_regression(
+        dataset.x_train, dataset.labels_train, dataset.x_test, dataset.labels_test,
+        seed=config.seed)
+  results["per_seed"] = per_seed
+  io.write_json(os.path.join(workdir, "results.json"), results)
+  first = os.path.join(workdir, f"seed_{per_seed[0]['seed']}")
+  title = f"{config.model.name} x{config.model.width} on {config.dataset.name}"
+  plots.accuracy_curves(os.path.join(first, "metrics.jsonl"),
+                        os.path.join(workdir, "accuracy.png"), title)
+  plots.trajectories(os.path.join(first, "trajectories.npz"),
+                     os.path.join(workdir, "trajectories.png"), title)
+  print(format_table(results))
+  return results

@@ -1,0 +1,65 @@
+"""Models by name: `build(name, *, width, input_shape, num_outputs, seed, ...)` -> keras.Model."""
+
+import math
+
+import keras
+
+from ntk_tf.errors import ConfigError
+from ntk_tf.models import alexnet, arora, common, lenet, vyas
+from ntk_tf.models.layers import PARAMETERIZATIONS
+
+ARCHITECTURES = {
+    "lenet": lenet.build,
+    "alexnet": alexnet.build,
+    "myrtle": vyas.build_myrtle,
+    "cnn5": vyas.build_cnn5,
+    "mlp": vyas.build_mlp,
+    "cnn_v": arora.build_cnn_v,
+    "cnn_gap": arora.build_cnn_gap,
+}
+DTYPES = ("float32", "float64")
+
+
+def validate(name, width, parameterization="standard", dtype="float32"):
+  """Checks the build arguments that do not depend on the data (before any work)."""
+  if name not in ARCHITECTURES:
+    raise ConfigError(f"unknown model {name!r}; valid models: {', '.join(ARCHITECTURES)}.")
+  if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+    raise ConfigError(f"model.width={width!r} must be a positive integer (a width factor for "
+                      "lenet/alexnet, channels or units for the others).")
+  if parameterization not in PARAMETERIZATIONS:
+    raise ConfigError(f"model.parameterization={parameterization!r}; use one of "
+                      f"{', '.join(PARAMETERIZATIONS)}.")
+  if dtype not in DTYPES:
+    raise ConfigError(f"dtype {dtype!r} is not supported; use float32 or float64.")
+
+
+def build(name: str, *, width: int, input_shape, num_outputs: int, seed: int = 0,
+          parameterization: str = "standard", dtype: str = "float32",
+          w_std: float = math.sqrt(2.0), b_std: float = 0.0, **kwargs) -> keras.Model:
+  """Builds architecture `name` and creates its weights (deterministic in `seed`).
+
+  Args:
+    width: width factor (lenet, alexnet) or channels/units c (myrtle, cnn5, mlp, cnn_v, cnn_gap).
+    input_shape: (H, W, C) images, or (D,) vectors for mlp.
+    num_outputs: L, the size of the output layer (not widened).
+    parameterization: "standard" (PyTorch default init) or "ntk" (NTK parameterization with
+      w_std, b_std).
+    **kwargs: architecture options, e.g. depth for mlp, cnn_v, cnn_gap.
+  """
+  validate(name, width, parameterization, dtype)
+  if int(num_outputs) < 1:
+    raise ConfigError(f"num_outputs={num_outputs} must be at least 1.")
+  factory = common.LayerFactory(parameterization, int(seed), dtype, w_std, b_std)
+  try:
+    layer_list = ARCHITECTURES[name](width, tuple(input_shape), int(num_outputs), factory,
+                                     **kwargs)
+  except TypeError as e:
+    raise ConfigError(f"model {name!r} does not take options {sorted(kwargs)} ({e}).") from e
+  model = keras.Sequential([keras.Input(tuple(input_shape), dtype=dtype)] + layer_list,
+                           name=f"{name}_x{width}")
+  return model
+
+
+def num_params(model: keras.Model) -> int:
+  return int(sum(int(v.shape.num_elements()) for v in model.trainable_variables))

@@ -1,0 +1,43 @@
+"""Vyas, Bansal, Nakkiran (2022), appendix A: Myrtle CNN, the 5-layer CNN and the MLP.
+
+Here `width` is the papers' c (channels or hidden units), not a multiplier.
+- myrtle: conv c, conv 2c, avgpool 2, conv 4c, avgpool 2, conv 8c, avgpool 2, global average
+  pool (the paper's 4x4 average pool on 32x32 inputs), dense L; 3x3 SAME convs with ReLU.
+- cnn5: four 3x3 SAME convs with c channels and ReLU, flatten, dense L.
+- mlp: flatten, (depth - 1) hidden dense layers of c units with ReLU, dense L (depth 4 default).
+"""
+
+import keras
+
+from ntk_tf.errors import ConfigError
+from ntk_tf.models import common
+
+
+def build_myrtle(width: int, input_shape, num_outputs: int, factory: common.LayerFactory):
+  common.require_image("myrtle", input_shape, 8, " (three 2x2 average pools)")
+  dt = factory.dtype
+  out = []
+  for i, channels in enumerate((width, 2 * width, 4 * width, 8 * width)):
+    out += [factory.conv(channels, 3, padding="same", name=f"conv{i + 1}"), keras.layers.ReLU()]
+    if i > 0:
+      out.append(keras.layers.AveragePooling2D(2, dtype=dt))
+  return out + [keras.layers.GlobalAveragePooling2D(dtype=dt),
+                factory.dense(num_outputs, name="fc")]
+
+
+def build_cnn5(width: int, input_shape, num_outputs: int, factory: common.LayerFactory):
+  common.require_image("cnn5", input_shape, 1)
+  out = []
+  for i in range(4):
+    out += [factory.conv(width, 3, padding="same", name=f"conv{i + 1}"), keras.layers.ReLU()]
+  return out + [keras.layers.Flatten(), factory.dense(num_outputs, name="fc")]
+
+
+def build_mlp(width: int, input_shape, num_outputs: int, factory: common.LayerFactory,
+              depth: int = 4):
+  if depth < 1:
+    raise ConfigError(f"model.depth={depth}: an MLP needs depth >= 1 (dense layers).")
+  out = [keras.layers.Flatten()]
+  for i in range(depth - 1):
+    out += [factory.dense(width, name=f"fc{i + 1}"), keras.layers.ReLU()]
+  return out + [factory.dense(num_outputs, name=f"fc{depth}")]

@@ -1,0 +1,234 @@
+"""The paired loop: a network and its linearization, same w0, same minibatches, checkpointed.
+
+Records per-epoch train/test loss and accuracy of both models and the trajectories of the output
+for the correct class on fixed validation points (every step for the first T steps, then every
+epoch; Samarin et al. 2020, Fig. 2). Everything needed to resume (weights, velocities, u, step,
+history, trajectories) is in one TensorFlow checkpoint, so an interrupted run resumes and ends
+with results identical to an uninterrupted one.
+"""
+
+import dataclasses
+import io as _io
+import json
+import os
+import time
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+from tensorflow.core.framework import summary_pb2
+
+from ntk_tf import training
+from ntk_tf.data import Dataset
+from ntk_tf.linearize import LinearizedModel
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  """The hyperparameters of a paired run (Samarin et al.: lr 0.1, momentum 0.9, wd 5e-5,
+  batch 32, 100 epochs; CIFAR-10 and snakes with lr ÷10 every 30 epochs)."""
+  epochs: int = 1
+  batch_size: int = 32
+  learning_rate: float = 0.1
+  linearized_learning_rate: Optional[float] = None  # None: same as learning_rate.
+  momentum: float = 0.9
+  weight_decay: float = 5e-5
+  linearized_weight_decay: Optional[float] = None  # None: same as weight_decay.
+  lr_decay_every: Optional[int] = None  # Epochs between ÷10 steps (None: constant).
+  lr_decay_factor: float = 0.1
+  loss: str = "mse"
+  linearized_loss: str = "mse"
+  eval_batch_size: int = 1000
+  trajectory_points: int = 8     # Validation (test) points whose outputs are tracked.
+  trajectory_steps: int = 200    # Record every step for the first T steps, then every epoch.
+  checkpoint_every_steps: Optional[int] = None  # Also checkpoint mid-epoch (None: epochs only).
+  max_checkpoints: int = 2
+  jit_compile: bool = True
+  train_standard: bool = True
+  train_linearized: bool = True
+  centered: bool = False
+  order: int = 1
+
+
+class PairedTrainer:
+  """Trains `model` and LinearizedModel(model) from the same w0 on the same batches."""
+
+  def __init__(self, model, dataset: Dataset, cfg: TrainConfig, seed: int, workdir: str,
+               dtype: str = "float32", threshold: float = 0.0):
+    self.model, self.data, self.cfg, self.seed = model, dataset, cfg, int(seed)
+    self.workdir, self.dtype, self.threshold = workdir, tf.as_dtype(dtype), threshold
+    self.std_loss = training.loss_function(cfg.loss, dataset.num_outputs)
+    self.lin_loss = training.loss_function(cfg.linearized_loss, dataset.num_outputs)
+    self.linearized = LinearizedModel(model, centered=cfg.centered, order=cfg.order)
+    self.params = [v.value for v in model.trainable_variables]
+    self.std_opt = training.SGD(self.params, cfg.momentum, cfg.weight_decay)
+    lin_wd = cfg.weight_decay if cfg.linearized_weight_decay is None else cfg.linearized_weight_decay
+    self.lin_opt = training.SGD(self.linearized.u, cfg.momentum, lin_wd)
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    self._history_var = tf.Variable("[]", dtype=tf.string, trainable=False, name="history")
+    self._trajectory_var = tf.Variable(b"", dtype=tf.string, trainable=False, name="trajectory")
+    self.history, self.trajectory = [], {"step": [], "standard": [], "linearized": []}
+    n_traj = min(cfg.trajectory_points, len(dataset.x_test))
+    self.trajectory_x = tf.constant(dataset.x_test[:n_traj], dtype=self.dtype)
+    labels = dataset.labels_test[:n_traj]
+    # The output of the correct class (one output: the only output).
+    self.trajectory_index = (np.zeros_like(labels) if dataset.num_outputs == 1 else labels)
+    self.checkpoint = tf.train.Checkpoint(
+        params=self.params, velocity=self.std_opt.velocity, u=self.linearized.u,
+        u_velocity=self.lin_opt.velocity, step=self.step, history=self._history_var,
+        trajectory=self._trajectory_var)
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(workdir, "checkpoints"), max_to_keep=cfg.max_checkpoints)
+    self._compile()
+
+  # --- compiled steps -------------------------------------------------------------------
+  def _compile(self):
+    jit = self.cfg.jit_compile
+    model, lin = self.model, self.linearized
+
+    @tf.function(jit_compile=jit, reduce_retracing=True)
+    def standard_step(x, y, lr):
+      with tf.GradientTape() as tape:
+        loss = self.std_loss(model(x, training=True), y)
+      self.std_opt.apply(tape.gradient(loss, self.params), lr)
+      return loss
+
+    @tf.function(jit_compile=jit, reduce_retracing=True)
+    def linearized_step(x, y, lr):
+      loss, grads = lin.loss_and_gradient(x, y, self.lin_loss)
+      self.lin_opt.apply(grads, lr)
+      return loss
+
+    self.standard_step, self.linearized_step = standard_step, linearized_step
+    self.standard_fn = tf.function(lambda x: model(x, training=False), jit_compile=jit,
+                                   reduce_retracing=True)
+    self.linearized_fn = tf.function(lin.apply, jit_compile=jit, reduce_retracing=True)
+
+  # --- state ----------------------------------------------------------------------------
+  def restore(self) -> bool:
+    """Restores the latest checkpoint, if any; returns whether one was found."""
+    path = self.manager.latest_checkpoint
+    if not path:
+      return False
+    self.checkpoint.restore(path).assert_existing_objects_matched()
+    self.history = json.loads(self._history_var.numpy().decode())
+    blob = self._trajectory_var.numpy()
+    if blob:
+      with np.load(_io.BytesIO(blob)) as z:
+        self.trajectory = {k: [row for row in z[k]] for k in z.files}
+    logging.info("resumed from %s at step %d", path, int(self.step.numpy()))
+    return True
+
+  def save(self):
+    self._history_var.assign(json.dumps(self.history))
+    buffer = _io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in self.trajectory.items()})
+    self._trajectory_var.assign(buffer.getvalue())
+    self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+  def _record_trajectory(self, step: int):
+    idx = self.trajectory_index
+    std = self.standard_fn(self.trajectory_x).numpy()[np.arange(len(idx)), idx]
+    lin = self.linearized_fn(self.trajectory_x).numpy()[np.arange(len(idx)), idx]
+    self.trajectory["step"].append(step)
+    self.trajectory["standard"].append(std)
+    self.trajectory["linearized"].append(lin)
+
+  def _evaluate(self, fn, loss_fn):
+    d, bs = self.data, self.cfg.eval_batch_size
+    train = training.evaluate(fn, d.x_train, d.targets_train, d.labels_train, loss_fn, bs,
+                              self.dtype, self.threshold)
+    test = training.evaluate(fn, d.x_test, d.targets_test, d.labels_test, loss_fn, bs,
+                             self.dtype, self.threshold)
+    return dict(train_loss=train.loss, train_accuracy=train.accuracy,
+                test_loss=test.loss, test_accuracy=test.accuracy)
+
+  def _check_finite(self, which: str, loss: float, step: int, epoch: int, lr: float):
+    if not np.isfinite(loss):
+      last = self.manager.latest_checkpoint
+      kept = f"the last good checkpoint ({last}) is kept" if last else "no checkpoint was written"
+      key = "learning_rate" if which == "standard" else "linearized_learning_rate"
+      raise training.TrainingDivergedError(
+          f"the {which} model's training loss became {loss} at step {step} (epoch {epoch + 1}) "
+          f"with learning rate {lr:g}; {kept}. Lower config.train.{key} (e.g. to {lr / 10:g}) "
+          "and run again.")
+
+  # --- the loop -------------------------------------------------------------------------
+  def train(self, writer=None, progress=None) -> list:
+    """Runs (or resumes) the paired training; returns the per-epoch history."""
+    cfg, d = self.cfg, self.data
+    self.restore()
+    steps_per_epoch = -(-len(d.x_train) // cfg.batch_size)
+    lin_base = cfg.learning_rate if cfg.linearized_learning_rate is None else \
+        cfg.linearized_learning_rate
+    step = int(self.step.numpy())
+    if step == 0 and not self.trajectory["step"]:
+      self._record_trajectory(0)
+    for epoch in range(step // steps_per_epoch, cfg.epochs):
+      lr = training.step_decay(cfg.learning_rate, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
+      lin_lr = training.step_decay(lin_base, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
+      lr_t, lin_lr_t = tf.constant(lr, self.dtype), tf.constant(lin_lr, self.dtype)
+      batches = training.epoch_batches(len(d.x_train), cfg.batch_size, self.seed, epoch)
+      start = time.time()
+      for b in range(step - epoch * steps_per_epoch, steps_per_epoch):
+        idx = batches[b]
+        x = tf.constant(d.x_train[idx], dtype=self.dtype)
+        y = tf.constant(d.targets_train[idx], dtype=self.dtype)
+        if cfg.train_standard:
+          self._check_finite("standard", float(self.standard_step(x, y, lr_t)), step + 1,
+                             epoch, lr)
+        if cfg.train_linearized:
+          self._check_finite("linearized", float(self.linearized_step(x, y, lin_lr_t)),
+                             step + 1, epoch, lin_lr)
+        step += 1
+        self.step.assign(step)
+        if step <= cfg.trajectory_steps:
+          self._record_trajectory(step)
+        if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps == 0 and \
+            step % steps_per_epoch:
+          self.save()
+        if progress:
+          progress(epoch, b + 1, steps_per_epoch)
+      seconds = time.time() - start
+      if step > cfg.trajectory_steps:
+        self._record_trajectory(step)
+      record = dict(epoch=epoch + 1, step=step, learning_rate=lr, linearized_learning_rate=lin_lr)
+      if cfg.train_standard:
+        record["standard"] = self._evaluate(self.standard_fn, self.std_loss)
+      if cfg.train_linearized:
+        record["linearized"] = self._evaluate(self.linearized_fn, self.lin_loss)
+      self.history.append(record)
+      self.save()
+      _log_epoch(record, seconds, steps_per_epoch)
+      if writer is not None:
+        _write_scalars(writer, record)
+    return self.history
+
+
+def _log_epoch(record, seconds, steps):
+  parts = [f"epoch {record['epoch']}"]
+  for which in ("standard", "linearized"):
+    if which in record:
+      m = record[which]
+      parts.append(f"{which}: train {m['train_accuracy']:.4f} test {m['test_accuracy']:.4f} "
+                   f"(loss {m['train_loss']:.4g})")
+  parts.append(f"{seconds:.1f} s ({1000 * seconds / max(steps, 1):.1f} ms/step)")
+  logging.info(" | ".join(parts))
+
+
+# TensorBoard's scalar-plugin metadata, so scalars show without the tensorboard package
+# (tf.summary.scalar needs it; TensorFlow 2.21 no longer depends on it).
+_SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+).SerializeToString()
+
+
+def _write_scalars(writer, record):
+  with writer.as_default(step=record["epoch"]):
+    scalars = {"learning_rate": record["learning_rate"]}
+    for which in ("standard", "linearized"):
+      scalars.update({f"{which}/{k}": v for k, v in record.get(which, {}).items()})
+    for tag, value in scalars.items():
+      tf.summary.write(tag, tf.constant(value, tf.float32), metadata=_SCALAR_METADATA)
+  writer.flush()

@@ -1,0 +1,59 @@
+"""Figures drawn from the files an experiment wrote (never from memory only)."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+COLORS = {"standard": "tab:blue", "linearized": "tab:orange"}
+LABELS = {"standard": "network", "linearized": "linearization"}
+
+
+def read_jsonl(path):
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def accuracy_curves(metrics_path: str, out_path: str, title: str = ""):
+  """Train (dashed) and test (solid) accuracy per epoch of both models."""
+  records = read_jsonl(metrics_path)
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for which in ("standard", "linearized"):
+    rows = [r for r in records if which in r]
+    if not rows:
+      continue
+    epochs = [r["epoch"] for r in rows]
+    ax.plot(epochs, [r[which]["test_accuracy"] for r in rows], "-o", ms=3,
+            color=COLORS[which], label=f"{LABELS[which]} test")
+    ax.plot(epochs, [r[which]["train_accuracy"] for r in rows], "--", color=COLORS[which],
+            label=f"{LABELS[which]} train")
+  ax.set_xlabel("epoch")
+  ax.set_ylabel("accuracy")
+  ax.set_title(title)
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)
+
+
+def trajectories(npz_path: str, out_path: str, title: str = "", max_points: int = 4):
+  """The output for the correct class on validation points vs step (Samarin 2020, Fig. 2);
+  light lines: the linearization."""
+  with np.load(npz_path) as z:
+    steps, std, lin = z["step"], z["standard"], z["linearized"]
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for i in range(min(max_points, std.shape[1])):
+    line, = ax.plot(steps, std[:, i], "-", lw=1.2)
+    ax.plot(steps, lin[:, i], "-", lw=1.2, color=line.get_color(), alpha=0.35)
+  ax.set_xscale("symlog", linthresh=1)
+  ax.set_xlabel("step")
+  ax.set_ylabel("output for the correct class")
+  ax.set_title(title + " (light: linearization)")
+  ax.grid(alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)

@@ -1,0 +1,112 @@
+"""Training a network and its linearization side by side (Samarin et al. 2020, 2022).
+
+SGD with momentum and weight decay in PyTorch's semantics, step-decay schedules, the L2 loss on
+one-hot targets (torch.nn.MSELoss's mean by default), and the paired loop: both models start from
+the same w0 and see the same minibatches in the same order.
+"""
+
+import dataclasses
+from typing import Callable, List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from ntk_tf.errors import ConfigError, NtkTfError
+
+LOSSES = ("mse", "mse_sum_outputs", "cross_entropy")
+
+
+class TrainingDivergedError(NtkTfError):
+  """The loss became NaN or infinite."""
+
+
+def mse(outputs, targets):
+  """torch.nn.MSELoss(): the mean of (f - y)^2 over batch and outputs."""
+  return tf.reduce_mean(tf.square(outputs - targets))
+
+
+def mse_sum_outputs(outputs, targets):
+  """The L2 loss summed over outputs, averaged over the batch: mean_i |f(x_i) - y_i|^2."""
+  return tf.reduce_mean(tf.reduce_sum(tf.square(outputs - targets), axis=-1))
+
+
+def cross_entropy(outputs, targets):
+  """Softmax cross-entropy against one-hot targets (the baseline of Samarin 2020, Fig. 1)."""
+  return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(targets, outputs))
+
+
+def loss_function(name: str, num_outputs: int) -> Callable:
+  if name not in LOSSES:
+    raise ConfigError(f"train.loss={name!r}; use one of {', '.join(LOSSES)}.")
+  if name == "cross_entropy" and num_outputs < 2:
+    raise ConfigError("train.loss='cross_entropy' needs one-hot targets with >= 2 outputs; "
+                      "use 'mse' for binary targets.")
+  return {"mse": mse, "mse_sum_outputs": mse_sum_outputs, "cross_entropy": cross_entropy}[name]
+
+
+def step_decay(base_lr: float, epoch: int, every: Optional[int], factor: float = 0.1) -> float:
+  """The learning rate in `epoch` (0-based): base_lr * factor^(epoch // every)."""
+  if not every:
+    return float(base_lr)
+  return float(base_lr) * factor ** (epoch // int(every))
+
+
+class SGD:
+  """torch.optim.SGD(momentum=μ, weight_decay=λ, dampening=0, nesterov=False).
+
+  For each parameter p with gradient g:  g ← g + λ p;  v ← μ v + g;  p ← p − η v.
+  (PyTorch starts with v = g, the same as v = 0 followed by the update.)
+  """
+
+  def __init__(self, params: Sequence[tf.Variable], momentum: float = 0.9,
+               weight_decay: float = 0.0):
+    self.params = list(params)
+    self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+    self.velocity = [tf.Variable(tf.zeros_like(p), trainable=False, name=f"velocity_{i}")
+                     for i, p in enumerate(self.params)]
+
+  def apply(self, grads, learning_rate):
+    for p, v, g in zip(self.params, self.velocity, grads):
+      lr = tf.cast(learning_rate, p.dtype)
+      if self.weight_decay:
+        g = g + tf.cast(self.weight_decay, p.dtype) * p
+      v.assign(tf.cast(self.momentum, p.dtype) * v + g)
+      p.assign_sub(lr * v)
+
+
+@dataclasses.dataclass
+class Metrics:
+  loss: float
+  accuracy: float
+
+
+def accuracy(outputs: np.ndarray, labels: np.ndarray, threshold: float = 0.0) -> float:
+  """Argmax accuracy for L > 1 outputs; for one output, label 1 iff output > threshold."""
+  if outputs.shape[-1] == 1:
+    predicted = (outputs[:, 0] > threshold).astype(np.int64)
+  else:
+    predicted = outputs.argmax(axis=-1)
+  return float(np.mean(predicted == labels))
+
+
+def batched_outputs(fn: Callable, x: np.ndarray, batch_size: int, dtype) -> np.ndarray:
+  """fn applied over x in batches, concatenated as a NumPy array."""
+  outs = [fn(tf.constant(x[i:i + batch_size], dtype=dtype)).numpy()
+          for i in range(0, len(x), batch_size)]
+  return np.concatenate(outs)
+
+
+def evaluate(fn: Callable, x: np.ndarray, targets: np.ndarray, labels: np.ndarray,
+             loss_fn: Callable, batch_size: int, dtype, threshold: float = 0.0) -> Metrics:
+  """Loss (averaged exactly over the whole set) and accuracy of outputs fn(x)."""
+  outputs = batched_outputs(fn, x, batch_size, dtype)
+  loss = float(loss_fn(tf.constant(outputs, dtype=tf.float64),
+                       tf.constant(targets, dtype=tf.float64)).numpy())
+  return Metrics(loss=loss, accuracy=accuracy(outputs, labels, threshold))
+
+
+def epoch_batches(num_examples: int, batch_size: int, seed: int, epoch: int) -> List[np.ndarray]:
+  """The minibatch indices of one epoch: a seeded permutation, the last batch possibly smaller
+  (PyTorch's DataLoader with shuffle=True, drop_last=False)."""
+  order = np.random.default_rng([int(seed), 7919, int(epoch)]).permutation(num_examples)
+  return [order[i:i + batch_size] for i in range(0, num_examples, batch_size)]
