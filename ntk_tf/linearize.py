@@ -46,24 +46,31 @@ class LinearizedModel:
     out, _ = self.model.stateless_call(list(params), self._non_trainable, x)
     return out
 
+  def _w0(self) -> List[tf.Tensor]:
+    """w0 as tensors (autodiff is taken with respect to these, not the variables)."""
+    return [tf.convert_to_tensor(p) for p in self.params0]
+
   def jvp(self, x, tangents) -> tuple:
     """(f(w0, x), J(w0, x)·tangents) by one forward-mode pass."""
-    with tf.autodiff.ForwardAccumulator(self.params0, list(tangents)) as acc:
-      f0 = self.apply_model(self.params0, x)
+    w0 = self._w0()
+    with tf.autodiff.ForwardAccumulator(w0, [tf.convert_to_tensor(t) for t in tangents]) as acc:
+      f0 = self.apply_model(w0, x)
     return f0, acc.jvp(f0)
 
   def vjp(self, x, cotangent) -> List[tf.Tensor]:
     """J(w0, x)ᵀ·cotangent, one reverse-mode pass; cotangent has the output's shape."""
+    w0 = self._w0()
     with tf.GradientTape() as tape:
-      tape.watch(self.params0)
-      f0 = self.apply_model(self.params0, x)
-    return tape.gradient(f0, self.params0, output_gradients=cotangent)
+      tape.watch(w0)
+      f0 = self.apply_model(w0, x)
+    return tape.gradient(f0, w0, output_gradients=cotangent)
 
   def _quadratic_term(self, x, u):
     """(f(w0, x), J u, uᵀ ∇²f u) by a JVP nested in a JVP, both along u."""
-    with tf.autodiff.ForwardAccumulator(self.params0, list(u)) as outer:
-      with tf.autodiff.ForwardAccumulator(self.params0, list(u)) as inner:
-        f0 = self.apply_model(self.params0, x)
+    w0, u = self._w0(), [tf.convert_to_tensor(t) for t in u]
+    with tf.autodiff.ForwardAccumulator(w0, u) as outer:
+      with tf.autodiff.ForwardAccumulator(w0, u) as inner:
+        f0 = self.apply_model(w0, x)
       ju = inner.jvp(f0)
     return f0, ju, outer.jvp(ju)
 
@@ -83,20 +90,34 @@ class LinearizedModel:
     """(loss, ∇_u loss) for a loss of the outputs, ℓ(f_lin(u, x), y).
 
     Order 1: one forward pass carrying the JVP, then one VJP at w0 with cotangent ∂ℓ/∂f_lin
-    (eq. (3) of Samarin et al.). Order 2: reverse mode through the nested JVPs.
+    (eq. (3) of Samarin et al.). Order 2: with r = ∂ℓ/∂f_lin, the gradient is
+    Jᵀr + (Σ_l r_l ∇²f_l) u: a VJP and, by forward-over-reverse, its derivative along u.
     """
     if self.order == 2:
-      with tf.GradientTape() as tape:
-        loss = loss_fn(self.apply(x), y)
-      return loss, tape.gradient(loss, self.u)
+      out = self.apply(x)
+      loss, cotangent = _loss_and_cotangent(loss_fn, out, y)
+      w0 = self._w0()
+      with tf.autodiff.ForwardAccumulator(w0, [tf.convert_to_tensor(v) for v in self.u]) as acc:
+        with tf.GradientTape() as tape:
+          tape.watch(w0)
+          f0 = self.apply_model(w0, x)
+        jtr = tape.gradient(f0, w0, output_gradients=cotangent)
+      hvp = acc.jvp(jtr, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+      return loss, [g + h for g, h in zip(jtr, hvp)]
+    w0 = self._w0()
     with tf.GradientTape() as tape:
-      tape.watch(self.params0)
-      with tf.autodiff.ForwardAccumulator(self.params0, list(self.u)) as acc:
-        f0 = self.apply_model(self.params0, x)
+      tape.watch(w0)
+      with tf.autodiff.ForwardAccumulator(w0, [tf.convert_to_tensor(v) for v in self.u]) as acc:
+        f0 = self.apply_model(w0, x)
     ju = acc.jvp(f0)
     out = ju if self.centered else f0 + ju
-    with tf.GradientTape() as loss_tape:
-      loss_tape.watch(out)
-      loss = loss_fn(out, y)
-    cotangent = loss_tape.gradient(loss, out)
-    return loss, tape.gradient(f0, self.params0, output_gradients=cotangent)
+    loss, cotangent = _loss_and_cotangent(loss_fn, out, y)
+    return loss, tape.gradient(f0, w0, output_gradients=cotangent)
+
+
+def _loss_and_cotangent(loss_fn: Callable, outputs, targets):
+  """(ℓ(outputs, targets), ∂ℓ/∂outputs)."""
+  with tf.GradientTape() as tape:
+    tape.watch(outputs)
+    loss = loss_fn(outputs, targets)
+  return loss, tape.gradient(loss, outputs)

@@ -6,28 +6,25 @@ dense 4096k, dense L. For 224x224x3 inputs and L=10, x1 has 57,044,810 parameter
 input is 63x63.
 """
 
-import keras
-
 from ntk_tf.models import common, layers
 
 
 def build(width: int, input_shape, num_outputs: int, factory: common.LayerFactory):
   common.require_image("alexnet", input_shape, 63, " (torchvision's AlexNet; the papers use "
                        "224x224)")
-  dt = factory.dtype
 
   def pool():
-    return keras.layers.MaxPooling2D(3, strides=2, dtype=dt)
+    return factory.max_pool(3, strides=2)
 
   return [
-      factory.conv(64 * width, 11, strides=4, padding=2, name="conv1"), keras.layers.ReLU(),
+      factory.conv(64 * width, 11, strides=4, padding=2, name="conv1"), factory.relu(),
       pool(),
-      factory.conv(192 * width, 5, padding=2, name="conv2"), keras.layers.ReLU(), pool(),
-      factory.conv(384 * width, 3, padding=1, name="conv3"), keras.layers.ReLU(),
-      factory.conv(256 * width, 3, padding=1, name="conv4"), keras.layers.ReLU(),
-      factory.conv(256 * width, 3, padding=1, name="conv5"), keras.layers.ReLU(), pool(),
-      layers.AdaptiveAvgPool2D(6, dtype=dt), keras.layers.Flatten(),
-      factory.dense(4096 * width, name="fc1"), keras.layers.ReLU(),
-      factory.dense(4096 * width, name="fc2"), keras.layers.ReLU(),
+      factory.conv(192 * width, 5, padding=2, name="conv2"), factory.relu(), pool(),
+      factory.conv(384 * width, 3, padding=1, name="conv3"), factory.relu(),
+      factory.conv(256 * width, 3, padding=1, name="conv4"), factory.relu(),
+      factory.conv(256 * width, 3, padding=1, name="conv5"), factory.relu(), pool(),
+      layers.AdaptiveAvgPool2D(6, dtype=factory.dtype), factory.flatten(),
+      factory.dense(4096 * width, name="fc1"), factory.relu(),
+      factory.dense(4096 * width, name="fc2"), factory.relu(),
       factory.dense(num_outputs, name="fc3"),
   ]

@@ -4,8 +4,6 @@
 global average pooling + dense (cnn_gap).
 """
 
-import keras
-
 from ntk_tf.errors import ConfigError
 from ntk_tf.models import common
 
@@ -16,16 +14,16 @@ def _convs(name, width, input_shape, factory, depth):
     raise ConfigError(f"model.depth={depth}: {name} needs at least one convolution.")
   out = []
   for i in range(depth):
-    out += [factory.conv(width, 3, padding="same", name=f"conv{i + 1}"), keras.layers.ReLU()]
+    out += [factory.conv(width, 3, padding="same", name=f"conv{i + 1}"), factory.relu()]
   return out
 
 
 def build_cnn_v(width, input_shape, num_outputs, factory, depth: int = 3):
   return (_convs("cnn_v", width, input_shape, factory, depth)
-          + [keras.layers.Flatten(), factory.dense(num_outputs, name="fc")])
+          + [factory.flatten(), factory.dense(num_outputs, name="fc")])
 
 
 def build_cnn_gap(width, input_shape, num_outputs, factory, depth: int = 3):
   return (_convs("cnn_gap", width, input_shape, factory, depth)
-          + [keras.layers.GlobalAveragePooling2D(dtype=factory.dtype),
+          + [factory.global_avg_pool(),
              factory.dense(num_outputs, name="fc")])

@@ -3,6 +3,8 @@
 import dataclasses
 import math
 
+import keras
+
 from ntk_tf.errors import ConfigError
 from ntk_tf.models import layers
 
@@ -27,6 +29,23 @@ class LayerFactory:
 
   def conv(self, filters, kernel_size, strides=1, padding=0, **kwargs):
     return layers.Conv2D(filters, kernel_size, strides, padding, **self._kwargs(), **kwargs)
+
+  # Parameter-free layers get the model's dtype too: Keras casts a layer's inputs to its own
+  # dtype, so a default (float32) ReLU would silently round a float64 model.
+  def relu(self):
+    return keras.layers.ReLU(dtype=self.dtype)
+
+  def flatten(self):
+    return keras.layers.Flatten(dtype=self.dtype)
+
+  def max_pool(self, size, strides=None):
+    return keras.layers.MaxPooling2D(size, strides=strides, dtype=self.dtype)
+
+  def avg_pool(self, size):
+    return keras.layers.AveragePooling2D(size, dtype=self.dtype)
+
+  def global_avg_pool(self):
+    return keras.layers.GlobalAveragePooling2D(dtype=self.dtype)
 
 
 def require_image(name: str, input_shape, min_size: int, hint: str = ""):

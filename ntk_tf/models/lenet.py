@@ -5,8 +5,6 @@ conv 6k@5x5 (padding 2 = SAME for inputs smaller than 32x32, as for 28x28 MNIST;
 dense 84k, dense L, for width factor k. x1 has 61,706 parameters on MNIST, 62,006 on CIFAR-10.
 """
 
-import keras
-
 from ntk_tf.errors import ConfigError
 from ntk_tf.models import common, layers
 
@@ -22,11 +20,11 @@ def build(width: int, input_shape, num_outputs: int, factory: common.LayerFactor
     raise ConfigError(f"model 'lenet' cannot take {h}x{w} inputs (the second conv leaves "
                       "nothing to pool); use at least 12x12 images.")
   return [
-      conv1, keras.layers.ReLU(), keras.layers.MaxPooling2D(2, dtype=factory.dtype),
-      factory.conv(16 * width, 5, name="conv2"), keras.layers.ReLU(),
-      keras.layers.MaxPooling2D(2, dtype=factory.dtype),
-      keras.layers.Flatten(),
-      factory.dense(120 * width, name="fc1"), keras.layers.ReLU(),
-      factory.dense(84 * width, name="fc2"), keras.layers.ReLU(),
+      conv1, factory.relu(), factory.max_pool(2),
+      factory.conv(16 * width, 5, name="conv2"), factory.relu(),
+      factory.max_pool(2),
+      factory.flatten(),
+      factory.dense(120 * width, name="fc1"), factory.relu(),
+      factory.dense(84 * width, name="fc2"), factory.relu(),
       factory.dense(num_outputs, name="fc3"),
   ]

@@ -7,21 +7,18 @@ Here `width` is the papers' c (channels or hidden units), not a multiplier.
 - mlp: flatten, (depth - 1) hidden dense layers of c units with ReLU, dense L (depth 4 default).
 """
 
-import keras
-
 from ntk_tf.errors import ConfigError
 from ntk_tf.models import common
 
 
 def build_myrtle(width: int, input_shape, num_outputs: int, factory: common.LayerFactory):
   common.require_image("myrtle", input_shape, 8, " (three 2x2 average pools)")
-  dt = factory.dtype
   out = []
   for i, channels in enumerate((width, 2 * width, 4 * width, 8 * width)):
-    out += [factory.conv(channels, 3, padding="same", name=f"conv{i + 1}"), keras.layers.ReLU()]
+    out += [factory.conv(channels, 3, padding="same", name=f"conv{i + 1}"), factory.relu()]
     if i > 0:
-      out.append(keras.layers.AveragePooling2D(2, dtype=dt))
-  return out + [keras.layers.GlobalAveragePooling2D(dtype=dt),
+      out.append(factory.avg_pool(2))
+  return out + [factory.global_avg_pool(),
                 factory.dense(num_outputs, name="fc")]
 
 
@@ -29,15 +26,15 @@ def build_cnn5(width: int, input_shape, num_outputs: int, factory: common.LayerF
   common.require_image("cnn5", input_shape, 1)
   out = []
   for i in range(4):
-    out += [factory.conv(width, 3, padding="same", name=f"conv{i + 1}"), keras.layers.ReLU()]
-  return out + [keras.layers.Flatten(), factory.dense(num_outputs, name="fc")]
+    out += [factory.conv(width, 3, padding="same", name=f"conv{i + 1}"), factory.relu()]
+  return out + [factory.flatten(), factory.dense(num_outputs, name="fc")]
 
 
 def build_mlp(width: int, input_shape, num_outputs: int, factory: common.LayerFactory,
               depth: int = 4):
   if depth < 1:
     raise ConfigError(f"model.depth={depth}: an MLP needs depth >= 1 (dense layers).")
-  out = [keras.layers.Flatten()]
+  out = [factory.flatten()]
   for i in range(depth - 1):
-    out += [factory.dense(width, name=f"fc{i + 1}"), keras.layers.ReLU()]
+    out += [factory.dense(width, name=f"fc{i + 1}"), factory.relu()]
   return out + [factory.dense(num_outputs, name=f"fc{depth}")]

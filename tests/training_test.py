@@ -1,0 +1,232 @@
+"""SGD semantics, losses, schedules, and the paired loop (resume, determinism, divergence)."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+from absl.testing import absltest, parameterized
+
+from ntk_tf import data, models, training
+from ntk_tf.linearize import LinearizedModel
+from ntk_tf.paired_training import PairedTrainer, TrainConfig
+from tests import test_utils
+
+
+class LossAndScheduleTest(test_utils.TestCase):
+
+  def test_losses_by_hand(self):
+    f = tf.constant([[1.0, 2.0, 0.0], [0.0, 0.5, 1.0]], tf.float64)
+    y = tf.constant([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], tf.float64)
+    squares = [[0, 4, 0], [0, 0.25, 0]]
+    self.assertAllClose(training.mse(f, y), np.mean(squares), dtype=np.float64)
+    self.assertAllClose(training.mse_sum_outputs(f, y), (4 + 0.25) / 2, dtype=np.float64)
+    p = np.exp(f.numpy()) / np.exp(f.numpy()).sum(1, keepdims=True)
+    self.assertAllClose(training.cross_entropy(f, y), -np.mean(np.log(p[[0, 1], [0, 2]])),
+                        dtype=np.float64)
+
+  def test_step_decay(self):
+    np.testing.assert_allclose([training.step_decay(0.1, e, 30) for e in (0, 29, 30, 59, 60, 99)],
+                               [0.1, 0.1, 0.01, 0.01, 0.001, 0.0001], rtol=1e-15)
+    self.assertEqual(training.step_decay(0.1, 99, None), 0.1)
+
+  def test_epoch_batches(self):
+    batches = training.epoch_batches(100, 32, seed=3, epoch=2)
+    self.assertEqual([len(b) for b in batches], [32, 32, 32, 4])
+    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(100))
+    again = training.epoch_batches(100, 32, seed=3, epoch=2)
+    for a, b in zip(batches, again):
+      np.testing.assert_array_equal(a, b)
+    self.assertFalse(np.array_equal(batches[0], training.epoch_batches(100, 32, 3, 3)[0]))
+
+  def test_accuracy(self):
+    self.assertEqual(training.accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1])),
+                     0.5)
+    self.assertEqual(training.accuracy(np.array([[0.3], [-0.2]]), np.array([1, 0])), 1.0)
+    self.assertEqual(training.accuracy(np.array([[0.3], [0.6]]), np.array([1, 0]), 0.5), 0.0)
+
+
+class SGDStepTest(test_utils.TestCase):
+  """Two steps of SGD(momentum, weight decay) against PyTorch's update written out by hand."""
+
+  def test_two_steps_by_hand(self):
+    p = tf.Variable(np.array([1.0, -2.0]))
+    opt = training.SGD([p], momentum=0.9, weight_decay=0.01)
+    g1, g2 = np.array([0.5, 0.25]), np.array([-1.0, 2.0])
+    opt.apply([tf.constant(g1)], 0.1)
+    v1 = g1 + 0.01 * np.array([1.0, -2.0])
+    p1 = np.array([1.0, -2.0]) - 0.1 * v1
+    self.assertAllClose(p.numpy(), p1, dtype=np.float64)
+    opt.apply([tf.constant(g2)], 0.05)
+    v2 = 0.9 * v1 + g2 + 0.01 * p1
+    self.assertAllClose(p.numpy(), p1 - 0.05 * v2, dtype=np.float64)
+    self.assertAllClose(opt.velocity[0].numpy(), v2, dtype=np.float64)
+
+  def _tiny(self):
+    model = models.build("mlp", width=3, input_shape=(2,), num_outputs=2, seed=0, depth=2,
+                         dtype="float64")
+    x = tf.constant([[1.0, -1.0], [0.5, 2.0]], tf.float64)
+    y = tf.constant([[1.0, 0.0], [0.0, 1.0]], tf.float64)
+    return model, x, y
+
+  def test_standard_model_step(self):
+    model, x, y = self._tiny()
+    w = [v.numpy() for v in model.trainable_variables]
+    w1, b1, w2, b2 = w
+    h = np.maximum(x.numpy() @ w1 + b1, 0)
+    f = h @ w2 + b2
+    dfdo = 2 * (f - y.numpy()) / f.size  # d mean((f-y)^2)
+    g_w2, g_b2 = h.T @ dfdo, dfdo.sum(0)
+    dh = (dfdo @ w2.T) * (h > 0)
+    g_w1, g_b1 = x.numpy().T @ dh, dh.sum(0)
+    params = [v.value for v in model.trainable_variables]
+    opt = training.SGD(params, momentum=0.9, weight_decay=1e-3)
+    with tf.GradientTape() as tape:
+      loss = training.mse(model(x), y)
+    opt.apply(tape.gradient(loss, params), 0.1)
+    for p, p0, g in zip(params, w, (g_w1, g_b1, g_w2, g_b2)):
+      self.assertAllClose(p.numpy(), p0 - 0.1 * (g + 1e-3 * p0), dtype=np.float64)
+
+  def test_linearized_model_step(self):
+    model, x, y = self._tiny()
+    lin = LinearizedModel(model)
+    jac_params = [tf.convert_to_tensor(p) for p in lin.params0]
+    with tf.GradientTape() as tape:
+      tape.watch(jac_params)
+      out = lin.apply_model(jac_params, x)
+    jac = tape.jacobian(out, jac_params)
+    j = np.concatenate([t.numpy().reshape(2, 2, -1) for t in jac], -1)
+    u0 = np.random.default_rng(0).standard_normal(j.shape[-1]) * 0.1
+    offset = 0
+    for v in lin.u:
+      v.assign(u0[offset:offset + v.shape.num_elements()].reshape(v.shape))
+      offset += v.shape.num_elements()
+    f_lin = model(x).numpy() + j @ u0
+    grad = np.einsum("nlp,nl->p", j, 2 * (f_lin - y.numpy()) / f_lin.size)
+    opt = training.SGD(lin.u, momentum=0.9, weight_decay=5e-4)
+    _, grads = lin.loss_and_gradient(x, y, training.mse)
+    opt.apply(grads, 1.0)
+    u1 = np.concatenate([v.numpy().ravel() for v in lin.u])
+    self.assertAllClose(u1, u0 - 1.0 * (grad + 5e-4 * u0), dtype=np.float64)
+
+
+def small_dataset(n_train=96, n_test=40, **overrides):
+  c = data.default_config()
+  c.name = "mnist5k"
+  c.num_train, c.num_test = n_train, n_test
+  for k, v in overrides.items():
+    c[k] = v
+  return data.load(c, seed=0)
+
+
+def lenet(dataset, seed=0, width=1, dtype="float32"):
+  return models.build("lenet", width=width, input_shape=dataset.input_shape,
+                      num_outputs=dataset.num_outputs, seed=seed, dtype=dtype)
+
+
+class PairedTrainingTest(test_utils.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.dataset = small_dataset()
+
+  def train(self, workdir, seed=0, **cfg):
+    # Eager-graph steps here (XLA compilation costs ~7 s per trainer); the XLA path, the
+    # default, is checked by test_resume_equals_uninterrupted and the quickstart test.
+    defaults = dict(epochs=2, batch_size=32, trajectory_steps=4, trajectory_points=3,
+                    jit_compile=False)
+    defaults.update(cfg)
+    trainer = PairedTrainer(lenet(self.dataset, seed), self.dataset, TrainConfig(**defaults),
+                            seed, workdir)
+    return trainer, trainer.train()
+
+  def test_same_seed_identical_results(self):
+    t1, h1 = self.train(self.create_tempdir().full_path)
+    t2, h2 = self.train(self.create_tempdir().full_path)
+    self.assertEqual(h1, h2)
+    for a, b in zip(t1.params, t2.params):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+    _, h3 = self.train(self.create_tempdir().full_path, seed=1)
+    self.assertNotEqual(h1, h3)
+
+  def test_same_init_and_batches(self):
+    trainer, history = self.train(self.create_tempdir().full_path, epochs=1)
+    traj = trainer.trajectory
+    self.assertEqual(traj["step"], [0, 1, 2, 3])
+    np.testing.assert_allclose(traj["standard"][0], traj["linearized"][0], rtol=1e-6)
+    self.assertEqual(history[0]["step"], 3)  # 96 examples / batch 32.
+
+  def test_resume_equals_uninterrupted(self):
+    _, full = self.train(self.create_tempdir().full_path, epochs=3, jit_compile=True)
+    workdir = self.create_tempdir().full_path
+    self.train(workdir, epochs=1, jit_compile=True)  # "Killed" after epoch 1 ...
+    trainer, resumed = self.train(workdir, epochs=3, jit_compile=True)  # ... and restarted.
+    self.assertEqual(full, resumed)
+    self.assertLen(trainer.trajectory["step"], len(set(trainer.trajectory["step"])))
+
+  def test_resume_mid_epoch(self):
+    full_trainer, full = self.train(self.create_tempdir().full_path, epochs=2)
+    workdir = self.create_tempdir().full_path
+
+    class Interrupt(Exception):
+      pass
+
+    def stop_after_four_steps(epoch, batch, steps):
+      if epoch * steps + batch == 4:
+        raise Interrupt()
+
+    trainer = PairedTrainer(lenet(self.dataset), self.dataset,
+                            TrainConfig(epochs=2, trajectory_steps=4, trajectory_points=3,
+                                        checkpoint_every_steps=2, jit_compile=False), 0, workdir)
+    with self.assertRaises(Interrupt):
+      trainer.train(progress=stop_after_four_steps)
+    trainer2, resumed = self.train(workdir, epochs=2, checkpoint_every_steps=2)
+    self.assertEqual(full, resumed)
+    for a, b in zip(full_trainer.linearized.u, trainer2.linearized.u):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(np.asarray(full_trainer.trajectory["linearized"]),
+                                  np.asarray(trainer2.trajectory["linearized"]))
+
+  def test_divergence_stops_and_keeps_last_good_checkpoint(self):
+    workdir = self.create_tempdir().full_path
+    self.train(workdir, epochs=1, learning_rate=0.01)
+    with self.assertRaisesRegex(training.TrainingDivergedError,
+                                r"became (nan|inf) at step \d+ .*last good checkpoint .*ckpt-3.*"
+                                r"Lower config.train.learning_rate"):
+      self.train(workdir, epochs=3, learning_rate=1e6)
+    self.assertIn("ckpt-3", tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")))
+
+
+class NtkRegimeTest(test_utils.TestCase):
+  """The NTK sanity check of the issue: wide + small steps stay linear; LeNet x1 does not."""
+
+  def relative_gap(self, trainer):
+    std = np.asarray(trainer.trajectory["standard"][-1])
+    lin = np.asarray(trainer.trajectory["linearized"][-1])
+    start = np.asarray(trainer.trajectory["standard"][0])
+    return np.linalg.norm(std - lin) / np.linalg.norm(std - start)
+
+  def test_wide_mlp_ntk_parameterization_stays_linear(self):
+    d = small_dataset(64, 32, name="digits", target="parity")
+    model = models.build("mlp", width=2048, input_shape=d.input_shape, num_outputs=1, seed=0,
+                         depth=3, parameterization="ntk")
+    trainer = PairedTrainer(model, d, TrainConfig(epochs=4, batch_size=16, learning_rate=0.05,
+                                                  weight_decay=0.0, trajectory_points=16,
+                                                  jit_compile=False),
+                            0, self.create_tempdir().full_path)
+    trainer.train()
+    print("wide MLP relative gap", self.relative_gap(trainer))
+    self.assertLess(self.relative_gap(trainer), 0.05)
+
+  def test_lenet_x1_at_lr_0_1_does_not(self):
+    d = small_dataset(640, 32)
+    trainer = PairedTrainer(lenet(d), d, TrainConfig(epochs=2, trajectory_points=16,
+                                                     jit_compile=False),
+                            0, self.create_tempdir().full_path)
+    trainer.train()
+    print("LeNet x1 relative gap", self.relative_gap(trainer))
+    self.assertGreater(self.relative_gap(trainer), 0.25)
+
+
+if __name__ == "__main__":
+  absltest.main()
