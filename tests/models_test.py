@@ -138,6 +138,32 @@ class LayerReferenceTest(parameterized.TestCase, test_utils.TestCase):
     self.assertAllClose(y, expected, dtype=np.float64)
 
 
+class MaxPoolTest(parameterized.TestCase, test_utils.TestCase):
+  """The mask-based max-pool equals TensorFlow's max-pool in values, gradients and JVPs."""
+
+  @parameterized.parameters((2, (2, 10, 10, 3)), (2, (1, 11, 9, 2)), (3, (2, 9, 12, 1)))
+  def test_against_tf_max_pool(self, k, shape):
+    x = tf.constant(np.random.default_rng(0).standard_normal(shape))
+    ours = layers.MaxPool2D(k, dtype="float64")
+    reference = lambda t: tf.nn.max_pool2d(t, k, k, "VALID")
+    self.assertAllClose(ours(x), reference(x), dtype=np.float64)
+    cotangent = tf.constant(np.random.default_rng(1).standard_normal(reference(x).shape))
+    grads = []
+    for fn in (ours, reference):
+      with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+      grads.append(tape.gradient(y, x, output_gradients=cotangent))
+    self.assertAllClose(grads[0], grads[1], dtype=np.float64)
+    tangent = tf.constant(np.random.default_rng(2).standard_normal(shape))
+    jvps = []
+    for fn in (ours, reference):
+      with tf.autodiff.ForwardAccumulator(x, tangent) as acc:
+        y = fn(x)
+      jvps.append(acc.jvp(y))
+    self.assertAllClose(jvps[0], jvps[1], dtype=np.float64)
+
+
 class BadInputTest(parameterized.TestCase):
 
   @parameterized.named_parameters(

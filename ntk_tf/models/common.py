@@ -39,6 +39,8 @@ class LayerFactory:
     return keras.layers.Flatten(dtype=self.dtype)
 
   def max_pool(self, size, strides=None):
+    if strides is None or strides == size:
+      return layers.MaxPool2D(size, dtype=self.dtype)
     return keras.layers.MaxPooling2D(size, strides=strides, dtype=self.dtype)
 
   def avg_pool(self, size):

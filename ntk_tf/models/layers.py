@@ -163,3 +163,33 @@ class AdaptiveAvgPool2D(keras.layers.Layer):
 def pooled_size(size: int, pool: int, stride: Optional[int] = None) -> int:
   stride = stride or pool
   return (size - pool) // stride + 1
+
+
+class MaxPool2D(keras.layers.Layer):
+  """Non-overlapping max-pooling (pool = stride, floor mode, as torch.nn.MaxPool2d(k)).
+
+  Written as a sum of the window's entries times a one-hot mask of its (first) maximum, the
+  mask held constant: the same values and a.e. the same gradients as a max-pool op, but its
+  forward-mode derivative is one masked sum, where TensorFlow's ForwardAccumulator would
+  otherwise transpose the max-pool gradient op. This makes the linearized model's JVP cheaper.
+  """
+
+  def __init__(self, pool_size: int, **kwargs):
+    super().__init__(**kwargs)
+    self.pool_size = int(pool_size)
+
+  def call(self, x):
+    k = self.pool_size
+    _, h, w, c = x.shape
+    oh, ow = h // k, w // k
+    windows = tf.reshape(x[:, :oh * k, :ow * k, :], [-1, oh, k, ow, k, c])
+    windows = tf.reshape(tf.transpose(windows, [0, 1, 3, 5, 2, 4]), [-1, oh, ow, c, k * k])
+    mask = tf.stop_gradient(tf.one_hot(tf.argmax(windows, axis=-1), k * k, dtype=x.dtype))
+    return tf.reduce_sum(windows * mask, axis=-1)
+
+  def compute_output_shape(self, input_shape):
+    n, h, w, c = input_shape
+    return (n, h // self.pool_size, w // self.pool_size, c)
+
+  def get_config(self):
+    return dict(super().get_config(), pool_size=self.pool_size)
