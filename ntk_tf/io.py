@@ -45,6 +45,10 @@ def read_json(path: str):
     return json.load(f)
 
 
+def write_npy(path: str, array):
+  _atomic_write(path, lambda f: np.save(f, array), "wb")
+
+
 def write_npz(path: str, **arrays):
   _atomic_write(path, lambda f: np.savez(f, **arrays), "wb")
 

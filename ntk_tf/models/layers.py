@@ -62,10 +62,21 @@ class _ParameterizedLayer(keras.layers.Layer):
     self.kernel = self.add_weight(name="kernel", shape=kernel_shape, initializer=kernel_init)
     self.bias = self.add_weight(name="bias", shape=(units,), initializer=bias_init)
 
-  def _scale(self, y):
+  @property
+  def kernel_scale(self) -> float:
+    """s in z = s·(x ∗ W) + β·b: 1 (standard) or w_std/sqrt(fan_in) (NTK)."""
+    return 1.0 if self.parameterization == "standard" else self.w_std / math.sqrt(self.fan_in)
+
+  @property
+  def bias_scale(self) -> float:
+    """β in z = s·(x ∗ W) + β·b: 1 (standard) or b_std (NTK)."""
+    return 1.0 if self.parameterization == "standard" else self.b_std
+
+  def _scale(self, y, bias=None):
+    bias = self.bias if bias is None else bias
     if self.parameterization == "standard":
-      return y + self.bias
-    return (self.w_std / math.sqrt(self.fan_in)) * y + self.b_std * self.bias
+      return y + bias
+    return self.kernel_scale * y + self.b_std * bias
 
   def get_config(self):
     config = super().get_config()
@@ -85,7 +96,11 @@ class Dense(_ParameterizedLayer):
     self._make_weights((input_shape[-1], self.units), int(input_shape[-1]), self.units)
 
   def call(self, x):
-    return self._scale(tf.matmul(x, self.kernel))
+    return self.apply_with(self.kernel, self.bias, x)
+
+  def apply_with(self, kernel, bias, x):
+    """The layer at the given weights (a pure function of its arguments)."""
+    return self._scale(tf.matmul(x, kernel), bias)
 
   def compute_output_shape(self, input_shape):
     return tuple(input_shape[:-1]) + (self.units,)
@@ -115,11 +130,16 @@ class Conv2D(_ParameterizedLayer):
                        channels * self.kernel_size ** 2, self.filters)
 
   def call(self, x):
+    return self.apply_with(self.kernel, self.bias, x)
+
+  def pad(self, x):
     p = self.padding
-    if p:
-      x = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
-    y = tf.nn.conv2d(x, self.kernel, strides=self.strides, padding="VALID")
-    return self._scale(y)
+    return tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) if p else x
+
+  def apply_with(self, kernel, bias, x):
+    """The layer at the given weights (a pure function of its arguments)."""
+    y = tf.nn.conv2d(self.pad(x), kernel, strides=self.strides, padding="VALID")
+    return self._scale(y, bias)
 
   def output_size(self, size: int) -> int:
     return (size + 2 * self.padding - self.kernel_size) // self.strides + 1

@@ -1,0 +1,3 @@
+"""Neural tangent kernels: empirical (finite width)."""
+
+from ntk_tf.ntk.empirical import METHODS, empirical_ntk, flatten, plan

@@ -1,0 +1,157 @@
+"""Empirical NTK implementations against explicit Jacobians and each other (float64)."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+from absl.testing import absltest, parameterized
+
+from ntk_tf import models
+from ntk_tf.errors import ConfigError
+from ntk_tf.ntk import empirical
+from ntk_tf.ntk import empirical_ntk, flatten
+from tests import test_utils
+
+CASES = (
+    ("lenet_3out", "lenet", dict(width=1, input_shape=(12, 12, 1), num_outputs=3)),
+    ("lenet_1out_32", "lenet", dict(width=2, input_shape=(32, 32, 3), num_outputs=1)),
+    ("myrtle_ntk", "myrtle", dict(width=2, input_shape=(8, 8, 2), num_outputs=2,
+                                  parameterization="ntk", b_std=0.1)),
+    ("mlp_ntk", "mlp", dict(width=9, input_shape=(6,), num_outputs=4, parameterization="ntk",
+                            w_std=1.3, b_std=0.4)),
+    ("cnn_gap_1out", "cnn_gap", dict(width=3, input_shape=(6, 6, 2), num_outputs=1, depth=2)),
+)
+
+
+def build(name, kwargs, seed=0):
+  return models.build(name, seed=seed, dtype="float64", **kwargs)
+
+
+def inputs(kwargs, n, seed):
+  return np.random.default_rng(seed).standard_normal((n,) + kwargs["input_shape"])
+
+
+def explicit_kernel(model, x1, x2):
+  """J(x1) J(x2)ᵀ from tf.GradientTape.jacobian, one sample at a time (no pfor)."""
+  params = [v.value for v in model.trainable_weights]
+
+  def jac(x):
+    rows = []
+    for xi in x:
+      with tf.GradientTape(persistent=True) as tape:
+        out = model(tf.constant(xi[None]))[0]
+      rows.append(np.concatenate([j.numpy().reshape(out.shape[0], -1)
+                                  for j in tape.jacobian(out, params,
+                                                         experimental_use_pfor=False)], -1))
+    return np.stack(rows)
+
+  return np.einsum("iap,jbp->ijab", jac(x1), jac(x2))
+
+
+class AgreementTest(parameterized.TestCase, test_utils.TestCase):
+
+  @parameterized.named_parameters(*CASES)
+  def test_all_methods_equal_explicit_jacobian_product(self, name, kwargs):
+    model = build(name, kwargs)
+    x1, x2 = inputs(kwargs, 4, 1), inputs(kwargs, 3, 2)
+    reference = explicit_kernel(model, x1, x2)
+    scale = np.abs(reference).max()
+    for method in ("jacobian", "ntvp", "structured"):
+      k = empirical_ntk(model, x1, x2, method=method, block_size=2)
+      self.assertEqual(k.shape, reference.shape)
+      self.assertLess(np.abs(k - reference).max() / scale, 1e-6, method)
+
+  @parameterized.named_parameters(CASES[0], CASES[3])
+  def test_symmetric_kernel(self, name, kwargs):
+    model = build(name, kwargs)
+    x = inputs(kwargs, 5, 3)
+    reference = explicit_kernel(model, x, x)
+    for method in ("jacobian", "ntvp", "structured"):
+      k = empirical_ntk(model, x, method=method, block_size=2)  # 2 does not divide 5.
+      self.assertLess(np.abs(k - reference).max() / np.abs(reference).max(), 1e-6, method)
+      flat = flatten(k)
+      self.assertAllClose(flat, flat.T, dtype=np.float64)
+      self.assertGreater(np.linalg.eigvalsh(flat).min(), -1e-9 * np.abs(flat).max())
+
+  def test_alexnet_at_reduced_input_size(self):
+    # 57M weights: the explicit Jacobian would take 7 GB in float64; structured vs NTVP.
+    model = models.build("alexnet", width=1, input_shape=(63, 63, 3), num_outputs=2, seed=0,
+                         dtype="float64")
+    x1, x2 = inputs(dict(input_shape=(63, 63, 3)), 3, 1), inputs(dict(input_shape=(63, 63, 3)),
+                                                                 2, 2)
+    structured = empirical_ntk(model, x1, x2, method="structured", memory_limit_gb=16)
+    ntvp = empirical_ntk(model, x1, x2, method="ntvp", block_size=1, memory_limit_gb=16)
+    self.assertLess(np.abs(structured - ntvp).max() / np.abs(ntvp).max(), 1e-6)
+
+  def test_diagonal_is_squared_gradient_norm(self):
+    name, kwargs = CASES[0][1:]
+    model = build(name, kwargs)
+    x = inputs(kwargs, 4, 5)
+    k = empirical_ntk(model, x, method="structured")
+    params = [v.value for v in model.trainable_weights]
+    for i in range(4):
+      for a in range(3):
+        with tf.GradientTape() as tape:
+          out = model(tf.constant(x[i:i + 1]))[0, a]
+        norm2 = sum(float(tf.reduce_sum(g ** 2)) for g in tape.gradient(out, params))
+        self.assertAllClose(k[i, i, a, a], norm2, dtype=np.float64)
+
+  def test_flatten_orders_rows_by_sample_then_output(self):
+    k = np.arange(2 * 3 * 2 * 2, dtype=float).reshape(2, 3, 2, 2)
+    flat = flatten(k)
+    self.assertEqual(flat.shape, (4, 6))
+    self.assertEqual(flat[1 * 2 + 1, 2 * 2 + 0], k[1, 2, 1, 0])
+
+  def test_params_argument(self):
+    name, kwargs = CASES[4][1:]
+    model, other = build(name, kwargs, seed=0), build(name, kwargs, seed=1)
+    x = inputs(kwargs, 4, 6)
+    at_other = empirical_ntk(model, x, params=[v.value for v in other.trainable_weights])
+    self.assertAllClose(at_other, empirical_ntk(other, x), dtype=np.float64)
+
+
+class BlocksAndBudgetTest(test_utils.TestCase):
+
+  def test_resume_from_checkpointed_blocks(self):
+    name, kwargs = CASES[0][1:]
+    model = build(name, kwargs)
+    x = inputs(kwargs, 7, 7)
+    directory = self.create_tempdir().full_path
+    full = empirical_ntk(model, x, method="structured", block_size=3)
+    first = empirical_ntk(model, x, method="structured", block_size=3, checkpoint_dir=directory)
+    blocks = sorted(os.listdir(directory))
+    self.assertLen(blocks, 6)  # 3 row blocks: (0,0) (0,1) (0,2) (1,1) (1,2) (2,2).
+    os.remove(os.path.join(directory, blocks[-1]))  # "Interrupted" before the last block.
+    np.save(os.path.join(directory, blocks[0]),  # A finished block is reused, not recomputed.
+            np.load(os.path.join(directory, blocks[0])))
+    resumed = empirical_ntk(model, x, method="structured", block_size=3,
+                            checkpoint_dir=directory)
+    self.assertAllClose(first, full, dtype=np.float64)
+    self.assertAllClose(resumed, full, dtype=np.float64)
+
+  def test_memory_budget_refused_before_work(self):
+    model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
+    with self.assertRaisesRegex(ConfigError, r"needs at least .* GiB .* memory_limit_gb=0.1"):
+      empirical_ntk(model, np.zeros((3000, 28, 28, 1), np.float32), memory_limit_gb=0.1)
+
+  def test_plan_picks_structured_and_fits_budget(self):
+    model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
+    plan = empirical.plan(model, 600, 600, memory_limit_gb=2.0)
+    self.assertEqual(plan.method, "structured")
+    self.assertLessEqual(plan.peak_bytes, 2 * 2 ** 30)
+
+  def test_bad_inputs(self):
+    model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
+    with self.assertRaisesRegex(ConfigError, r"per sample but the model takes \(28, 28, 1\)"):
+      empirical_ntk(model, np.zeros((2, 32, 32, 3), np.float32))
+    with self.assertRaisesRegex(ConfigError, "params do not match"):
+      empirical_ntk(model, np.zeros((2, 28, 28, 1), np.float32),
+                    params=[np.zeros((3, 3))] * len(model.trainable_weights))
+    with self.assertRaisesRegex(ConfigError, "build the model with dtype='float64'"):
+      empirical_ntk(model, np.zeros((2, 28, 28, 1), np.float32), dtype="float64")
+    with self.assertRaisesRegex(ConfigError, "method 'svd'"):
+      empirical_ntk(model, np.zeros((2, 28, 28, 1), np.float32), method="svd")
+
+
+if __name__ == "__main__":
+  absltest.main()
