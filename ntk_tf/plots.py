@@ -57,3 +57,45 @@ def trajectories(npz_path: str, out_path: str, title: str = "", max_points: int 
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
   plt.close(fig)
+
+
+def effective_rank_vs_width(results_path: str, out_path: str):
+  """Effective rank of ∇_w f(w0, X) against width, one line per translation (Samarin 2022
+  Fig. 6)."""
+  with open(results_path) as f:
+    results = json.load(f)
+  fig, ax = plt.subplots(figsize=(5, 4))
+  for translate, entry in results["translations"].items():
+    widths = sorted(entry["widths"], key=int)
+    ax.plot([int(w) for w in widths], [entry["widths"][w]["effective_rank"] for w in widths],
+            "-*", ms=8, label="plain" if translate == "0" else f"shifted ≤ {translate} px")
+  ax.set_xscale("log")
+  ax.set_xlabel("width factor")
+  ax.set_ylabel("effective rank")
+  rows = next(iter(results["widths"].values()))["num_rows"]
+  ax.set_title(f"{results['model']} on {results['dataset']} ({rows} rows)")
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)
+
+
+def singular_value_distributions(workdir: str, out_path: str):
+  """Sorted singular values σ_k / σ_1 for every saved spectrum (Samarin 2022 Fig. 7)."""
+  import glob  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for path in sorted(glob.glob(os.path.join(workdir, "singular_values", "*.npy"))):
+    s = np.load(path)
+    ax.plot(np.arange(1, len(s) + 1), s / s[0], lw=1,
+            label=os.path.basename(path)[:-4].replace("_", " "))
+  ax.set_xscale("log")
+  ax.set_yscale("log")
+  ax.set_xlabel("index k")
+  ax.set_ylabel("σ_k / σ_1")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)

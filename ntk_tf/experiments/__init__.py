@@ -7,6 +7,7 @@ from ntk_tf.errors import ConfigError
 EXPERIMENTS = {
     "compare": "ntk_tf.experiments.compare",
     "data_summary": "ntk_tf.experiments.data_summary",
+    "spectrum": "ntk_tf.experiments.spectrum",
 }
 
 

@@ -1,0 +1,127 @@
+"""Experiment 'spectrum': singular values and effective rank of ∇_w f(w0, X) across widths.
+
+Samarin et al. 2020 Fig. 5; 2022 Figs. 6, 7, A.3: for n samples (600 -> 6000 rows with 10
+outputs) the empirical NTK Θ = Φ Φᵀ of Φ = ∇_w f(w0, X) is computed for each width (and data
+translation); its eigenvalues give σ(Φ), the effective rank (Roy & Vetterli 2007), the condition
+number and the numerical rank. With `spectrum.checkpoint_dir` the kernel is taken at trained
+weights instead: the after-kernel (latest checkpoint) or K^t (`spectrum.checkpoint_step`).
+
+Workdir: results.json, singular_values/t<translate>_w<width>.npy, kernel_blocks/ (resume),
+effective_rank.png, singular_values.png.
+"""
+
+import os
+
+import ml_collections
+import numpy as np
+from absl import logging
+
+from ntk_tf import checkpoints, data, io, models, plots, spectral
+from ntk_tf.errors import ConfigError
+from ntk_tf.experiments import common
+from ntk_tf.ntk import empirical
+
+prepare_workdir = common.prepare_workdir
+
+
+def default_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.experiment = "spectrum"
+  config.seed = 0
+  config.deterministic = False
+  config.dtype = "float32"
+  config.dataset = data.default_config()
+  config.dataset.name = "mnist"
+  config.model = common.model_config()
+  config.model.widths = (1,)
+  config.spectrum = ml_collections.ConfigDict(dict(
+      num_samples=600,
+      translations=(0,),              # dataset.translate values to run (e.g. (0, 7)).
+      method="auto",
+      memory_limit_gb=16.0,
+      block_size=ml_collections.FieldReference(None, field_type=int),
+      jit_compile=False,
+      checkpoint_dir=ml_collections.FieldReference(None, field_type=str),  # After-kernel.
+      checkpoint_step=ml_collections.FieldReference(None, field_type=int),  # K^t.
+      save_kernel=False,
+  ))
+  return config
+
+
+def validate(config: ml_collections.ConfigDict):
+  defaults = default_config()
+  common.check_keys(config, defaults, "")
+  common.check_keys(config.spectrum, defaults.spectrum, "spectrum")
+  data.validate(config.dataset)
+  model_defaults = common.model_config()
+  model_defaults.widths = (1,)
+  common.check_keys(config.model, model_defaults, "model")
+  for width in config.model.widths:
+    models.validate(config.model.name, width, config.model.parameterization, config.dtype)
+  n = config.spectrum.num_samples
+  if not isinstance(n, int) or n < 1:
+    raise ConfigError(f"spectrum.num_samples={n!r} must be a positive integer.")
+  if config.spectrum.method not in empirical.METHODS:
+    raise ConfigError(f"spectrum.method={config.spectrum.method!r}; use one of "
+                      f"{', '.join(empirical.METHODS)}.")
+  for t in config.spectrum.translations:
+    dataset = config.dataset.copy_and_resolve_references()
+    dataset.translate = t
+    data.validate(dataset)
+
+
+def _one(config, dataset, width: int, translate: int, workdir: str) -> dict:
+  model_cfg = config.model.copy_and_resolve_references()
+  model_cfg.unlock()
+  del model_cfg["widths"]
+  model_cfg.width = width
+  model = common.build_model(model_cfg, dataset.input_shape, dataset.num_outputs, config.seed,
+                             config.dtype)
+  params, source = None, "initialization"
+  if config.spectrum.checkpoint_dir:
+    path = checkpoints.checkpoint_path(config.spectrum.checkpoint_dir,
+                                       config.spectrum.checkpoint_step)
+    params, source = checkpoints.load_params(model, path), path
+  tag = f"t{translate}_w{width}"
+  s = config.spectrum
+  kernel = empirical.empirical_ntk(
+      model, dataset.x_train, params=params, method=s.method, dtype=config.dtype,
+      memory_limit_gb=s.memory_limit_gb, block_size=s.block_size, jit_compile=s.jit_compile,
+      checkpoint_dir=os.path.join(workdir, "kernel_blocks", tag))
+  sigma = spectral.singular_values_from_kernel(kernel)
+  io.write_npy(os.path.join(workdir, "singular_values", f"{tag}.npy"), sigma)
+  if s.save_kernel:
+    io.write_npy(os.path.join(workdir, "kernels", f"{tag}.npy"), kernel)
+  info = dict(spectral.summary(sigma), num_params=models.num_params(model), width=width,
+              translate=translate, weights=source)
+  logging.info("width %d translate %d: %d rows, effective rank %.1f, condition %.3g", width,
+               translate, info["num_rows"], info["effective_rank"], info["condition_number"])
+  return info
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  validate(config)
+  by_translation = {}
+  for translate in config.spectrum.translations:
+    dataset_cfg = config.dataset.copy_and_resolve_references()
+    dataset_cfg.translate = translate
+    dataset_cfg.num_train = config.spectrum.num_samples
+    dataset = data.load(dataset_cfg, seed=config.seed)
+    widths = {}
+    for width in config.model.widths:
+      widths[str(width)] = _one(config, dataset, int(width), int(translate), workdir)
+    by_translation[str(translate)] = dict(widths=widths)
+  first = by_translation[str(config.spectrum.translations[0])]
+  results = dict(experiment="spectrum", model=config.model.name, dataset=config.dataset.name,
+                 num_samples=config.spectrum.num_samples, widths=first["widths"],
+                 translations=by_translation)
+  io.write_json(os.path.join(workdir, "results.json"), results)
+  plots.effective_rank_vs_width(os.path.join(workdir, "results.json"),
+                                os.path.join(workdir, "effective_rank.png"))
+  plots.singular_value_distributions(workdir, os.path.join(workdir, "singular_values.png"))
+  for translate, entry in by_translation.items():
+    for width, info in entry["widths"].items():
+      print(f"translate {translate} width {width:>3}: {info['num_rows']} rows, "
+            f"{info['num_params']:,} params, effective rank {info['effective_rank']:.1f}, "
+            f"numerical rank {info['numerical_rank']}")
+  return results
