@@ -70,17 +70,19 @@ def _activation_size(model) -> int:
   return total
 
 
-def _per_sample_bytes(model, method: str, num_outputs: int, num_params: int, itemsize: int):
-  """Bytes per sample of a block (the dominant terms; x2 for the two blocks of a pair)."""
+def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize: int,
+                 block: int) -> int:
+  """Working memory of one block pair of `block` samples each (the dominant terms)."""
   activations = _activation_size(model)
   if method == "jacobian":   # Both blocks' Jacobians plus pfor's per-output work space.
-    return 3 * num_outputs * (num_params + activations) * itemsize
-  if method == "ntvp":       # Activations and tangents of one JVP per column in the chunk.
-    return 4 * num_outputs * activations * itemsize
+    return 3 * block * num_outputs * (num_params + activations) * itemsize
+  if method == "ntvp":       # block·L rows of J, then block·L JVPs over `block` samples each.
+    return (2 * block * num_outputs * num_params
+            + 4 * block * block * num_outputs * activations) * itemsize
   conv_params = sum(int(np.prod(w.shape)) for l in model.layers
                     if isinstance(l, ntk_layers.Conv2D) for w in l.trainable_weights)
   # Cotangents of every layer output for every output, and conv weight gradients.
-  return 3 * num_outputs * (activations + conv_params) * itemsize
+  return 3 * block * num_outputs * (activations + conv_params) * itemsize
 
 
 def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float = 4.0,
@@ -97,18 +99,23 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
   p = _num_params(model.trainable_weights)
   output_bytes = n1 * n2 * num_outputs ** 2 * 8
   budget = int(memory_limit_gb * 2 ** 30)
-  per_sample = _per_sample_bytes(model, method, num_outputs, p, itemsize)
+  def cost(m, b):
+    return _block_bytes(model, m, num_outputs, p, itemsize, b)
+
   available = budget - output_bytes - 2 * p * itemsize
   if block_size is None:
-    block_size = min(max(n1, n2), max(available // max(per_sample, 1), 0))
+    block_size, high = 0, max(n1, n2)
+    while block_size < high:  # The largest block that fits (cost grows with the block).
+      middle = (block_size + high + 1) // 2
+      block_size, high = (middle, high) if cost(method, middle) <= available else \
+          (block_size, middle - 1)
   block_size = int(block_size)
-  peak = output_bytes + 2 * p * itemsize + block_size * per_sample
+  peak = output_bytes + 2 * p * itemsize + cost(method, max(block_size, 1))
   if block_size < 1 or peak > budget:
-    need = (output_bytes + 2 * p * itemsize + per_sample) / 2 ** 30
+    need = (output_bytes + 2 * p * itemsize + cost(method, 1)) / 2 ** 30
     alternatives = [m for m in ("structured", "ntvp", "jacobian") if m != method and
                     (m != "structured" or _supports_structured(model))]
-    cheapest = min(alternatives, key=lambda m: _per_sample_bytes(model, m, num_outputs, p,
-                                                                  itemsize))
+    cheapest = min(alternatives, key=lambda m: cost(m, 1))
     raise ConfigError(
         f"the {n1}x{n2} empirical NTK with {num_outputs} outputs ({p:,} parameters) needs at "
         f"least {need:.2f} GiB with method '{method}' (the kernel alone is "
