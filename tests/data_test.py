@@ -3,7 +3,6 @@
 import gzip
 import os
 import shutil
-import tempfile
 
 import numpy as np
 from absl.testing import absltest, parameterized

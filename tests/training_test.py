@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import tensorflow as tf
-from absl.testing import absltest, parameterized
+from absl.testing import absltest
 
 from ntk_tf import data, models, training
 from ntk_tf.linearize import LinearizedModel

@@ -13,7 +13,6 @@ effective_rank.png, singular_values.png.
 import os
 
 import ml_collections
-import numpy as np
 from absl import logging
 
 from ntk_tf import checkpoints, data, io, models, plots, spectral
