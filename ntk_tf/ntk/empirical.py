@@ -135,11 +135,10 @@ class _Engine:
     self.params = [tf.convert_to_tensor(p, dtype=dtype) for p in params]
     self.non_trainable = [v.value for v in model.non_trainable_variables]
     self.num_outputs = int(model.output_shape[-1])
-    # One compiled function per engine (blocks of one size compile once, a last partial
-    # block once more).
-    self.param_layers_and_others = list(model.layers)
     self.param_layers = [l for l in model.layers
                          if isinstance(l, (ntk_layers.Dense, ntk_layers.Conv2D))]
+    # One compiled function per engine (blocks of one size compile once, a last partial
+    # block once more).
     for name in ("jacobian", "ntvp_block", "layer_features"):
       setattr(self, name, tf.function(getattr(self, "_" + name), reduce_retracing=True,
                                       jit_compile=jit_compile))
@@ -207,7 +206,7 @@ class _Engine:
     zs, inputs, index = [], [], 0
     with tf.GradientTape() as tape:
       h = x
-      for layer in self.param_layers_and_others:
+      for layer in self.model.layers:
         if isinstance(layer, (ntk_layers.Dense, ntk_layers.Conv2D)):
           inputs.append(h)
           h = layer.apply_with(w[index], w[index + 1], h)
@@ -315,9 +314,11 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     os.makedirs(checkpoint_dir, exist_ok=True)
   start, last_log, cache = time.time(), time.time(), {}
 
-  def features(x, key):
+  def features(x, key, keep=None):
+    """Features of a block, cached; a new block evicts every cached one except `keep`."""
     if key not in cache:
-      cache.clear() if len(cache) > 1 else None
+      for stale in [k for k in cache if k != keep]:
+        del cache[stale]
       t = tf.constant(x, dtype=dtype)
       cache[key] = (engine.jacobian(t) if p.method == "jacobian" else
                     engine.layer_features(t) if p.method == "structured" else t)
@@ -329,7 +330,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
       block = np.load(path)
     else:
       a = features(x1[rows[i]], ("x1", i))
-      b = features(x2[cols[j]], ("x1" if symmetric else "x2", j))
+      b = features(x2[cols[j]], ("x1" if symmetric else "x2", j), keep=("x1", i))
       if p.method == "jacobian":
         block = engine.contract(a, b)
       elif p.method == "structured":
