@@ -11,7 +11,7 @@ Hyperparameters: standard lr 0.1, wd 5e-6; linearized lr 1, wd 5e-7; momentum 0.
 100 epochs, lr divided by 10 every 30 epochs. Widths 1-4.
 """
 
-from ntk_tf.experiments import compare
+from ntk_tf.experiments import common, compare
 
 WIDTHS = (1, 2, 3, 4)
 SEEDS = (0, 1, 2, 3, 4)
@@ -31,4 +31,4 @@ def get_config():
 
 
 def sweep():
-  return [{"model.width": w, "seed": s} for w in WIDTHS for s in SEEDS]
+  return common.width_seed_sweep(WIDTHS, SEEDS)

@@ -8,7 +8,7 @@ Hyperparameters: lr 0.1 divided by 10 every 30 epochs, momentum 0.9, weight deca
 batch 32, 100 epochs, L2 loss on one-hot targets. Needs TFDS CIFAR-10 (downloads once).
 """
 
-from ntk_tf.experiments import compare
+from ntk_tf.experiments import common, compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)
 SEEDS = (0, 1, 2, 3, 4)
@@ -23,4 +23,4 @@ def get_config():
 
 
 def sweep():
-  return [{"model.width": w, "seed": s} for w in WIDTHS for s in SEEDS]
+  return common.width_seed_sweep(WIDTHS, SEEDS)

@@ -9,7 +9,7 @@ Hyperparameters: SGD lr 0.1, momentum 0.9, weight decay 5e-5, batch 32, 100 epoc
 one-hot targets, PyTorch default initialization. Widths swept: 1, 2, 5, 10, 25, 60.
 """
 
-from ntk_tf.experiments import compare
+from ntk_tf.experiments import common, compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)
 SEEDS = (0, 1, 2, 3, 4)
@@ -25,4 +25,4 @@ def get_config():
 
 def sweep():
   """The cells of the paper's table: widths x seeds (five reruns in Samarin et al. 2022)."""
-  return [{"model.width": w, "seed": s} for w in WIDTHS for s in SEEDS]
+  return common.width_seed_sweep(WIDTHS, SEEDS)

@@ -7,7 +7,7 @@ Paper:    test-error gap 27.65 pp at x1 and 3.91 pp at x60 (2022, Sec. 4.1 and F
 Each image (train and test) is shifted by one fixed random offset in [-7, 7]^2, zero filled.
 """
 
-from ntk_tf.experiments import compare
+from ntk_tf.experiments import common, compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)
 SEEDS = (0, 1, 2, 3, 4)
@@ -22,4 +22,4 @@ def get_config():
 
 
 def sweep():
-  return [{"model.width": w, "seed": s} for w in WIDTHS for s in SEEDS]
+  return common.width_seed_sweep(WIDTHS, SEEDS)
