@@ -119,15 +119,30 @@ class BlocksAndBudgetTest(test_utils.TestCase):
     directory = self.create_tempdir().full_path
     full = empirical_ntk(model, x, method="structured", block_size=3)
     first = empirical_ntk(model, x, method="structured", block_size=3, checkpoint_dir=directory)
-    blocks = sorted(os.listdir(directory))
+    blocks = sorted(f for f in os.listdir(directory) if f.startswith("block_"))
     self.assertLen(blocks, 6)  # 3 row blocks: (0,0) (0,1) (0,2) (1,1) (1,2) (2,2).
-    os.remove(os.path.join(directory, blocks[-1]))  # "Interrupted" before the last block.
-    np.save(os.path.join(directory, blocks[0]),  # A finished block is reused, not recomputed.
-            np.load(os.path.join(directory, blocks[0])))
+    os.remove(os.path.join(directory, "block_2_2.npy"))  # "Interrupted" before the last block.
+    marker = np.full_like(np.load(os.path.join(directory, "block_0_1.npy")), 7.0)
+    np.save(os.path.join(directory, "block_0_1.npy"), marker)  # Finished blocks are reused.
     resumed = empirical_ntk(model, x, method="structured", block_size=3,
                             checkpoint_dir=directory)
     self.assertAllClose(first, full, dtype=np.float64)
-    self.assertAllClose(resumed, full, dtype=np.float64)
+    np.testing.assert_array_equal(resumed[0:3, 3:6], marker)
+    np.testing.assert_array_equal(resumed[3:6, 0:3], marker.transpose(1, 0, 3, 2))
+    self.assertAllClose(resumed[6:, 6:], full[6:, 6:], dtype=np.float64)  # Recomputed.
+    self.assertAllClose(resumed[:3, :3], full[:3, :3], dtype=np.float64)
+
+  def test_checkpoint_of_another_kernel_is_refused(self):
+    name, kwargs = CASES[0][1:]
+    model = build(name, kwargs)
+    x = inputs(kwargs, 5, 7)
+    directory = self.create_tempdir().full_path
+    empirical_ntk(model, x, method="structured", block_size=3, checkpoint_dir=directory)
+    with self.assertRaisesRegex(ConfigError, r"different kernel \(block_size differ: "
+                                r"block_size=3\).*same inputs"):
+      empirical_ntk(model, x, method="structured", block_size=2, checkpoint_dir=directory)
+    with self.assertRaisesRegex(ConfigError, r"inputs or weights differ"):
+      empirical_ntk(model, x + 1, method="structured", block_size=3, checkpoint_dir=directory)
 
   def test_memory_budget_refused_before_work(self):
     model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)

@@ -19,6 +19,7 @@ progress lines and optional per-block checkpoints so an interrupted kernel resum
 """
 
 import dataclasses
+import hashlib
 import math
 import os
 import time
@@ -256,6 +257,32 @@ class _Engine:
     return total.transpose(0, 2, 1, 3)
 
 
+def _fingerprint(p: Plan, dtype, x1, x2, params) -> dict:
+  """What identifies a kernel's blocks: a checkpoint directory only serves the same kernel."""
+  digest = hashlib.sha1()
+  for array in [x1, x2] + [np.asarray(w) for w in params]:
+    digest.update(np.ascontiguousarray(array).tobytes())
+  return {"method": p.method, "block_size": p.block_size, "n1": len(x1), "n2": len(x2),
+          "dtype": tf.as_dtype(dtype).name, "sha1": digest.hexdigest()}
+
+
+def _open_checkpoint_dir(directory: str, fingerprint: dict) -> None:
+  """Creates the block directory, or checks that its blocks belong to this kernel."""
+  os.makedirs(directory, exist_ok=True)
+  manifest = os.path.join(directory, "manifest.json")
+  if os.path.exists(manifest):
+    found = io.read_json(manifest)
+    if found != fingerprint:
+      changed = sorted(k for k in fingerprint if found.get(k) != fingerprint[k])
+      raise ConfigError(
+          f"checkpoint_dir {directory} holds blocks of a different kernel ({', '.join(changed)} "
+          f"differ: {', '.join(f'{k}={found.get(k)!r}' for k in changed if k != 'sha1')}"
+          f"{'; inputs or weights differ' if 'sha1' in changed else ''}); pass the same "
+          "inputs, weights and block_size as the interrupted run, or an empty directory.")
+  else:
+    io.write_json(manifest, fingerprint)
+
+
 def _blocks(n: int, size: int) -> List[slice]:
   return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
@@ -274,7 +301,8 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     dtype: computation dtype; must be the model's (build a float64 model for float64 kernels).
     memory_limit_gb: budget for the whole computation; refused before starting if too small.
     block_size: samples per block (default: the largest that fits the budget).
-    checkpoint_dir: if given, finished blocks are saved there and reused on a rerun.
+    checkpoint_dir: if given, finished blocks are saved there and reused by a rerun of the
+      same kernel (a manifest of method, block size, inputs and weights guards against mixing).
     jit_compile: compile the block computations with XLA.
 
   Returns:
@@ -311,7 +339,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
   pairs = [(i, j) for i in range(len(rows)) for j in range(len(cols))
            if not symmetric or j >= i]
   if checkpoint_dir:
-    os.makedirs(checkpoint_dir, exist_ok=True)
+    _open_checkpoint_dir(checkpoint_dir, _fingerprint(p, dtype, x1, x2, params))
   start, last_log, cache = time.time(), time.time(), {}
 
   def features(x, key, keep=None):
@@ -343,7 +371,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     kernel[rows[i], cols[j]] = block
     if symmetric and i != j:
       kernel[cols[j], rows[i]] = block.transpose(1, 0, 3, 2)
-    if time.time() - last_log > log_every_seconds or done == len(pairs):
+    if time.time() - last_log > log_every_seconds or done in (1, len(pairs)):
       elapsed = time.time() - start
       logging.info("empirical NTK: block %d/%d, %.0f s elapsed, ETA %.0f s", done, len(pairs),
                    elapsed, elapsed / done * (len(pairs) - done))
