@@ -287,6 +287,23 @@ def _blocks(n: int, size: int) -> List[slice]:
   return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+def jacobian_rows(model: keras.Model, x, *, params: Optional[Sequence] = None,
+                  block_size: int = 64, jit_compile: bool = False):
+  """Yields (sample slice, rows) of J = ∇_w f(params, x) block by block.
+
+  rows has shape (b·L, P), rows ordered (sample, output) as in `flatten`, columns the weights
+  of `model.trainable_weights` flattened and concatenated in that order.
+  """
+  dtype = tf.as_dtype(model.trainable_weights[0].dtype)
+  params = [v.value for v in model.trainable_weights] if params is None else params
+  engine = _Engine(model, params, dtype, jit_compile)
+  x = np.asarray(x)
+  for rows in _blocks(len(x), block_size):
+    jac = engine.jacobian(tf.constant(x[rows], dtype=dtype))
+    b, num_out = rows.stop - rows.start, engine.num_outputs
+    yield rows, np.concatenate([np.reshape(j, (b * num_out, -1)) for j in jac], axis=1)
+
+
 def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence] = None,
                   method: str = "auto", dtype=None, memory_limit_gb: float = 4.0,
                   block_size: Optional[int] = None, checkpoint_dir: Optional[str] = None,

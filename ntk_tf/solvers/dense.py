@@ -1,0 +1,123 @@
+"""Dense least squares: J built blockwise (in memory or in an np.memmap), then LAPACK gelsd.
+
+Samarin et al. 2022 §4.3 solve eq. (4), J(w0, X)·u = y − f(w0, X), with SciPy's least-squares
+solver; gelsd returns the minimum-norm solution and the numerical rank. J is stored in float64
+in Fortran order so that LAPACK works on it in place (overwrite_a): peak memory is J plus
+gelsd's workspace. With storage="memmap" J lives in a file (for solver-only runs on large CPU
+nodes); the file is kept so a rerun reuses a finished Jacobian.
+"""
+
+import dataclasses
+import os
+import time
+from typing import Optional, Sequence
+
+import keras
+import numpy as np
+import scipy.linalg
+from absl import logging
+
+from ntk_tf import io
+from ntk_tf.errors import ConfigError
+from ntk_tf.ntk import empirical
+
+STORAGES = ("memory", "memmap")
+
+
+@dataclasses.dataclass
+class DenseEstimate:
+  rows: int
+  num_params: int
+  jacobian_bytes: int
+  peak_bytes: int   # In memory: J + gelsd workspace (+ a block of per-sample Jacobians).
+  disk_bytes: int   # memmap: the file.
+
+  def describe(self) -> str:
+    return (f"J is {self.rows:,} x {self.num_params:,} = {self.jacobian_bytes / 2 ** 30:.2f} GiB "
+            f"in float64; peak ~{self.peak_bytes / 2 ** 30:.2f} GiB of memory"
+            + (f", {self.disk_bytes / 2 ** 30:.2f} GiB on disk" if self.disk_bytes else ""))
+
+
+def estimate(rows: int, num_params: int, storage: str = "memory",
+             block_rows: int = 640) -> DenseEstimate:
+  """Memory and disk a dense solve needs (gelsd: an LQ/QR factorization in place, then an SVD
+  of the min(m, P)² triangle with ~ (12 + 2·25) · min(m, P) + 8 min(m, P)² doubles of work)."""
+  if storage not in STORAGES:
+    raise ConfigError(f"dense storage {storage!r}; use one of {STORAGES}.")
+  j = rows * num_params * 8
+  small = min(rows, num_params)
+  work = (10 * small * small + 64 * small + 2 * max(rows, num_params)) * 8
+  block = block_rows * num_params * 8 * 2
+  peak = (0 if storage == "memmap" else j) + work + block
+  return DenseEstimate(rows, num_params, j, peak, j if storage == "memmap" else 0)
+
+
+def check_fits(est: DenseEstimate, memory_limit_gb: float, storage: str):
+  """Refuses (before any work) a dense solve whose estimate exceeds the budget."""
+  if est.peak_bytes > memory_limit_gb * 2 ** 30:
+    raise ConfigError(
+        f"the dense least-squares solve does not fit: {est.describe()}, but "
+        f"memory_limit_gb={memory_limit_gb}. Use the matrix-free method 'lsqr' (memory "
+        f"~ a few copies of the {est.num_params:,} parameters)"
+        + (", or storage='memmap' to keep J on disk" if storage == "memory" else "")
+        + ", or raise the limit on a larger machine.")
+
+
+def jacobian_matrix(model: keras.Model, x, *, params: Optional[Sequence] = None,
+                    storage: str = "memory", path: Optional[str] = None, block_size: int = 64,
+                    jit_compile: bool = False, log_every_seconds: float = 30.0) -> np.ndarray:
+  """J = ∇_w f(params, x) as a float64 Fortran-ordered (n·L, P) array or np.memmap.
+
+  With storage="memmap", `path` holds the file; a finished file (marked by `path`.done.json
+  with the same shape) is reopened instead of recomputed.
+  """
+  num_out = int(model.output_shape[-1])
+  num_params = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+  shape = (len(x) * num_out, num_params)
+  if storage == "memmap":
+    if not path:
+      raise ConfigError("storage='memmap' needs a file path for the Jacobian.")
+    marker = path + ".done.json"
+    if os.path.exists(path) and os.path.exists(marker) and \
+        tuple(io.read_json(marker)["shape"]) == shape:
+      logging.info("reusing the finished Jacobian file %s", path)
+      return np.memmap(path, dtype=np.float64, mode="r+", shape=shape, order="F")
+    jac = np.memmap(path, dtype=np.float64, mode="w+", shape=shape, order="F")
+  elif storage == "memory":
+    jac = np.empty(shape, dtype=np.float64, order="F")
+  else:
+    raise ConfigError(f"dense storage {storage!r}; use one of {STORAGES}.")
+  start = last = time.time()
+  for samples, rows in empirical.jacobian_rows(model, x, params=params, block_size=block_size,
+                                               jit_compile=jit_compile):
+    jac[samples.start * num_out:samples.stop * num_out] = rows
+    if time.time() - last > log_every_seconds or samples.stop == len(x):
+      done = samples.stop / len(x)
+      logging.info("Jacobian rows: %d/%d samples, %.0f s, ETA %.0f s", samples.stop, len(x),
+                   time.time() - start, (time.time() - start) * (1 - done) / done)
+      last = time.time()
+  if storage == "memmap":
+    jac.flush()
+    io.write_json(path + ".done.json", {"shape": list(shape)})
+  return jac
+
+
+@dataclasses.dataclass
+class LstsqSolution:
+  u: np.ndarray          # The minimum-norm solution (P,).
+  rank: int              # gelsd's numerical rank of J.
+  singular_values: np.ndarray
+  seconds: float
+
+
+def lstsq(jac: np.ndarray, rhs: np.ndarray, rcond: Optional[float] = None) -> LstsqSolution:
+  """Minimum-norm u of ‖J u − rhs‖ by gelsd, in place on `jac` (which it overwrites).
+
+  rcond: singular values below rcond·σ_max count as zero (None: machine eps · max(m, P),
+  LAPACK's default).
+  """
+  start = time.time()
+  rhs = np.array(rhs, dtype=np.float64).ravel()
+  u, _, rank, sv = scipy.linalg.lstsq(jac, rhs, cond=rcond, overwrite_a=True, overwrite_b=True,
+                                      check_finite=False, lapack_driver="gelsd")
+  return LstsqSolution(np.asarray(u), int(rank), np.asarray(sv), time.time() - start)

@@ -1,0 +1,107 @@
+"""Matrix-free least squares: SciPy's LSQR / LSMR on a LinearOperator, resumable.
+
+The solve runs in chunks of `checkpoint_every` iterations; each chunk restarts the solver from
+the previous iterate (x0), and the iterate is saved after every chunk, so an interrupted solve
+resumes from its last chunk and reproduces an uninterrupted one exactly. LSQR/LSMR iterates
+started from 0 stay in the row space of J, so restarts keep the minimum-norm limit; the stopping
+tests use the original ‖b‖. Each restart discards the Krylov basis, so a larger
+`checkpoint_every` converges in fewer total iterations (0: no chunks, no checkpoints).
+"""
+
+import dataclasses
+import hashlib
+import os
+import time
+from typing import Optional
+
+import numpy as np
+import scipy.sparse.linalg
+from absl import logging
+
+from ntk_tf import io
+from ntk_tf.errors import ConfigError
+
+METHODS = ("lsqr", "lsmr")
+ITERATION_LIMIT = 7      # istop of both solvers when iter_lim was reached.
+CONVERGED = (0, 1, 2, 4, 5)  # x = 0 exact, consistent system, least-squares optimum, eps limits.
+
+
+@dataclasses.dataclass
+class IterativeSolution:
+  x: np.ndarray
+  istop: int
+  iterations: int
+  converged: bool
+  residual_norm: float      # ‖b − A x‖.
+  normal_residual_norm: float  # ‖Aᵀ(b − A x) − damp² x‖.
+  seconds: float
+
+
+def _fingerprint(method, operator, rhs, damp, atol, btol, checkpoint_every) -> dict:
+  return dict(method=method, shape=list(operator.shape), damp=damp, atol=atol, btol=btol,
+              checkpoint_every=checkpoint_every,
+              rhs_sha1=hashlib.sha1(np.ascontiguousarray(rhs, np.float64).tobytes()).hexdigest())
+
+
+def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float = 1e-8,
+          btol: float = 1e-8, iter_lim: Optional[int] = None, checkpoint_path: Optional[str] = None,
+          checkpoint_every: int = 200, show: bool = False) -> IterativeSolution:
+  """argmin ‖A x − b‖² + damp² ‖x‖² by LSQR or LSMR (minimum-norm when damp = 0).
+
+  Args:
+    operator: an (m, n) LinearOperator (e.g. solvers.operator.JacobianOperator).
+    rhs: b, shape (m,).
+    iter_lim: total iterations over all chunks (default min(2·n, 10,000)).
+    checkpoint_path: an .npz file for the iterate; a compatible file is resumed from.
+    show: SciPy's per-iteration progress lines.
+  """
+  if method not in METHODS:
+    raise ConfigError(f"iterative method {method!r}; use one of {METHODS}.")
+  rhs = np.asarray(rhs, dtype=np.float64).ravel()
+  iter_lim = int(iter_lim or min(2 * operator.shape[1], 10_000))
+  chunk = int(checkpoint_every) if checkpoint_every else iter_lim
+  fingerprint = _fingerprint(method, operator, rhs, damp, atol, btol, chunk)
+  x, done, istop, seconds = None, 0, ITERATION_LIMIT, 0.0
+  if checkpoint_path and os.path.exists(checkpoint_path):
+    saved = np.load(checkpoint_path)
+    found = io.read_json(checkpoint_path + ".json")
+    if found != fingerprint:
+      changed = sorted(k for k in fingerprint if found.get(k) != fingerprint[k])
+      raise ConfigError(f"{checkpoint_path} is the checkpoint of another solve ({', '.join(changed)} "
+                        "differ); delete it or use another workdir.")
+    x, done, istop, seconds = (saved["x"], int(saved["iterations"]), int(saved["istop"]),
+                               float(saved["seconds"]))
+    logging.info("%s: resuming at iteration %d", method, done)
+  elif checkpoint_path:
+    io.write_json(checkpoint_path + ".json", fingerprint)
+  solver = scipy.sparse.linalg.lsqr if method == "lsqr" else scipy.sparse.linalg.lsmr
+  normal = float("nan")
+  residual = float(np.linalg.norm(rhs)) if x is None else float("nan")
+  while istop == ITERATION_LIMIT and done < iter_lim:
+    start = time.time()
+    steps = min(chunk, iter_lim - done)
+    limit = {"iter_lim" if method == "lsqr" else "maxiter": steps}
+    out = solver(operator, rhs, damp=damp, atol=atol, btol=btol, x0=x, show=show, **limit)
+    x, istop, itn = out[0], int(out[1]), int(out[2])
+    residual, normal = float(out[3]), float(out[7] if method == "lsqr" else out[4])
+    done += itn
+    seconds += time.time() - start
+    logging.info("%s: iteration %d/%d, |r| = %.6g, |A^T r| = %.3g, %.1f s/iteration", method,
+                 done, iter_lim, residual, normal, (time.time() - start) / max(itn, 1))
+    if checkpoint_path:
+      io.write_npz(checkpoint_path, x=x, iterations=done, istop=istop, seconds=seconds)
+    if itn == 0:
+      break
+  if x is None:
+    x = np.zeros(operator.shape[1])
+  if not np.isfinite(residual):  # Resumed after the last chunk: recompute.
+    r = rhs - operator.matvec(x)
+    residual = float(np.linalg.norm(r))
+  if not np.isfinite(normal):
+    r = rhs - operator.matvec(x)
+    normal = float(np.linalg.norm(operator.rmatvec(r) - damp ** 2 * x))
+  converged = istop in CONVERGED
+  if not converged:
+    logging.warning("%s stopped without converging (istop=%d) after %d iterations, |r| = %.6g",
+                    method, istop, done, residual)
+  return IterativeSolution(x, istop, done, converged, residual, normal, seconds)

@@ -1,0 +1,116 @@
+"""Fits the linearized network exactly: u solving J(w0, X)·u = y − f(w0, X) (Samarin 2022 eq. 4).
+
+One entry point, `solve`, with four backends that must agree on the minimum-norm solution:
+  "lstsq" — J built densely (memory or memmap), LAPACK gelsd;
+  "lsqr", "lsmr" — matrix-free, JVP/VJP LinearOperator (any width);
+  "kernel" — u = Jᵀ Θ⁺ r through the empirical NTK Θ = J Jᵀ (eigh with a floor).
+Each reports train/test accuracy of f_lin(u, ·) = f(w0, ·) + J(w0, ·)·u, residual norms, ‖u‖
+and the numerical rank where the method knows it.
+"""
+
+import os
+import time
+import keras
+import numpy as np
+from absl import logging
+
+from ntk_tf import training
+from ntk_tf.errors import ConfigError
+from ntk_tf.ntk import empirical
+from ntk_tf.solvers import dense, iterative, kernel
+from ntk_tf.solvers.operator import JacobianOperator, check_finite
+
+METHODS = ("lstsq", "lsqr", "lsmr", "kernel")
+
+
+def options(**overrides) -> dict:
+  """Every option `solve` reads, with defaults."""
+  out = dict(storage="memory", workdir=None, memory_limit_gb=16.0, rcond=None,
+             batch_size=250, jacobian_block_size=32, damp=0.0, atol=1e-10, btol=1e-10,
+             iter_lim=None, checkpoint_every=200, kernel_method="auto", jit_compile=False)
+  unknown = sorted(set(overrides) - set(out))
+  if unknown:
+    raise ConfigError(f"unknown solver option(s) {unknown}; valid: {', '.join(sorted(out))}.")
+  out.update(overrides)
+  return out
+
+
+def check_feasible(method: str, num_rows: int, num_params: int, opts: dict):
+  """Refuses, before any work, a dense solve that cannot fit the memory budget."""
+  if method not in METHODS:
+    raise ConfigError(f"solver method {method!r}; use one of {', '.join(METHODS)}.")
+  if method == "lstsq":
+    est = dense.estimate(num_rows, num_params, opts["storage"])
+    dense.check_fits(est, opts["memory_limit_gb"], opts["storage"])
+    return est
+  return None
+
+
+def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_test, *,
+          method: str, threshold: float = 0.0, **opts) -> dict:
+  """Solves for u with `method` and reports how f_lin(u, ·) does on train and test data."""
+  opts = options(**opts)
+  y_train = check_finite("training targets", y_train).astype(np.float64)
+  y_train = y_train.reshape(len(y_train), -1)
+  op = JacobianOperator(model, x_train, batch_size=opts["batch_size"],
+                        jit_compile=opts["jit_compile"])
+  op_test = JacobianOperator(model, x_test, batch_size=opts["batch_size"],
+                             jit_compile=opts["jit_compile"])
+  est = check_feasible(method, op.shape[0], op.shape[1], opts)
+  if est is not None:
+    logging.info("lstsq: %s", est.describe())
+  f0, f0_test = op.initial_outputs(), op_test.initial_outputs()
+  residual0 = y_train - f0
+  start = time.time()
+  report = dict(method=method, num_rows=op.shape[0], num_params=op.shape[1])
+  workdir = opts["workdir"]
+  if method == "kernel":
+    k = empirical.empirical_ntk(model, x_train, method=opts["kernel_method"],
+                                memory_limit_gb=opts["memory_limit_gb"],
+                                jit_compile=opts["jit_compile"])
+    k_test = empirical.empirical_ntk(model, x_test, x_train, method=opts["kernel_method"],
+                                     memory_limit_gb=opts["memory_limit_gb"],
+                                     jit_compile=opts["jit_compile"])
+    out = kernel.interpolate(k, residual0, k_test, rcond=opts["rcond"])
+    train, test = f0 + out["train"], f0_test + out["test"]
+    report.update(rank=out["rank"], u_norm=out["norm"], eigenvalue_floor=float(out["floor"]))
+  else:
+    if method == "lstsq":
+      path = os.path.join(workdir, "jacobian.f64") if workdir else None
+      jac = dense.jacobian_matrix(model, x_train, storage=opts["storage"], path=path,
+                                  block_size=opts["jacobian_block_size"],
+                                  jit_compile=opts["jit_compile"])
+      if opts["storage"] == "memmap":  # gelsd overwrites the file: it cannot be reused.
+        os.remove(path + ".done.json")
+      sol = dense.lstsq(jac, residual0.ravel(), rcond=opts["rcond"])
+      del jac
+      if opts["storage"] == "memmap":
+        os.remove(path)
+      u = sol.u
+      report.update(rank=sol.rank, singular_value_max=float(sol.singular_values[0]),
+                    singular_value_min=float(sol.singular_values[-1]))
+    else:
+      checkpoint = os.path.join(workdir, f"{method}_iterate.npz") if workdir else None
+      sol = iterative.solve(op, residual0.ravel(), method=method, damp=opts["damp"],
+                            atol=opts["atol"], btol=opts["btol"], iter_lim=opts["iter_lim"],
+                            checkpoint_path=checkpoint,
+                            checkpoint_every=opts["checkpoint_every"])
+      u = sol.x
+      report.update(iterations=sol.iterations, converged=sol.converged, istop=sol.istop,
+                    normal_residual_norm=sol.normal_residual_norm)
+    train = f0 + op.matvec(u).reshape(f0.shape)
+    test = f0_test + op_test.matvec(u).reshape(f0_test.shape)
+    report["u_norm"] = float(np.linalg.norm(u))
+  report["seconds"] = time.time() - start
+  for name, values in (("train", train), ("test", test)):
+    check_finite(f"{method} {name} predictions", values)
+  report.update(
+      train_accuracy=training.accuracy(train, np.asarray(labels_train), threshold),
+      test_accuracy=training.accuracy(test, np.asarray(labels_test), threshold),
+      residual_norm=float(np.linalg.norm(train - y_train)),
+      initial_residual_norm=float(np.linalg.norm(residual0)))
+  report["relative_residual"] = report["residual_norm"] / max(report["initial_residual_norm"],
+                                                              1e-300)
+  report.setdefault("converged", True)
+  return report
+
