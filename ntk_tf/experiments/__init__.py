@@ -5,6 +5,7 @@ import importlib
 from ntk_tf.errors import ConfigError
 
 EXPERIMENTS = {
+    "binary_solver": "ntk_tf.experiments.binary_solver",
     "compare": "ntk_tf.experiments.compare",
     "data_summary": "ntk_tf.experiments.data_summary",
     "spectrum": "ntk_tf.experiments.spectrum",

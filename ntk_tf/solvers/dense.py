@@ -39,9 +39,10 @@ class DenseEstimate:
 
 
 def estimate(rows: int, num_params: int, storage: str = "memory",
-             block_rows: int = 640) -> DenseEstimate:
+             block_rows: int = 96) -> DenseEstimate:
   """Memory and disk a dense solve needs (gelsd: an LQ/QR factorization in place, then an SVD
-  of the min(m, P)² triangle with ~ (12 + 2·25) · min(m, P) + 8 min(m, P)² doubles of work)."""
+  of the min(m, P)² triangle with ~ (12 + 2·25) · min(m, P) + 8 min(m, P)² doubles of work);
+  block_rows: rows of per-sample Jacobians alive while J is built (pfor's work space included)."""
   if storage not in STORAGES:
     raise ConfigError(f"dense storage {storage!r}; use one of {STORAGES}.")
   j = rows * num_params * 8

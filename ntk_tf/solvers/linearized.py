@@ -35,12 +35,14 @@ def options(**overrides) -> dict:
   return out
 
 
-def check_feasible(method: str, num_rows: int, num_params: int, opts: dict):
+def check_feasible(method: str, num_rows: int, num_params: int, opts: dict,
+                   num_outputs: int = 1):
   """Refuses, before any work, a dense solve that cannot fit the memory budget."""
   if method not in METHODS:
     raise ConfigError(f"solver method {method!r}; use one of {', '.join(METHODS)}.")
   if method == "lstsq":
-    est = dense.estimate(num_rows, num_params, opts["storage"])
+    est = dense.estimate(num_rows, num_params, opts["storage"],
+                         block_rows=3 * opts["jacobian_block_size"] * num_outputs)
     dense.check_fits(est, opts["memory_limit_gb"], opts["storage"])
     return est
   return None
@@ -56,7 +58,7 @@ def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_tes
                         jit_compile=opts["jit_compile"])
   op_test = JacobianOperator(model, x_test, batch_size=opts["batch_size"],
                              jit_compile=opts["jit_compile"])
-  est = check_feasible(method, op.shape[0], op.shape[1], opts)
+  est = check_feasible(method, op.shape[0], op.shape[1], opts, op.num_outputs)
   if est is not None:
     logging.info("lstsq: %s", est.describe())
   f0, f0_test = op.initial_outputs(), op_test.initial_outputs()

@@ -1,0 +1,89 @@
+"""The 'binary_solver' experiment end to end on the offline MNIST digits (Samarin 2022 §4.3)."""
+
+import json
+import os
+
+from absl.testing import absltest
+
+from ntk_tf.errors import ConfigError
+from ntk_tf.experiments import binary_solver
+from tests import test_utils
+
+
+def tiny_config():
+  config = binary_solver.default_config()
+  config.dataset.name = "mnist5k"
+  config.dataset.num_train = 150
+  config.dataset.num_test = 100
+  config.model.widths = (1,)
+  config.solver.methods = ("lstsq", "lsqr", "kernel", "sgd")
+  config.solver.iter_lim = 400
+  config.train.epochs = 1
+  config.train.jit_compile = False
+  return config
+
+
+class BinarySolverTest(test_utils.TestCase):
+
+  def test_end_to_end_and_resume(self):
+    workdir = self.create_tempdir().full_path
+    results = binary_solver.run(tiny_config(), workdir)
+    with open(os.path.join(workdir, "results.json")) as f:
+      on_disk = json.load(f)
+    self.assertEqual(on_disk, json.loads(json.dumps(results)))
+    cell = on_disk["widths"]["1"]
+    self.assertCountEqual(cell, ["lstsq", "lsqr", "kernel", "sgd_standard", "sgd_linearized"])
+    for method in ("lstsq", "lsqr", "kernel"):
+      self.assertEqual(cell[method]["train_accuracy"], 1.0, method)  # 150 rows < 61,706 weights.
+      self.assertTrue(cell[method]["converged"], method)
+      self.assertAllClose(cell[method]["u_norm"], cell["lstsq"]["u_norm"], rtol=1e-6)
+      self.assertEqual(cell[method]["test_accuracy"], cell["lstsq"]["test_accuracy"])
+    self.assertEqual(cell["lstsq"]["rank"], 150)
+    self.assertEqual(cell["lstsq"]["num_params"], 61706 - 9 * 85)  # One output, not ten.
+    for which in ("sgd_standard", "sgd_linearized"):
+      self.assertBetween(cell[which]["test_accuracy"], 0.0, 1.0)
+    with open(os.path.join(workdir, "table.md")) as f:
+      table = f.read()
+    self.assertIn("| Test | Solver (lstsq) | ", table)
+    self.assertIn("| Train | LeNet | ", table)
+    # A rerun reuses finished cells: a marked cell comes back unchanged.
+    path = os.path.join(workdir, "w1", "kernel.json")
+    with open(path) as f:
+      saved = json.load(f)
+    saved["kernel"]["test_accuracy"] = 0.123
+    with open(path, "w") as f:
+      json.dump(saved, f)
+    again = binary_solver.run(tiny_config(), workdir)
+    self.assertEqual(again["widths"]["1"]["kernel"]["test_accuracy"], 0.123)
+    self.assertEqual(again["widths"]["1"]["lstsq"], cell["lstsq"])
+
+  def test_dense_solve_that_cannot_fit_is_refused_before_any_work(self):
+    config = tiny_config()
+    config.model.widths = (1, 2)
+    config.solver.memory_limit_gb = 0.3  # x1 fits (~0.16 GiB), x2 does not.
+    workdir = self.create_tempdir().full_path
+    with self.assertRaisesRegex(ConfigError, r"does not fit: J is 150 x 242,841 .*'lsqr'"):
+      binary_solver.run(config, workdir)
+    self.assertEqual(os.listdir(workdir), [])
+
+  def test_config_errors(self):
+    config = tiny_config()
+    config.solver.methods = ("lstsq", "svd")
+    with self.assertRaisesRegex(ConfigError, "solver.methods=.*use some of lstsq"):
+      binary_solver.validate(config)
+    config = tiny_config()
+    config.dataset.target = "one_hot"
+    with self.assertRaisesRegex(ConfigError, "class_vs_rest"):
+      binary_solver.validate(config)
+
+  def test_paper_configs_load(self):
+    for translate in (0, 7):
+      config = binary_solver.paper_config(translate)
+      binary_solver.validate(config)
+      self.assertEqual(config.dataset.translate, translate)
+      self.assertEqual(binary_solver._methods_at(config, 60), ["lsqr", "sgd"])
+      self.assertEqual(binary_solver._methods_at(config, 5), ["lstsq", "lsqr", "sgd"])
+
+
+if __name__ == "__main__":
+  absltest.main()
