@@ -99,3 +99,29 @@ def singular_value_distributions(workdir: str, out_path: str):
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
   plt.close(fig)
+
+
+def accuracy_vs_train_size(results_path: str, out_path: str):
+  """Kernel-regression train/test accuracy (and test error) against the number of samples."""
+  with open(results_path) as f:
+    results = json.load(f)
+  sizes = sorted(results["train_sizes"], key=int)
+  n = [int(s) for s in sizes]
+  fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
+  for split, style in (("train", "--o"), ("test", "-o")):
+    left.plot(n, [100 * results["train_sizes"][s][f"{split}_accuracy"] for s in sizes], style,
+              label=split)
+  right.loglog(n, [1 - results["train_sizes"][s]["test_accuracy"] for s in sizes], "-o")
+  left.set_ylabel("accuracy (%)")
+  right.set_ylabel("test error")
+  for ax in (left, right):
+    ax.set_xscale("log")
+    ax.set_xlabel("training samples n")
+    ax.grid(alpha=0.3)
+  left.legend()
+  fig.suptitle(f"{results['kernel']} kernel ({results['model']} x{results['width']}, "
+               f"{results['weights'] if results['weights'] == 'initialization' else 'trained'})"
+               f" on {results['dataset']}")
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)

@@ -73,6 +73,20 @@ class AgreementTest(parameterized.TestCase, test_utils.TestCase):
       self.assertAllClose(flat, flat.T, dtype=np.float64)
       self.assertGreater(np.linalg.eigvalsh(flat).min(), -1e-9 * np.abs(flat).max())
 
+  @parameterized.named_parameters(CASES[0], CASES[3])
+  def test_trace_outputs_equal_the_average_of_the_diagonal_output_blocks(self, name, kwargs):
+    model = build(name, kwargs)
+    x1, x2 = inputs(kwargs, 5, 3), inputs(kwargs, 4, 4)
+    full = empirical_ntk(model, x1, x2, method="jacobian")
+    expected = np.einsum("ijaa->ij", full) / full.shape[-1]
+    for method in ("jacobian", "structured"):
+      for second in (x2, None):  # Cross and symmetric kernels.
+        trace = empirical_ntk(model, x1, second, method=method, block_size=2, outputs="trace")
+        want = expected if second is not None else np.einsum(
+            "ijaa->ij", empirical_ntk(model, x1, method="jacobian")) / full.shape[-1]
+        self.assertEqual(trace.shape, want.shape)
+        self.assertAllClose(trace, want, dtype=np.float64)
+
   def test_alexnet_at_reduced_input_size(self):
     # 57M weights: the explicit Jacobian would take 7 GB in float64; structured vs NTVP.
     model = models.build("alexnet", width=1, input_shape=(63, 63, 3), num_outputs=2, seed=0,

@@ -8,6 +8,7 @@ EXPERIMENTS = {
     "binary_solver": "ntk_tf.experiments.binary_solver",
     "compare": "ntk_tf.experiments.compare",
     "data_summary": "ntk_tf.experiments.data_summary",
+    "kernel_regression": "ntk_tf.experiments.kernel_regression",
     "spectrum": "ntk_tf.experiments.spectrum",
 }
 

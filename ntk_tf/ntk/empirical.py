@@ -89,7 +89,8 @@ def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize
 
 
 def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float = 4.0,
-         block_size: Optional[int] = None, itemsize: int = 4, num_outputs: int = None) -> Plan:
+         block_size: Optional[int] = None, itemsize: int = 4, num_outputs: int = None,
+         outputs: str = "all") -> Plan:
   """Chooses the method and block size, or refuses with what would be needed."""
   if method not in METHODS:
     raise ConfigError(f"empirical NTK method {method!r}; use one of {', '.join(METHODS)}.")
@@ -100,7 +101,7 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
     method = "structured" if _supports_structured(model) else "jacobian"
   num_outputs = num_outputs or int(model.output_shape[-1])
   p = _num_params(model.trainable_weights)
-  output_bytes = n1 * n2 * num_outputs ** 2 * 8
+  output_bytes = n1 * n2 * (1 if outputs == "trace" else num_outputs ** 2) * 8
   budget = int(memory_limit_gb * 2 ** 30)
   def cost(m, b):
     return _block_bytes(model, m, num_outputs, p, itemsize, b)
@@ -235,34 +236,39 @@ class _Engine:
     conv = tf.concat(conv, axis=-1) if conv else None
     return dense, conv
 
-  def structured_block(self, feats1, feats2) -> np.ndarray:
+  def structured_block(self, feats1, feats2, trace: bool = False) -> np.ndarray:
     """Θ for a block pair from the layer features; the products run in NumPy's BLAS, which
-    is ~2x faster than TensorFlow's matmul on the CPU here."""
+    is ~2x faster than TensorFlow's matmul on the CPU here. trace: only Σ_a Θ[i, j, a, a]
+    (b1, b2), contracting the outputs inside the matrix products (L times fewer flops)."""
     (dense1, conv1), (dense2, conv2) = feats1, feats2
     num_out = self.num_outputs
+
+    def gram(f1, f2):  # (b1, L, d), (b2, L, d) -> (b1, L, b2, L), or (b1, b2) with trace.
+      if trace:
+        return f1.reshape(len(f1), -1) @ f2.reshape(len(f2), -1).T
+      return (f1.reshape(-1, f1.shape[-1]) @ f2.reshape(-1, f2.shape[-1]).T).reshape(
+          len(f1), num_out, len(f2), num_out)
+
     total = None
     for layer, (a1, g1), (a2, g2) in zip(
         [l for l in self.param_layers if isinstance(l, ntk_layers.Dense)], dense1, dense2):
       a1, a2, g1, g2 = (np.asarray(t) for t in (a1, a2, g1, g2))
       k_in = layer.kernel_scale ** 2 * (a1 @ a2.T) + layer.bias_scale ** 2
-      k_cot = (g1.reshape(-1, g1.shape[-1]) @ g2.reshape(-1, g2.shape[-1]).T).reshape(
-          len(a1), num_out, len(a2), num_out)
-      term = k_cot * k_in[:, None, :, None]
+      term = gram(g1, g2) * (k_in if trace else k_in[:, None, :, None])
       total = term if total is None else total + term
     if conv1 is not None:
-      f1, f2 = np.asarray(conv1), np.asarray(conv2)
-      term = (f1.reshape(-1, f1.shape[-1]) @ f2.reshape(-1, f2.shape[-1]).T).reshape(
-          len(f1), num_out, len(f2), num_out)
+      term = gram(np.asarray(conv1), np.asarray(conv2))
       total = term if total is None else total + term
-    return total.transpose(0, 2, 1, 3)
+    return total if trace else total.transpose(0, 2, 1, 3)
 
 
-def _fingerprint(p: Plan, dtype, x1, x2, params) -> dict:
+def _fingerprint(p: Plan, dtype, x1, x2, params, outputs: str = "all") -> dict:
   """What identifies a kernel's blocks: a checkpoint directory only serves the same kernel."""
   digest = hashlib.sha1()
   for array in [x1, x2] + [np.asarray(w) for w in params]:
     digest.update(np.ascontiguousarray(array).tobytes())
   return {"method": p.method, "block_size": p.block_size, "n1": len(x1), "n2": len(x2),
+          "outputs": outputs,
           "dtype": tf.as_dtype(dtype).name, "sha1": digest.hexdigest()}
 
 
@@ -307,7 +313,8 @@ def jacobian_rows(model: keras.Model, x, *, params: Optional[Sequence] = None,
 def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence] = None,
                   method: str = "auto", dtype=None, memory_limit_gb: float = 4.0,
                   block_size: Optional[int] = None, checkpoint_dir: Optional[str] = None,
-                  jit_compile: bool = False, log_every_seconds: float = 30.0) -> np.ndarray:
+                  jit_compile: bool = False, log_every_seconds: float = 30.0,
+                  outputs: str = "all") -> np.ndarray:
   """The empirical NTK of `model` at `params` (default: its current weights).
 
   Args:
@@ -321,9 +328,13 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     checkpoint_dir: if given, finished blocks are saved there and reused by a rerun of the
       same kernel (a manifest of method, block size, inputs and weights guards against mixing).
     jit_compile: compile the block computations with XLA.
+    outputs: "all" for every output pair; "trace" for (1/L) Σ_a Θ[i, j, a, a], the
+      output-averaged kernel that kernel regression shares across outputs (the structured
+      method then contracts the outputs inside its products, L times fewer flops).
 
   Returns:
-    float64 array (n1, n2, L, L); `flatten` gives the (n1·L, n2·L) matrix.
+    float64 array (n1, n2, L, L) (`flatten` gives the (n1·L, n2·L) matrix), or (n1, n2) with
+    outputs="trace".
   """
   model_dtype = model.trainable_weights[0].dtype
   dtype = tf.as_dtype(dtype or model_dtype)
@@ -344,19 +355,22 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
       tuple(p.shape) != tuple(w.shape) for p, w in zip(params, model.trainable_weights)):
     raise ConfigError("params do not match the model's weights (count or shapes); pass the "
                       "weights of this architecture and width, in trainable_weights order.")
+  if outputs not in ("all", "trace"):
+    raise ConfigError(f"outputs={outputs!r}; use 'all' or 'trace'.")
+  trace = outputs == "trace"
   n1, n2 = len(x1), len(x2)
-  p = plan(model, n1, n2, method, memory_limit_gb, block_size, dtype.size)
+  p = plan(model, n1, n2, method, memory_limit_gb, block_size, dtype.size, outputs=outputs)
   engine = _Engine(model, params, dtype, jit_compile)
   num_out = engine.num_outputs
   logging.info("empirical NTK %dx%d (L=%d) by '%s': blocks of %d samples, %d block pairs, "
                "~%.2f GiB peak", n1, n2, num_out, p.method, p.block_size, p.num_blocks,
                p.peak_bytes / 2 ** 30)
-  kernel = np.zeros((n1, n2, num_out, num_out), dtype=np.float64)
+  kernel = np.zeros((n1, n2) if trace else (n1, n2, num_out, num_out), dtype=np.float64)
   rows, cols = _blocks(n1, p.block_size), _blocks(n2, p.block_size)
   pairs = [(i, j) for i in range(len(rows)) for j in range(len(cols))
            if not symmetric or j >= i]
   if checkpoint_dir:
-    _open_checkpoint_dir(checkpoint_dir, _fingerprint(p, dtype, x1, x2, params))
+    _open_checkpoint_dir(checkpoint_dir, _fingerprint(p, dtype, x1, x2, params, outputs))
   start, last_log, cache = time.time(), time.time(), {}
 
   def features(x, key, keep=None):
@@ -379,15 +393,19 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
       if p.method == "jacobian":
         block = engine.contract(a, b)
       elif p.method == "structured":
-        block = engine.structured_block(a, b)
+        block = engine.structured_block(a, b, trace=trace)
       else:
         block = engine.ntvp_block(a, b)
       block = np.asarray(block, dtype=np.float64)
+      if trace and block.ndim == 4:
+        block = np.einsum("ijaa->ij", block)
+      if trace:
+        block = block / num_out
       if path:
         io.write_npy(path, block)
     kernel[rows[i], cols[j]] = block
     if symmetric and i != j:
-      kernel[cols[j], rows[i]] = block.transpose(1, 0, 3, 2)
+      kernel[cols[j], rows[i]] = block.T if trace else block.transpose(1, 0, 3, 2)
     if time.time() - last_log > log_every_seconds or done in (1, len(pairs)):
       elapsed = time.time() - start
       logging.info("empirical NTK: block %d/%d, %.0f s elapsed, ETA %.0f s", done, len(pairs),

@@ -1,0 +1,177 @@
+"""Experiment 'kernel_regression': kernel ridge with a chosen kernel, accuracy vs training size n.
+
+The kernel of a network at initialization (`kernel.name="empirical"`), after training or at
+step t (`kernel.checkpoint_dir` / `checkpoint_step` of a `compare` run: the after-kernel and
+K^t of Vyas et al. 2022). Targets: the dataset's (one-hot by default). With
+`kernel.subtract_initial_outputs` the regression is on y − f(w0, X) and f(w0, ·) is added back:
+exactly the linearized network fitted to convergence (Lee et al. 2019); otherwise the plain
+kernel regression of Arora et al. 2019 and Vyas et al.
+
+`kernel.outputs`: "trace" uses one (n, n) kernel Σ_a Θ[i, j, a, a] / L shared by the L outputs
+(what papers fit; the eNTK is close to diagonal in outputs); "full" the (n·L, n·L) eNTK.
+The kernel over all max(train_sizes) + test samples is computed once (blocks checkpointed), and
+nested training sets (the first n of the seeded shuffle) are fitted from it.
+
+Workdir: results.json, accuracy_vs_n.png, kernel_blocks/ (resume), kernel.npz (optional).
+"""
+
+import math
+import os
+
+import ml_collections
+import numpy as np
+from absl import logging
+
+from ntk_tf import checkpoints, data, io, models, plots, training
+from ntk_tf.errors import ConfigError
+from ntk_tf.experiments import common
+from ntk_tf.ntk import empirical
+from ntk_tf.solvers import kernel as kernel_solver
+
+prepare_workdir = common.prepare_workdir
+KERNELS = ("empirical",)
+OUTPUTS = ("trace", "full")
+
+
+def default_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.experiment = "kernel_regression"
+  config.seed = 0
+  config.deterministic = False
+  config.dtype = "float32"
+  config.dataset = data.default_config()
+  config.dataset.name = "mnist5k"
+  config.model = common.model_config()
+  config.kernel = ml_collections.ConfigDict(dict(
+      name="empirical",
+      outputs="trace",
+      subtract_initial_outputs=False,
+      method="auto",
+      memory_limit_gb=8.0,
+      checkpoint_dir=ml_collections.FieldReference(None, field_type=str),  # After-kernel.
+      checkpoint_step=ml_collections.FieldReference(None, field_type=int),  # K^t.
+      save_kernel=False,
+  ))
+  config.regression = ml_collections.ConfigDict(dict(
+      train_sizes=(100, 200, 500, 1000, 2000, 4000),
+      alphas=(0.0,),                  # Several: the best on a validation split of each n.
+      validation_fraction=0.1,
+  ))
+  return config
+
+
+def validate(config: ml_collections.ConfigDict):
+  defaults = default_config()
+  common.check_keys(config, defaults, "")
+  for section in ("kernel", "regression"):
+    common.check_keys(config[section], defaults[section], section)
+  data.validate(config.dataset)
+  common.validate_model(config.model)
+  k = config.kernel
+  if k.name not in KERNELS:
+    raise ConfigError(f"kernel.name={k.name!r}; available kernels: {', '.join(KERNELS)}.")
+  if k.outputs not in OUTPUTS:
+    raise ConfigError(f"kernel.outputs={k.outputs!r}; use 'trace' or 'full'.")
+  if k.method not in empirical.METHODS:
+    raise ConfigError(f"kernel.method={k.method!r}; use one of {', '.join(empirical.METHODS)}.")
+  sizes = tuple(config.regression.train_sizes)
+  if not sizes or any(not isinstance(n, int) or n < 1 for n in sizes):
+    raise ConfigError(f"regression.train_sizes={sizes} must be positive integers.")
+  alphas = tuple(config.regression.alphas)
+  if not alphas or any(not (a >= 0 and math.isfinite(a)) for a in alphas):
+    raise ConfigError(f"regression.alphas={alphas} must be finite numbers >= 0.")
+  if k.outputs == "full" and len(alphas) > 1:
+    raise ConfigError("kernel.outputs='full' takes one alpha (validation splits are by sample "
+                      "over the 'trace' kernel); give regression.alphas=(a,).")
+  if not 0 < config.regression.validation_fraction < 1:
+    raise ConfigError("regression.validation_fraction must be in (0, 1).")
+
+
+def compute_kernel(model, x, params, cfg, workdir: str) -> np.ndarray:
+  """Θ(x, x) as (n, n) ("trace": output-averaged) or (n·L, n·L) ("full"), blocks checkpointed."""
+  n, num_out = len(x), int(model.output_shape[-1])
+  size = n * (num_out if cfg.outputs == "full" else 1)
+  if size * size * 8 > cfg.memory_limit_gb * 2 ** 30 / 2:
+    raise ConfigError(
+        f"the {cfg.outputs} kernel over {n} samples is {size}x{size} = "
+        f"{size * size * 8 / 2 ** 30:.2f} GiB, more than half of kernel.memory_limit_gb="
+        f"{cfg.memory_limit_gb}; use kernel.outputs='trace', fewer samples, or a larger limit.")
+  kernel = empirical.empirical_ntk(
+      model, x, params=params, method=cfg.method, memory_limit_gb=cfg.memory_limit_gb,
+      outputs="trace" if cfg.outputs == "trace" else "all",
+      checkpoint_dir=os.path.join(workdir, "kernel_blocks"))
+  return kernel if cfg.outputs == "trace" else empirical.flatten(kernel)
+
+
+def _sub(kernel, rows, cols, num_out, full):
+  if full:
+    rows = (np.asarray(rows)[:, None] * num_out + np.arange(num_out)).ravel()
+    cols = (np.asarray(cols)[:, None] * num_out + np.arange(num_out)).ravel()
+  return kernel[np.ix_(rows, cols)]
+
+
+def _as_kernel_targets(values, full):
+  return values.reshape(-1, 1) if full else values
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  validate(config)
+  sizes = sorted(int(n) for n in config.regression.train_sizes)
+  dataset = data.load(config.dataset, seed=config.seed)
+  logging.info("\n%s", dataset.summary())
+  if sizes[-1] > len(dataset.x_train):
+    raise ConfigError(f"regression.train_sizes goes up to {sizes[-1]} but the training set has "
+                      f"{len(dataset.x_train)} samples; lower the sizes or use a larger dataset.")
+  model = common.build_model(config.model, dataset.input_shape, dataset.num_outputs,
+                             config.seed, config.dtype)
+  params, source = None, "initialization"
+  if config.kernel.checkpoint_dir:
+    path = checkpoints.checkpoint_path(config.kernel.checkpoint_dir,
+                                       config.kernel.checkpoint_step)
+    params, source = checkpoints.load_params(model, path), path
+  n_max, num_out, full = sizes[-1], dataset.num_outputs, config.kernel.outputs == "full"
+  x_all = np.concatenate([dataset.x_train[:n_max], dataset.x_test])
+  k_all = compute_kernel(model, x_all, params, config.kernel, workdir)
+  if config.kernel.save_kernel:
+    io.write_npz(os.path.join(workdir, "kernel.npz"), kernel=k_all, num_train=n_max)
+  threshold = 0.0 if (dataset.targets_train.min() < 0 or num_out > 1) else 0.5
+  f0_train = f0_test = 0.0
+  if config.kernel.subtract_initial_outputs:
+    apply = (lambda x: model(x)) if params is None else (
+        lambda x: model.stateless_call(params, [v.value for v in model.non_trainable_variables],
+                                       x)[0])
+    outputs = training.batched_outputs(apply, x_all, 500, model.compute_dtype).astype(np.float64)
+    f0_train, f0_test = outputs[:n_max], outputs[n_max:]
+  test_idx = np.arange(n_max, len(x_all))
+  per_size = {}
+  for n in sizes:
+    train_idx = np.arange(n)
+    y = dataset.targets_train[:n].astype(np.float64) - (f0_train[:n] if np.ndim(f0_train) else 0)
+    k_train = _sub(k_all, train_idx, train_idx, num_out, full)
+    k_test = _sub(k_all, test_idx, train_idx, num_out, full)
+    choice = kernel_solver.select_alpha(
+        k_train, _as_kernel_targets(y, full), dataset.labels_train[:n], config.regression.alphas,
+        config.regression.validation_fraction, config.seed,
+        accuracy_fn=lambda pred, labels: training.accuracy(pred, labels, threshold))
+    fit = kernel_solver.kernel_ridge(k_train, _as_kernel_targets(y, full), k_test,
+                                     choice["alpha"])
+    train_out = fit["train"].reshape(n, num_out) + (f0_train[:n] if np.ndim(f0_train) else 0)
+    test_out = fit["test"].reshape(len(test_idx), num_out) + f0_test
+    per_size[str(n)] = dict(
+        train_accuracy=training.accuracy(train_out, dataset.labels_train[:n], threshold),
+        test_accuracy=training.accuracy(test_out, dataset.labels_test, threshold),
+        test_mse=float(np.mean((test_out - dataset.targets_test) ** 2)),
+        alpha=choice["alpha"], validation_accuracy=choice["validation"])
+    logging.info("n=%d: train %.4f test %.4f (alpha %g)", n, per_size[str(n)]["train_accuracy"],
+                 per_size[str(n)]["test_accuracy"], choice["alpha"])
+  results = dict(experiment="kernel_regression", kernel=config.kernel.name,
+                 outputs=config.kernel.outputs, weights=source, model=config.model.name,
+                 width=config.model.width, num_params=models.num_params(model),
+                 dataset=config.dataset.name, num_test=len(test_idx), train_sizes=per_size)
+  io.write_json(os.path.join(workdir, "results.json"), results)
+  plots.accuracy_vs_train_size(os.path.join(workdir, "results.json"),
+                               os.path.join(workdir, "accuracy_vs_n.png"))
+  for n, r in per_size.items():
+    print(f"n={n:>6}: train {100 * r['train_accuracy']:6.2f}%  test "
+          f"{100 * r['test_accuracy']:6.2f}%  (alpha {r['alpha']:g})")
+  return results

@@ -1,0 +1,87 @@
+"""The 'kernel_regression' experiment end to end on the offline MNIST digits."""
+
+import json
+import os
+
+import numpy as np
+from absl.testing import absltest
+
+from ntk_tf import data
+from ntk_tf.errors import ConfigError
+from ntk_tf.experiments import common, kernel_regression
+from ntk_tf.ntk import empirical_ntk
+from ntk_tf.solvers import linearized
+from tests import test_utils
+
+
+def tiny_config():
+  config = kernel_regression.default_config()
+  config.dataset.name = "mnist5k"
+  config.dataset.num_train = 60
+  config.dataset.num_test = 40
+  config.model.name = "lenet"
+  config.regression.train_sizes = (30, 60)
+  config.regression.alphas = (0.0, 0.1)
+  config.regression.validation_fraction = 0.2
+  return config
+
+
+class KernelRegressionTest(test_utils.TestCase):
+
+  def test_end_to_end_trace_kernel(self):
+    workdir = self.create_tempdir().full_path
+    config = tiny_config()
+    config.kernel.save_kernel = True
+    results = kernel_regression.run(config, workdir)
+    with open(os.path.join(workdir, "results.json")) as f:
+      self.assertEqual(json.load(f), json.loads(json.dumps(results)))
+    self.assertEqual(sorted(results["train_sizes"], key=int), ["30", "60"])
+    for entry in results["train_sizes"].values():
+      self.assertIn(entry["alpha"], (0.0, 0.1))
+      self.assertLen(entry["validation_accuracy"], 2)
+      self.assertBetween(entry["test_accuracy"], 0.3, 1.0)  # 10 classes: chance is 0.1.
+    self.assertGreater(os.path.getsize(os.path.join(workdir, "accuracy_vs_n.png")), 1000)
+    # The saved kernel is the output-averaged eNTK of the first 60 + 40 test digits.
+    dataset = data.load(config.dataset, seed=0)
+    model = common.build_model(config.model, dataset.input_shape, 10, 0)
+    x = np.concatenate([dataset.x_train, dataset.x_test])
+    saved = np.load(os.path.join(workdir, "kernel.npz"))["kernel"]
+    self.assertAllClose(saved[:7, :7], np.einsum("ijaa->ij", empirical_ntk(model, x[:7])) / 10,
+                        rtol=1e-5, atol=1e-6)
+
+  def test_full_kernel_with_initial_outputs_is_the_linearized_least_squares_fit(self):
+    # alpha = 0 on the (n·L)² eNTK with y − f0 is the minimum-norm solution of J u = y − f0:
+    # the same predictions as the dense gelsd solve of the linearized network.
+    config = tiny_config()
+    config.dtype = "float64"
+    config.regression.train_sizes = (60,)
+    config.regression.alphas = (0.0,)
+    config.kernel.outputs = "full"
+    config.kernel.subtract_initial_outputs = True
+    results = kernel_regression.run(config, self.create_tempdir().full_path)
+    dataset = data.load(config.dataset, seed=0)
+    model = common.build_model(config.model, dataset.input_shape, 10, 0, "float64")
+    report = linearized.solve(model, dataset.x_train, dataset.targets_train, dataset.labels_train,
+                              dataset.x_test, dataset.labels_test, method="lstsq")
+    entry = results["train_sizes"]["60"]
+    self.assertEqual(entry["train_accuracy"], 1.0)
+    self.assertEqual(report["train_accuracy"], 1.0)
+    self.assertEqual(entry["test_accuracy"], report["test_accuracy"])
+
+  def test_config_errors(self):
+    config = tiny_config()
+    config.kernel.name = "rbf"
+    with self.assertRaisesRegex(ConfigError, "kernel.name='rbf'; available kernels: empirical"):
+      kernel_regression.validate(config)
+    config = tiny_config()
+    config.kernel.outputs = "full"
+    with self.assertRaisesRegex(ConfigError, "takes one alpha"):
+      kernel_regression.validate(config)
+    config = tiny_config()
+    config.regression.train_sizes = (30, 500)
+    with self.assertRaisesRegex(ConfigError, "goes up to 500 but the training set has 60"):
+      kernel_regression.run(config, self.create_tempdir().full_path)
+
+
+if __name__ == "__main__":
+  absltest.main()
