@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+import scipy.linalg
 import sklearn.metrics.pairwise
 import tensorflow as tf
 from absl.testing import absltest, parameterized
@@ -109,6 +110,18 @@ class MinimumNormTest(test_utils.TestCase, parameterized.TestCase):
     self.assertAllClose(by_kernel["u_norm"], lstsq["u_norm"], rtol=1e-7)
     self.assertAllClose(by_kernel["residual_norm"], lstsq["residual_norm"], rtol=1e-7)
     self.assertAllClose(lstsq["residual_norm"], np.sqrt(2.0), rtol=1e-8)  # Averages ±1.
+
+  def test_lstsq_works_in_place_and_matches_scipy(self):
+    model = small_lenet()
+    x, y = problem(n=10)[:2]
+    jac = dense.jacobian_matrix(model, x)
+    copy = np.array(jac)
+    sol = dense.lstsq(jac, y.ravel())
+    self.assertFalse(np.array_equal(jac, copy))  # LAPACK overwrote J: no second copy of J.
+    u, _, rank, sv = scipy.linalg.lstsq(copy, y.ravel(), lapack_driver="gelsd")
+    self.assertAllClose(sol.u, u)
+    self.assertEqual(sol.rank, rank)
+    self.assertAllClose(sol.singular_values, sv)
 
   def test_memmap_jacobian_equals_in_memory(self):
     model = small_lenet(num_outputs=2)

@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 import keras
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 from absl import logging
 
 from ntk_tf import io
@@ -40,7 +41,7 @@ class DenseEstimate:
 
 def estimate(rows: int, num_params: int, storage: str = "memory",
              block_rows: int = 96) -> DenseEstimate:
-  """Memory and disk a dense solve needs (gelsd: an LQ/QR factorization in place, then an SVD
+  """Memory and disk a dense solve needs (dgelsd in place: an LQ/QR factorization, then an SVD
   of the min(m, P)² triangle with ~ (12 + 2·25) · min(m, P) + 8 min(m, P)² doubles of work);
   block_rows: rows of per-sample Jacobians alive while J is built (pfor's work space included)."""
   if storage not in STORAGES:
@@ -112,13 +113,26 @@ class LstsqSolution:
 
 
 def lstsq(jac: np.ndarray, rhs: np.ndarray, rcond: Optional[float] = None) -> LstsqSolution:
-  """Minimum-norm u of ‖J u − rhs‖ by gelsd, in place on `jac` (which it overwrites).
+  """Minimum-norm u of ‖J u − rhs‖ by LAPACK dgelsd, in place on `jac` (which it destroys).
 
-  rcond: singular values below rcond·σ_max count as zero (None: machine eps · max(m, P),
-  LAPACK's default).
+  LAPACK is called through scipy.linalg.lapack because scipy.linalg.lstsq always copies A
+  for gelsd (measured: peak 2.5x J), which would double the memory of the largest object.
+  rcond: singular values below rcond·σ_max count as zero (None: machine eps, as in
+  scipy.linalg.lstsq).
   """
   start = time.time()
-  rhs = np.array(rhs, dtype=np.float64).ravel()
-  u, _, rank, sv = scipy.linalg.lstsq(jac, rhs, cond=rcond, overwrite_a=True, overwrite_b=True,
-                                      check_finite=False, lapack_driver="gelsd")
-  return LstsqSolution(np.asarray(u), int(rank), np.asarray(sv), time.time() - start)
+  m, n = jac.shape
+  if not (jac.dtype == np.float64 and jac.flags.f_contiguous):
+    raise ConfigError("dense.lstsq needs a float64 Fortran-ordered J (from jacobian_matrix).")
+  gelsd, gelsd_lwork = scipy.linalg.lapack.get_lapack_funcs(("gelsd", "gelsd_lwork"), (jac,))
+  cond = np.finfo(np.float64).eps if rcond is None else float(rcond)
+  b = np.zeros((max(m, n), 1), dtype=np.float64)
+  b[:m, 0] = np.asarray(rhs, dtype=np.float64).ravel()
+  work, iwork, info = gelsd_lwork(m, n, 1, cond)
+  if info != 0:
+    raise ConfigError(f"LAPACK gelsd workspace query failed (info={info}).")
+  x, sv, rank, info = gelsd(jac, b, int(work), iwork, cond, overwrite_a=True, overwrite_b=True)
+  if info > 0:
+    raise ConfigError(f"LAPACK gelsd: the SVD did not converge (info={info}); try method "
+                      "'lsqr' or 'kernel'.")
+  return LstsqSolution(np.array(x[:n, 0]), int(rank), np.asarray(sv), time.time() - start)
