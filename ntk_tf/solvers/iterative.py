@@ -37,6 +37,32 @@ class IterativeSolution:
   seconds: float
 
 
+class _Progress(scipy.sparse.linalg.LinearOperator):
+  """The operator, logging progress every `every` seconds (one matvec + one rmatvec per
+  LSQR/LSMR iteration)."""
+
+  def __init__(self, operator, method: str, iter_lim: int, done: int, every: float):
+    super().__init__(dtype=np.float64, shape=operator.shape)
+    self.operator, self.method, self.iter_lim = operator, method, iter_lim
+    self.done, self.every, self.calls = done, every, 0
+    self.start = self.last = time.time()
+
+  def _matvec(self, v):
+    return self.operator.matvec(v)
+
+  def _rmatvec(self, r):
+    out = self.operator.rmatvec(r)
+    self.calls += 1
+    now = time.time()
+    if now - self.last > self.every:
+      rate = (now - self.start) / self.calls
+      logging.info("%s: iteration ~%d/%d, %.2f s/iteration, at most %.0f s left", self.method,
+                   self.done + self.calls, self.iter_lim, rate,
+                   rate * (self.iter_lim - self.done - self.calls))
+      self.last = now
+    return out
+
+
 def _fingerprint(method, operator, rhs, damp, atol, btol, checkpoint_every) -> dict:
   return dict(method=method, shape=list(operator.shape), damp=damp, atol=atol, btol=btol,
               checkpoint_every=checkpoint_every,
@@ -45,7 +71,8 @@ def _fingerprint(method, operator, rhs, damp, atol, btol, checkpoint_every) -> d
 
 def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float = 1e-8,
           btol: float = 1e-8, iter_lim: Optional[int] = None, checkpoint_path: Optional[str] = None,
-          checkpoint_every: int = 200, show: bool = False) -> IterativeSolution:
+          checkpoint_every: int = 200, show: bool = False,
+          log_every_seconds: float = 30.0) -> IterativeSolution:
   """argmin ‖A x − b‖² + damp² ‖x‖² by LSQR or LSMR (minimum-norm when damp = 0).
 
   Args:
@@ -53,7 +80,8 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
     rhs: b, shape (m,).
     iter_lim: total iterations over all chunks (default min(2·n, 10,000)).
     checkpoint_path: an .npz file for the iterate; a compatible file is resumed from.
-    show: SciPy's per-iteration progress lines.
+    show: SciPy's per-iteration progress lines (residual estimates) on stdout.
+    log_every_seconds: interval of the progress log lines (iteration, s/iteration, time left).
   """
   if method not in METHODS:
     raise ConfigError(f"iterative method {method!r}; use one of {METHODS}.")
@@ -81,7 +109,8 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
     start = time.time()
     steps = min(chunk, iter_lim - done)
     limit = {"iter_lim" if method == "lsqr" else "maxiter": steps}
-    out = solver(operator, rhs, damp=damp, atol=atol, btol=btol, x0=x, show=show, **limit)
+    progress = _Progress(operator, method, iter_lim, done, log_every_seconds)
+    out = solver(progress, rhs, damp=damp, atol=atol, btol=btol, x0=x, show=show, **limit)
     x, istop, itn = out[0], int(out[1]), int(out[2])
     residual, normal = float(out[3]), float(out[7] if method == "lsqr" else out[4])
     done += itn
