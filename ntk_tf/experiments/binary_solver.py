@@ -80,11 +80,7 @@ def validate(config: ml_collections.ConfigDict):
   common.check_keys(config, defaults, "")
   common.check_keys(config.solver, defaults.solver, "solver")
   data.validate(config.dataset)
-  model_defaults = common.model_config()
-  model_defaults.widths = (1,)
-  common.check_keys(config.model, model_defaults, "model")
-  for width in config.model.widths:
-    models.validate(config.model.name, width, config.model.parameterization, config.dtype)
+  common.validate_model_widths(config.model, config.dtype)
   methods = tuple(config.solver.methods)
   unknown = [m for m in methods if m not in METHODS]
   if unknown or not methods:
@@ -112,15 +108,8 @@ def _methods_at(config, width: int) -> list:
           if m not in DENSE or dense_widths is None or width in tuple(dense_widths)]
 
 
-def _model_config(config, width: int):
-  cfg = ml_collections.ConfigDict(config.model.to_dict())
-  del cfg["widths"]
-  cfg.width = width
-  return cfg
-
-
 def _sgd(config, dataset, width: int, cell_dir: str) -> dict:
-  run_cfg = ml_collections.ConfigDict(dict(model=_model_config(config, width),
+  run_cfg = ml_collections.ConfigDict(dict(model=common.model_at_width(config.model, width),
                                            train=config.train.to_dict(), dtype=config.dtype))
   final = compare.run_seed(run_cfg, dataset, int(config.seed), os.path.join(cell_dir, "sgd"))
   out = {}
@@ -140,8 +129,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   rows = len(dataset.x_train)
   models_by_width = {}
   for width in config.model.widths:  # Every dense solve is checked before any work starts.
-    model = common.build_model(_model_config(config, int(width)), dataset.input_shape, 1,
-                               int(config.seed), config.solver.dtype)
+    model = common.build_model(common.model_at_width(config.model, width), dataset.input_shape,
+                               1, int(config.seed), config.solver.dtype)
     models_by_width[int(width)] = model
     for method in _methods_at(config, int(width)):
       if method == "lstsq":

@@ -51,6 +51,25 @@ def validate_model(cfg: ml_collections.ConfigDict):
   models.validate(cfg.name, cfg.width, cfg.get("parameterization", "standard"))
 
 
+def validate_model_widths(cfg: ml_collections.ConfigDict, dtype: str = "float32"):
+  """A `config.model` section that lists `widths` instead of one `width` (sweep experiments)."""
+  defaults = model_config()
+  defaults.widths = (1,)
+  check_keys(cfg, defaults, "model")
+  if not tuple(cfg.widths):
+    raise ConfigError("model.widths is empty; give at least one width, e.g. (1,).")
+  for width in cfg.widths:
+    models.validate(cfg.name, width, cfg.parameterization, dtype)
+
+
+def model_at_width(cfg: ml_collections.ConfigDict, width: int) -> ml_collections.ConfigDict:
+  """The `config.model` of a width sweep as a single-width section for `build_model`."""
+  out = ml_collections.ConfigDict(cfg.to_dict())
+  del out["widths"]
+  out.width = int(width)
+  return out
+
+
 def validate_train(cfg: ml_collections.ConfigDict) -> TrainConfig:
   check_keys(cfg, train_config(), "train")
   tc = TrainConfig(**{k: v for k, v in cfg.items()})

@@ -52,11 +52,7 @@ def validate(config: ml_collections.ConfigDict):
   common.check_keys(config, defaults, "")
   common.check_keys(config.spectrum, defaults.spectrum, "spectrum")
   data.validate(config.dataset)
-  model_defaults = common.model_config()
-  model_defaults.widths = (1,)
-  common.check_keys(config.model, model_defaults, "model")
-  for width in config.model.widths:
-    models.validate(config.model.name, width, config.model.parameterization, config.dtype)
+  common.validate_model_widths(config.model, config.dtype)
   n = config.spectrum.num_samples
   if not isinstance(n, int) or n < 1:
     raise ConfigError(f"spectrum.num_samples={n!r} must be a positive integer.")
@@ -70,12 +66,8 @@ def validate(config: ml_collections.ConfigDict):
 
 
 def _one(config, dataset, width: int, translate: int, workdir: str) -> dict:
-  model_cfg = config.model.copy_and_resolve_references()
-  model_cfg.unlock()
-  del model_cfg["widths"]
-  model_cfg.width = width
-  model = common.build_model(model_cfg, dataset.input_shape, dataset.num_outputs, config.seed,
-                             config.dtype)
+  model = common.build_model(common.model_at_width(config.model, width), dataset.input_shape,
+                             dataset.num_outputs, config.seed, config.dtype)
   params, source = None, "initialization"
   if config.spectrum.checkpoint_dir:
     path = checkpoints.checkpoint_path(config.spectrum.checkpoint_dir,

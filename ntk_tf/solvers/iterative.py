@@ -95,7 +95,8 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
     found = io.read_json(checkpoint_path + ".json")
     if found != fingerprint:
       changed = sorted(k for k in fingerprint if found.get(k) != fingerprint[k])
-      raise ConfigError(f"{checkpoint_path} is the checkpoint of another solve ({', '.join(changed)} "
+      raise ConfigError(f"{checkpoint_path} is the checkpoint of another solve "
+                        f"({', '.join(changed)} "
                         "differ); delete it or use another workdir.")
     x, done, istop, seconds = (saved["x"], int(saved["iterations"]), int(saved["istop"]),
                                float(saved["seconds"]))
