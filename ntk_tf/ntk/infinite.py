@@ -1,0 +1,328 @@
+"""Infinite-width NNGP and NTK kernels of ReLU MLPs and CNNs (Jacot et al. 2018; Arora et al.
+2019, CNTK), in TensorFlow, batched over blocks of sample pairs.
+
+Conventions are those of the Neural Tangents library's `stax` (and of this project's finite
+models in NTK parameterization, `model.parameterization="ntk"`): a layer computes
+z = (W_std / sqrt(fan_in)) · (W x) + b_std · b with W, b ~ N(0, 1). Kernels are normalized per
+channel: the input kernel of images x, x' (H, W, C) is K⁰(p, p') = Σ_c x[p, c] x'[p', c] / C
+for every pair of pixels p, p', and Θ⁰ = 0.
+
+Layer rules (for each pair of samples; p, p' range over pixels, δ over the k×k filter offsets):
+- Dense:   K' = W_std² K + b_std²;                        Θ' = W_std² Θ + K'.
+- Conv:    K'(p, p') = W_std²/k² Σ_δ K(p+δ, p'+δ) + b_std²; Θ' likewise + K' (zero padding
+           outside the image for SAME; Arora et al. eq. (7)-(8), with their c_σ = W_std²).
+- ReLU:    with cos θ = K(p, p') / sqrt(K(p, p) K(p', p')) (each variance from its own
+           sample): K' = sqrt(K(p, p) K(p', p')) (sin θ + (π − θ) cos θ) / 2π,
+           K̇ = (π − θ) / 2π, Θ' = Θ · K̇ (the arc-cosine kernels of Cho & Saul).
+- AvgPool (s×s, stride s): the mean of K over the s² × s² pixel pairs of two windows.
+- GlobalAvgPool: the mean over all pixel pairs; Flatten: the mean over p = p' (Arora et al.
+  §4: a fully connected readout of the flattened image sees only same-position pairs).
+The readout's kernel is the same for every output (Θ ⊗ I_L), so kernels are (n1, n2).
+
+ReLU needs K(x, x) at every pixel pair of each sample (average pooling mixes pixels), so each
+block carries the self-kernels of its samples beside the cross kernel.
+
+Precision: d/dc arccos(c) diverges at c = 1, so entries with x ≈ x' (the diagonal) inherit a
+relative rounding error of order √eps from cos θ: ~1e-8 in float64, ~3e-4 in float32.
+"""
+
+import dataclasses
+import hashlib
+import math
+import os
+import time
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from ntk_tf import io
+from ntk_tf.errors import ConfigError
+
+ARCHITECTURES = ("mlp", "cnn_v", "cnn_gap", "myrtle", "cnn5")
+
+
+# -- architectures -----------------------------------------------------------------------
+def layers(arch: str, depth: Optional[int] = None) -> List[Tuple]:
+  """The layer list of an architecture, matching ntk_tf.models (widths do not matter here)."""
+  conv, relu = ("conv", 3, "same"), ("relu",)
+  if arch == "mlp":
+    depth = 4 if depth is None else depth
+    if depth < 1:
+      raise ConfigError(f"depth={depth}: an MLP needs depth >= 1.")
+    return [("flatten",)] + [("dense",), relu] * (depth - 1) + [("dense",)]
+  if arch in ("cnn_v", "cnn_gap"):
+    depth = 3 if depth is None else depth
+    if depth < 1:
+      raise ConfigError(f"depth={depth}: {arch} needs at least one convolution.")
+    head = [("flatten",)] if arch == "cnn_v" else [("gap",)]
+    return [conv, relu] * depth + head + [("dense",)]
+  if arch == "cnn5":
+    return [conv, relu] * 4 + [("flatten",), ("dense",)]
+  if arch == "myrtle":
+    out = []
+    for i in range(4):
+      out += [conv, relu] + ([("avg_pool", 2)] if i > 0 else [])
+    return out + [("gap",), ("dense",)]
+  raise ConfigError(f"no infinite-width kernel for architecture {arch!r}; available: "
+                    f"{', '.join(ARCHITECTURES)} (lenet and alexnet have max-pooling: use "
+                    "ntk_tf.ntk.monte_carlo).")
+
+
+# -- kernel algebra on blocks --------------------------------------------------------------
+@dataclasses.dataclass
+class _State:
+  """NNGP and NTK of a block of sample pairs, and each sample's self-kernel.
+
+  Images: cross (b1, b2, H, W, H, W), self (b, H, W, H, W). Vectors: (b1, b2) and (b,).
+  """
+  nngp: tf.Tensor
+  ntk: tf.Tensor
+  self1: tf.Tensor
+  self2: tf.Tensor
+  image: bool
+
+
+def _input_state(x1, x2) -> _State:
+  if len(x1.shape) == 2:  # Vectors: K = x·x' / d.
+    d = tf.cast(tf.shape(x1)[-1], x1.dtype)
+    nngp = tf.matmul(x1, x2, transpose_b=True) / d
+    return _State(nngp, tf.zeros_like(nngp), tf.reduce_sum(x1 * x1, -1) / d,
+                  tf.reduce_sum(x2 * x2, -1) / d, image=False)
+  c = tf.cast(tf.shape(x1)[-1], x1.dtype)
+  nngp = tf.einsum("ahwc,bijc->ahwbij", x1, x2) / c
+  nngp = tf.transpose(nngp, [0, 3, 1, 2, 4, 5])
+  return _State(nngp, tf.zeros_like(nngp), tf.einsum("ahwc,aijc->ahwij", x1, x1) / c,
+                tf.einsum("ahwc,aijc->ahwij", x2, x2) / c, image=True)
+
+
+def _map(state: _State, fn_cross, fn_self) -> _State:
+  return _State(fn_cross(state.nngp), fn_cross(state.ntk), fn_self(state.self1),
+                fn_self(state.self2), state.image)
+
+
+def _diag(self_kernel, image: bool):
+  """K(x, x) at each pixel (b, H, W) from the self-kernel (b, H, W, H, W), or (b,)."""
+  if not image:
+    return self_kernel
+  b, h, w = tf.shape(self_kernel)[0], tf.shape(self_kernel)[1], tf.shape(self_kernel)[2]
+  flat = tf.reshape(self_kernel, [b, h * w, h * w])
+  return tf.reshape(tf.linalg.diag_part(flat), [b, h, w])
+
+
+def _conv_sum(k, size: int, padding: str, batch_dims: int):
+  """Σ_δ K(p+δ, p'+δ) over the size×size offsets δ for the spatial dims after batch_dims."""
+  if padding == "same":
+    lo = (size - 1) // 2
+    pads = [[0, 0]] * batch_dims + [[lo, size - 1 - lo]] * 4
+    k = tf.pad(k, pads)
+  h_out = k.shape[batch_dims] - size + 1
+  w_out = k.shape[batch_dims + 1] - size + 1
+  total = None
+  for a in range(size):
+    for b in range(size):
+      index = [slice(None)] * batch_dims + [slice(a, a + h_out), slice(b, b + w_out)] * 2
+      term = k[tuple(index)]
+      total = term if total is None else total + term
+  return total
+
+
+def _relu(state: _State) -> _State:
+  d1, d2 = _diag(state.self1, state.image), _diag(state.self2, state.image)
+
+  def arccos(k, theta, v1, v2):
+    norm = tf.sqrt(v1 * v2)
+    safe = tf.where(norm > 0, norm, tf.ones_like(norm))
+    cos = tf.clip_by_value(tf.where(norm > 0, k / safe, tf.zeros_like(k)), -1.0, 1.0)
+    angle = tf.acos(cos)
+    k_new = norm * (tf.sin(angle) + (math.pi - angle) * cos) / (2 * math.pi)
+    derivative = (math.pi - angle) / (2 * math.pi)
+    return k_new, theta * derivative
+
+  if state.image:
+    v1 = d1[:, None, :, :, None, None]
+    v2 = d2[None, :, None, None, :, :]
+    s1 = (d1[:, :, :, None, None], d1[:, None, None, :, :])
+    s2 = (d2[:, :, :, None, None], d2[:, None, None, :, :])
+  else:
+    v1, v2 = d1[:, None], d2[None, :]
+    s1, s2 = (d1, d1), (d2, d2)
+  nngp, ntk = arccos(state.nngp, state.ntk, v1, v2)
+  self1, _ = arccos(state.self1, state.self1, *s1)
+  self2, _ = arccos(state.self2, state.self2, *s2)
+  return _State(nngp, ntk, self1, self2, state.image)
+
+
+def _avg_pool(k, size: int, batch_dims: int):
+  shape = tf.shape(k)
+  h, w = k.shape[batch_dims] // size * size, k.shape[batch_dims + 1] // size * size
+  index = [slice(None)] * batch_dims + [slice(0, h), slice(0, w)] * 2
+  k = k[tuple(index)]
+  new = [shape[i] for i in range(batch_dims)] + [h // size, size, w // size, size] * 2
+  k = tf.reshape(k, new)
+  axes = [batch_dims + 1, batch_dims + 3, batch_dims + 5, batch_dims + 7]
+  return tf.reduce_mean(k, axis=axes)
+
+
+def _flatten_or_gap(k, batch_dims: int, gap: bool):
+  if gap:
+    return tf.reduce_mean(k, axis=list(range(batch_dims, batch_dims + 4)))
+  shape = tf.shape(k)
+  hw = shape[batch_dims] * shape[batch_dims + 1]
+  flat = tf.reshape(k, tf.concat([shape[:batch_dims], [hw, hw]], 0))
+  return tf.reduce_mean(tf.linalg.diag_part(flat), axis=-1)
+
+
+def _apply(layer: Tuple, state: _State, w_std: float, b_std: float) -> _State:
+  kind = layer[0]
+  w2, b2 = w_std ** 2, b_std ** 2
+  if kind == "dense":
+    if state.image:
+      raise ConfigError("a dense layer needs flattened or pooled inputs.")
+    nngp = w2 * state.nngp + b2
+    return _State(nngp, w2 * state.ntk + nngp, w2 * state.self1 + b2, w2 * state.self2 + b2,
+                  False)
+  if kind == "relu":
+    return _relu(state)
+  if not state.image:
+    raise ConfigError(f"layer {kind} needs image inputs (H, W, C).")
+  if kind == "conv":
+    size, padding = layer[1], layer[2]
+    scale = w2 / size ** 2
+
+    def conv(batch_dims):
+      return lambda k: scale * _conv_sum(k, size, padding, batch_dims)
+
+    nngp = conv(2)(state.nngp) + b2
+    return _State(nngp, conv(2)(state.ntk) + nngp, conv(1)(state.self1) + b2,
+                  conv(1)(state.self2) + b2, True)
+  if kind == "avg_pool":
+    return _State(_avg_pool(state.nngp, layer[1], 2), _avg_pool(state.ntk, layer[1], 2),
+                  _avg_pool(state.self1, layer[1], 1), _avg_pool(state.self2, layer[1], 1),
+                  True)
+  if kind in ("gap", "flatten"):
+    gap = kind == "gap"
+    return _State(_flatten_or_gap(state.nngp, 2, gap), _flatten_or_gap(state.ntk, 2, gap),
+                  _flatten_or_gap(state.self1, 1, gap), _flatten_or_gap(state.self2, 1, gap),
+                  False)
+  raise ConfigError(f"unknown layer {kind!r}.")
+
+
+def block_kernels(spec: Sequence[Tuple], x1, x2, w_std: float = math.sqrt(2.0),
+                  b_std: float = 0.0):
+  """(nngp, ntk) of shape (b1, b2) for one block pair of inputs (tensors)."""
+  spec = list(spec)
+  if spec and spec[0][0] == "flatten":
+    # Flatten at the input: K = x·x'/(H·W·C), as the mean over same-pixel pairs gives.
+    x1, x2 = tf.reshape(x1, [tf.shape(x1)[0], -1]), tf.reshape(x2, [tf.shape(x2)[0], -1])
+    spec = spec[1:]
+  state = _input_state(x1, x2)
+  for layer in spec:
+    state = _apply(layer, state, w_std, b_std)
+  if state.image:
+    raise ConfigError("the architecture must end with a dense readout.")
+  return state.nngp, state.ntk
+
+
+# -- blocked driver ------------------------------------------------------------------------
+def _pair_bytes(spec, input_shape, itemsize: int) -> int:
+  """Bytes per sample pair of the largest intermediate (×6 for NNGP, NTK and temporaries)."""
+  if len(input_shape) != 3 or spec[0][0] == "flatten":
+    return 64 * itemsize
+  h, w = input_shape[:2]
+  return 6 * (h * w) ** 2 * itemsize
+
+
+def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
+            w_std: float = math.sqrt(2.0), b_std: float = 0.0, dtype="float64",
+            memory_limit_gb: float = 4.0, block_size: Optional[int] = None,
+            checkpoint_dir: Optional[str] = None, log_every_seconds: float = 30.0) -> dict:
+  """{"nngp": (n1, n2), "ntk": (n1, n2)} float64 arrays of the infinite-width network.
+
+  Args:
+    arch: one of ARCHITECTURES; depth for mlp (dense layers), cnn_v and cnn_gap (convs).
+    x1, x2: inputs (n, H, W, C) or (n, D); x2=None computes the symmetric kernel once per pair.
+    w_std, b_std: the NTK parameterization's weight and bias standard deviations.
+    dtype: "float32" or "float64" computation.
+    memory_limit_gb: the blocks of sample pairs are sized to fit; refused if one pair cannot.
+    checkpoint_dir: finished blocks are saved there and reused by a rerun of the same kernel.
+  """
+  spec = layers(arch, depth)
+  dtype = tf.as_dtype(dtype)
+  symmetric = x2 is None
+  x1 = np.asarray(x1)
+  x2 = x1 if symmetric else np.asarray(x2)
+  if x1.shape[1:] != x2.shape[1:]:
+    raise ConfigError(f"x1 and x2 have different sample shapes {x1.shape[1:]} and "
+                      f"{x2.shape[1:]}.")
+  for name, x in (("x1", x1), ("x2", x2)):
+    if not np.all(np.isfinite(x)):
+      raise ConfigError(f"{name} contains NaN or inf; clean the inputs first.")
+  n1, n2 = len(x1), len(x2)
+  budget = memory_limit_gb * 2 ** 30 - 2 * n1 * n2 * 8
+  per_pair = _pair_bytes(spec, x1.shape[1:], dtype.size)
+  if block_size is None:
+    block_size = min(math.isqrt(int(max(0, budget) // per_pair)), max(n1, n2))
+  if block_size < 1:
+    raise ConfigError(
+        f"one sample pair of {arch} on {x1.shape[1:]} inputs needs ~{per_pair / 2 ** 30:.2f} GiB"
+        f" plus {2 * n1 * n2 * 8 / 2 ** 30:.2f} GiB for the kernels, over memory_limit_gb="
+        f"{memory_limit_gb}; raise the limit or use fewer samples.")
+  rows = [slice(s, min(s + block_size, n1)) for s in range(0, n1, block_size)]
+  cols = [slice(s, min(s + block_size, n2)) for s in range(0, n2, block_size)]
+  pairs = [(i, j) for i in range(len(rows)) for j in range(len(cols))
+           if not symmetric or j >= i]
+  fn = tf.function(lambda a, b: block_kernels(spec, a, b, w_std, b_std), reduce_retracing=True)
+  nngp = np.zeros((n1, n2))
+  ntk = np.zeros((n1, n2))
+  if checkpoint_dir:
+    _check_manifest(checkpoint_dir, dict(arch=arch, depth=depth, w_std=w_std, b_std=b_std,
+                                         dtype=dtype.name, block_size=block_size,
+                                         n1=n1, n2=n2, symmetric=symmetric,
+                                         digest=_digest(x1, x2)))
+  logging.info("%s kernel %dx%d: blocks of %d samples, %d block pairs", arch, n1, n2,
+               block_size, len(pairs))
+  start = last = time.time()
+  for done, (i, j) in enumerate(pairs, 1):
+    path = checkpoint_dir and os.path.join(checkpoint_dir, f"block_{i}_{j}.npz")
+    if path and os.path.exists(path):
+      saved = np.load(path)
+      k, t = saved["nngp"], saved["ntk"]
+    else:
+      k, t = fn(tf.constant(x1[rows[i]], dtype), tf.constant(x2[cols[j]], dtype))
+      k, t = np.asarray(k, np.float64), np.asarray(t, np.float64)
+      if path:
+        io.write_npz(path, nngp=k, ntk=t)
+    nngp[rows[i], cols[j]], ntk[rows[i], cols[j]] = k, t
+    if symmetric and i != j:
+      nngp[cols[j], rows[i]], ntk[cols[j], rows[i]] = k.T, t.T
+    if time.time() - last > log_every_seconds or done in (1, len(pairs)):
+      elapsed = time.time() - start
+      logging.info("%s kernel: block %d/%d, %.0f s, ETA %.0f s (%.0f entries/s)", arch, done,
+                   len(pairs), elapsed, elapsed / done * (len(pairs) - done),
+                   sum((rows[a].stop - rows[a].start) * (cols[b].stop - cols[b].start)
+                       for a, b in pairs[:done]) / max(elapsed, 1e-9))
+      last = time.time()
+  return {"nngp": nngp, "ntk": ntk}
+
+
+def _digest(x1, x2) -> str:
+  h = hashlib.sha1()
+  h.update(np.ascontiguousarray(x1).tobytes())
+  h.update(np.ascontiguousarray(x2).tobytes())
+  return h.hexdigest()
+
+
+def _check_manifest(directory: str, manifest: dict):
+  os.makedirs(directory, exist_ok=True)
+  path = os.path.join(directory, "manifest.json")
+  manifest = {k: (list(v) if isinstance(v, tuple) else v) for k, v in manifest.items()}
+  if os.path.exists(path):
+    found = io.read_json(path)
+    if found != manifest:
+      changed = sorted(k for k in manifest if found.get(k) != manifest[k])
+      raise ConfigError(f"checkpoint_dir {directory} holds blocks of another kernel "
+                        f"({', '.join(changed)} differ); use an empty directory.")
+  else:
+    io.write_json(path, manifest)

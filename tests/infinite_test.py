@@ -1,0 +1,152 @@
+"""Infinite-width NNGP/NTK: closed forms, Monte-Carlo convergence of finite nets, blocks."""
+
+import math
+import os
+
+import numpy as np
+from absl.testing import absltest, parameterized
+
+from ntk_tf import models
+from ntk_tf.errors import ConfigError
+from ntk_tf.ntk import empirical_ntk, infinite
+from tests import test_utils
+
+# The arc-cosine kernel's derivative diverges at cos θ = 1: diagonal entries carry ~√eps relative
+# rounding whichever way they are computed (see ntk_tf/ntk/infinite.py), so kernels that pass
+# through a ReLU are compared at this tolerance.
+RTOL = 1e-7
+
+
+def arccos_relu(k12, k11, k22):
+  """E[relu(u) relu(v)] and E[relu'(u) relu'(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]])."""
+  norm = np.sqrt(k11 * k22)
+  theta = np.arccos(np.clip(k12 / norm, -1, 1))
+  return (norm * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / (2 * np.pi),
+          (np.pi - theta) / (2 * np.pi))
+
+
+def mlp_closed_form(x, hidden_layers, w_std, b_std):
+  """Jacot et al.'s recursion for a ReLU MLP written out directly in NumPy."""
+  x = x.reshape(len(x), -1)
+  k = x @ x.T / x.shape[1]
+  theta = np.zeros_like(k)
+  for _ in range(hidden_layers):
+    k = w_std ** 2 * k + b_std ** 2
+    theta = w_std ** 2 * theta + k
+    diag = np.diag(k)
+    k, derivative = arccos_relu(k, diag[:, None], diag[None, :])
+    theta = theta * derivative
+  k = w_std ** 2 * k + b_std ** 2
+  return k, w_std ** 2 * theta + k
+
+
+def monte_carlo(arch, x, width, seeds, **kwargs):
+  """Mean and standard error of the eNTK over seeds of the finite net, NTK parameterization."""
+  kernels = []
+  for seed in range(seeds):
+    model = models.build(arch, width=width, input_shape=x.shape[1:], num_outputs=1, seed=seed,
+                         dtype="float64", parameterization="ntk", **kwargs)
+    kernels.append(empirical_ntk(model, x)[:, :, 0, 0])
+  kernels = np.array(kernels)
+  return kernels.mean(0), kernels.std(0, ddof=1) / math.sqrt(seeds)
+
+
+class ClosedFormTest(test_utils.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters((1, math.sqrt(2.0), 0.0), (2, math.sqrt(2.0), 0.0), (2, 1.3, 0.4))
+  def test_mlp_matches_the_arc_cosine_recursion(self, hidden, w_std, b_std):
+    x = np.random.default_rng(0).standard_normal((5, 7))
+    out = infinite.kernels("mlp", x, depth=hidden + 1, w_std=w_std, b_std=b_std)
+    nngp, ntk = mlp_closed_form(x, hidden, w_std, b_std)
+    self.assertAllClose(out["nngp"], nngp, rtol=RTOL)
+    self.assertAllClose(out["ntk"], ntk, rtol=RTOL)
+
+  def test_one_hidden_layer_relu_by_hand(self):
+    # x = √2·e_i in d = 2: K⁰ = x·x'/d = 1 on the diagonal, 0 off it; K¹ = W²K⁰ = 2, 0.
+    # ReLU: diagonal K¹/2 = 1; at 90°, 2·(sin(π/2) + (π/2)·0)/2π = 1/π; K̇ = 1/2 and 1/4.
+    # Readout: K² = W²·(1, 1/π) = (2, 2/π); Θ = W²·K̇·Θ¹ + K² with Θ¹ = K¹: (2·½·2 + 2, 0 + 2/π).
+    x = np.array([[1.0, 0.0], [0.0, 1.0]]) * math.sqrt(2.0)
+    out = infinite.kernels("mlp", x, depth=2)
+    self.assertAllClose(out["nngp"], [[2.0, 2 / math.pi], [2 / math.pi, 2.0]], rtol=RTOL)
+    self.assertAllClose(out["ntk"], [[4.0, 2 / math.pi], [2 / math.pi, 4.0]], rtol=RTOL)
+
+
+class ConvergenceTest(test_utils.TestCase, parameterized.TestCase):
+  """The mean eNTK of wide finite networks converges to the infinite kernel."""
+
+  @parameterized.named_parameters(
+      ("mlp", "mlp", (3, 3, 2), 2048, dict(depth=3)),
+      ("cnn_v", "cnn_v", (4, 4, 1), 1024, dict(depth=2)),
+      ("cnn_gap", "cnn_gap", (4, 4, 1), 1024, dict(depth=2)),
+      ("myrtle", "myrtle", (8, 8, 1), 128, {}),
+  )
+  def test_mean_empirical_ntk_within_standard_errors(self, arch, shape, width, kwargs):
+    x = np.random.default_rng(0).standard_normal((3,) + shape)
+    exact = infinite.kernels(arch, x, **kwargs)["ntk"]
+    mean, stderr = monte_carlo(arch, x, width, seeds=6, **kwargs)
+    self.assertTrue(np.all(stderr > 0))
+    z = np.abs(mean - exact) / stderr
+    self.assertLess(z.max(), 4.0, f"{arch}: z-scores {np.round(z, 1)}")
+    self.assertLess(np.abs(mean / exact - 1).max(), 0.06)
+
+
+class PropertiesTest(test_utils.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters("cnn_v", "cnn_gap", "myrtle", "cnn5", "mlp")
+  def test_symmetric_psd_and_blocks_agree(self, arch):
+    x = np.random.default_rng(1).standard_normal((5, 8, 8, 2))
+    whole = infinite.kernels(arch, x)
+    blocked = infinite.kernels(arch, x, block_size=2)  # 2 does not divide 5.
+    for key in ("nngp", "ntk"):
+      k = whole[key]
+      self.assertAllClose(blocked[key], k, rtol=RTOL)
+      self.assertAllClose(k, k.T, rtol=RTOL)
+      self.assertGreater(np.linalg.eigvalsh(k).min(), -1e-10 * np.abs(k).max())
+    self.assertTrue(np.all(whole["ntk"] >= whole["nngp"] - 1e-12))  # Θ = K + positive terms.
+
+  def test_cross_kernel_is_a_block_of_the_joint_kernel(self):
+    rng = np.random.default_rng(2)
+    x1, x2 = rng.standard_normal((3, 6, 6, 1)), rng.standard_normal((4, 6, 6, 1))
+    joint = infinite.kernels("cnn_gap", np.concatenate([x1, x2]), depth=2)
+    cross = infinite.kernels("cnn_gap", x1, x2, depth=2)
+    self.assertAllClose(cross["ntk"], joint["ntk"][:3, 3:], rtol=RTOL)
+    self.assertAllClose(cross["nngp"], joint["nngp"][:3, 3:], rtol=RTOL)
+
+  def test_float32_matches_float64(self):
+    x = np.random.default_rng(3).standard_normal((4, 8, 8, 1))
+    k64 = infinite.kernels("myrtle", x, dtype="float64")
+    k32 = infinite.kernels("myrtle", x, dtype="float32")
+    self.assertAllClose(k32["ntk"], k64["ntk"], rtol=1e-5, atol=1e-6)
+
+  def test_zero_pixels_give_finite_kernels(self):
+    x = np.zeros((3, 6, 6, 1))
+    x[0, 2, 2, 0], x[1, 0, 0, 0] = 1.0, -2.0  # Mostly zero images, one all zero.
+    out = infinite.kernels("cnn_v", x)
+    self.assertTrue(np.isfinite(out["ntk"]).all() and np.isfinite(out["nngp"]).all())
+    self.assertAllClose(out["ntk"][2], np.zeros(3))
+
+  def test_checkpointed_blocks_resume(self):
+    x = np.random.default_rng(4).standard_normal((5, 6, 6, 1))
+    directory = self.create_tempdir().full_path
+    first = infinite.kernels("cnn_gap", x, block_size=2, checkpoint_dir=directory)
+    marker = os.path.join(directory, "block_0_1.npz")
+    np.savez(marker, nngp=np.full((2, 2), 7.0), ntk=np.full((2, 2), 9.0))
+    again = infinite.kernels("cnn_gap", x, block_size=2, checkpoint_dir=directory)
+    np.testing.assert_array_equal(again["ntk"][0:2, 2:4], 9.0)  # Reused, not recomputed.
+    self.assertAllClose(again["ntk"][4:, 4:], first["ntk"][4:, 4:], rtol=RTOL)
+    with self.assertRaisesRegex(ConfigError, "another kernel .*block_size"):
+      infinite.kernels("cnn_gap", x, block_size=3, checkpoint_dir=directory)
+
+  def test_errors(self):
+    with self.assertRaisesRegex(ConfigError, "lenet.*max-pooling.*monte_carlo"):
+      infinite.kernels("lenet", np.zeros((2, 28, 28, 1)))
+    x = np.ones((2, 6, 6, 1))
+    x[0, 0, 0, 0] = np.nan
+    with self.assertRaisesRegex(ConfigError, "x1 contains NaN"):
+      infinite.kernels("cnn_v", x)
+    with self.assertRaisesRegex(ConfigError, "needs ~.* GiB .*memory_limit_gb=1e-06"):
+      infinite.kernels("cnn_gap", np.ones((2, 32, 32, 3)), memory_limit_gb=1e-6)
+
+
+if __name__ == "__main__":
+  absltest.main()
