@@ -8,7 +8,7 @@ from absl.testing import absltest, parameterized
 
 from ntk_tf import models
 from ntk_tf.errors import ConfigError
-from ntk_tf.ntk import empirical_ntk, infinite
+from ntk_tf.ntk import empirical_ntk, infinite, monte_carlo
 from tests import test_utils
 
 # The arc-cosine kernel's derivative diverges at cos θ = 1: diagonal entries carry ~√eps relative
@@ -40,7 +40,7 @@ def mlp_closed_form(x, hidden_layers, w_std, b_std):
   return k, w_std ** 2 * theta + k
 
 
-def monte_carlo(arch, x, width, seeds, **kwargs):
+def mean_empirical_ntk(arch, x, width, seeds, **kwargs):
   """Mean and standard error of the eNTK over seeds of the finite net, NTK parameterization."""
   kernels = []
   for seed in range(seeds):
@@ -83,11 +83,33 @@ class ConvergenceTest(test_utils.TestCase, parameterized.TestCase):
   def test_mean_empirical_ntk_within_standard_errors(self, arch, shape, width, kwargs):
     x = np.random.default_rng(0).standard_normal((3,) + shape)
     exact = infinite.kernels(arch, x, **kwargs)["ntk"]
-    mean, stderr = monte_carlo(arch, x, width, seeds=6, **kwargs)
+    mean, stderr = mean_empirical_ntk(arch, x, width, seeds=6, **kwargs)
     self.assertTrue(np.all(stderr > 0))
     z = np.abs(mean - exact) / stderr
     self.assertLess(z.max(), 4.0, f"{arch}: z-scores {np.round(z, 1)}")
     self.assertLess(np.abs(mean / exact - 1).max(), 0.06)
+
+
+class MonteCarloTest(test_utils.TestCase):
+
+  def test_mlp_estimate_covers_the_exact_kernels(self):
+    x = np.random.default_rng(5).standard_normal((3, 12))
+    exact = infinite.kernels("mlp", x, depth=3)
+    estimate = monte_carlo.kernels("mlp", x, width=512, num_samples=8, num_outputs=4,
+                                   dtype="float64", depth=3)
+    for name in ("ntk", "nngp"):
+      z = np.abs(estimate[name] - exact[name]) / estimate[f"{name}_stderr"]
+      self.assertLess(z.max(), 4.0, f"{name}: z-scores {np.round(z, 1)}")
+
+  def test_lenet_with_max_pooling(self):
+    x = np.random.default_rng(6).standard_normal((3, 28, 28, 1))
+    out = monte_carlo.kernels("lenet", x, width=2, num_samples=3)
+    self.assertEqual(out["ntk"].shape, (3, 3))
+    self.assertAllClose(out["ntk"], out["ntk"].T, rtol=1e-5)
+    self.assertTrue(np.all(out["ntk_stderr"] > 0) and np.all(np.isfinite(out["nngp"])))
+    self.assertTrue(np.all(np.diag(out["ntk"]) > 0))
+    with self.assertRaisesRegex(ConfigError, "at least 2"):
+      monte_carlo.kernels("lenet", x, width=1, num_samples=1)
 
 
 class PropertiesTest(test_utils.TestCase, parameterized.TestCase):
