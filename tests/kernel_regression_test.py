@@ -9,7 +9,7 @@ from absl.testing import absltest
 from ntk_tf import data
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, kernel_regression
-from ntk_tf.ntk import empirical_ntk
+from ntk_tf.ntk import empirical_ntk, infinite
 from ntk_tf.solvers import linearized
 from tests import test_utils
 
@@ -68,14 +68,40 @@ class KernelRegressionTest(test_utils.TestCase):
     self.assertEqual(report["train_accuracy"], 1.0)
     self.assertEqual(entry["test_accuracy"], report["test_accuracy"])
 
+  def test_infinite_cntk_gap_kernel_end_to_end(self):
+    config = tiny_config()
+    config.dataset.name = "digits"  # 8x8 images keep the exact CNTK cheap.
+    config.model.name = "cnn_gap"
+    config.model.depth = 2
+    config.kernel.name = "infinite"
+    config.kernel.save_kernel = True
+    workdir = self.create_tempdir().full_path
+    results = kernel_regression.run(config, workdir)
+    self.assertEqual(results["kernel"], "infinite")
+    self.assertGreater(results["train_sizes"]["60"]["test_accuracy"], 0.5)
+    dataset = data.load(config.dataset, seed=0)
+    x = np.concatenate([dataset.x_train, dataset.x_test])
+    saved = np.load(os.path.join(workdir, "kernel.npz"))["kernel"]
+    self.assertAllClose(saved[:5, :5], infinite.kernels("cnn_gap", x[:5], depth=2)["ntk"],
+                        rtol=1e-7)
+
   def test_config_errors(self):
     config = tiny_config()
     config.kernel.name = "rbf"
-    with self.assertRaisesRegex(ConfigError, "kernel.name='rbf'; available kernels: empirical"):
+    with self.assertRaisesRegex(ConfigError, "kernel.name='rbf'; available kernels: empirical, "
+                                             "infinite, monte_carlo"):
       kernel_regression.validate(config)
     config = tiny_config()
     config.kernel.outputs = "full"
     with self.assertRaisesRegex(ConfigError, "takes one alpha"):
+      kernel_regression.validate(config)
+    config = tiny_config()
+    config.kernel.name = "infinite"
+    with self.assertRaisesRegex(ConfigError, "lenet.*max-pooling.*monte_carlo"):
+      kernel_regression.validate(config)
+    config.model.name = "cnn_v"
+    config.kernel.subtract_initial_outputs = True
+    with self.assertRaisesRegex(ConfigError, "applies to kernel.name='empirical' only"):
       kernel_regression.validate(config)
     config = tiny_config()
     config.regression.train_sizes = (30, 500)

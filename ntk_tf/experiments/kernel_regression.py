@@ -5,7 +5,11 @@ step t (`kernel.checkpoint_dir` / `checkpoint_step` of a `compare` run: the afte
 K^t of Vyas et al. 2022). Targets: the dataset's (one-hot by default). With
 `kernel.subtract_initial_outputs` the regression is on y − f(w0, X) and f(w0, ·) is added back:
 exactly the linearized network fitted to convergence (Lee et al. 2019); otherwise the plain
-kernel regression of Arora et al. 2019 and Vyas et al.
+kernel regression of Arora et al. 2019 and Vyas et al. `kernel.name="infinite"`: the exact
+infinite-width NTK or NNGP (`kernel.which`) of `model.name` (mlp, cnn_v, cnn_gap with
+`model.depth`, myrtle, cnn5; ntk.infinite) — Arora et al.'s CNTK-V and CNTK-GAP;
+`"monte_carlo"`: its estimate for max-pool nets (lenet, alexnet) from `kernel.num_samples`
+initializations at width `model.width` (ntk.monte_carlo; standard errors saved).
 
 `kernel.outputs`: "trace" uses one (n, n) kernel Σ_a Θ[i, j, a, a] / L shared by the L outputs
 (what papers fit; the eNTK is close to diagonal in outputs); "full" the (n·L, n·L) eNTK.
@@ -25,11 +29,12 @@ from absl import logging
 from ntk_tf import checkpoints, data, io, models, plots, training
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
-from ntk_tf.ntk import empirical
+from ntk_tf.ntk import empirical, infinite, monte_carlo
 from ntk_tf.solvers import kernel as kernel_solver
 
 prepare_workdir = common.prepare_workdir
-KERNELS = ("empirical",)
+KERNELS = ("empirical", "infinite", "monte_carlo")
+WHICH = ("ntk", "nngp")
 OUTPUTS = ("trace", "full")
 
 
@@ -43,7 +48,10 @@ def default_config() -> ml_collections.ConfigDict:
   config.dataset.name = "mnist5k"
   config.model = common.model_config()
   config.kernel = ml_collections.ConfigDict(dict(
-      name="empirical",
+      name="empirical",               # "infinite" (closed form), "monte_carlo" (max-pool nets).
+      which="ntk",                    # infinite / monte_carlo: "ntk" or "nngp".
+      num_samples=10,                 # monte_carlo: initializations averaged.
+      dtype="float64",                # infinite: computation dtype.
       outputs="trace",
       subtract_initial_outputs=False,
       method="auto",
@@ -70,6 +78,17 @@ def validate(config: ml_collections.ConfigDict):
   k = config.kernel
   if k.name not in KERNELS:
     raise ConfigError(f"kernel.name={k.name!r}; available kernels: {', '.join(KERNELS)}.")
+  if k.which not in WHICH:
+    raise ConfigError(f"kernel.which={k.which!r}; use 'ntk' or 'nngp'.")
+  if k.name != "empirical":
+    for key, bad in (("outputs", k.outputs == "full"),
+                     ("subtract_initial_outputs", k.subtract_initial_outputs),
+                     ("checkpoint_dir", k.checkpoint_dir)):
+      if bad:
+        raise ConfigError(f"kernel.{key} applies to kernel.name='empirical' only; the "
+                          f"{k.name} kernel is one (n, n) kernel at initialization.")
+  if k.name == "infinite":
+    infinite.layers(config.model.name, config.model.depth)  # Refuses lenet/alexnet.
   if k.outputs not in OUTPUTS:
     raise ConfigError(f"kernel.outputs={k.outputs!r}; use 'trace' or 'full'.")
   if k.method not in empirical.METHODS:
@@ -103,6 +122,22 @@ def compute_kernel(model, x, params, cfg, workdir: str) -> np.ndarray:
   return kernel if cfg.outputs == "trace" else empirical.flatten(kernel)
 
 
+def _limit_kernel(config, x, workdir: str) -> np.ndarray:
+  """The infinite-width kernel, exact or by Monte Carlo, over all samples x."""
+  m, k = config.model, config.kernel
+  if k.name == "infinite":
+    out = infinite.kernels(m.name, x, depth=m.depth, w_std=m.w_std, b_std=m.b_std,
+                           dtype=k.dtype, memory_limit_gb=k.memory_limit_gb,
+                           checkpoint_dir=os.path.join(workdir, "kernel_blocks"))
+  else:
+    out = monte_carlo.kernels(m.name, x, width=m.width, num_samples=k.num_samples,
+                              seed=config.seed, dtype=config.dtype,
+                              memory_limit_gb=k.memory_limit_gb, w_std=m.w_std, b_std=m.b_std,
+                              depth=m.depth)
+    io.write_npy(os.path.join(workdir, f"{k.which}_stderr.npy"), out[f"{k.which}_stderr"])
+  return out[k.which]
+
+
 def _sub(kernel, rows, cols, num_out, full):
   if full:
     rows = (np.asarray(rows)[:, None] * num_out + np.arange(num_out)).ravel()
@@ -122,16 +157,20 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   if sizes[-1] > len(dataset.x_train):
     raise ConfigError(f"regression.train_sizes goes up to {sizes[-1]} but the training set has "
                       f"{len(dataset.x_train)} samples; lower the sizes or use a larger dataset.")
-  model = common.build_model(config.model, dataset.input_shape, dataset.num_outputs,
-                             config.seed, config.dtype)
-  params, source = None, "initialization"
-  if config.kernel.checkpoint_dir:
-    path = checkpoints.checkpoint_path(config.kernel.checkpoint_dir,
-                                       config.kernel.checkpoint_step)
-    params, source = checkpoints.load_params(model, path), path
   n_max, num_out, full = sizes[-1], dataset.num_outputs, config.kernel.outputs == "full"
   x_all = np.concatenate([dataset.x_train[:n_max], dataset.x_test])
-  k_all = compute_kernel(model, x_all, params, config.kernel, workdir)
+  model, params, source, num_params = None, None, "initialization", None
+  if config.kernel.name == "empirical":
+    model = common.build_model(config.model, dataset.input_shape, dataset.num_outputs,
+                               config.seed, config.dtype)
+    num_params = models.num_params(model)
+    if config.kernel.checkpoint_dir:
+      path = checkpoints.checkpoint_path(config.kernel.checkpoint_dir,
+                                         config.kernel.checkpoint_step)
+      params, source = checkpoints.load_params(model, path), path
+    k_all = compute_kernel(model, x_all, params, config.kernel, workdir)
+  else:
+    k_all = _limit_kernel(config, x_all, workdir)
   if config.kernel.save_kernel:
     io.write_npz(os.path.join(workdir, "kernel.npz"), kernel=k_all, num_train=n_max)
   threshold = 0.0 if (dataset.targets_train.min() < 0 or num_out > 1) else 0.5
@@ -165,8 +204,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     logging.info("n=%d: train %.4f test %.4f (alpha %g)", n, per_size[str(n)]["train_accuracy"],
                  per_size[str(n)]["test_accuracy"], choice["alpha"])
   results = dict(experiment="kernel_regression", kernel=config.kernel.name,
+                 which=config.kernel.which if config.kernel.name != "empirical" else "ntk",
                  outputs=config.kernel.outputs, weights=source, model=config.model.name,
-                 width=config.model.width, num_params=models.num_params(model),
+                 width=config.model.width, num_params=num_params,
                  dataset=config.dataset.name, num_test=len(test_idx), train_sizes=per_size)
   io.write_json(os.path.join(workdir, "results.json"), results)
   plots.accuracy_vs_train_size(os.path.join(workdir, "results.json"),
