@@ -4,6 +4,7 @@ import math
 import os
 
 import numpy as np
+import tensorflow as tf
 from absl.testing import absltest, parameterized
 
 from ntk_tf import models
@@ -125,6 +126,17 @@ class PropertiesTest(test_utils.TestCase, parameterized.TestCase):
       self.assertAllClose(k, k.T, rtol=RTOL)
       self.assertGreater(np.linalg.eigvalsh(k).min(), -1e-10 * np.abs(k).max())
     self.assertTrue(np.all(whole["ntk"] >= whole["nngp"] - 1e-12))  # Θ = K + positive terms.
+
+  @parameterized.parameters(("cnn_v", 3), ("cnn5", None))
+  def test_same_pixel_shortcut_equals_all_pixel_pairs(self, arch, depth):
+    rng = np.random.default_rng(7)
+    x1, x2 = tf.constant(rng.standard_normal((3, 7, 6, 2))), tf.constant(
+        rng.standard_normal((2, 7, 6, 2)))
+    spec = infinite.layers(arch, depth)
+    fast = infinite.block_kernels(spec, x1, x2, 1.4, 0.3)
+    full = infinite.block_kernels(spec, x1, x2, 1.4, 0.3, diagonal=False)
+    for a, b in zip(fast, full):
+      self.assertAllClose(a, b, rtol=RTOL)
 
   def test_cross_kernel_is_a_block_of_the_joint_kernel(self):
     rng = np.random.default_rng(2)

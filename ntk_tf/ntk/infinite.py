@@ -75,61 +75,72 @@ def layers(arch: str, depth: Optional[int] = None) -> List[Tuple]:
 class _State:
   """NNGP and NTK of a block of sample pairs, and each sample's self-kernel.
 
-  Images: cross (b1, b2, H, W, H, W), self (b, H, W, H, W). Vectors: (b1, b2) and (b,).
+  Images: cross (b1, b2, H, W, H, W), self (b, H, W, H, W); with `diagonal` only the
+  same-pixel pairs p = p': (b1, b2, H, W) and (b, H, W). Vectors: (b1, b2) and (b,).
   """
   nngp: tf.Tensor
   ntk: tf.Tensor
   self1: tf.Tensor
   self2: tf.Tensor
   image: bool
+  diagonal: bool = False
 
 
-def _input_state(x1, x2) -> _State:
+def _input_state(x1, x2, diagonal: bool = False) -> _State:
   if len(x1.shape) == 2:  # Vectors: K = x·x' / d.
     d = tf.cast(tf.shape(x1)[-1], x1.dtype)
     nngp = tf.matmul(x1, x2, transpose_b=True) / d
     return _State(nngp, tf.zeros_like(nngp), tf.reduce_sum(x1 * x1, -1) / d,
                   tf.reduce_sum(x2 * x2, -1) / d, image=False)
   c = tf.cast(tf.shape(x1)[-1], x1.dtype)
+  if diagonal:
+    nngp = tf.einsum("ahwc,bhwc->abhw", x1, x2) / c
+    return _State(nngp, tf.zeros_like(nngp), tf.reduce_sum(x1 * x1, -1) / c,
+                  tf.reduce_sum(x2 * x2, -1) / c, image=True, diagonal=True)
   nngp = tf.einsum("ahwc,bijc->ahwbij", x1, x2) / c
   nngp = tf.transpose(nngp, [0, 3, 1, 2, 4, 5])
   return _State(nngp, tf.zeros_like(nngp), tf.einsum("ahwc,aijc->ahwij", x1, x1) / c,
                 tf.einsum("ahwc,aijc->ahwij", x2, x2) / c, image=True)
 
 
-def _map(state: _State, fn_cross, fn_self) -> _State:
-  return _State(fn_cross(state.nngp), fn_cross(state.ntk), fn_self(state.self1),
-                fn_self(state.self2), state.image)
-
-
-def _diag(self_kernel, image: bool):
+def _diag(self_kernel, image: bool, diagonal: bool = False):
   """K(x, x) at each pixel (b, H, W) from the self-kernel (b, H, W, H, W), or (b,)."""
-  if not image:
+  if not image or diagonal:
     return self_kernel
   b, h, w = tf.shape(self_kernel)[0], tf.shape(self_kernel)[1], tf.shape(self_kernel)[2]
   flat = tf.reshape(self_kernel, [b, h * w, h * w])
   return tf.reshape(tf.linalg.diag_part(flat), [b, h, w])
 
 
-def _conv_sum(k, size: int, padding: str, batch_dims: int):
-  """Σ_δ K(p+δ, p'+δ) over the size×size offsets δ for the spatial dims after batch_dims."""
+def _conv_sum(k, size: int, padding: str, batch_dims: int, diagonal: bool = False):
+  """Σ_δ K(p+δ, p'+δ) over the size×size offsets δ for the spatial dims after batch_dims
+  (with `diagonal`, K holds only p = p' and this is a box sum over the image).
+
+  The sum is separable: shifts along rows (i, i') then along columns (j, j'), 2·size slice-adds
+  instead of size² (measured 1.5x faster than the direct form on the CPU).
+  """
+  spatial = 2 if diagonal else 4
   if padding == "same":
     lo = (size - 1) // 2
-    pads = [[0, 0]] * batch_dims + [[lo, size - 1 - lo]] * 4
+    pads = [[0, 0]] * batch_dims + [[lo, size - 1 - lo]] * spatial
     k = tf.pad(k, pads)
-  h_out = k.shape[batch_dims] - size + 1
-  w_out = k.shape[batch_dims + 1] - size + 1
-  total = None
-  for a in range(size):
-    for b in range(size):
-      index = [slice(None)] * batch_dims + [slice(a, a + h_out), slice(b, b + w_out)] * 2
+  for axis in (0, 1):  # Rows (dims batch+0 and batch+2), then columns (batch+1, batch+3).
+    dims = [batch_dims + axis] + ([] if diagonal else [batch_dims + 2 + axis])
+    out_len = k.shape[dims[0]] - size + 1
+    total = None
+    for a in range(size):
+      index = [slice(None)] * len(k.shape)
+      for dim in dims:
+        index[dim] = slice(a, a + out_len)
       term = k[tuple(index)]
       total = term if total is None else total + term
-  return total
+    k = total
+  return k
 
 
 def _relu(state: _State) -> _State:
-  d1, d2 = _diag(state.self1, state.image), _diag(state.self2, state.image)
+  d1 = _diag(state.self1, state.image, state.diagonal)
+  d2 = _diag(state.self2, state.image, state.diagonal)
 
   def arccos(k, theta, v1, v2):
     norm = tf.sqrt(v1 * v2)
@@ -140,7 +151,10 @@ def _relu(state: _State) -> _State:
     derivative = (math.pi - angle) / (2 * math.pi)
     return k_new, theta * derivative
 
-  if state.image:
+  if state.diagonal:
+    v1, v2 = d1[:, None], d2[None]
+    s1, s2 = (d1, d1), (d2, d2)
+  elif state.image:
     v1 = d1[:, None, :, :, None, None]
     v2 = d2[None, :, None, None, :, :]
     s1 = (d1[:, :, :, None, None], d1[:, None, None, :, :])
@@ -151,7 +165,7 @@ def _relu(state: _State) -> _State:
   nngp, ntk = arccos(state.nngp, state.ntk, v1, v2)
   self1, _ = arccos(state.self1, state.self1, *s1)
   self2, _ = arccos(state.self2, state.self2, *s2)
-  return _State(nngp, ntk, self1, self2, state.image)
+  return _State(nngp, ntk, self1, self2, state.image, state.diagonal)
 
 
 def _avg_pool(k, size: int, batch_dims: int):
@@ -192,11 +206,17 @@ def _apply(layer: Tuple, state: _State, w_std: float, b_std: float) -> _State:
     scale = w2 / size ** 2
 
     def conv(batch_dims):
-      return lambda k: scale * _conv_sum(k, size, padding, batch_dims)
+      return lambda k: scale * _conv_sum(k, size, padding, batch_dims, state.diagonal)
 
     nngp = conv(2)(state.nngp) + b2
     return _State(nngp, conv(2)(state.ntk) + nngp, conv(1)(state.self1) + b2,
-                  conv(1)(state.self2) + b2, True)
+                  conv(1)(state.self2) + b2, True, state.diagonal)
+  if state.diagonal and kind == "flatten":
+    return _State(*(tf.reduce_mean(t, axis=[-2, -1]) for t in (state.nngp, state.ntk,
+                                                              state.self1, state.self2)),
+                  image=False)
+  if state.diagonal:
+    raise ConfigError(f"layer {kind} needs pixel pairs p != p' (no diagonal mode).")
   if kind == "avg_pool":
     return _State(_avg_pool(state.nngp, layer[1], 2), _avg_pool(state.ntk, layer[1], 2),
                   _avg_pool(state.self1, layer[1], 1), _avg_pool(state.self2, layer[1], 1),
@@ -210,19 +230,31 @@ def _apply(layer: Tuple, state: _State, w_std: float, b_std: float) -> _State:
 
 
 def block_kernels(spec: Sequence[Tuple], x1, x2, w_std: float = math.sqrt(2.0),
-                  b_std: float = 0.0):
-  """(nngp, ntk) of shape (b1, b2) for one block pair of inputs (tensors)."""
+                  b_std: float = 0.0, diagonal: Optional[bool] = None):
+  """(nngp, ntk) of shape (b1, b2) for one block pair of inputs (tensors).
+
+  diagonal: track only same-pixel pairs (default: whenever the architecture allows it).
+  """
   spec = list(spec)
   if spec and spec[0][0] == "flatten":
     # Flatten at the input: K = x·x'/(H·W·C), as the mean over same-pixel pairs gives.
     x1, x2 = tf.reshape(x1, [tf.shape(x1)[0], -1]), tf.reshape(x2, [tf.shape(x2)[0], -1])
     spec = spec[1:]
-  state = _input_state(x1, x2)
+  state = _input_state(x1, x2, _diagonal(spec) if diagonal is None else diagonal)
   for layer in spec:
     state = _apply(layer, state, w_std, b_std)
   if state.image:
     raise ConfigError("the architecture must end with a dense readout.")
   return state.nngp, state.ntk
+
+
+def _diagonal(spec) -> bool:
+  """Whether only same-pixel pairs are needed: convolutions preserve the offset p' − p and a
+  flatten readout keeps p = p', so without pooling K(p, p') with p' ≠ p never matters (Arora
+  et al.'s CNTK-V then costs O(H·W) per pair instead of O((H·W)²))."""
+  kinds = [layer[0] for layer in spec]
+  return (bool(kinds) and kinds[0] == "conv" and "flatten" in kinds
+          and not {"avg_pool", "gap"} & set(kinds[:kinds.index("flatten")]))
 
 
 # -- blocked driver ------------------------------------------------------------------------
@@ -231,7 +263,7 @@ def _pair_bytes(spec, input_shape, itemsize: int) -> int:
   if len(input_shape) != 3 or spec[0][0] == "flatten":
     return 64 * itemsize
   h, w = input_shape[:2]
-  return 6 * (h * w) ** 2 * itemsize
+  return 6 * h * w * (1 if _diagonal(spec) else h * w) * itemsize
 
 
 def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
