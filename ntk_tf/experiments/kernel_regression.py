@@ -68,6 +68,23 @@ def default_config() -> ml_collections.ConfigDict:
   return config
 
 
+def cntk_config(dataset: str, arch: str = "cnn_v", depth: int = 3,
+                train_sizes=(2000,), num_train=None, num_test=None) -> ml_collections.ConfigDict:
+  """Kernel regression with Arora et al.'s exact CNTK (NTK parameterization, W_std = √2,
+  b_std = 0, one-hot targets, no ridge: the minimum-norm interpolant)."""
+  config = default_config()
+  config.dataset.name = dataset
+  config.dataset.num_train = num_train
+  config.dataset.num_test = num_test
+  config.model.name = arch
+  config.model.depth = depth
+  config.model.parameterization = "ntk"
+  config.kernel.name = "infinite"
+  config.regression.train_sizes = tuple(train_sizes)
+  config.regression.alphas = (0.0,)
+  return config
+
+
 def validate(config: ml_collections.ConfigDict):
   defaults = default_config()
   common.check_keys(config, defaults, "")

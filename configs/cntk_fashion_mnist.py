@@ -1,0 +1,16 @@
+"""CNTK-V kernel regression on Fashion-MNIST (offline IDX files), accuracy vs n.
+
+Command:  python -m ntk_tf.main --config=configs/cntk_fashion_mnist.py \
+              --workdir=workdirs/cntk_fashion_mnist
+Runtime:  ~30 min on a 2-core CPU (3,000 x 3,000 depth-3 CNTK-V kernel, as cntk_mnist5k.py);
+          the full 70,000-image kernel is a GPU job.
+Paper:    offline companion of Arora et al. 2019, Table 1 (CIFAR-10).
+"""
+
+from ntk_tf.experiments import kernel_regression
+
+
+def get_config():
+  return kernel_regression.cntk_config("fashion_mnist", "cnn_v", 3,
+                                       train_sizes=(250, 500, 1000, 2000), num_train=2000,
+                                       num_test=1000)

@@ -1,0 +1,16 @@
+"""CNTK-V kernel regression on the offline MNIST digits, accuracy vs n (Arora et al. 2019 §5,
+offline variant).
+
+Command:  python -m ntk_tf.main --config=configs/cntk_mnist5k.py --workdir=workdirs/cntk_mnist5k
+Runtime:  ~30 min on a 2-core CPU: the exact 3,000 x 3,000 depth-3 CNTK-V kernel (2,000
+          training and 1,000 test digits) at ~2,500 entries/s, then four fits.
+Paper:    no MNIST figure in Arora et al.; compare with `kernel_regression_mnist.py` (the
+          finite LeNet's eNTK) and `lenet_mnist.py` (the trained networks).
+"""
+
+from ntk_tf.experiments import kernel_regression
+
+
+def get_config():
+  return kernel_regression.cntk_config("mnist5k", "cnn_v", 3, train_sizes=(250, 500, 1000, 2000),
+                                       num_train=2000, num_test=1000)
