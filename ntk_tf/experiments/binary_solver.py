@@ -194,5 +194,6 @@ def format_table(results: dict) -> str:
           values.append(f"{100 * c[f'{split}_accuracy']:.2f}{flag}")
       lines.append(f"| {split.capitalize()} | {name} | " + " | ".join(values) + " |")
   if any(not c.get("converged", True) for w in widths for c in results["widths"][w].values()):
-    lines.append("\n* stopped at the iteration limit (not converged).")
+    lines.append("\n* stopped before converging (iteration limit or conlim; istop in w<width>/"
+                 "<method>.json).")
   return "\n".join(lines)

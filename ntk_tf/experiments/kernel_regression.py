@@ -208,7 +208,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     choice = kernel_solver.select_alpha(
         k_train, _as_kernel_targets(y, full), dataset.labels_train[:n], config.regression.alphas,
         config.regression.validation_fraction, config.seed,
-        accuracy_fn=lambda pred, labels: training.accuracy(pred, labels, threshold))
+        accuracy_fn=lambda pred, labels: training.accuracy(pred, labels, threshold),
+        offsets=f0_train[:n] if np.ndim(f0_train) else None)
     fit = kernel_solver.kernel_ridge(k_train, _as_kernel_targets(y, full), k_test,
                                      choice["alpha"])
     train_out = fit["train"].reshape(n, num_out) + (f0_train[:n] if np.ndim(f0_train) else 0)

@@ -4,11 +4,10 @@ Samarin et al. 2022 §4.3 solve eq. (4), J(w0, X)·u = y − f(w0, X), with SciP
 solver; gelsd returns the minimum-norm solution and the numerical rank. J is stored in float64
 in Fortran order so that LAPACK works on it in place (overwrite_a): peak memory is J plus
 gelsd's workspace. With storage="memmap" J lives in a file (for solver-only runs on large CPU
-nodes); the file is kept so a rerun reuses a finished Jacobian.
+nodes); the file is scratch space that LAPACK overwrites, removed after the solve.
 """
 
 import dataclasses
-import os
 import time
 from typing import Optional, Sequence
 
@@ -18,7 +17,6 @@ import scipy.linalg
 import scipy.linalg.lapack
 from absl import logging
 
-from ntk_tf import io
 from ntk_tf.errors import ConfigError
 from ntk_tf.ntk import empirical
 
@@ -41,16 +39,16 @@ class DenseEstimate:
 
 def estimate(rows: int, num_params: int, storage: str = "memory",
              block_rows: int = 96) -> DenseEstimate:
-  """Memory and disk a dense solve needs (dgelsd in place: an LQ/QR factorization, then an SVD
-  of the min(m, P)² triangle with ~ (12 + 2·25) · min(m, P) + 8 min(m, P)² doubles of work);
-  block_rows: rows of per-sample Jacobians alive while J is built (pfor's work space included)."""
+  """Memory and disk a dense solve needs: J (in memory unless memmapped), dgelsd's workspace
+  as LAPACK's own query reports it, the right-hand side, and `block_rows` rows of per-sample
+  Jacobians alive while J is built (pfor's work space included)."""
   if storage not in STORAGES:
     raise ConfigError(f"dense storage {storage!r}; use one of {STORAGES}.")
   j = rows * num_params * 8
-  small = min(rows, num_params)
-  work = (10 * small * small + 64 * small + 2 * max(rows, num_params)) * 8
+  work, iwork, _ = scipy.linalg.lapack.dgelsd_lwork(rows, num_params, 1)
+  work_bytes = int(work) * 8 + int(iwork) * 4 + (max(rows, num_params) + min(rows, num_params)) * 8
   block = block_rows * num_params * 8 * 2
-  peak = (0 if storage == "memmap" else j) + work + block
+  peak = (0 if storage == "memmap" else j) + work_bytes + block
   return DenseEstimate(rows, num_params, j, peak, j if storage == "memmap" else 0)
 
 
@@ -68,10 +66,9 @@ def check_fits(est: DenseEstimate, memory_limit_gb: float, storage: str):
 def jacobian_matrix(model: keras.Model, x, *, params: Optional[Sequence] = None,
                     storage: str = "memory", path: Optional[str] = None, block_size: int = 64,
                     jit_compile: bool = False, log_every_seconds: float = 30.0) -> np.ndarray:
-  """J = ∇_w f(params, x) as a float64 Fortran-ordered (n·L, P) array or np.memmap.
+  """J = ∇_w f(params, x) as a float64 Fortran-ordered (n·L, P) array or np.memmap (`path`).
 
-  With storage="memmap", `path` holds the file; a finished file (marked by `path`.done.json
-  with the same shape) is reopened instead of recomputed.
+  The memmap file is scratch space: `lstsq` overwrites it with LAPACK's factors.
   """
   num_out = int(model.output_shape[-1])
   num_params = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
@@ -79,11 +76,6 @@ def jacobian_matrix(model: keras.Model, x, *, params: Optional[Sequence] = None,
   if storage == "memmap":
     if not path:
       raise ConfigError("storage='memmap' needs a file path for the Jacobian.")
-    marker = path + ".done.json"
-    if os.path.exists(path) and os.path.exists(marker) and \
-        tuple(io.read_json(marker)["shape"]) == shape:
-      logging.info("reusing the finished Jacobian file %s", path)
-      return np.memmap(path, dtype=np.float64, mode="r+", shape=shape, order="F")
     jac = np.memmap(path, dtype=np.float64, mode="w+", shape=shape, order="F")
   elif storage == "memory":
     jac = np.empty(shape, dtype=np.float64, order="F")
@@ -100,7 +92,6 @@ def jacobian_matrix(model: keras.Model, x, *, params: Optional[Sequence] = None,
       last = time.time()
   if storage == "memmap":
     jac.flush()
-    io.write_json(path + ".done.json", {"shape": list(shape)})
   return jac
 
 

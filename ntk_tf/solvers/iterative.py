@@ -1,11 +1,17 @@
 """Matrix-free least squares: SciPy's LSQR / LSMR on a LinearOperator, resumable.
 
-The solve runs in chunks of `checkpoint_every` iterations; each chunk restarts the solver from
-the previous iterate (x0), and the iterate is saved after every chunk, so an interrupted solve
-resumes from its last chunk and reproduces an uninterrupted one exactly. LSQR/LSMR iterates
-started from 0 stay in the row space of J, so restarts keep the minimum-norm limit; the stopping
-tests use the original ‖b‖. Each restart discards the Krylov basis, so a larger
-`checkpoint_every` converges in fewer total iterations (0: no chunks, no checkpoints).
+The solve runs in chunks of `checkpoint_every` iterations (chunk boundaries at multiples of
+it); each chunk restarts the solver from the previous iterate (x0), and the iterate is saved
+after every chunk, so an interrupted solve resumes from its last chunk and reproduces an
+uninterrupted one exactly. LSQR/LSMR iterates started from 0 stay in the row space of J, so
+restarts keep the minimum-norm limit; the stopping tests use the original ‖b‖ (but SciPy's
+estimates of ‖A‖ and cond(A) start afresh in each chunk). Each restart discards the Krylov
+basis, so a larger `checkpoint_every` converges in fewer total iterations (0: one chunk, no
+checkpoints).
+
+Damping: SciPy restarted from x0 would minimize ‖Ax − b‖² + damp²‖x − x0‖², so a damped
+problem is solved as the undamped stacked system [A; damp·I] x = [b; 0], whose solution is the
+ridge solution whatever the restarts.
 """
 
 import dataclasses
@@ -63,15 +69,31 @@ class _Progress(scipy.sparse.linalg.LinearOperator):
     return out
 
 
-def _fingerprint(method, operator, rhs, damp, atol, btol, checkpoint_every) -> dict:
+class _Stacked(scipy.sparse.linalg.LinearOperator):
+  """[A; damp·I] for a damped least-squares problem."""
+
+  def __init__(self, operator, damp: float):
+    m, n = operator.shape
+    super().__init__(dtype=np.float64, shape=(m + n, n))
+    self.operator, self.damp, self.m = operator, damp, m
+
+  def _matvec(self, x):
+    return np.concatenate([self.operator.matvec(x), self.damp * np.ravel(x)])
+
+  def _rmatvec(self, r):
+    r = np.ravel(r)
+    return self.operator.rmatvec(r[:self.m]) + self.damp * r[self.m:]
+
+
+def _fingerprint(method, operator, rhs, damp, atol, btol, checkpoint_every, conlim) -> dict:
   return dict(method=method, shape=list(operator.shape), damp=damp, atol=atol, btol=btol,
-              checkpoint_every=checkpoint_every,
+              checkpoint_every=checkpoint_every, conlim=conlim,
               rhs_sha1=hashlib.sha1(np.ascontiguousarray(rhs, np.float64).tobytes()).hexdigest())
 
 
 def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float = 1e-8,
           btol: float = 1e-8, iter_lim: Optional[int] = None, checkpoint_path: Optional[str] = None,
-          checkpoint_every: int = 200, show: bool = False,
+          checkpoint_every: int = 200, conlim: float = 0.0, show: bool = False,
           log_every_seconds: float = 30.0) -> IterativeSolution:
   """argmin ‖A x − b‖² + damp² ‖x‖² by LSQR or LSMR (minimum-norm when damp = 0).
 
@@ -79,6 +101,8 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
     operator: an (m, n) LinearOperator (e.g. solvers.operator.JacobianOperator).
     rhs: b, shape (m,).
     iter_lim: total iterations over all chunks (default min(2·n, 10,000)).
+    conlim: stop when SciPy's estimate of cond(A) exceeds it (istop 3); 0 (default) disables
+      the test, which would otherwise end minimum-norm solves of ill-conditioned J early.
     checkpoint_path: an .npz file for the iterate; a compatible file is resumed from.
     show: SciPy's per-iteration progress lines (residual estimates) on stdout.
     log_every_seconds: interval of the progress log lines (iteration, s/iteration, time left).
@@ -88,7 +112,12 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
   rhs = np.asarray(rhs, dtype=np.float64).ravel()
   iter_lim = int(iter_lim or min(2 * operator.shape[1], 10_000))
   chunk = int(checkpoint_every) if checkpoint_every else iter_lim
-  fingerprint = _fingerprint(method, operator, rhs, damp, atol, btol, chunk)
+  if not checkpoint_every:
+    checkpoint_path = None
+  original, original_rhs = operator, rhs
+  if damp:
+    operator, rhs = _Stacked(operator, damp), np.concatenate([rhs, np.zeros(operator.shape[1])])
+  fingerprint = _fingerprint(method, original, original_rhs, damp, atol, btol, chunk, conlim)
   x, done, istop, seconds = None, 0, ITERATION_LIMIT, 0.0
   if checkpoint_path and os.path.exists(checkpoint_path):
     saved = np.load(checkpoint_path)
@@ -104,34 +133,31 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
   elif checkpoint_path:
     io.write_json(checkpoint_path + ".json", fingerprint)
   solver = scipy.sparse.linalg.lsqr if method == "lsqr" else scipy.sparse.linalg.lsmr
-  normal = float("nan")
-  residual = float(np.linalg.norm(rhs)) if x is None else float("nan")
   while istop == ITERATION_LIMIT and done < iter_lim:
     start = time.time()
-    steps = min(chunk, iter_lim - done)
+    steps = min(chunk - done % chunk, iter_lim - done)  # Boundaries at multiples of chunk.
     limit = {"iter_lim" if method == "lsqr" else "maxiter": steps}
     progress = _Progress(operator, method, iter_lim, done, log_every_seconds)
-    out = solver(progress, rhs, damp=damp, atol=atol, btol=btol, x0=x, show=show, **limit)
+    out = solver(progress, rhs, atol=atol, btol=btol, conlim=conlim, x0=x, show=show, **limit)
     x, istop, itn = out[0], int(out[1]), int(out[2])
-    residual, normal = float(out[3]), float(out[7] if method == "lsqr" else out[4])
+    residual = float(out[3])
     done += itn
     seconds += time.time() - start
-    logging.info("%s: iteration %d/%d, |r| = %.6g, |A^T r| = %.3g, %.1f s/iteration", method,
-                 done, iter_lim, residual, normal, (time.time() - start) / max(itn, 1))
+    logging.info("%s: iteration %d/%d, |r| = %.6g, %.1f s/iteration", method, done, iter_lim,
+                 residual, (time.time() - start) / max(itn, 1))
     if checkpoint_path:
       io.write_npz(checkpoint_path, x=x, iterations=done, istop=istop, seconds=seconds)
     if itn == 0:
       break
   if x is None:
     x = np.zeros(operator.shape[1])
-  if not np.isfinite(residual):  # Resumed after the last chunk: recompute.
-    r = rhs - operator.matvec(x)
-    residual = float(np.linalg.norm(r))
-  if not np.isfinite(normal):
-    r = rhs - operator.matvec(x)
-    normal = float(np.linalg.norm(operator.rmatvec(r) - damp ** 2 * x))
+  r = original_rhs - original.matvec(x)  # Recomputed: exact, and undamped as documented.
+  residual = float(np.linalg.norm(r))
+  normal = float(np.linalg.norm(original.rmatvec(r) - damp ** 2 * x))
   converged = istop in CONVERGED
   if not converged:
-    logging.warning("%s stopped without converging (istop=%d) after %d iterations, |r| = %.6g",
-                    method, istop, done, residual)
+    reason = ("the iteration limit" if istop == ITERATION_LIMIT else
+              "conlim (cond(A) estimate too large)" if istop in (3, 6) else f"istop={istop}")
+    logging.warning("%s stopped at %s after %d iterations without converging, |r| = %.6g",
+                    method, reason, done, residual)
   return IterativeSolution(x, istop, done, converged, residual, normal, seconds)

@@ -105,11 +105,17 @@ def kernel_ridge(k_train, targets, k_test_train=None, alpha: float = 1e-6) -> di
 
 
 def select_alpha(k_train, targets, labels, alphas: Sequence[float], validation_fraction=0.1,
-                 seed: int = 0, accuracy_fn=None) -> dict:
-  """The alpha with the best validation accuracy on a seeded split of the training rows."""
+                 seed: int = 0, accuracy_fn=None, offsets=None) -> dict:
+  """The alpha with the best validation accuracy on a seeded split of the training rows.
+
+  offsets: (n, L) added to the predictions before scoring (f(w0, X) when the targets are
+  residuals y − f(w0, X)).
+  """
   n = len(targets)
   if len(alphas) == 1:
     return dict(alpha=float(alphas[0]), validation={})
+  if accuracy_fn is None:
+    raise ConfigError("select_alpha needs accuracy_fn(predictions, labels) to compare alphas.")
   num_val = max(1, int(round(validation_fraction * n)))
   if num_val >= n:
     raise ConfigError(f"validation_fraction={validation_fraction} leaves no training samples.")
@@ -119,7 +125,8 @@ def select_alpha(k_train, targets, labels, alphas: Sequence[float], validation_f
   for alpha in alphas:
     sub = _sub_kernel(k_train, fit, fit)
     out = kernel_ridge(sub, np.asarray(targets)[fit], _sub_kernel(k_train, val, fit), alpha)
-    scores[float(alpha)] = float(accuracy_fn(out["test"], np.asarray(labels)[val]))
+    predictions = out["test"] + (0 if offsets is None else np.asarray(offsets)[val])
+    scores[float(alpha)] = float(accuracy_fn(predictions, np.asarray(labels)[val]))
   best = max(scores, key=lambda a: (scores[a], a))  # Ties: the larger alpha.
   return dict(alpha=best, validation=scores)
 
@@ -134,9 +141,10 @@ def gradient_flow(k_train, residual, time: float, k_test_train=None,
 
     f_t(X) − f_0(X) = (I − e^{−Θt}) r,   f_t(x) − f_0(x) = Θ(x, X) Θ⁻¹ (I − e^{−Θt}) r,
 
-  r = y − f_0(X). Θ⁻¹(I − e^{−Θt}) is applied through the eigenvalues as −expm1(−λt)/λ, whose
-  limit t at λ = 0 is used for eigenvalues under the floor, so no division by ~0 happens;
-  time = inf gives kernel interpolation. For full-batch gradient descent with learning rate η
+  r = y − f_0(X). Θ⁻¹(I − e^{−Θt}) is applied through the eigenvalues as −expm1(−λt)/λ;
+  directions with eigenvalues under the floor are left out (weight 0, as in the pseudo-inverse:
+  their λ is rounding noise, and its limit t would amplify that noise without bound), so
+  time = inf gives kernel interpolation and large finite times approach it continuously. For full-batch gradient descent with learning rate η
   on this project's `mse` loss (mean over N samples and L outputs), time = 2 η · steps / (N·L).
   """
   eig = eigen(k_train, rcond)
@@ -148,7 +156,7 @@ def gradient_flow(k_train, residual, time: float, k_test_train=None,
   else:
     weights = np.where(eig.values > 0,
                        -np.expm1(-eig.values * time) / np.where(eig.values > 0, eig.values, 1),
-                       time)
+                       0.0)
     decay = -np.expm1(-eig.values * time)
   n = len(residual)
   out = dict(train=_outputs(k_train, eig.vectors @ (decay[:, None] * coeff), n))

@@ -4,6 +4,9 @@ One entry point, `solve`, with four backends that must agree on the minimum-norm
   "lstsq" — J built densely (memory or memmap), LAPACK gelsd;
   "lsqr", "lsmr" — matrix-free, JVP/VJP LinearOperator (any width);
   "kernel" — u = Jᵀ Θ⁺ r through the empirical NTK Θ = J Jᵀ (eigh with a floor).
+`rcond` is relative to J's largest singular value for every method (the kernel form applies
+rcond² to Θ's eigenvalues; by default it resolves σ down to ~sqrt(n·eps)·σ_max, gelsd to
+eps·σ_max, so the two agree unless cond(J) exceeds ~1e6).
 Each reports train/test accuracy of f_lin(u, ·) = f(w0, ·) + J(w0, ·)·u, residual norms, ‖u‖
 and the numerical rank where the method knows it.
 """
@@ -27,7 +30,8 @@ def options(**overrides) -> dict:
   """Every option `solve` reads, with defaults."""
   out = dict(storage="memory", workdir=None, memory_limit_gb=16.0, rcond=None,
              batch_size=250, jacobian_block_size=32, damp=0.0, atol=1e-10, btol=1e-10,
-             iter_lim=None, checkpoint_every=200, kernel_method="auto", jit_compile=False)
+             iter_lim=None, checkpoint_every=200, conlim=0.0, kernel_method="auto",
+             jit_compile=False)
   unknown = sorted(set(overrides) - set(out))
   if unknown:
     raise ConfigError(f"unknown solver option(s) {unknown}; valid: {', '.join(sorted(out))}.")
@@ -73,7 +77,9 @@ def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_tes
     k_test = empirical.empirical_ntk(model, x_test, x_train, method=opts["kernel_method"],
                                      memory_limit_gb=opts["memory_limit_gb"],
                                      jit_compile=opts["jit_compile"])
-    out = kernel.interpolate(k, residual0, k_test, rcond=opts["rcond"])
+    # rcond is relative to σ_max of J; the kernel's eigenvalues are σ².
+    out = kernel.interpolate(k, residual0, k_test,
+                             rcond=None if opts["rcond"] is None else opts["rcond"] ** 2)
     train, test = f0 + out["train"], f0_test + out["test"]
     report.update(rank=out["rank"], u_norm=out["norm"], eigenvalue_floor=float(out["floor"]))
   else:
@@ -82,8 +88,6 @@ def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_tes
       jac = dense.jacobian_matrix(model, x_train, storage=opts["storage"], path=path,
                                   block_size=opts["jacobian_block_size"],
                                   jit_compile=opts["jit_compile"])
-      if opts["storage"] == "memmap":  # gelsd overwrites the file: it cannot be reused.
-        os.remove(path + ".done.json")
       sol = dense.lstsq(jac, residual0.ravel(), rcond=opts["rcond"])
       del jac
       if opts["storage"] == "memmap":
@@ -95,7 +99,7 @@ def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_tes
       checkpoint = os.path.join(workdir, f"{method}_iterate.npz") if workdir else None
       sol = iterative.solve(op, residual0.ravel(), method=method, damp=opts["damp"],
                             atol=opts["atol"], btol=opts["btol"], iter_lim=opts["iter_lim"],
-                            checkpoint_path=checkpoint,
+                            checkpoint_path=checkpoint, conlim=opts["conlim"],
                             checkpoint_every=opts["checkpoint_every"])
       u = sol.x
       report.update(iterations=sol.iterations, converged=sol.converged, istop=sol.istop,
