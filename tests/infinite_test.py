@@ -2,6 +2,8 @@
 
 import math
 import os
+import subprocess
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -170,6 +172,30 @@ class PropertiesTest(test_utils.TestCase, parameterized.TestCase):
     self.assertAllClose(again["ntk"][4:, 4:], first["ntk"][4:, 4:], rtol=RTOL)
     with self.assertRaisesRegex(ConfigError, "another kernel .*block_size"):
       infinite.kernels("cnn_gap", x, block_size=3, checkpoint_dir=directory)
+
+  def test_blocks_spread_over_two_devices_equal_one_device(self):
+    # Two logical CPUs must be configured before TensorFlow starts: a fresh interpreter.
+    script = """
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import numpy as np
+from ntk_tf.ntk import infinite
+x = np.random.default_rng(0).standard_normal((5, 6, 6, 1))
+spread = infinite.kernels("cnn_gap", x, depth=2, block_size=2, devices="CPU")
+single = infinite.kernels("cnn_gap", x, depth=2, block_size=2, devices=[None])
+print("RESULT", len(tf.config.list_logical_devices("CPU")),
+      float(np.abs(spread["ntk"] - single["ntk"]).max()),
+      float(np.abs(spread["nngp"] - single["nngp"]).max()))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    result = [l for l in out.stdout.splitlines() if l.startswith("RESULT")][0].split()
+    self.assertEqual(result[1], "2")
+    self.assertEqual(float(result[2]), 0.0)
+    self.assertEqual(float(result[3]), 0.0)
 
   def test_errors(self):
     with self.assertRaisesRegex(ConfigError, "lenet.*max-pooling.*monte_carlo"):

@@ -270,7 +270,8 @@ def _pair_bytes(spec, input_shape, itemsize: int) -> int:
 def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
             w_std: float = math.sqrt(2.0), b_std: float = 0.0, dtype="float64",
             memory_limit_gb: float = 4.0, block_size: Optional[int] = None,
-            checkpoint_dir: Optional[str] = None, log_every_seconds: float = 30.0) -> dict:
+            checkpoint_dir: Optional[str] = None, log_every_seconds: float = 30.0,
+            devices: Optional[Sequence[str]] = None) -> dict:
   """{"nngp": (n1, n2), "ntk": (n1, n2)} float64 arrays of the infinite-width network.
 
   Args:
@@ -280,6 +281,8 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
     dtype: "float32" or "float64" computation.
     memory_limit_gb: the blocks of sample pairs are sized to fit; refused if one pair cannot.
     checkpoint_dir: finished blocks are saved there and reused by a rerun of the same kernel.
+    devices: TensorFlow device names to spread block pairs over, round robin and concurrently
+      (default: every GPU, else the default device); "CPU" or "GPU" selects all of that kind.
   """
   spec = layers(arch, depth)
   dtype = tf.as_dtype(dtype)
@@ -320,20 +323,32 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   logging.info("%s kernel %dx%d: blocks of %d samples, %d block pairs", arch, n1, n2,
                block_size, len(pairs))
   start = last = time.time()
-  for done, (i, j) in enumerate(pairs, 1):
-    path = checkpoint_dir and os.path.join(checkpoint_dir, f"block_{i}_{j}.npz")
-    if path and os.path.exists(path):
-      saved = np.load(path)
-      k, t = saved["nngp"], saved["ntk"]
-    else:
-      k, t = fn(tf.constant(x1[rows[i]], dtype), tf.constant(x2[cols[j]], dtype))
+  devices = _devices(devices)
+  if len(devices) > 1:
+    logging.info("%s kernel: blocks spread over %s", arch, ", ".join(devices))
+  done = 0
+  for group_start in range(0, len(pairs), len(devices)):
+    # One block pair per device, all dispatched before any result is read back, so the
+    # devices work concurrently.
+    group, launched = pairs[group_start:group_start + len(devices)], []
+    for device, (i, j) in zip(devices, group):
+      path = checkpoint_dir and os.path.join(checkpoint_dir, f"block_{i}_{j}.npz")
+      if path and os.path.exists(path):
+        saved = np.load(path)
+        launched.append((i, j, path, saved["nngp"], saved["ntk"], False))
+        continue
+      with tf.device(device):
+        k, t = fn(tf.constant(x1[rows[i]], dtype), tf.constant(x2[cols[j]], dtype))
+      launched.append((i, j, path, k, t, True))
+    for i, j, path, k, t, fresh in launched:
       k, t = np.asarray(k, np.float64), np.asarray(t, np.float64)
-      if path:
+      if path and fresh:
         io.write_npz(path, nngp=k, ntk=t)
-    nngp[rows[i], cols[j]], ntk[rows[i], cols[j]] = k, t
-    if symmetric and i != j:
-      nngp[cols[j], rows[i]], ntk[cols[j], rows[i]] = k.T, t.T
-    if time.time() - last > log_every_seconds or done in (1, len(pairs)):
+      nngp[rows[i], cols[j]], ntk[rows[i], cols[j]] = k, t
+      if symmetric and i != j:
+        nngp[cols[j], rows[i]], ntk[cols[j], rows[i]] = k.T, t.T
+      done += 1
+    if time.time() - last > log_every_seconds or done == len(pairs) or group_start == 0:
       elapsed = time.time() - start
       logging.info("%s kernel: block %d/%d, %.0f s, ETA %.0f s (%.0f entries/s)", arch, done,
                    len(pairs), elapsed, elapsed / done * (len(pairs) - done),
@@ -341,6 +356,20 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
                        for a, b in pairs[:done]) / max(elapsed, 1e-9))
       last = time.time()
   return {"nngp": nngp, "ntk": ntk}
+
+
+def _devices(devices) -> List[Optional[str]]:
+  """Device names for the block pairs; [None] leaves placement to TensorFlow."""
+  if devices is None:
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    return gpus if len(gpus) > 1 else [None]
+  if isinstance(devices, str):
+    found = [d.name for d in tf.config.list_logical_devices(devices.upper())]
+    if not found:
+      raise ConfigError(f"no {devices} devices; available: "
+                        f"{[d.name for d in tf.config.list_logical_devices()]}.")
+    return found
+  return list(devices)
 
 
 def _digest(x1, x2) -> str:
