@@ -2,7 +2,7 @@
 
 Command:  python -m ntk_tf.main --config=configs/cntk_fashion_mnist.py \
               --workdir=workdirs/cntk_fashion_mnist
-Runtime:  ~30 min on a 2-core CPU (3,000 x 3,000 depth-3 CNTK-V kernel, as cntk_mnist5k.py);
+Runtime:  ~11 min on a 2-core CPU (3,000 x 3,000 depth-3 CNTK-V kernel, as cntk_mnist5k.py);
           the full 70,000-image kernel is a GPU job.
 Paper:    offline companion of Arora et al. 2019, Table 1 (CIFAR-10).
 """

@@ -2,8 +2,9 @@
 offline variant).
 
 Command:  python -m ntk_tf.main --config=configs/cntk_mnist5k.py --workdir=workdirs/cntk_mnist5k
-Runtime:  ~30 min on a 2-core CPU: the exact 3,000 x 3,000 depth-3 CNTK-V kernel (2,000
-          training and 1,000 test digits) at ~2,500 entries/s, then four fits.
+Runtime:  ~11 min on a 2-core CPU: the exact 3,000 x 3,000 depth-3 CNTK-V kernel (2,000
+          training and 1,000 test digits) at ~7,500 entries/s, then four fits. Measured
+          (2026-11-23): test accuracy 85.2, 90.5, 93.2, 95.2 % at n = 250, 500, 1000, 2000.
 Paper:    no MNIST figure in Arora et al.; compare with `kernel_regression_mnist.py` (the
           finite LeNet's eNTK) and `lenet_mnist.py` (the trained networks).
 """

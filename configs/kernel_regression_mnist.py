@@ -4,7 +4,8 @@ Command:  python -m ntk_tf.main --config=configs/kernel_regression_mnist.py \
               --workdir=workdirs/kernel_regression_mnist
           [--config.kernel.checkpoint_dir=<compare workdir>/seed_0/checkpoints  # after-kernel]
           [--config.kernel.subtract_initial_outputs=True  # the linearized net at convergence]
-Runtime:  ~2 min on a 2-core CPU (the 5,000 x 5,000 LeNet x1 eNTK, then 6 fits).
+Runtime:  ~45 s on a 2-core CPU (the 5,000 x 5,000 output-averaged LeNet x1 eNTK, 6 fits);
+          measured test accuracy 78.1, 88.1, 88.3, 94.2, 95.0, 96.2 % at n = 125 ... 4000.
 Paper:    the eNTK-at-initialization and after-kernel fits of Vyas et al. 2022 (§3, Fig. 1);
           kernel regression as in Arora et al. 2019 (ridge chosen on a validation split).
 """
