@@ -8,12 +8,9 @@ structured method, ~1 min per 100 samples for the jacobian method at x1; x25/x60
 a 2-core CPU (their cost is dominated by the second convolution's weights, see BUILD_NOTES.md).
 """
 
-import json
-import os
-import subprocess
-import sys
-
 from absl import app, flags
+
+import child
 
 _WIDTHS = flags.DEFINE_list("widths", ["1", "5"], "LeNet width factors.")
 _METHODS = flags.DEFINE_list("methods", ["structured", "jacobian", "ntvp"], "Methods to time.")
@@ -43,19 +40,14 @@ print(json.dumps(dict(width=width, method=p.method, seconds=seconds, block_size=
 
 def main(argv):
   del argv
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   print(f"{'width':>5} {'params':>12} {'method':>10} {'seconds':>9} {'peak GiB':>9} "
         f"{'planned GiB':>11} {'block':>6}")
   for width in _WIDTHS.value:
     for method in _METHODS.value:
-      out = subprocess.run([sys.executable, "-c", CHILD, width, method, str(_SAMPLES.value),
-                            str(_LIMIT.value)], cwd=root, capture_output=True, text=True,
-                           check=False)
-      lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
-      if not lines:
-        print(f"{width:>5} {'':>12} {method:>10} failed: {out.stderr.strip().splitlines()[-1]}")
+      r = child.run_json(CHILD, width, method, _SAMPLES.value, _LIMIT.value)
+      if "error" in r:
+        print(f"{width:>5} {'':>12} {method:>10} failed: {r['error']}")
         continue
-      r = json.loads(lines[-1])
       print(f"{r['width']:>5} {r['params']:>12,} {r['method']:>10} {r['seconds']:>9.1f} "
             f"{r['peak_rss_gib']:>9.2f} {r['planned_gib']:>11.2f} {r['block_size']:>6}",
             flush=True)

@@ -7,12 +7,9 @@ symmetric, so n(n+1)/2 distinct entries are computed; each (dtype) runs in its o
 its peak resident memory is its own. Runtime: ~1-3 min on a 2-core CPU for the defaults.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 from absl import app, flags
+
+import child
 
 _ARCH = flags.DEFINE_string("arch", "cnn_gap", "Architecture (ntk_tf.ntk.infinite).")
 _DEPTH = flags.DEFINE_integer("depth", 11, "Convolutions (cnn_v, cnn_gap).")
@@ -38,18 +35,13 @@ print(json.dumps(dict(seconds=seconds, entries=n * (n + 1) // 2,
 
 def main(argv):
   del argv
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   print(f"{_ARCH.value} depth {_DEPTH.value}, {_N.value} samples of {_SIZE.value}x{_SIZE.value}x3")
   print(f"{'dtype':>8} {'seconds':>8} {'entries/s':>10} {'peak GiB':>9}")
   for dtype in _DTYPES.value:
-    out = subprocess.run([sys.executable, "-c", CHILD, _ARCH.value, str(_DEPTH.value),
-                          str(_N.value), str(_SIZE.value), dtype], cwd=root,
-                         capture_output=True, text=True, check=False)
-    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
-    if not lines:
-      print(f"{dtype:>8} failed: {(out.stderr.strip().splitlines() or ['?'])[-1]}")
+    r = child.run_json(CHILD, _ARCH.value, _DEPTH.value, _N.value, _SIZE.value, dtype)
+    if "error" in r:
+      print(f"{dtype:>8} failed: {r['error']}")
       continue
-    r = json.loads(lines[-1])
     print(f"{dtype:>8} {r['seconds']:>8.1f} {r['entries'] / r['seconds']:>10.2f} "
           f"{r['peak_rss_gib']:>9.2f}", flush=True)
 

@@ -8,12 +8,9 @@ resident memory is its own. LSQR figures exclude the first iteration (tracing/co
 Runtime: x1 ~1 min, x5 ~2 min, x25 ~15 min on a 2-core CPU; lstsq x1 ~3 min.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 from absl import app, flags
+
+import child
 
 _LSQR = flags.DEFINE_list("lsqr_widths", ["1", "5", "25"], "LeNet widths for LSQR.")
 _LSTSQ = flags.DEFINE_list("lstsq_widths", ["1"], "LeNet widths for the dense solve.")
@@ -58,23 +55,13 @@ print(json.dumps(out))
 """
 
 
-def _run(root, *args):
-  out = subprocess.run([sys.executable, "-c", CHILD, *map(str, args)], cwd=root,
-                       capture_output=True, text=True, check=False)
-  lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
-  if not lines:
-    return dict(error=(out.stderr.strip().splitlines() or ["no output"])[-1])
-  return json.loads(lines[-1])
-
-
 def main(argv):
   del argv
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   jit = "1" if _JIT.value else "0"
   print(f"LSQR on 5,000 binary MNIST digits ({_DTYPE.value}{', XLA' if _JIT.value else ''})")
   print(f"{'width':>5} {'params':>12} {'s/iteration':>12} {'peak GiB':>9}")
   for width in _LSQR.value:
-    r = _run(root, "lsqr", width, _ITERS.value, _DTYPE.value, jit)
+    r = child.run_json(CHILD, "lsqr", width, _ITERS.value, _DTYPE.value, jit)
     if "error" in r:
       print(f"{width:>5} failed: {r['error']}")
       continue
@@ -84,7 +71,7 @@ def main(argv):
   print(f"{'width':>5} {'params':>12} {'build s':>8} {'gelsd s':>8} {'rank':>6} "
         f"{'peak GiB':>9} {'estimated':>9}")
   for width in _LSTSQ.value:
-    r = _run(root, "lstsq", width, 0, "float64", "0")
+    r = child.run_json(CHILD, "lstsq", width, 0, "float64", "0")
     if "error" in r:
       print(f"{width:>5} failed: {r['error']}")
       continue

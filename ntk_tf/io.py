@@ -1,5 +1,6 @@
 """Workdir files: atomic JSON/npz writes so no reader ever sees a partial file."""
 
+import hashlib
 import json
 import os
 import tempfile
@@ -43,6 +44,28 @@ def write_json(path: str, obj: Any):
 def read_json(path: str):
   with open(path) as f:
     return json.load(f)
+
+
+def sha1_of(*arrays) -> str:
+  """Hex SHA-1 of the arrays' bytes (C order): identifies the data a checkpoint was made from."""
+  digest = hashlib.sha1()
+  for array in arrays:
+    digest.update(np.ascontiguousarray(array).tobytes())
+  return digest.hexdigest()
+
+
+def check_manifest(path: str, manifest: dict) -> dict:
+  """Compares `manifest` with the one recorded in the JSON file `path` (written when absent).
+
+  Returns {key: recorded value} for every key whose value differs; empty when they agree. Values
+  are compared after a JSON round trip (tuples read back as lists).
+  """
+  expected = json.loads(json.dumps(manifest, default=_default))
+  if not os.path.exists(path):
+    write_json(path, expected)
+    return {}
+  found = read_json(path)
+  return {k: found.get(k) for k in sorted(expected) if found.get(k) != expected[k]}
 
 
 def write_npy(path: str, array):

@@ -69,6 +69,12 @@ class Dataset:
   def input_shape(self):
     return self.x_train.shape[1:]
 
+  @property
+  def decision_threshold(self) -> float:
+    """Where one output's accuracy splits the classes: 0.5 for {0, 1} targets, else 0 (±1
+    targets; ignored by argmax accuracy when L > 1)."""
+    return 0.0 if (self.targets_train.min() < 0 or self.num_outputs > 1) else 0.5
+
   def summary(self) -> str:
     """A few lines describing the arrays, for logs and the quickstart."""
     i = self.info

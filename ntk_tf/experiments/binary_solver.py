@@ -98,10 +98,6 @@ def _solver_options(config, cell_dir: str) -> dict:
   return dict({k: config.solver[k] for k in keys}, workdir=cell_dir)
 
 
-def _threshold(dataset) -> float:
-  return 0.0 if dataset.targets_train.min() < 0 else 0.5
-
-
 def _methods_at(config, width: int) -> list:
   dense_widths = config.solver.dense_widths
   return [m for m in config.solver.methods
@@ -156,8 +152,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
       else:
         cell = {method: linearized.solve(
             model, dataset.x_train, dataset.targets_train, dataset.labels_train,
-            dataset.x_test, dataset.labels_test, method=method, threshold=_threshold(dataset),
-            **_solver_options(config, cell_dir))}
+            dataset.x_test, dataset.labels_test, method=method,
+            threshold=dataset.decision_threshold, **_solver_options(config, cell_dir))}
       io.write_json(path, cell)
       cells.update(cell)
     results["widths"][str(width)] = cells

@@ -85,9 +85,8 @@ def run_seed(config, dataset, seed: int, seed_dir: str) -> dict:
   model = common.build_model(config.model, dataset.input_shape, dataset.num_outputs, seed,
                              config.get("dtype", "float32"))
   logging.info("seed %d: %s with %d parameters", seed, model.name, models.num_params(model))
-  threshold = 0.0 if (dataset.targets_train.min() < 0 or dataset.num_outputs > 1) else 0.5
   trainer = PairedTrainer(model, dataset, train_cfg, seed, seed_dir,
-                          config.get("dtype", "float32"), threshold)
+                          config.get("dtype", "float32"), dataset.decision_threshold)
   writer = tf.summary.create_file_writer(os.path.join(seed_dir, "tensorboard"))
   history = trainer.train(writer=writer)
   _write_metrics(history, seed_dir)

@@ -190,7 +190,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     k_all = _limit_kernel(config, x_all, workdir)
   if config.kernel.save_kernel:
     io.write_npz(os.path.join(workdir, "kernel.npz"), kernel=k_all, num_train=n_max)
-  threshold = 0.0 if (dataset.targets_train.min() < 0 or num_out > 1) else 0.5
+  threshold = dataset.decision_threshold
   f0_train = f0_test = 0.0
   if config.kernel.subtract_initial_outputs:
     apply = (lambda x: model(x)) if params is None else (

@@ -19,7 +19,6 @@ progress lines and optional per-block checkpoints so an interrupted kernel resum
 """
 
 import dataclasses
-import hashlib
 import math
 import os
 import time
@@ -264,29 +263,21 @@ class _Engine:
 
 def _fingerprint(p: Plan, dtype, x1, x2, params, outputs: str = "all") -> dict:
   """What identifies a kernel's blocks: a checkpoint directory only serves the same kernel."""
-  digest = hashlib.sha1()
-  for array in [x1, x2] + [np.asarray(w) for w in params]:
-    digest.update(np.ascontiguousarray(array).tobytes())
   return {"method": p.method, "block_size": p.block_size, "n1": len(x1), "n2": len(x2),
-          "outputs": outputs,
-          "dtype": tf.as_dtype(dtype).name, "sha1": digest.hexdigest()}
+          "outputs": outputs, "dtype": tf.as_dtype(dtype).name,
+          "sha1": io.sha1_of(x1, x2, *[np.asarray(w) for w in params])}
 
 
 def _open_checkpoint_dir(directory: str, fingerprint: dict) -> None:
   """Creates the block directory, or checks that its blocks belong to this kernel."""
   os.makedirs(directory, exist_ok=True)
-  manifest = os.path.join(directory, "manifest.json")
-  if os.path.exists(manifest):
-    found = io.read_json(manifest)
-    if found != fingerprint:
-      changed = sorted(k for k in fingerprint if found.get(k) != fingerprint[k])
-      raise ConfigError(
-          f"checkpoint_dir {directory} holds blocks of a different kernel ({', '.join(changed)} "
-          f"differ: {', '.join(f'{k}={found.get(k)!r}' for k in changed if k != 'sha1')}"
-          f"{'; inputs or weights differ' if 'sha1' in changed else ''}); pass the same "
-          "inputs, weights and block_size as the interrupted run, or an empty directory.")
-  else:
-    io.write_json(manifest, fingerprint)
+  changed = io.check_manifest(os.path.join(directory, "manifest.json"), fingerprint)
+  if changed:
+    raise ConfigError(
+        f"checkpoint_dir {directory} holds blocks of a different kernel ({', '.join(changed)} "
+        f"differ: {', '.join(f'{k}={v!r}' for k, v in changed.items() if k != 'sha1')}"
+        f"{'; inputs or weights differ' if 'sha1' in changed else ''}); pass the same "
+        "inputs, weights and block_size as the interrupted run, or an empty directory.")
 
 
 def _blocks(n: int, size: int) -> List[slice]:

@@ -27,7 +27,6 @@ relative rounding error of order √eps from cos θ: ~1e-8 in float64, ~3e-4 in 
 """
 
 import dataclasses
-import hashlib
 import math
 import os
 import time
@@ -319,7 +318,7 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
     _check_manifest(checkpoint_dir, dict(arch=arch, depth=depth, w_std=w_std, b_std=b_std,
                                          dtype=dtype.name, block_size=block_size,
                                          n1=n1, n2=n2, symmetric=symmetric,
-                                         digest=_digest(x1, x2)))
+                                         digest=io.sha1_of(x1, x2)))
   logging.info("%s kernel %dx%d: blocks of %d samples, %d block pairs", arch, n1, n2,
                block_size, len(pairs))
   start = last = time.time()
@@ -372,22 +371,9 @@ def _devices(devices) -> List[Optional[str]]:
   return list(devices)
 
 
-def _digest(x1, x2) -> str:
-  h = hashlib.sha1()
-  h.update(np.ascontiguousarray(x1).tobytes())
-  h.update(np.ascontiguousarray(x2).tobytes())
-  return h.hexdigest()
-
-
 def _check_manifest(directory: str, manifest: dict):
   os.makedirs(directory, exist_ok=True)
-  path = os.path.join(directory, "manifest.json")
-  manifest = {k: (list(v) if isinstance(v, tuple) else v) for k, v in manifest.items()}
-  if os.path.exists(path):
-    found = io.read_json(path)
-    if found != manifest:
-      changed = sorted(k for k in manifest if found.get(k) != manifest[k])
-      raise ConfigError(f"checkpoint_dir {directory} holds blocks of another kernel "
-                        f"({', '.join(changed)} differ); use an empty directory.")
-  else:
-    io.write_json(path, manifest)
+  changed = io.check_manifest(os.path.join(directory, "manifest.json"), manifest)
+  if changed:
+    raise ConfigError(f"checkpoint_dir {directory} holds blocks of another kernel "
+                      f"({', '.join(changed)} differ); use an empty directory.")

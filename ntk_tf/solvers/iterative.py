@@ -15,7 +15,6 @@ ridge solution whatever the restarts.
 """
 
 import dataclasses
-import hashlib
 import os
 import time
 from typing import Optional
@@ -88,7 +87,7 @@ class _Stacked(scipy.sparse.linalg.LinearOperator):
 def _fingerprint(method, operator, rhs, damp, atol, btol, checkpoint_every, conlim) -> dict:
   return dict(method=method, shape=list(operator.shape), damp=damp, atol=atol, btol=btol,
               checkpoint_every=checkpoint_every, conlim=conlim,
-              rhs_sha1=hashlib.sha1(np.ascontiguousarray(rhs, np.float64).tobytes()).hexdigest())
+              rhs_sha1=io.sha1_of(rhs))
 
 
 def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float = 1e-8,
@@ -121,9 +120,8 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
   x, done, istop, seconds = None, 0, ITERATION_LIMIT, 0.0
   if checkpoint_path and os.path.exists(checkpoint_path):
     saved = np.load(checkpoint_path)
-    found = io.read_json(checkpoint_path + ".json")
-    if found != fingerprint:
-      changed = sorted(k for k in fingerprint if found.get(k) != fingerprint[k])
+    changed = io.check_manifest(checkpoint_path + ".json", fingerprint)
+    if changed:
       raise ConfigError(f"{checkpoint_path} is the checkpoint of another solve "
                         f"({', '.join(changed)} "
                         "differ); delete it or use another workdir.")

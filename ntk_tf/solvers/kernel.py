@@ -39,7 +39,8 @@ def _targets(kernel: np.ndarray, y: np.ndarray) -> np.ndarray:
   return y.reshape(-1, 1) if np.ndim(kernel) == 4 else y
 
 
-def _outputs(kernel: np.ndarray, predictions: np.ndarray, n: int) -> np.ndarray:
+def _outputs(predictions: np.ndarray, n: int) -> np.ndarray:
+  """Predictions per sample, (n, L): undoes the (n·L, 1) flattening of a 4-D kernel."""
   return predictions.reshape(n, -1)
 
 
@@ -76,12 +77,11 @@ def interpolate(k_train, targets, k_test_train=None, rcond: Optional[float] = No
   inverse = np.divide(1.0, eig.values, out=np.zeros_like(eig.values), where=eig.values > 0)
   alpha = eig.vectors @ (inverse[:, None] * (eig.vectors.T @ y))
   n = len(targets)
-  out = dict(alpha=alpha, rank=eig.rank, floor=eig.floor,
-             train=_outputs(k_train, as_matrix(k_train) @ alpha, n),
-             # ‖u‖² = αᵀ Θ α for u = Jᵀα.
-             norm=float(np.sqrt(max(np.sum(alpha * (as_matrix(k_train) @ alpha)), 0.0))))
+  fitted = as_matrix(k_train) @ alpha
+  out = dict(alpha=alpha, rank=eig.rank, floor=eig.floor, train=_outputs(fitted, n),
+             norm=float(np.sqrt(max(np.sum(alpha * fitted), 0.0))))  # ‖u‖² = αᵀΘα, u = Jᵀα.
   if k_test_train is not None:
-    out["test"] = _outputs(k_test_train, as_matrix(k_test_train) @ alpha,
+    out["test"] = _outputs(as_matrix(k_test_train) @ alpha,
                            np.shape(k_test_train)[0])
   return out
 
@@ -97,9 +97,9 @@ def kernel_ridge(k_train, targets, k_test_train=None, alpha: float = 1e-6) -> di
   check_finite("kernel", k)
   model = sklearn.kernel_ridge.KernelRidge(alpha=alpha, kernel="precomputed").fit(k, y)
   n = len(targets)
-  out = dict(alpha=model.dual_coef_, train=_outputs(k_train, model.predict(k), n))
+  out = dict(alpha=model.dual_coef_, train=_outputs(model.predict(k), n))
   if k_test_train is not None:
-    out["test"] = _outputs(k_test_train, model.predict(as_matrix(k_test_train)),
+    out["test"] = _outputs(model.predict(as_matrix(k_test_train)),
                            np.shape(k_test_train)[0])
   return out
 
@@ -159,10 +159,10 @@ def gradient_flow(k_train, residual, time: float, k_test_train=None,
                        0.0)
     decay = -np.expm1(-eig.values * time)
   n = len(residual)
-  out = dict(train=_outputs(k_train, eig.vectors @ (decay[:, None] * coeff), n))
+  out = dict(train=_outputs(eig.vectors @ (decay[:, None] * coeff), n))
   if k_test_train is not None:
     alpha = eig.vectors @ (weights[:, None] * coeff)
-    out["test"] = _outputs(k_test_train, as_matrix(k_test_train) @ alpha,
+    out["test"] = _outputs(as_matrix(k_test_train) @ alpha,
                            np.shape(k_test_train)[0])
   return out
 
