@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from ntk_tf.errors import ConfigError, NtkTfError
 
-LOSSES = ("mse", "mse_sum_outputs", "cross_entropy")
+LOSSES = ("mse", "half_mse", "mse_sum_outputs", "cross_entropy")
 
 
 class TrainingDivergedError(NtkTfError):
@@ -23,6 +23,11 @@ class TrainingDivergedError(NtkTfError):
 def mse(outputs, targets):
   """torch.nn.MSELoss(): the mean of (f - y)^2 over batch and outputs."""
   return tf.reduce_mean(tf.square(outputs - targets))
+
+
+def half_mse(outputs, targets):
+  """½ mean (f - y)^2 over batch and outputs (Neural Tangents' convention, Vyas et al.)."""
+  return 0.5 * tf.reduce_mean(tf.square(outputs - targets))
 
 
 def mse_sum_outputs(outputs, targets):
@@ -41,7 +46,8 @@ def loss_function(name: str, num_outputs: int) -> Callable:
   if name == "cross_entropy" and num_outputs < 2:
     raise ConfigError("train.loss='cross_entropy' needs one-hot targets with >= 2 outputs; "
                       "use 'mse' for binary targets.")
-  return {"mse": mse, "mse_sum_outputs": mse_sum_outputs, "cross_entropy": cross_entropy}[name]
+  return {"mse": mse, "half_mse": half_mse, "mse_sum_outputs": mse_sum_outputs,
+          "cross_entropy": cross_entropy}[name]
 
 
 def step_decay(base_lr: float, epoch: int, every: Optional[int], factor: float = 0.1) -> float:
