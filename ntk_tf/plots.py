@@ -125,3 +125,63 @@ def accuracy_vs_train_size(results_path: str, out_path: str):
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
   plt.close(fig)
+
+
+KIND_STYLES = {"network": ("tab:blue", "o"), "empirical_ntk": ("tab:orange", "s"),
+               "infinite_ntk": ("tab:green", "^"), "infinite_ntk_regression": ("tab:olive", "v")}
+
+
+def learning_curves(results_path: str, out_path: str):
+  """Mean test error vs n on log-log axes, ± std over seeds, with each fitted A(1/n + α)^β
+  (Vyas et al. 2022, Fig. 1)."""
+  with open(results_path) as f:
+    results = json.load(f)
+  fig, ax = plt.subplots(figsize=(5.5, 4.2))
+  for kind in results["kinds"]:
+    r = results[kind]
+    color, marker = KIND_STYLES.get(kind, (None, "o"))
+    label = kind if r["beta"] is None else f"{kind} (β = {r['beta']:.3f})"
+    ax.errorbar(r["n"], r["test_error_mean"], yerr=r["test_error_std"], fmt=marker,
+                color=color, label=label, capsize=2)
+    if r["fit"]:
+      n = np.geomspace(min(r["n"]), max(r["n"]), 100)
+      f = r["fit"]
+      with np.errstate(all="ignore"):  # Wild fits to few points stay off the figure.
+        law = f["A"] * (1.0 / n + f["alpha"]) ** f["beta"]
+      ok = np.isfinite(law) & (law > 0)
+      ax.plot(n[ok], law[ok], "-", color=color, alpha=0.7)
+  ax.set_xscale("log")
+  ax.set_yscale("log")
+  ax.set_xlabel("training samples n")
+  ax.set_ylabel("test error (optimal early stopping)")
+  ax.set_title(f"{results['model']} width {results['width']} on {results['dataset']}")
+  ax.grid(alpha=0.3, which="both")
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)
+
+
+def width_sweep(results_path: str, out_path: str):
+  """Test error vs width at fixed n for the network and its eNTK, the infinite NTK as a line
+  (Vyas et al. 2022, Figs. 2b/c)."""
+  with open(results_path) as f:
+    results = json.load(f)
+  sweep = results["width_sweep"]
+  fig, ax = plt.subplots(figsize=(5.5, 4.2))
+  for kind in ("network", "empirical_ntk"):
+    color, marker = KIND_STYLES[kind]
+    ax.errorbar(sweep["widths"], sweep[kind]["mean"], yerr=sweep[kind]["std"], fmt=f"-{marker}",
+                color=color, label=kind, capsize=2)
+  if "infinite_ntk" in sweep:
+    ax.axhline(sweep["infinite_ntk"], color=KIND_STYLES["infinite_ntk"][0], ls="--",
+               label="infinite_ntk")
+  ax.set_xscale("log")
+  ax.set_xlabel("width")
+  ax.set_ylabel("test error")
+  ax.set_title(f"n = {sweep['train_size']}")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)

@@ -9,6 +9,7 @@ EXPERIMENTS = {
     "compare": "ntk_tf.experiments.compare",
     "data_summary": "ntk_tf.experiments.data_summary",
     "kernel_regression": "ntk_tf.experiments.kernel_regression",
+    "scaling_law": "ntk_tf.experiments.scaling_law",
     "spectrum": "ntk_tf.experiments.spectrum",
 }
 

@@ -1,0 +1,445 @@
+"""Experiment 'scaling_law': data-scaling exponents of a network, its eNTK and its infinite NTK.
+
+Vyas, Bansal, Nakkiran (2022), Figs. 1, 2 and 9: for each training-set size n (nested,
+class-balanced subsets per seed) and seed, three models are trained with the same SGD (NTK
+parameterization, MSE on ±1 labels, momentum, batch 200) and scored by their optimal-early-
+stopping test error (logged at steps growing by ×1.1):
+- `network`: the network (optionally minus its initial outputs, their App. A.4 Table 1);
+- `empirical_ntk`: the centered eNTK model J(w0, x)·u of the same initialization (Sec. 2),
+  by SGD on the eNTK matrix (`scaling.empirical_ntk_method="kernel"`, exact in function space)
+  or on the linearized model itself ("linearized", for sets whose kernel does not fit memory);
+- `infinite_ntk`: SGD on the infinite NTK's kernel system (ntk.infinite; mlp, myrtle, cnn5,
+  cnn_v, cnn_gap), and `infinite_ntk_regression` its kernel regression (min-norm interpolant).
+For each kind the mean learning curve is fitted by L(n) = A(1/n + α)^β (scaling.py) with a
+bootstrap interval for β over seeds. `width_sweep.widths` repeats network and eNTK at one n for
+several widths (Figs. 2b/c, 8).
+
+Workdir: cells/ (one JSON per model kind, width, n and seed: a rerun skips finished cells),
+kernels/ (kernel blocks, resumable), results.json, results.md, learning_curves.png,
+width_sweep.png.
+"""
+
+import math
+import os
+import time
+
+import ml_collections
+import numpy as np
+from absl import logging
+
+from ntk_tf import data, io, learning_curves, plots, scaling
+from ntk_tf.errors import ConfigError, DataError
+from ntk_tf.experiments import common
+from ntk_tf.ntk import empirical, infinite
+from ntk_tf.solvers import kernel as kernel_solver
+
+prepare_workdir = common.prepare_workdir
+KINDS = ("network", "empirical_ntk", "infinite_ntk")
+ENTK_METHODS = ("auto", "kernel", "linearized")
+
+
+# -- config ------------------------------------------------------------------------------
+def train_config() -> ml_collections.ConfigDict:
+  """`config.train`: the SGD shared by every model kind (Vyas et al. App. A.4)."""
+  return ml_collections.ConfigDict(dict(
+      learning_rate=4.0,             # Fig. 1 (CIFAR-5m-bin); 10 for SVHN-parity and synthetic.
+      momentum=0.9,
+      batch_size=200,
+      loss="half_mse",               # ½ mean (f − y)², Neural Tangents' convention.
+      epochs=100.0,                  # Step budget ⌈epochs · ⌈n / batch⌉⌉ ...
+      min_steps=1000,                # ... but at least this many steps (small n).
+      max_steps=ml_collections.FieldReference(None, field_type=int),  # Fixed budget instead.
+      log_factor=1.1,                # Test error logged at steps growing by this factor.
+      train_loss_tol=ml_collections.FieldReference(None, field_type=float),  # Stop when fitted.
+      subtract_initial_outputs=False,  # Network: f(w) − f(w0) (App. A.4 Table 1).
+      eval_batch_size=1000,
+      jit_compile=False,
+  ))
+
+
+def default_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.experiment = "scaling_law"
+  config.seed = 0                    # Data seed (synthetic draw, test subsample).
+  config.seeds = (0, 1)              # Learning-curve seeds: initialization, subsets, batches.
+  config.deterministic = False
+  config.dtype = "float32"           # Network and eNTK model (kernels are float64).
+  config.dataset = data.default_config()
+  config.dataset.name = "vyas_synthetic"
+  config.dataset.target = "class_vs_rest"
+  config.dataset.positive_class = 1
+  config.model = common.model_config()
+  config.model.name = "mlp"
+  config.model.width = 64
+  config.model.depth = 4
+  config.model.parameterization = "ntk"
+  config.train = train_config()
+  config.scaling = ml_collections.ConfigDict(dict(
+      train_sizes=(64, 128, 256, 512),
+      kinds=KINDS,
+      empirical_ntk_method="auto",   # "kernel" if the eNTK over the samples fits, else SGD on
+                                     # the linearized model ("linearized").
+      infinite_regression=True,      # Also the infinite NTK's kernel regression.
+      memory_limit_gb=8.0,
+      num_resamples=1000,            # Bootstrap over seeds for the β interval.
+      confidence=0.95,
+  ))
+  config.width_sweep = ml_collections.ConfigDict(dict(
+      widths=(),                     # E.g. (16, 32, 64, 128): network and eNTK at one n.
+      train_size=ml_collections.FieldReference(None, field_type=int),
+  ))
+  config.paper = ml_collections.ConfigDict(dict(   # Published β, printed beside ours.
+      reference="",
+      network=ml_collections.FieldReference(None, field_type=float),
+      empirical_ntk=ml_collections.FieldReference(None, field_type=float),
+      infinite_ntk=ml_collections.FieldReference(None, field_type=float),
+  ))
+  return config
+
+
+def validate_train(cfg: ml_collections.ConfigDict):
+  common.check_keys(cfg, train_config(), "train")
+  for key in ("learning_rate", "epochs", "log_factor"):
+    if not (cfg[key] > 0 and math.isfinite(cfg[key])):
+      raise ConfigError(f"train.{key}={cfg[key]!r} must be a positive number.")
+  if not cfg.log_factor > 1:
+    raise ConfigError(f"train.log_factor={cfg.log_factor} must be > 1 (Vyas et al.: 1.1).")
+  for key in ("batch_size", "eval_batch_size"):
+    if isinstance(cfg[key], bool) or not isinstance(cfg[key], int) or cfg[key] < 1:
+      raise ConfigError(f"train.{key}={cfg[key]!r} must be a positive integer.")
+  if cfg.max_steps is not None and cfg.max_steps < 0:
+    raise ConfigError(f"train.max_steps={cfg.max_steps} must be >= 0.")
+  if not 0 <= cfg.momentum < 1:
+    raise ConfigError(f"train.momentum={cfg.momentum} must be in [0, 1).")
+  if cfg.loss not in learning_curves.KERNEL_LOSSES:
+    raise ConfigError(f"train.loss={cfg.loss!r}: kernel models are trained on an L2 loss; use "
+                      f"one of {', '.join(learning_curves.KERNEL_LOSSES)}.")
+
+
+def validate_common(config: ml_collections.ConfigDict, defaults: ml_collections.ConfigDict):
+  """Checks shared by scaling_law, after_kernel and time_dynamics."""
+  common.check_keys(config, defaults, "")
+  for section in defaults.keys():
+    if isinstance(defaults[section], ml_collections.ConfigDict) and section not in (
+        "dataset", "model", "train"):
+      common.check_keys(config[section], defaults[section], section)
+  data.validate(config.dataset)
+  common.validate_model(config.model)
+  validate_train(config.train)
+  if config.model.parameterization != "ntk":
+    logging.warning("model.parameterization=%r: Vyas et al. use the NTK parameterization, in "
+                    "which network, eNTK and infinite NTK share one limit.",
+                    config.model.parameterization)
+  seeds = tuple(config.get("seeds", (config.seed,)))
+  if not seeds or len(set(seeds)) != len(seeds):
+    raise ConfigError(f"seeds={seeds} must be distinct, at least one.")
+
+
+def validate(config: ml_collections.ConfigDict):
+  validate_common(config, default_config())
+  s = config.scaling
+  unknown = sorted(set(s.kinds) - set(KINDS))
+  if unknown or not s.kinds:
+    raise ConfigError(f"scaling.kinds={tuple(s.kinds)}: choose from {', '.join(KINDS)}.")
+  if s.empirical_ntk_method not in ENTK_METHODS:
+    raise ConfigError(f"scaling.empirical_ntk_method={s.empirical_ntk_method!r}; use one of "
+                      f"{', '.join(ENTK_METHODS)}.")
+  if "infinite_ntk" in s.kinds:
+    infinite.layers(config.model.name, config.model.depth)  # Refuses lenet/alexnet.
+  sizes = tuple(s.train_sizes)
+  if len(sizes) < 3 or any(not isinstance(n, int) or n < 1 for n in sizes):
+    raise ConfigError(f"scaling.train_sizes={sizes}: give at least 3 positive integers (a "
+                      "scaling law has 3 parameters).")
+  if not 0 < s.confidence < 1:
+    raise ConfigError(f"scaling.confidence={s.confidence} must be in (0, 1).")
+  w = config.width_sweep
+  if tuple(w.widths):
+    if w.train_size is None:
+      raise ConfigError("width_sweep.widths is set: give width_sweep.train_size (the fixed n; "
+                        "Vyas et al. use 4000 on CIFAR-5m-bin, 1000 on SVHN-parity).")
+    for width in w.widths:
+      common.models.validate(config.model.name, width, config.model.parameterization)
+
+
+# -- pieces shared with after_kernel and time_dynamics ---------------------------------------
+def load_data(config):
+  dataset = data.load(config.dataset, seed=config.seed)
+  logging.info("\n%s", dataset.summary())
+  if dataset.num_outputs != 1:
+    logging.warning("%d outputs: kernel models share one output-averaged kernel across them "
+                    "(exact for the binary tasks of Vyas et al.).", dataset.num_outputs)
+  return dataset
+
+
+def build(config, dataset, width: int, seed: int):
+  """The network at `width` with initialization `seed`."""
+  model_cfg = ml_collections.ConfigDict(config.model.to_dict())
+  model_cfg.width = int(width)
+  return common.build_model(model_cfg, dataset.input_shape, dataset.num_outputs, seed,
+                            config.dtype)
+
+
+def max_steps(train_cfg, n: int) -> int:
+  if train_cfg.max_steps is not None:
+    return int(train_cfg.max_steps)
+  return max(int(train_cfg.min_steps), learning_curves.max_steps_for(
+      n, train_cfg.batch_size, train_cfg.epochs, None))
+
+
+def train(model_kind, train_cfg, n: int, seed: int, label: str, **kwargs) -> dict:
+  """`learning_curves.train_with_early_stopping` with the config's SGD."""
+  return learning_curves.train_with_early_stopping(
+      model_kind, n, batch_size=train_cfg.batch_size, learning_rate=train_cfg.learning_rate,
+      max_steps=max_steps(train_cfg, n), seed=seed, log_factor=train_cfg.log_factor,
+      train_loss_tol=train_cfg.train_loss_tol, label=label, **kwargs)
+
+
+def network(model, config, dataset, idx) -> learning_curves.NetworkModel:
+  t = config.train
+  return learning_curves.NetworkModel(
+      model, dataset.x_train[idx], dataset.targets_train[idx], dataset.x_test,
+      dataset.labels_test, loss=t.loss, momentum=t.momentum,
+      threshold=dataset.decision_threshold, subtract_initial_outputs=t.subtract_initial_outputs,
+      eval_batch_size=t.eval_batch_size, jit_compile=t.jit_compile)
+
+
+def kernel_model(config, dataset, k_train, k_test_train, idx) -> learning_curves.KernelSGD:
+  return learning_curves.KernelSGD(
+      k_train, k_test_train, dataset.targets_train[idx], dataset.labels_test,
+      loss=config.train.loss, momentum=config.train.momentum,
+      threshold=dataset.decision_threshold)
+
+
+def entk(model, x, params=None, memory_limit_gb=8.0, checkpoint_dir=None) -> np.ndarray:
+  """The output-averaged eNTK over x (n, n), float64."""
+  return empirical.empirical_ntk(model, x, params=params, outputs="trace",
+                                 memory_limit_gb=memory_limit_gb, checkpoint_dir=checkpoint_dir)
+
+
+def check_kernel_fits(num_samples: int, memory_limit_gb: float, what: str):
+  need = num_samples ** 2 * 8 / 2 ** 30
+  if need > memory_limit_gb / 2:
+    raise ConfigError(
+        f"the {what} over {num_samples} samples is {need:.2f} GiB, more than half of "
+        f"memory_limit_gb={memory_limit_gb}; use fewer training/test samples or a larger limit.")
+
+
+def curve_summary(run: dict) -> dict:
+  """What a cell keeps of a training run (no weights)."""
+  return {k: run[k] for k in ("steps", "test_error", "train_loss", "best_step",
+                              "best_test_error", "num_steps", "stopped")}
+
+
+def fit_kind(sizes, by_seed, num_resamples, confidence, seed) -> dict:
+  """Mean/std curve over seeds and the fitted law; a failed fit is reported, not raised."""
+  errors = np.asarray(by_seed, dtype=np.float64)
+  out = dict(n=list(sizes), test_error_mean=errors.mean(axis=0).tolist(),
+             test_error_std=errors.std(axis=0).tolist(), test_error_by_seed=errors.tolist(),
+             beta=None, beta_interval=None, fit=None, fit_error=None)
+  try:
+    fit = scaling.fit_scaling_law(sizes, errors.mean(axis=0))
+    out.update(beta=fit.beta, fit=dict(A=fit.A, alpha=fit.alpha, beta=fit.beta,
+                                       rms_log_residual=fit.rms_log_residual))
+    if len(errors) >= 2:
+      boot = scaling.bootstrap_beta(sizes, errors, num_resamples, confidence, seed)
+      out["beta_interval"] = [boot["low"], boot["high"]]
+  except DataError as e:
+    out["fit_error"] = str(e)
+  return out
+
+
+# -- cells -------------------------------------------------------------------------------
+class _Cells:
+  """One JSON file per finished (kind, width, n, seed): a rerun reads instead of training."""
+
+  def __init__(self, workdir):
+    self.root = os.path.join(workdir, "cells")
+
+  def path(self, kind, width, n, seed):
+    return os.path.join(self.root, f"w{width}", kind, f"n{n}_seed{seed}.json")
+
+  def get(self, kind, width, n, seed):
+    path = self.path(kind, width, n, seed)
+    return io.read_json(path) if os.path.exists(path) else None
+
+  def put(self, kind, width, n, seed, cell):
+    io.write_json(self.path(kind, width, n, seed), cell)
+    logging.info("%s width %s n=%d seed %d: test error %.4f (best step %s)", kind, width, n,
+                 seed, cell["best_test_error"], cell.get("best_step"))
+
+
+def _entk_method(config, num_samples) -> str:
+  method = config.scaling.empirical_ntk_method
+  if method == "auto":
+    fits = num_samples ** 2 * 8 / 2 ** 30 <= config.scaling.memory_limit_gb / 2
+    return "kernel" if fits else "linearized"
+  return method
+
+
+def _run_width(config, dataset, orders, width, sizes, kinds, cells, workdir):
+  """network / empirical_ntk cells of one width for every seed and n."""
+  n_test = len(dataset.x_test)
+  for seed in config.seeds:
+    order = orders[seed]
+    todo = [(k, n) for k in kinds for n in sizes if cells.get(k, width, n, seed) is None]
+    if not todo:
+      continue
+    method = _entk_method(config, sizes[-1] + n_test)
+    k_entk = None
+    for kind, n in todo:
+      idx = order[:n]
+      model = build(config, dataset, width, seed)
+      start = time.time()
+      label = f"{kind} width {width} n={n} seed {seed}"
+      if kind == "network":
+        run = train(network(model, config, dataset, idx), config.train, n, seed, label)
+      elif method == "linearized":
+        t = config.train
+        lin = learning_curves.LinearizedModelSGD(
+            model, dataset.x_train[idx], dataset.targets_train[idx], dataset.x_test,
+            dataset.labels_test, loss=t.loss, momentum=t.momentum,
+            threshold=dataset.decision_threshold, eval_batch_size=t.eval_batch_size,
+            jit_compile=t.jit_compile)
+        run = train(lin, config.train, n, seed, label)
+      else:
+        if k_entk is None:
+          check_kernel_fits(sizes[-1] + n_test, config.scaling.memory_limit_gb, "eNTK")
+          x = np.concatenate([dataset.x_train[order[:sizes[-1]]], dataset.x_test])
+          k_entk = entk(model, x, memory_limit_gb=config.scaling.memory_limit_gb,
+                        checkpoint_dir=os.path.join(workdir, "kernels",
+                                                    f"entk_w{width}_seed{seed}"))
+        test_rows = np.arange(sizes[-1], sizes[-1] + n_test)
+        km = kernel_model(config, dataset, k_entk[:n, :n], k_entk[test_rows, :n], idx)
+        run = train(km, config.train, n, seed, label)
+      cell = curve_summary(run)
+      cell.update(seconds=time.time() - start, method=method if kind != "network" else None)
+      cells.put(kind, width, n, seed, cell)
+
+
+def _run_infinite(config, dataset, orders, sizes, cells, workdir):
+  """infinite_ntk (SGD) and infinite_ntk_regression cells, from one kernel over all samples."""
+  regression = config.scaling.infinite_regression
+  wanted = ["infinite_ntk"] + (["infinite_ntk_regression"] if regression else [])
+  todo = [(k, n, s) for s in config.seeds for n in sizes for k in wanted
+          if cells.get(k, "inf", n, s) is None]
+  if not todo:
+    return
+  rows = np.unique(np.concatenate([orders[s][:sizes[-1]] for s in config.seeds]))
+  n_test = len(dataset.x_test)
+  check_kernel_fits(len(rows) + n_test, config.scaling.memory_limit_gb, "infinite NTK")
+  m = config.model
+  k_all = infinite.kernels(
+      m.name, np.concatenate([dataset.x_train[rows], dataset.x_test]), depth=m.depth,
+      w_std=m.w_std, b_std=m.b_std, dtype="float64",
+      memory_limit_gb=config.scaling.memory_limit_gb,
+      checkpoint_dir=os.path.join(workdir, "kernels", "infinite"))["ntk"]
+  position = np.full(len(dataset.x_train), -1)
+  position[rows] = np.arange(len(rows))
+  test_rows = np.arange(len(rows), len(rows) + n_test)
+  for kind, n, seed in todo:
+    idx = orders[seed][:n]
+    k_train, k_test = k_all[np.ix_(position[idx], position[idx])], k_all[np.ix_(test_rows,
+                                                                                  position[idx])]
+    start = time.time()
+    if kind == "infinite_ntk":
+      run = train(kernel_model(config, dataset, k_train, k_test, idx), config.train, n, seed,
+                  f"infinite_ntk n={n} seed {seed}")
+      cell = curve_summary(run)
+    else:
+      fit = kernel_solver.interpolate(k_train, dataset.targets_train[idx].astype(np.float64),
+                                      k_test)
+      err = learning_curves.test_error(fit["test"], dataset.labels_test,
+                                       dataset.decision_threshold)
+      cell = dict(best_test_error=err, best_step=None, rank=fit["rank"])
+    cell["seconds"] = time.time() - start
+    cells.put(kind, "inf", n, seed, cell)
+
+
+def _collect(cells, kind, width, sizes, seeds):
+  return [[cells.get(kind, width, n, s)["best_test_error"] for n in sizes] for s in seeds]
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  validate(config)
+  dataset = load_data(config)
+  s, w = config.scaling, config.width_sweep
+  sizes = learning_curves.check_train_sizes(s.train_sizes, dataset.labels_train,
+                                            "scaling.train_sizes")
+  sweep_sizes = []
+  if tuple(w.widths):
+    sweep_sizes = learning_curves.check_train_sizes((w.train_size,), dataset.labels_train,
+                                                    "width_sweep.train_size")
+  orders = {seed: learning_curves.nested_balanced_order(dataset.labels_train, seed)
+            for seed in config.seeds}
+  cells = _Cells(workdir)
+  width = config.model.width
+  finite = [k for k in s.kinds if k != "infinite_ntk"]
+  _run_width(config, dataset, orders, width, sizes, finite, cells, workdir)
+  for sweep_width in w.widths:
+    _run_width(config, dataset, orders, sweep_width, sweep_sizes,
+               ["network", "empirical_ntk"], cells, workdir)
+  if "infinite_ntk" in s.kinds:
+    _run_infinite(config, dataset, orders, sorted(set(sizes) | set(sweep_sizes)), cells,
+                  workdir)
+
+  kinds = list(finite) + (["infinite_ntk"] + (["infinite_ntk_regression"]
+                                              if s.infinite_regression else [])
+                          if "infinite_ntk" in s.kinds else [])
+  results = dict(experiment="scaling_law", dataset=config.dataset.name,
+                 model=config.model.name, width=width, seeds=list(config.seeds),
+                 train_sizes=sizes, num_test=len(dataset.x_test), kinds=kinds,
+                 paper=config.paper.to_dict())
+  for kind in kinds:
+    key = "inf" if kind.startswith("infinite") else width
+    results[kind] = fit_kind(sizes, _collect(cells, kind, key, sizes, config.seeds),
+                             s.num_resamples, s.confidence, config.seed)
+  if tuple(w.widths):
+    sweep = dict(train_size=sweep_sizes[0], widths=list(w.widths))
+    for kind in ("network", "empirical_ntk"):
+      errors = np.array([[cells.get(kind, width_, sweep_sizes[0], seed)["best_test_error"]
+                          for width_ in w.widths] for seed in config.seeds])
+      sweep[kind] = dict(mean=errors.mean(axis=0).tolist(), std=errors.std(axis=0).tolist())
+    if "infinite_ntk" in s.kinds:
+      sweep["infinite_ntk"] = float(np.mean(_collect(cells, "infinite_ntk", "inf", sweep_sizes,
+                                                     config.seeds)))
+    results["width_sweep"] = sweep
+  io.write_json(os.path.join(workdir, "results.json"), results)
+  report = format_report(results)
+  with open(os.path.join(workdir, "results.md"), "w") as f:
+    f.write(report)
+  plots.learning_curves(os.path.join(workdir, "results.json"),
+                        os.path.join(workdir, "learning_curves.png"))
+  if "width_sweep" in results:
+    plots.width_sweep(os.path.join(workdir, "results.json"),
+                      os.path.join(workdir, "width_sweep.png"))
+  print(report)
+  return results
+
+
+def format_report(results: dict) -> str:
+  """β per model kind beside the paper's, then the mean test errors by n."""
+  paper = results.get("paper") or {}
+  lines = [f"# Data scaling: {results['model']} width {results['width']} on "
+           f"{results['dataset']} ({len(results['seeds'])} seed(s), {results['num_test']} test "
+           "samples)", "", "| model | beta | interval | paper beta |", "|---|---|---|---|"]
+  for kind in results["kinds"]:
+    r = results[kind]
+    beta = "–" if r["beta"] is None else f"{r['beta']:.3f}"
+    interval = ("–" if not r["beta_interval"] else
+                f"[{r['beta_interval'][0]:.3f}, {r['beta_interval'][1]:.3f}]")
+    published = paper.get(kind)
+    lines.append(f"| {kind} | {beta} | {interval} | "
+                 f"{'–' if published is None else published} |")
+  if paper.get("reference"):
+    lines.append(f"\nPaper: {paper['reference']}")
+  lines += ["", "| n | " + " | ".join(results["kinds"]) + " |",
+            "|---" * (len(results["kinds"]) + 1) + "|"]
+  for i, n in enumerate(results["train_sizes"]):
+    cells = [f"{results[k]['test_error_mean'][i]:.4f} ± {results[k]['test_error_std'][i]:.4f}"
+             for k in results["kinds"]]
+    lines.append(f"| {n} | " + " | ".join(cells) + " |")
+  for kind in results["kinds"]:
+    if results[kind]["fit_error"]:
+      lines.append(f"\n{kind}: no fit ({results[kind]['fit_error']})")
+  return "\n".join(lines) + "\n"
+

@@ -1,0 +1,111 @@
+"""The scaling_law experiment end to end on the synthetic task of Vyas et al. at tiny sizes."""
+
+import os
+from unittest import mock
+
+from absl.testing import absltest
+
+from ntk_tf import io, learning_curves
+from ntk_tf.errors import ConfigError
+from ntk_tf.experiments import scaling_law
+from tests import test_utils
+
+
+def tiny_config():
+  c = scaling_law.default_config()
+  c.dataset.synthetic.num_train = 64
+  c.dataset.synthetic.num_test = 100
+  c.dataset.synthetic.dim = 8
+  c.model.width = 32
+  c.model.depth = 3
+  c.train.learning_rate = 1.0
+  c.train.batch_size = 16
+  c.train.epochs = 3.0
+  c.train.min_steps = 0
+  c.scaling.train_sizes = (16, 32, 64)
+  c.scaling.num_resamples = 50
+  c.seeds = (0, 1)
+  return c
+
+
+class ScalingLawTest(test_utils.TestCase):
+
+  def test_end_to_end_then_rerun_reads_every_cell(self):
+    workdir = self.create_tempdir().full_path
+    config = tiny_config()
+    config.width_sweep.widths = (8, 32)
+    config.width_sweep.train_size = 32
+    config.paper.network = 0.307
+    results = scaling_law.run(config, workdir)
+    kinds = ["network", "empirical_ntk", "infinite_ntk", "infinite_ntk_regression"]
+    self.assertEqual(results["kinds"], kinds)
+    for kind in kinds:
+      r = results[kind]
+      self.assertEqual(r["n"], [16, 32, 64])
+      self.assertLen(r["test_error_by_seed"], 2)
+      for i, n in enumerate(r["n"]):  # The mean is over the seeds' cell files.
+        width = "inf" if kind.startswith("infinite") else 32
+        errors = [io.read_json(os.path.join(workdir, "cells", f"w{width}", kind,
+                                            f"n{n}_seed{s}.json"))["best_test_error"]
+                  for s in (0, 1)]
+        self.assertAllClose(r["test_error_mean"][i], sum(errors) / 2)
+      if r["beta"] is not None:
+        self.assertLessEqual(r["beta_interval"][0], r["beta_interval"][1])
+    sweep = results["width_sweep"]
+    self.assertEqual(sweep["widths"], [8, 32])
+    self.assertLen(sweep["network"]["mean"], 2)
+    # The width-32 sweep point is the n=32 point of the main learning curve.
+    self.assertAllClose(sweep["network"]["mean"][1], results["network"]["test_error_mean"][1])
+    for name in ("results.json", "results.md", "learning_curves.png", "width_sweep.png"):
+      self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
+    with open(os.path.join(workdir, "results.md")) as f:
+      self.assertIn("| network |", f.read())
+    with mock.patch.object(learning_curves, "train_with_early_stopping",
+                           side_effect=AssertionError("a finished cell was retrained")):
+      again = scaling_law.run(config, workdir)
+    self.assertEqual(again["network"], results["network"])
+
+  def test_entk_by_kernel_sgd_equals_sgd_on_the_linearized_model(self):
+    curves = {}
+    for method in ("kernel", "linearized"):
+      workdir = self.create_tempdir().full_path
+      config = tiny_config()
+      config.dtype = "float64"
+      config.seeds = (0,)
+      config.scaling.kinds = ("empirical_ntk",)
+      config.scaling.empirical_ntk_method = method
+      scaling_law.run(config, workdir)
+      curves[method] = io.read_json(os.path.join(workdir, "cells", "w32", "empirical_ntk",
+                                                 "n32_seed0.json"))
+    self.assertEqual(curves["kernel"]["steps"], curves["linearized"]["steps"])
+    self.assertAllClose(curves["kernel"]["test_error"], curves["linearized"]["test_error"])
+    self.assertAllClose(curves["kernel"]["train_loss"][1:], curves["linearized"]["train_loss"][1:],
+                        rtol=1e-8)
+
+  def test_bad_configs_are_refused_before_work(self):
+    for key, value, pattern in (
+        ("scaling.train_sizes", (16, 32), "at least 3"),
+        ("scaling.kinds", ("network", "ntk"), "choose from"),
+        ("train.loss", "cross_entropy", "L2 loss"),
+        ("train.log_factor", 1.0, "must be > 1"),
+        ("model.name", "lenet", "max-pool"),
+    ):
+      config = tiny_config()
+      if key == "model.name":
+        config.dataset.name, config.dataset.target = "digits", "parity"
+      section, field = key.split(".")
+      config[section][field] = value
+      with self.assertRaisesRegex(ConfigError, pattern, msg=key):
+        scaling_law.validate(config)
+    config = tiny_config()
+    config.width_sweep.widths = (8,)
+    with self.assertRaisesRegex(ConfigError, "width_sweep.train_size"):
+      scaling_law.validate(config)
+    config = tiny_config()
+    config.scaling.train_sizes = (16, 32, 128)
+    with self.assertRaisesRegex(ConfigError, "only 64 training samples"):
+      scaling_law.run(config, self.create_tempdir().full_path)
+
+
+if __name__ == "__main__":
+  absltest.main()
