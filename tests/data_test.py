@@ -214,6 +214,51 @@ class IdxReaderTest(test_utils.TestCase):
       data.load(config(name="fashion_mnist", source="idx", idx_dir="/nonexistent/fmnist"))
 
 
+class Cifar5mTest(test_utils.TestCase):
+  """CIFAR-5m from npz parts in its distributed layout (X uint8 N x 32 x 32 x 3, Y labels)."""
+
+  def write_part(self, directory, part, n, name="cifar5m_part{}.npz", seed=0):
+    rng = np.random.default_rng(seed + part)
+    x = rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(n) % 10
+    np.savez(os.path.join(directory, name.format(part)), X=x, Y=y)
+    return x, y
+
+  def test_cifar5m_bin_dog_vs_horse(self):
+    tmp = self.create_tempdir().full_path
+    x0, y0 = self.write_part(tmp, 0, 40)
+    x1, y1 = self.write_part(tmp, 1, 30, name="part{}.npz")
+    xt, yt = self.write_part(tmp, 5, 20)
+    c = config(name="cifar5m", classes=(5, 7), target="class_vs_rest", positive_class=0,
+               standardize=False, shuffle=False)
+    c.cifar5m.dir, c.cifar5m.train_parts = tmp, (0, 1)
+    d = data.load(c)
+    keep = np.concatenate([y0, y1])
+    keep_x = np.concatenate([x0, x1])[np.isin(keep, (5, 7))]
+    self.assertEqual(d.x_train.shape, (8 + 6, 32, 32, 3))
+    np.testing.assert_array_equal(d.x_train, keep_x.astype(np.float32) / 255)
+    np.testing.assert_array_equal(d.labels_train, (keep[np.isin(keep, (5, 7))] == 5))
+    self.assertEqual(d.info["class_names"], ["not dog", "dog"])
+    self.assertEqual(len(d.x_test), 4)
+    self.assertEqual(set(d.targets_train[:, 0].tolist()), {-1.0, 1.0})
+
+  def test_missing_parts_and_bad_files_are_one_clear_error(self):
+    tmp = self.create_tempdir().full_path
+    self.write_part(tmp, 0, 10)
+    with self.assertRaisesRegex(ConfigError, "set dataset.cifar5m.dir"):
+      data.load(config(name="cifar5m"))
+    c = config(name="cifar5m")
+    c.cifar5m.dir = tmp
+    with self.assertRaisesRegex(ConfigError, "part 5 not found .*preetum/cifar5m"):
+      data.load(c)
+    np.savez(os.path.join(tmp, "cifar5m_part5.npz"), images=np.zeros((2, 32, 32, 3)))
+    with self.assertRaisesRegex(DataError, "has 'X'"):
+      data.load(c)
+    c.cifar5m.train_parts = (5,)
+    with self.assertRaisesRegex(ConfigError, "also a training part"):
+      data.load(c)
+
+
 class BadInputTest(parameterized.TestCase):
 
   @parameterized.named_parameters(

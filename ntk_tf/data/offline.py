@@ -143,3 +143,57 @@ def fashion_mnist_idx_available(idx_dir: str = DEFAULT_FASHION_MNIST_DIR) -> boo
   return all(os.path.exists(os.path.join(idx_dir, f)) or
              os.path.exists(os.path.join(idx_dir, f + ".gz"))
              for f in FASHION_MNIST_FILES.values())
+
+
+CIFAR10_CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                       "ship", "truck")
+CIFAR5M_URL = "https://github.com/preetum/cifar5m"
+
+
+def cifar5m_part_path(directory: str, part: int) -> str:
+  """The file of CIFAR-5m part `part`: cifar5m_part{i}.npz as distributed, or part{i}.npz."""
+  for name in (f"cifar5m_part{part}.npz", f"part{part}.npz"):
+    path = os.path.join(directory, name)
+    if os.path.exists(path):
+      return path
+  raise DataError(f"CIFAR-5m part {part} not found in {directory!r} (looked for "
+                  f"cifar5m_part{part}.npz and part{part}.npz); download the parts from "
+                  f"{CIFAR5M_URL} (it is not in TFDS) and set dataset.cifar5m.dir.")
+
+
+def _cifar5m_part(path: str):
+  with np.load(path) as f:
+    if "X" not in f or "Y" not in f:
+      raise DataError(f"{path} holds arrays {sorted(f.keys())}; a CIFAR-5m part has 'X' "
+                      "(uint8 N x 32 x 32 x 3) and 'Y' (labels 0-9).")
+    x, y = f["X"], f["Y"].astype(np.int64)
+  if x.ndim != 4 or x.shape[1:] != (32, 32, 3) or len(x) != len(y):
+    raise DataError(f"{path}: X has shape {x.shape} and Y {y.shape}; expected (N, 32, 32, 3) "
+                    "and (N,).")
+  return x, y
+
+
+def load_cifar5m(directory: str, train_parts=(0,), test_part: int = 5,
+                 classes=None) -> RawData:
+  """CIFAR-5m (Nakkiran et al. 2021) from its npz parts (~1M images, ~3 GB each).
+
+  `classes` (CIFAR-10 numbering) are kept while reading, so only their images are converted to
+  float; Vyas et al.'s CIFAR-5m-bin is classes (5, 7), dog vs horse.
+  """
+  paths = [cifar5m_part_path(directory, p) for p in tuple(train_parts) + (test_part,)]
+
+  def read(path_list):
+    xs, ys = [], []
+    for path in path_list:
+      x, y = _cifar5m_part(path)
+      if classes is not None:
+        keep = np.isin(y, classes)
+        x, y = x[keep], y[keep]
+      xs.append(x.astype(np.float32) / 255.0)
+      ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
+
+  x_train, y_train = read(paths[:-1])
+  x_test, y_test = read(paths[-1:])
+  return RawData(x_train, y_train, x_test, y_test, CIFAR10_CLASS_NAMES,
+                 source=f"CIFAR-5m parts {tuple(train_parts)} (train), {test_part} (test)")

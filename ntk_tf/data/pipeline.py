@@ -8,15 +8,17 @@ import numpy as np
 
 from ntk_tf.data import offline, synthetic, tfds_sources, transforms
 from ntk_tf.data.raw import RawData
-from ntk_tf.errors import ConfigError
+from ntk_tf.errors import ConfigError, DataError
 
 TFDS_ONLY = ("mnist", "cifar10", "svhn_cropped", "imagenet_snakes")
 OFFLINE = ("mnist5k", "fashion_mnist", "digits", "vyas_synthetic")
-DATASETS = TFDS_ONLY + OFFLINE
+LOCAL_FILES = ("cifar5m",)        # Files the user downloads (not in TFDS).
+DATASETS = TFDS_ONLY + OFFLINE + LOCAL_FILES
 TARGETS = ("one_hot", "class_vs_rest", "parity")
 # Height/width of each image source, to check transforms before any data is read.
 IMAGE_SIZES = {"mnist": (28, 28), "cifar10": (32, 32), "svhn_cropped": (32, 32),
-               "fashion_mnist": (28, 28), "mnist5k": (28, 28), "digits": (8, 8)}
+               "fashion_mnist": (28, 28), "mnist5k": (28, 28), "digits": (8, 8),
+               "cifar5m": (32, 32)}
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -39,6 +41,9 @@ def default_config() -> ml_collections.ConfigDict:
   c.shuffle = True                # Seeded shuffle of the training set.
   c.synthetic = ml_collections.ConfigDict(
       dict(num_train=1000, num_test=1000, dim=30, noise_std=0.5))
+  c.cifar5m = ml_collections.ConfigDict(dict(   # Vyas et al.'s CIFAR-5m-bin: classes (5, 7).
+      dir=ml_collections.FieldReference(None, field_type=str),  # Holds cifar5m_part{i}.npz.
+      train_parts=(0,), test_part=5))
   c.imagenet = ml_collections.ConfigDict(dict(
       manual_dir=ml_collections.FieldReference(None, field_type=str),
       classes=tfds_sources.DEFAULT_SNAKE_CLASSES, resize=256, crop=224))
@@ -102,7 +107,7 @@ def validate(cfg: ml_collections.ConfigDict):
   unknown = sorted(set(cfg.keys()) - set(valid.keys()))
   _check(not unknown, f"unknown dataset config key(s) {unknown}; valid keys: "
          f"{', '.join(sorted(valid.keys()))}.")
-  for section in ("synthetic", "imagenet"):
+  for section in ("synthetic", "imagenet", "cifar5m"):
     if section in cfg:
       extra = sorted(set(cfg[section].keys()) - set(valid[section].keys()))
       _check(not extra, f"unknown key(s) {extra} in dataset.{section}; valid keys: "
@@ -122,6 +127,19 @@ def validate(cfg: ml_collections.ConfigDict):
     _check(translate < min(h, w),
            f"dataset.translate={translate} is out of range for {h}x{w} images; use "
            f"0..{min(h, w) - 1} (Samarin et al. use 7 on 28x28 MNIST).")
+  if cfg.name == "cifar5m":
+    c5 = cfg.get("cifar5m", {})
+    _check(c5.get("dir") is not None,
+           f"dataset 'cifar5m' is read from its npz parts: download them from "
+           f"{offline.CIFAR5M_URL} and set dataset.cifar5m.dir to their folder.")
+    for part in tuple(c5.get("train_parts", (0,))) + (c5.get("test_part", 5),):
+      try:
+        offline.cifar5m_part_path(c5["dir"], part)
+      except DataError as e:
+        raise ConfigError(str(e)) from e
+    _check(c5.get("test_part", 5) not in tuple(c5.get("train_parts", (0,))),
+           "dataset.cifar5m.test_part is also a training part; choose a part not in "
+           "train_parts.")
   _check(cfg.get("source", "auto") in ("auto", "idx", "tfds"),
          f"dataset.source={cfg.get('source')!r}: use 'auto', 'idx' or 'tfds'.")
   for key in ("num_train", "num_test"):
@@ -145,6 +163,9 @@ def _raw(cfg, seed: int) -> RawData:
     if use_idx:
       return offline.load_fashion_mnist_idx(cfg.idx_dir)
     return tfds_sources.load_tfds("fashion_mnist", cfg.data_dir, cfg.download)
+  if name == "cifar5m":
+    c5 = cfg.cifar5m
+    return offline.load_cifar5m(c5.dir, tuple(c5.train_parts), c5.test_part, cfg.classes)
   if name == "imagenet_snakes":
     im = cfg.imagenet
     return tfds_sources.load_imagenet_snakes(cfg.data_dir, im.manual_dir, tuple(im.classes),
