@@ -185,3 +185,72 @@ def width_sweep(results_path: str, out_path: str):
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
   plt.close(fig)
+
+
+def after_kernel(results_path: str, out_path: str):
+  """Learning curves of after-kernels K_m(n) (solid: same samples, dashed: fresh) and the
+  network, and K_m(n0) against m (Vyas et al. 2022, Fig. 4)."""
+  with open(results_path) as f:
+    results = json.load(f)
+  fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+  cmap = plt.get_cmap("viridis")
+  kernels = results["kernels"]
+  for i, (m, entry) in enumerate(kernels.items()):
+    color = cmap(i / max(len(kernels) - 1, 1))
+    name = "K_0 (init)" if m == "0" else f"K_{m}"
+    for key, style in (("same", "-o"), ("fresh", "--s")):
+      curve = entry[key]
+      if curve["n"] and not (m == "0" and key == "same"):
+        left.plot(curve["n"], curve["test_error_mean"], style, color=color, ms=4,
+                  label=f"{name} ({key})")
+  d = results["diagonal"]
+  if d["n"]:
+    left.plot(d["n"], d["network"], "-^k", label="network")
+  v = results["error_at_smallest_n_vs_m"]
+  for key, style in (("same", "-o"), ("fresh", "--s")):
+    points = [(m, e) for m, e in zip(v["m"], v[key]) if e is not None and m > 0]
+    if points:
+      right.plot(*zip(*points), style, label=f"K_m({v['n']}) {key}")
+  for ax, xlabel in ((left, "samples n the kernel is fitted on"), (right, "m")):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test error")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+  left.set_title(f"after-kernels, {results['model']} width {results['width']}")
+  right.set_title("after-kernel trained on m samples")
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)
+
+
+def time_dynamics(results_path: str, out_path: str):
+  """Test error against step t on log-log axes: the network, the eNTK-at-initialization model
+  and K^t fitted on the training set (Vyas et al. 2022, Fig. 5a)."""
+  with open(results_path) as f:
+    results = json.load(f)
+  fig, ax = plt.subplots(figsize=(5.5, 4.2))
+  for key, color in (("network", "tab:blue"), ("empirical_ntk_init", "tab:orange")):
+    c = results[key]
+    steps = np.asarray(c["steps"])
+    ax.plot(steps[steps > 0], np.asarray(c["test_error_mean"])[steps > 0], "-", color=color,
+            label=f"{key} at step t")
+  k = results["kernel"]
+  steps = np.asarray(k["steps"])
+  ax.errorbar(steps[steps > 0], np.asarray(k["test_error_mean"])[steps > 0],
+              yerr=np.asarray(k["test_error_std"])[steps > 0], fmt="o-", color="tab:red",
+              label="K^t fitted")
+  if 0 in k["steps"]:
+    ax.axhline(k["test_error_mean"][k["steps"].index(0)], color="tab:red", ls=":",
+               label="K^0 fitted")
+  ax.set_xscale("log")
+  ax.set_yscale("log")
+  ax.set_xlabel("step t (batches)")
+  ax.set_ylabel("test error")
+  ax.set_title(f"{results['model']} width {results['width']}, n = {results['train_size']}")
+  ax.grid(alpha=0.3, which="both")
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)
