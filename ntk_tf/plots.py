@@ -152,6 +152,7 @@ def learning_curves(results_path: str, out_path: str):
       ax.plot(n[ok], law[ok], "-", color=color, alpha=0.7)
   ax.set_xscale("log")
   ax.set_yscale("log")
+  ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
   ax.set_xlabel("training samples n")
   ax.set_ylabel("test error (optimal early stopping)")
   ax.set_title(f"{results['model']} width {results['width']} on {results['dataset']}")
