@@ -2,7 +2,10 @@
 
 Command:  python -m ntk_tf.main --config=configs/time_dynamics_synthetic.py \
               --workdir=workdirs/time_dynamics_synthetic
-Runtime:  RUNTIME
+Runtime:  ~45 s on a 2-core CPU (2 seeds, 8 eNTKs of 4,000 samples each).
+          Measured K^t_fit test error: 0.222 (t = 0), 0.227, 0.233, 0.231 (t = 1, 3, 10: flat),
+          0.152 (32), 0.091 (100), 0.099 (316), 0.102 (1000); network best 0.105, eNTK-at-init
+          model 0.222: a flat start, then a fast fall, then a plateau past early stopping.
 Paper:    Vyas et al. 2022, Fig. 5(a) (there Myrtle CNN on 64k CIFAR-5m-bin samples): K^t_fit
           barely changes for the first ~0.5 epoch, then improves at a roughly constant rate on
           log-log axes, with no slow-down ("phase transition").

@@ -28,6 +28,17 @@ class ScalingFit:
   def predict(self, n) -> np.ndarray:
     return self.A * (1.0 / np.asarray(n, np.float64) + self.alpha) ** self.beta
 
+  def power_law_fraction(self, n) -> float:
+    """How much of the n range the law spends as a power law: the change of log(1/n + α)
+    over the range divided by that of log(1/n). Near 1 (α ≪ 1/n_max) β is the power-law
+    exponent; near 0 the measured curve sits in its floor (α ≫ 1/n_min) and β only shapes the
+    approach to it: a large β from a flattened curve is not a data-scaling exponent."""
+    n = np.asarray(n, np.float64)
+    lo, hi = n.min(), n.max()
+    if hi == lo:
+      return float("nan")
+    return float(np.log((1 / lo + self.alpha) / (1 / hi + self.alpha)) / np.log(hi / lo))
+
 
 def _check(n, errors):
   n = np.asarray(n, dtype=np.float64)

@@ -102,6 +102,12 @@ class ScalingLawTest(test_utils.TestCase):
     with self.assertRaisesRegex(ConfigError, "width_sweep.train_size"):
       scaling_law.validate(config)
     config = tiny_config()
+    config.scaling.memory_limit_gb = 1e-4  # The 164 x 164 infinite NTK needs 2e-4 GiB.
+    with mock.patch.object(learning_curves, "train_with_early_stopping",
+                           side_effect=AssertionError("trained before the memory check")):
+      with self.assertRaisesRegex(ConfigError, "infinite NTK over 164 samples"):
+        scaling_law.run(config, self.create_tempdir().full_path)
+    config = tiny_config()
     config.scaling.train_sizes = (16, 32, 128)
     with self.assertRaisesRegex(ConfigError, "only 64 training samples"):
       scaling_law.run(config, self.create_tempdir().full_path)

@@ -45,6 +45,13 @@ class FitTest(test_utils.TestCase, parameterized.TestCase):
       self.assertBetween(0.3, out["low"] - 1e-3, out["high"] + 1e-3)
     self.assertLess(narrow["high"] - narrow["low"], wide["high"] - wide["low"])
 
+  def test_power_law_fraction_flags_flattened_curves(self):
+    steep = scaling.fit_scaling_law(N, curve(2.0, 0.0, 0.4))
+    self.assertAllClose(steep.power_law_fraction(N), 1.0, rtol=1e-6)
+    # A curve that is already at its floor over the measured range (alpha >> 1/n_min).
+    flat = scaling.fit_scaling_law(N, curve(2.0, 1.0, 0.4) + 0.1)
+    self.assertLess(flat.power_law_fraction(N), 0.1)
+
   def test_bad_curves_are_refused(self):
     with self.assertRaisesRegex(DataError, "at least 3 sample sizes"):
       scaling.fit_scaling_law([10, 20], [0.5, 0.4])

@@ -189,6 +189,8 @@ def format_report(results: dict) -> str:
       if not curve["n"] or (m == "0" and key == "same"):
         continue
       beta = "–" if curve["beta"] is None else f"{curve['beta']:.3f}"
+      if curve.get("beta_is_exponent") is False:
+        beta += " (flat)"
       lines.append(f"| {name} | {label} | " + " | ".join(
           fmt(_at(curve, n)) for n in results["fit_sizes"]) + f" | {beta} |")
   d = results["diagonal"]

@@ -36,6 +36,9 @@ from ntk_tf.solvers import kernel as kernel_solver
 prepare_workdir = common.prepare_workdir
 KINDS = ("network", "empirical_ntk", "infinite_ntk")
 ENTK_METHODS = ("auto", "kernel", "linearized")
+# Below this share of the n range spent as a power law (ScalingFit.power_law_fraction) the
+# curve has flattened and β is reported but marked as not an exponent.
+POWER_LAW_FRACTION = 0.5
 
 
 # -- config ------------------------------------------------------------------------------
@@ -235,11 +238,14 @@ def fit_kind(sizes, by_seed, num_resamples, confidence, seed) -> dict:
   errors = np.asarray(by_seed, dtype=np.float64)
   out = dict(n=list(sizes), test_error_mean=errors.mean(axis=0).tolist(),
              test_error_std=errors.std(axis=0).tolist(), test_error_by_seed=errors.tolist(),
-             beta=None, beta_interval=None, fit=None, fit_error=None)
+             beta=None, beta_interval=None, fit=None, fit_error=None, beta_is_exponent=None)
   try:
     fit = scaling.fit_scaling_law(sizes, errors.mean(axis=0))
+    fraction = fit.power_law_fraction(sizes)
     out.update(beta=fit.beta, fit=dict(A=fit.A, alpha=fit.alpha, beta=fit.beta,
-                                       rms_log_residual=fit.rms_log_residual))
+                                       rms_log_residual=fit.rms_log_residual,
+                                       power_law_fraction=fraction),
+               beta_is_exponent=bool(fraction >= POWER_LAW_FRACTION))
     if len(errors) >= 2:
       boot = scaling.bootstrap_beta(sizes, errors, num_resamples, confidence, seed)
       out["beta_interval"] = [boot["low"], boot["high"]]
@@ -371,6 +377,13 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
                                                     "width_sweep.train_size")
   orders = {seed: learning_curves.nested_balanced_order(dataset.labels_train, seed)
             for seed in config.seeds}
+  n_test = len(dataset.x_test)
+  if "infinite_ntk" in s.kinds:  # Refuse before any training, not after hours of it.
+    union = np.unique(np.concatenate([orders[seed][:max(sizes + sweep_sizes)]
+                                      for seed in config.seeds]))
+    check_kernel_fits(len(union) + n_test, s.memory_limit_gb, "infinite NTK")
+  if s.empirical_ntk_method == "kernel":
+    check_kernel_fits(max(sizes + sweep_sizes) + n_test, s.memory_limit_gb, "eNTK")
   cells = _Cells(workdir)
   width = config.model.width
   finite = [k for k in s.kinds if k != "infinite_ntk"]
@@ -425,6 +438,8 @@ def format_report(results: dict) -> str:
   for kind in results["kinds"]:
     r = results[kind]
     beta = "–" if r["beta"] is None else f"{r['beta']:.3f}"
+    if r.get("beta_is_exponent") is False:
+      beta += " (flat)"
     interval = ("–" if not r["beta_interval"] else
                 f"[{r['beta_interval'][0]:.3f}, {r['beta_interval'][1]:.3f}]")
     published = paper.get(kind)
@@ -441,5 +456,9 @@ def format_report(results: dict) -> str:
   for kind in results["kinds"]:
     if results[kind]["fit_error"]:
       lines.append(f"\n{kind}: no fit ({results[kind]['fit_error']})")
+  if any(results[k].get("beta_is_exponent") is False for k in results["kinds"]):
+    lines.append(f"\n(flat): the fitted law spends < {POWER_LAW_FRACTION:.0%} of the n range "
+                 "as a power law (the curve reached its floor, α ≫ 1/n); its β is not a "
+                 "data-scaling exponent.")
   return "\n".join(lines) + "\n"
 
