@@ -1,0 +1,242 @@
+"""Paper tables and figures from a sweep's files: `python -m ntk_tf.report --workdir=<sweep dir>`.
+
+Reads <workdir>/sweep.json and every finished cell's results.json (nothing is recomputed) and
+writes <workdir>/report/: Markdown and CSV tables in the papers' layouts and figures as PNG and
+PDF. `compare` sweeps give Samarin et al.'s width table (rows LinNet/Net × Test/Train, columns
+widths, mean ± std over every seed of every cell) and accuracy vs width; `scaling_law` sweeps a
+table of exponents per cell; other experiments a table of each cell's scalar results.
+"""
+
+import csv
+import os
+import sys
+from typing import Dict, List
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from ntk_tf import io, plots  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ntk_tf.errors import ConfigError, NtkTfError  # pylint: disable=wrong-import-position
+
+
+PRETTY = {"lenet": "LeNet", "alexnet": "AlexNet", "myrtle": "Myrtle", "mlp": "MLP",
+          "cnn5": "CNN5", "cnn_v": "CNN-V", "cnn_gap": "CNN-GAP"}
+
+
+def collect(workdir: str) -> List[Dict]:
+  """The finished cells of a sweep: name, overrides, results (unfinished ones are logged)."""
+  path = os.path.join(workdir, "sweep.json")
+  if not os.path.exists(path):
+    raise ConfigError(f"{workdir} holds no sweep.json; run python -m ntk_tf.sweep "
+                      f"--config=<file> --workdir={workdir} first.")
+  sweep = io.read_json(path)
+  cells, missing = [], []
+  for cell in sweep["cells"]:
+    results_path = os.path.join(workdir, "cells", cell["name"], "results.json")
+    if os.path.exists(results_path):
+      cells.append(dict(cell, results=io.read_json(results_path),
+                        workdir=os.path.dirname(results_path)))
+    else:
+      missing.append(cell["name"])
+  if missing:
+    logging.warning("report: %d of %d cells are unfinished and left out: %s", len(missing),
+                    len(sweep["cells"]), ", ".join(missing))
+  if not cells:
+    raise ConfigError(f"no finished cell in {workdir}; run or resume the sweep first.")
+  return cells
+
+
+def _save(fig, base: str) -> List[str]:
+  paths = [base + ".png", base + ".pdf"]
+  for path in paths:
+    fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return paths
+
+
+def _write_csv(path: str, header: List[str], rows: List[List]):
+  with open(path, "w", newline="") as f:
+    writer = csv.writer(f)
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+# -- compare: Samarin et al.'s width tables ------------------------------------------------
+COMPARE_ROWS = (("linearized", "test"), ("standard", "test"), ("linearized", "train"),
+                ("standard", "train"))
+
+
+def compare_values(cells: List[Dict]) -> Dict:
+  """{(model, split): {width: [accuracy of every seed of every cell at that width]}}."""
+  values = {row: {} for row in COMPARE_ROWS}
+  for cell in cells:
+    r = cell["results"]
+    for seed_result in r["per_seed"]:
+      for model, split in COMPARE_ROWS:
+        if model in seed_result:
+          values[(model, split)].setdefault(int(r["width"]), []).append(
+              100.0 * seed_result[model][f"{split}_accuracy"])
+  return values
+
+
+def compare_report(cells: List[Dict], out: str) -> List[str]:
+  model = PRETTY.get(cells[0]["results"]["model"], cells[0]["results"]["model"])
+  dataset = cells[0]["results"]["dataset"]
+  values = compare_values(cells)
+  widths = sorted({w for row in values.values() for w in row})
+  names = {"linearized": f"Lin{model}", "standard": model}
+  lines = [f"# {model} and Lin{model} on {dataset}: accuracy (%) by width, mean ± std over "
+           "seeds", "", "| | " + " | ".join(f"x{w}" for w in widths) + " |",
+           "|---" * (len(widths) + 1) + "|"]
+  rows = []
+  for kind, split in COMPARE_ROWS:
+    if not values[(kind, split)]:
+      continue
+    entries = []
+    for w in widths:
+      v = values[(kind, split)].get(w)
+      if v:
+        entries.append(f"{np.mean(v):.2f} ± {np.std(v):.2f}")
+        rows.append([names[kind], split, w, np.mean(v), np.std(v), len(v)])
+      else:
+        entries.append("–")
+    lines.append(f"| {names[kind]} {split.capitalize()} | " + " | ".join(entries) + " |")
+  with open(os.path.join(out, "width_table.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  _write_csv(os.path.join(out, "width_table.csv"),
+             ["model", "split", "width", "mean_accuracy", "std_accuracy", "num_seeds"], rows)
+  fig, ax = plt.subplots(figsize=(5.5, 4.2))
+  for kind, split in COMPARE_ROWS:
+    series = values[(kind, split)]
+    if not series:
+      continue
+    ws = sorted(series)
+    ax.errorbar(ws, [np.mean(series[w]) for w in ws], yerr=[np.std(series[w]) for w in ws],
+                fmt="-o" if split == "test" else "--s", color=plots.COLORS[kind], capsize=2,
+                label=f"{names[kind]} {split}")
+  ax.set_xscale("log")
+  ax.set_xlabel("width factor")
+  ax.set_ylabel("accuracy (%)")
+  ax.set_title(f"{model} vs Lin{model} on {dataset}")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  written = _save(fig, os.path.join(out, "accuracy_vs_width"))
+  for cell in cells:  # Output trajectories of the first seed of each width (Samarin Fig. 2).
+    r = cell["results"]
+    npz = os.path.join(cell["workdir"], f"seed_{r['seeds'][0]}", "trajectories.npz")
+    base = os.path.join(out, f"trajectories_x{r['width']}")
+    if os.path.exists(npz) and not os.path.exists(base + ".png"):
+      for ext in (".png", ".pdf"):
+        plots.trajectories(npz, base + ext, f"{model} x{r['width']} on {dataset}")
+      written += [base + ".png", base + ".pdf"]
+  return [os.path.join(out, "width_table.md"), os.path.join(out, "width_table.csv")] + written
+
+
+# -- scaling_law: exponents ----------------------------------------------------------------
+def scaling_report(cells: List[Dict], out: str) -> List[str]:
+  kinds = []
+  for cell in cells:
+    kinds += [k for k in cell["results"]["kinds"] if k not in kinds]
+  lines = ["# Data-scaling exponents beta (L(n) = A(1/n + alpha)^beta), per sweep cell", "",
+           "| cell | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+  rows, written = [], []
+  for cell in cells:
+    r = cell["results"]
+    entries = []
+    for kind in kinds:
+      k = r.get(kind)
+      if not k or k["beta"] is None:
+        entries.append("–")
+        continue
+      text = f"{k['beta']:.3f}"
+      if k.get("beta_interval"):
+        text += f" [{k['beta_interval'][0]:.3f}, {k['beta_interval'][1]:.3f}]"
+      entries.append(text)
+      rows.append([cell["name"], kind, k["beta"], *(k.get("beta_interval") or [None, None])])
+    lines.append(f"| {cell['name']} | " + " | ".join(entries) + " |")
+    base = os.path.join(out, f"learning_curves_{cell['name']}")
+    results_path = os.path.join(cell["workdir"], "results.json")
+    for ext in (".png", ".pdf"):
+      plots.learning_curves(results_path, base + ext)
+    written += [base + ".png", base + ".pdf"]
+  with open(os.path.join(out, "scaling_exponents.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  _write_csv(os.path.join(out, "scaling_exponents.csv"),
+             ["cell", "kind", "beta", "beta_low", "beta_high"], rows)
+  return [os.path.join(out, "scaling_exponents.md"),
+          os.path.join(out, "scaling_exponents.csv")] + written
+
+
+# -- any experiment: scalar results per cell ------------------------------------------------
+def _scalars(results: Dict, prefix: str = "") -> Dict:
+  out = {}
+  for key, value in results.items():
+    if isinstance(value, bool) or key in ("per_seed",):
+      continue
+    if isinstance(value, (int, float)):
+      out[prefix + key] = value
+    elif isinstance(value, dict):
+      out.update(_scalars(value, f"{prefix}{key}."))
+  return out
+
+
+def generic_report(cells: List[Dict], out: str) -> List[str]:
+  columns = []
+  table = []
+  for cell in cells:
+    scalars = _scalars(cell["results"])
+    columns += [k for k in scalars if k not in columns]
+    table.append((cell["name"], scalars))
+  _write_csv(os.path.join(out, "results.csv"), ["cell"] + columns,
+             [[name] + [s.get(c) for c in columns] for name, s in table])
+  lines = ["| cell | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+  for name, s in table:
+    lines.append(f"| {name} | " + " | ".join("–" if s.get(c) is None else f"{s[c]:.4g}"
+                                             for c in columns) + " |")
+  with open(os.path.join(out, "results.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  return [os.path.join(out, "results.md"), os.path.join(out, "results.csv")]
+
+
+REPORTERS = {"compare": compare_report, "scaling_law": scaling_report}
+
+
+def build_report(workdir: str) -> List[str]:
+  """Writes <workdir>/report/ from the finished cells; returns the files written."""
+  cells = collect(workdir)
+  out = os.path.join(workdir, "report")
+  os.makedirs(out, exist_ok=True)
+  experiments = {c["results"].get("experiment") for c in cells}
+  if len(experiments) != 1:
+    raise ConfigError(f"the cells of {workdir} come from several experiments {experiments}; "
+                      "report one sweep at a time.")
+  written = generic_report(cells, out)
+  reporter = REPORTERS.get(experiments.pop())
+  if reporter is not None:
+    written += reporter(cells, out)
+  return written
+
+
+def main(argv):
+  del argv
+  workdir = flags.FLAGS.workdir
+  if not workdir:
+    print("ntk_tf.report: error: --workdir=<sweep dir> is required.", file=sys.stderr)
+    sys.exit(2)
+  try:
+    written = build_report(workdir)
+  except NtkTfError as e:
+    print(f"ntk_tf.report: error: {e}", file=sys.stderr)
+    sys.exit(2)
+  for path in written:
+    print(path)
+
+
+if __name__ == "__main__":
+  flags.DEFINE_string("workdir", None, "A sweep directory (python -m ntk_tf.sweep).")
+  app.run(main)

@@ -1,0 +1,219 @@
+"""Sweeps: every cell of a config's `sweep()` in its own sub-workdir, resumable, in parallel.
+
+    python -m ntk_tf.sweep --config=configs/lenet_mnist.py --workdir=workdirs/lenet_mnist \
+        [--parallel=2] [--config.train.epochs=10 ...] [--cell=K] [--list]
+
+A config file declares its sweep beside `get_config()`: `sweep()` returns a list of cells, each
+a dict of dotted overrides (e.g. `{"model.width": 5, "seed": 0}`). Each cell runs as
+`python -m ntk_tf.main --config=<file> --workdir=<workdir>/cells/<name> <overrides>` in its own
+process, so a crash or kill loses at most the unfinished cells, which resume from their own
+checkpoints when the sweep is started again; cells with a results.json are skipped.
+`--cell=K` runs only cell K (one task of a cluster array job, launch/slurm.sh); `--list`
+prints the cells. `python -m ntk_tf.report --workdir=<workdir>` then builds the tables.
+"""
+
+import concurrent.futures
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+from typing import Dict, List, Sequence
+
+import ml_collections
+from absl import app, flags, logging
+
+from ntk_tf import io, progress
+from ntk_tf.errors import ConfigError, NtkTfError
+
+
+
+def define_flags():
+  """The command line (defined only when run as a program, so importing is side-effect free)."""
+  flags.DEFINE_string("config", None, "Config file with get_config() and sweep().")
+  flags.DEFINE_string("workdir", None, "Sweep directory (default workdirs/<name>).")
+  flags.DEFINE_integer("parallel", 1, "Cells run at the same time (processes).")
+  flags.DEFINE_integer("cell", None, "Run only this cell index (array jobs).")
+  flags.DEFINE_bool("list", False, "Print the cells, one per line, and exit.")
+
+
+def load_module(config_path: str):
+  """The config file as a module (get_config, sweep)."""
+  filename = config_path.split(":")[0]
+  if not os.path.exists(filename):
+    raise ConfigError(f"config file {filename} does not exist.")
+  spec = importlib.util.spec_from_file_location("_ntk_tf_sweep_config", filename)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def cells_of(module, config_path: str) -> List[Dict]:
+  if not hasattr(module, "sweep"):
+    raise ConfigError(f"{config_path} declares no sweep: add `def sweep():` returning a list of "
+                      "override dicts, e.g. [{'model.width': w, 'seed': s} for w in ... for s "
+                      "in ...], or run it once with python -m ntk_tf.main.")
+  cells = [dict(c) for c in module.sweep()]
+  if not cells:
+    raise ConfigError(f"{config_path}: sweep() returned no cells.")
+  return cells
+
+
+def cell_name(overrides: Dict) -> str:
+  """A directory name from the overrides: model.width=5, seed=0 -> model.width-5__seed-0."""
+  parts = [f"{key}-{_value_text(value)}" for key, value in overrides.items()]
+  name = "__".join(parts) or "base"
+  return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
+
+
+def _value_text(value) -> str:
+  if isinstance(value, (tuple, list)):
+    return "(" + ",".join(_value_text(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+  return str(value)
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: Dict) -> ml_collections.ConfigDict:
+  """A copy of `config` with dotted overrides applied; an unknown key is one ConfigError."""
+  out = ml_collections.ConfigDict(config.to_dict())
+  for key, value in overrides.items():
+    node, parts = out, key.split(".")
+    for i, part in enumerate(parts):
+      if not hasattr(node, "keys") or part not in node:
+        where = ".".join(parts[:i]) or "config"
+        valid = ", ".join(sorted(node.keys())) if hasattr(node, "keys") else "(a leaf)"
+        raise ConfigError(f"sweep override {key!r}: {where} has no key {part!r}; valid keys: "
+                          f"{valid}.")
+      if i < len(parts) - 1:
+        node = node[part]
+    node[parts[-1]] = tuple(value) if isinstance(value, list) else value
+  return out
+
+
+def override_flags(overrides: Dict) -> List[str]:
+  return [f"--config.{key}={_value_text(value)}" for key, value in overrides.items()]
+
+
+def plan(config_path: str, workdir: str, base_flags: Sequence[str] = ()) -> List[Dict]:
+  """The cells with their names, workdirs and commands; every cell's config validated first."""
+  from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
+  module = load_module(config_path)
+  base = module.get_config()
+  base_overrides = {}
+  for flag in base_flags:  # --config.a.b=value, as typed on the command line.
+    key, _, text = flag[len("--config."):].partition("=")
+    base_overrides[key] = _parse_value(text)
+  base = apply_overrides(base, base_overrides)
+  experiment = experiments.get(base.experiment)
+  out = []
+  for index, overrides in enumerate(cells_of(module, config_path)):
+    config = apply_overrides(base, overrides)
+    if hasattr(experiment, "validate"):
+      try:
+        experiment.validate(config)
+      except NtkTfError as e:
+        raise ConfigError(f"sweep cell {index} {overrides}: {e}") from e
+    name = cell_name(overrides)
+    cell_dir = os.path.join(workdir, "cells", name)
+    command = [sys.executable, "-m", "ntk_tf.main", f"--config={config_path}",
+               f"--workdir={cell_dir}", *base_flags, *override_flags(overrides)]
+    out.append(dict(index=index, name=name, overrides=overrides, workdir=cell_dir,
+                    command=command))
+  names = [c["name"] for c in out]
+  if len(set(names)) != len(names):
+    raise ConfigError(f"{config_path}: sweep() has repeated cells ({names}).")
+  return out
+
+
+def _parse_value(text: str):
+  """A command-line override value as Python (numbers, tuples, booleans), else the string."""
+  import ast  # pylint: disable=import-outside-toplevel
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return text
+
+
+def is_done(cell: Dict) -> bool:
+  return os.path.exists(os.path.join(cell["workdir"], "results.json"))
+
+
+def run_cell(cell: Dict) -> int:
+  """Runs one cell in its own process; its output goes to <cell workdir>/log.txt."""
+  os.makedirs(cell["workdir"], exist_ok=True)
+  with open(os.path.join(cell["workdir"], "log.txt"), "ab") as log:
+    return subprocess.run(cell["command"], stdout=log, stderr=subprocess.STDOUT,
+                          check=False).returncode
+
+
+def run_sweep(config_path: str, workdir: str, parallel: int = 1, base_flags: Sequence[str] = (),
+              only=None) -> Dict:
+  """Runs the unfinished cells (or cell `only`); returns {"done", "skipped", "failed"}."""
+  if parallel < 1:
+    raise ConfigError(f"--parallel={parallel} must be at least 1.")
+  cells = all_cells = plan(config_path, workdir, base_flags)
+  if only is not None:
+    if not 0 <= only < len(cells):
+      raise ConfigError(f"--cell={only}: the sweep has cells 0..{len(cells) - 1}.")
+    cells = [cells[only]]
+  io.write_json(os.path.join(workdir, "sweep.json"), dict(
+      config=config_path, base_flags=list(base_flags),
+      cells=[{k: c[k] for k in ("index", "name", "overrides")} for c in all_cells]))
+  skipped = [c for c in cells if is_done(c)]
+  todo = [c for c in cells if not is_done(c)]
+  logging.info("sweep: %d cells, %d finished before, %d to run, %d at a time", len(cells),
+               len(skipped), len(todo), parallel)
+  done, failed = [], []
+  bar = progress.Progress(len(todo), "sweep cells")
+  with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+    futures = {pool.submit(run_cell, c): c for c in todo}
+    for future in concurrent.futures.as_completed(futures):
+      cell, code = futures[future], future.result()
+      (done if code == 0 and is_done(cell) else failed).append(cell["name"])
+      if cell["name"] in failed:
+        logging.error("sweep cell %s failed (exit %d); see %s", cell["name"], code,
+                      os.path.join(cell["workdir"], "log.txt"))
+      bar.update(1)
+  bar.close()
+  return dict(done=done, skipped=[c["name"] for c in skipped], failed=failed)
+
+
+def main(argv):
+  base_flags = [a for a in argv[1:] if a.startswith("--config.")]
+  unknown = [a for a in argv[1:] if not a.startswith("--config.")]
+  if unknown:
+    print(f"ntk_tf.sweep: error: unexpected arguments {unknown}", file=sys.stderr)
+    sys.exit(2)
+  f = flags.FLAGS
+  if not f.config:
+    print("ntk_tf.sweep: error: --config=<file> is required.", file=sys.stderr)
+    sys.exit(2)
+  name = os.path.splitext(os.path.basename(f.config))[0]
+  workdir = f.workdir or os.path.join("workdirs", name)
+  try:
+    if f.list:
+      for cell in plan(f.config, workdir, base_flags):
+        print(f"{cell['index']}\t{cell['name']}\t{'done' if is_done(cell) else 'todo'}")
+      return
+    start = time.time()
+    summary = run_sweep(f.config, workdir, f.parallel, base_flags, f.cell)
+  except NtkTfError as e:
+    print(f"ntk_tf.sweep: error: {e}", file=sys.stderr)
+    sys.exit(2)
+  print(f"sweep {workdir}: {len(summary['done'])} run, {len(summary['skipped'])} already "
+        f"finished, {len(summary['failed'])} failed ({time.time() - start:.0f} s)")
+  if summary["failed"]:
+    print("failed cells: " + ", ".join(summary["failed"]), file=sys.stderr)
+    sys.exit(1)
+
+
+def _parse_flags(argv):
+  """absl flags, leaving --config.* overrides for the cells (they are forwarded verbatim)."""
+  ours = [a for a in argv[1:] if not a.startswith("--config.")]
+  rest = flags.FLAGS([argv[0]] + ours)
+  return rest + [a for a in argv[1:] if a.startswith("--config.")]
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main, flags_parser=_parse_flags)
