@@ -17,14 +17,12 @@ balanced, so the learning curve of one seed uses nested subsets.
 """
 
 import math
-import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
-from absl import logging
 
-from ntk_tf import training
+from ntk_tf import progress, training
 from ntk_tf.errors import ConfigError
 from ntk_tf.linearize import LinearizedModel
 from ntk_tf.training import TrainingDivergedError
@@ -258,7 +256,8 @@ def train_with_early_stopping(model, num_train: int, *, batch_size: int, learnin
   steps, errors, losses, snapshots = [], [], [], {}
   best_step, best_error, best_state = 0, math.inf, None
   batch_losses, step, epoch, stopped = [], 0, 0, "max_steps"
-  start = last_log = time.time()
+  bar = progress.Progress(max_steps, label or "SGD", unit="steps",
+                          log_every_seconds=log_every_seconds)
 
   def record(s):
     nonlocal best_step, best_error, best_state
@@ -291,17 +290,14 @@ def train_with_early_stopping(model, num_train: int, *, batch_size: int, learnin
         if train_loss_tol is not None and losses[-1] <= train_loss_tol:
           stopped = "train_loss_tol"
         batch_losses = []
-        if time.time() - last_log > log_every_seconds:
-          last_log = time.time()
-          rate = step / (last_log - start)
-          logging.info("%s: step %d/%d (%.1f steps/s, ETA %.0f s), test error %.4f, best %.4f "
-                       "at step %d", label, step, max_steps, rate, (max_steps - step) / rate,
-                       errors[-1], best_error, best_step)
+      bar.update(1, extra=f"test error {errors[-1]:.4f}, best {best_error:.4f} at step "
+                 f"{best_step}")
       if step >= max_steps or stopped != "max_steps":
         break
     if stopped != "max_steps":
       break
     epoch += 1
+  bar.close(extra=f"best test error {best_error:.4f} at step {best_step}")
   return dict(steps=steps, test_error=errors, train_loss=losses, best_step=best_step,
               best_test_error=best_error, num_steps=step, stopped=stopped,
               snapshots=snapshots, best_state=best_state)

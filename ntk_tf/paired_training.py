@@ -19,7 +19,7 @@ import tensorflow as tf
 from absl import logging
 from tensorflow.core.framework import summary_pb2
 
-from ntk_tf import training
+from ntk_tf import progress, training
 from ntk_tf.data import Dataset
 from ntk_tf.linearize import LinearizedModel
 
@@ -155,8 +155,11 @@ class PairedTrainer:
           "and run again.")
 
   # --- the loop -------------------------------------------------------------------------
-  def train(self, writer=None, progress=None) -> list:
-    """Runs (or resumes) the paired training; returns the per-epoch history."""
+  def train(self, writer=None, on_step=None) -> list:
+    """Runs (or resumes) the paired training; returns the per-epoch history.
+
+    on_step(epoch, batch, steps_per_epoch), if given, is called after every step.
+    """
     cfg, d = self.cfg, self.data
     self.restore()
     steps_per_epoch = -(-len(d.x_train) // cfg.batch_size)
@@ -165,6 +168,8 @@ class PairedTrainer:
     step = int(self.step.numpy())
     if step == 0 and not self.trajectory["step"]:
       self._record_trajectory(0)
+    bar = progress.Progress(cfg.epochs * steps_per_epoch, "paired training", unit="steps",
+                            done=step)
     for epoch in range(step // steps_per_epoch, cfg.epochs):
       lr = training.step_decay(cfg.learning_rate, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
       lin_lr = training.step_decay(lin_base, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
@@ -188,8 +193,9 @@ class PairedTrainer:
         if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps == 0 and \
             step % steps_per_epoch:
           self.save()
-        if progress:
-          progress(epoch, b + 1, steps_per_epoch)
+        bar.update(1, extra=f"epoch {epoch + 1}/{cfg.epochs}")
+        if on_step:
+          on_step(epoch, b + 1, steps_per_epoch)
       seconds = time.time() - start
       if step > cfg.trajectory_steps:
         self._record_trajectory(step)
@@ -203,6 +209,7 @@ class PairedTrainer:
       _log_epoch(record, seconds, steps_per_epoch)
       if writer is not None:
         _write_scalars(writer, record)
+    bar.close()
     return self.history
 
 

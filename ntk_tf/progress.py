@@ -51,7 +51,7 @@ class Progress:
   def line(self, extra: str = "") -> str:
     eta = self.eta()
     width = 24
-    filled = int(width * self.count / self.total) if self.total else width
+    filled = min(width, int(width * self.count / self.total)) if self.total else width
     bar = "#" * filled + "." * (width - filled)
     unit = f" {self.unit}" if self.unit else ""
     text = (f"{self.label} [{bar}] {self.count}/{self.total}{unit} {self.rate:.3g}/s "

@@ -179,7 +179,7 @@ class PairedTrainingTest(test_utils.TestCase):
                             TrainConfig(epochs=2, trajectory_steps=4, trajectory_points=3,
                                         checkpoint_every_steps=2, jit_compile=False), 0, workdir)
     with self.assertRaises(Interrupt):
-      trainer.train(progress=stop_after_four_steps)
+      trainer.train(on_step=stop_after_four_steps)
     trainer2, resumed = self.train(workdir, epochs=2, checkpoint_every_steps=2)
     self.assertEqual(full, resumed)
     for a, b in zip(full_trainer.linearized.u, trainer2.linearized.u):

@@ -21,7 +21,6 @@ progress lines and optional per-block checkpoints so an interrupted kernel resum
 import dataclasses
 import math
 import os
-import time
 from typing import List, Optional, Sequence
 
 import keras
@@ -29,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import io
+from ntk_tf import io, progress
 from ntk_tf.errors import ConfigError
 from ntk_tf.models import layers as ntk_layers
 
@@ -362,7 +361,9 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
            if not symmetric or j >= i]
   if checkpoint_dir:
     _open_checkpoint_dir(checkpoint_dir, _fingerprint(p, dtype, x1, x2, params, outputs))
-  start, last_log, cache = time.time(), time.time(), {}
+  cache = {}
+  bar = progress.Progress(len(pairs), "empirical NTK", unit="block pairs",
+                          log_every_seconds=log_every_seconds)
 
   def features(x, key, keep=None):
     """Features of a block, cached; a new block evicts every cached one except `keep`."""
@@ -374,7 +375,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
                     engine.layer_features(t) if p.method == "structured" else t)
     return cache[key]
 
-  for done, (i, j) in enumerate(pairs, 1):
+  for i, j in pairs:
     path = checkpoint_dir and os.path.join(checkpoint_dir, f"block_{i}_{j}.npy")
     if path and os.path.exists(path):
       block = np.load(path)
@@ -397,9 +398,6 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     kernel[rows[i], cols[j]] = block
     if symmetric and i != j:
       kernel[cols[j], rows[i]] = block.T if trace else block.transpose(1, 0, 3, 2)
-    if time.time() - last_log > log_every_seconds or done in (1, len(pairs)):
-      elapsed = time.time() - start
-      logging.info("empirical NTK: block %d/%d, %.0f s elapsed, ETA %.0f s", done, len(pairs),
-                   elapsed, elapsed / done * (len(pairs) - done))
-      last_log = time.time()
+    bar.update(1)
+  bar.close()
   return kernel

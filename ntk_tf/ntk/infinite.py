@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import io
+from ntk_tf import io, progress
 from ntk_tf.errors import ConfigError
 
 ARCHITECTURES = ("mlp", "cnn_v", "cnn_gap", "myrtle", "cnn5")
@@ -321,11 +321,12 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
                                          digest=io.sha1_of(x1, x2)))
   logging.info("%s kernel %dx%d: blocks of %d samples, %d block pairs", arch, n1, n2,
                block_size, len(pairs))
-  start = last = time.time()
+  bar = progress.Progress(len(pairs), f"{arch} kernel", unit="block pairs",
+                          log_every_seconds=log_every_seconds)
+  entries = 0
   devices = _devices(devices)
   if len(devices) > 1:
     logging.info("%s kernel: blocks spread over %s", arch, ", ".join(devices))
-  done = 0
   for group_start in range(0, len(pairs), len(devices)):
     # One block pair per device, all dispatched before any result is read back, so the
     # devices work concurrently.
@@ -346,14 +347,11 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
       nngp[rows[i], cols[j]], ntk[rows[i], cols[j]] = k, t
       if symmetric and i != j:
         nngp[cols[j], rows[i]], ntk[cols[j], rows[i]] = k.T, t.T
-      done += 1
-    if time.time() - last > log_every_seconds or done == len(pairs) or group_start == 0:
-      elapsed = time.time() - start
-      logging.info("%s kernel: block %d/%d, %.0f s, ETA %.0f s (%.0f entries/s)", arch, done,
-                   len(pairs), elapsed, elapsed / done * (len(pairs) - done),
-                   sum((rows[a].stop - rows[a].start) * (cols[b].stop - cols[b].start)
-                       for a, b in pairs[:done]) / max(elapsed, 1e-9))
-      last = time.time()
+      if fresh:
+        entries += (rows[i].stop - rows[i].start) * (cols[j].stop - cols[j].start)
+    elapsed = max(time.time() - bar.start, 1e-9)
+    bar.update(len(launched), extra=f"({entries / elapsed:.0f} entries/s)")
+  bar.close()
   return {"nngp": nngp, "ntk": ntk}
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse.linalg
 from absl import logging
 
-from ntk_tf import io
+from ntk_tf import io, progress
 from ntk_tf.errors import ConfigError
 
 METHODS = ("lsqr", "lsmr")
@@ -43,28 +43,21 @@ class IterativeSolution:
 
 
 class _Progress(scipy.sparse.linalg.LinearOperator):
-  """The operator, logging progress every `every` seconds (one matvec + one rmatvec per
+  """The operator, counting iterations on a progress bar (one matvec + one rmatvec per
   LSQR/LSMR iteration)."""
 
   def __init__(self, operator, method: str, iter_lim: int, done: int, every: float):
     super().__init__(dtype=np.float64, shape=operator.shape)
-    self.operator, self.method, self.iter_lim = operator, method, iter_lim
-    self.done, self.every, self.calls = done, every, 0
-    self.start = self.last = time.time()
+    self.operator = operator
+    self.bar = progress.Progress(iter_lim, method, unit="iterations", done=done,
+                                 log_every_seconds=every)
 
   def _matvec(self, v):
     return self.operator.matvec(v)
 
   def _rmatvec(self, r):
     out = self.operator.rmatvec(r)
-    self.calls += 1
-    now = time.time()
-    if now - self.last > self.every:
-      rate = (now - self.start) / self.calls
-      logging.info("%s: iteration ~%d/%d, %.2f s/iteration, at most %.0f s left", self.method,
-                   self.done + self.calls, self.iter_lim, rate,
-                   rate * (self.iter_lim - self.done - self.calls))
-      self.last = now
+    self.bar.update(1)
     return out
 
 
@@ -131,12 +124,12 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
   elif checkpoint_path:
     io.write_json(checkpoint_path + ".json", fingerprint)
   solver = scipy.sparse.linalg.lsqr if method == "lsqr" else scipy.sparse.linalg.lsmr
+  counted = _Progress(operator, method, iter_lim, done, log_every_seconds)
   while istop == ITERATION_LIMIT and done < iter_lim:
     start = time.time()
     steps = min(chunk - done % chunk, iter_lim - done)  # Boundaries at multiples of chunk.
     limit = {"iter_lim" if method == "lsqr" else "maxiter": steps}
-    progress = _Progress(operator, method, iter_lim, done, log_every_seconds)
-    out = solver(progress, rhs, atol=atol, btol=btol, conlim=conlim, x0=x, show=show, **limit)
+    out = solver(counted, rhs, atol=atol, btol=btol, conlim=conlim, x0=x, show=show, **limit)
     x, istop, itn = out[0], int(out[1]), int(out[2])
     residual = float(out[3])
     done += itn
@@ -147,6 +140,7 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
       io.write_npz(checkpoint_path, x=x, iterations=done, istop=istop, seconds=seconds)
     if itn == 0:
       break
+  counted.bar.close()
   if x is None:
     x = np.zeros(operator.shape[1])
   r = original_rhs - original.matvec(x)  # Recomputed: exact, and undamped as documented.
