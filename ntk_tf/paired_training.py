@@ -19,7 +19,7 @@ import tensorflow as tf
 from absl import logging
 from tensorflow.core.framework import summary_pb2
 
-from ntk_tf import progress, training
+from ntk_tf import distribute, progress, training
 from ntk_tf.data import Dataset
 from ntk_tf.linearize import LinearizedModel
 
@@ -55,16 +55,21 @@ class PairedTrainer:
   """Trains `model` and LinearizedModel(model) from the same w0 on the same batches."""
 
   def __init__(self, model, dataset: Dataset, cfg: TrainConfig, seed: int, workdir: str,
-               dtype: str = "float32", threshold: float = 0.0):
+               dtype: str = "float32", threshold: float = 0.0,
+               strategy: Optional[tf.distribute.Strategy] = None):
+    """`strategy`: a tf.distribute strategy whose scope `model` was built in (None: default)."""
     self.model, self.data, self.cfg, self.seed = model, dataset, cfg, int(seed)
     self.workdir, self.dtype, self.threshold = workdir, tf.as_dtype(dtype), threshold
+    self.strategy = strategy or tf.distribute.get_strategy()
     self.std_loss = training.loss_function(cfg.loss, dataset.num_outputs)
     self.lin_loss = training.loss_function(cfg.linearized_loss, dataset.num_outputs)
-    self.linearized = LinearizedModel(model, centered=cfg.centered, order=cfg.order)
-    self.params = [v.value for v in model.trainable_variables]
-    self.std_opt = training.SGD(self.params, cfg.momentum, cfg.weight_decay)
-    lin_wd = cfg.weight_decay if cfg.linearized_weight_decay is None else cfg.linearized_weight_decay
-    self.lin_opt = training.SGD(self.linearized.u, cfg.momentum, lin_wd)
+    with self.strategy.scope():
+      self.linearized = LinearizedModel(model, centered=cfg.centered, order=cfg.order)
+      self.params = [v.value for v in model.trainable_variables]
+      self.std_opt = training.SGD(self.params, cfg.momentum, cfg.weight_decay)
+      lin_wd = (cfg.weight_decay if cfg.linearized_weight_decay is None
+                else cfg.linearized_weight_decay)
+      self.lin_opt = training.SGD(self.linearized.u, cfg.momentum, lin_wd)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     self._history_var = tf.Variable("[]", dtype=tf.string, trainable=False, name="history")
     self._trajectory_var = tf.Variable(b"", dtype=tf.string, trainable=False, name="trajectory")
@@ -101,9 +106,57 @@ class PairedTrainer:
       return loss
 
     self.standard_step, self.linearized_step = standard_step, linearized_step
+    if self.strategy.num_replicas_in_sync > 1:
+      self.standard_step, self.linearized_step = self._distributed_steps()
     self.standard_fn = tf.function(lambda x: model(x, training=False), jit_compile=jit,
                                    reduce_retracing=True)
     self.linearized_fn = tf.function(lin.apply, jit_compile=jit, reduce_retracing=True)
+
+  def _distributed_steps(self):
+    """The two steps under a multi-replica strategy: each replica's loss is weighted by its
+    share of the batch, so the summed gradients are the full batch's (distribute.py)."""
+    strategy, model, lin, dtype = self.strategy, self.model, self.linearized, self.dtype
+    total = tf.distribute.ReduceOp.SUM
+
+    def weighted(loss_fn, x, batch):
+      share = tf.cast(tf.shape(x)[0], dtype) / tf.cast(batch, dtype)
+      return lambda out, y: loss_fn(out, y) * share
+
+    def guarded(compute, x, variables):
+      """compute() on a non-empty replica batch, zeros on an empty one (a short last batch)."""
+      return tf.cond(tf.shape(x)[0] > 0, compute,
+                     lambda: (tf.zeros((), dtype), [tf.zeros_like(v) for v in variables]))
+
+    def standard_replica(x, y, batch):
+      def compute():
+        with tf.GradientTape() as tape:
+          loss = weighted(self.std_loss, x, batch)(model(x, training=True), y)
+        return loss, tape.gradient(loss, self.params)
+      return guarded(compute, x, self.params)
+
+    def linearized_replica(x, y, batch):
+      return guarded(lambda: lin.loss_and_gradient(x, y, weighted(self.lin_loss, x, batch)),
+                     x, lin.u)
+
+    def step_of(replica_fn, optimizer):
+      @tf.function(reduce_retracing=True)
+      def step(x, y, lr, batch):
+        losses, grads = strategy.run(replica_fn, args=(x, y, batch))
+        optimizer.apply([strategy.reduce(total, g, axis=None) for g in grads], lr)
+        return strategy.reduce(total, losses, axis=None)
+      return step
+
+    return step_of(standard_replica, self.std_opt), step_of(linearized_replica, self.lin_opt)
+
+  def _batch(self, idx):
+    """(x, y, extra args) of one minibatch, split over the replicas when there are several."""
+    d = self.data
+    if self.strategy.num_replicas_in_sync == 1:
+      return (tf.constant(d.x_train[idx], dtype=self.dtype),
+              tf.constant(d.targets_train[idx], dtype=self.dtype), ())
+    return (distribute.split_batch(self.strategy, d.x_train[idx], self.dtype),
+            distribute.split_batch(self.strategy, d.targets_train[idx], self.dtype),
+            (tf.constant(len(idx), tf.int32),))
 
   # --- state ----------------------------------------------------------------------------
   def restore(self) -> bool:
@@ -177,14 +230,12 @@ class PairedTrainer:
       batches = training.epoch_batches(len(d.x_train), cfg.batch_size, self.seed, epoch)
       start = time.time()
       for b in range(step - epoch * steps_per_epoch, steps_per_epoch):
-        idx = batches[b]
-        x = tf.constant(d.x_train[idx], dtype=self.dtype)
-        y = tf.constant(d.targets_train[idx], dtype=self.dtype)
+        x, y, extra = self._batch(batches[b])
         if cfg.train_standard:
-          self._check_finite("standard", float(self.standard_step(x, y, lr_t)), step + 1,
-                             epoch, lr)
+          self._check_finite("standard", float(self.standard_step(x, y, lr_t, *extra)),
+                             step + 1, epoch, lr)
         if cfg.train_linearized:
-          self._check_finite("linearized", float(self.linearized_step(x, y, lin_lr_t)),
+          self._check_finite("linearized", float(self.linearized_step(x, y, lin_lr_t, *extra)),
                              step + 1, epoch, lin_lr)
         step += 1
         self.step.assign(step)

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import baselines, data, io, models, plots
+from ntk_tf import baselines, data, distribute, io, models, plots
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
 from ntk_tf.paired_training import PairedTrainer
@@ -36,6 +36,7 @@ def default_config() -> ml_collections.ConfigDict:
   # identical results). Set True only with train.jit_compile=False.
   config.deterministic = False
   config.dtype = "float32"
+  config.distribute = "default"  # tf.distribute: default, mirrored, multi_worker_mirrored, tpu.
   config.dataset = data.default_config()
   config.dataset.name = "mnist"
   config.model = common.model_config()
@@ -55,6 +56,10 @@ def validate(config: ml_collections.ConfigDict):
   data.validate(config.dataset)
   common.validate_model(config.model)
   common.validate_train(config.train)
+  distribute.validate(config.get("distribute", "default"))
+  if config.get("distribute", "default") != "default" and config.train.jit_compile:
+    logging.info("train.jit_compile applies to the default strategy only; the distributed "
+                 "steps run without XLA.")
   if config.get("dtype", "float32") not in models.DTYPES:
     raise ConfigError(f"config.dtype={config.dtype!r}; use float32 or float64.")
 
@@ -82,11 +87,14 @@ def _write_metrics(history, seed_dir):
 def run_seed(config, dataset, seed: int, seed_dir: str) -> dict:
   """One paired run; returns its final metrics."""
   train_cfg = common.validate_train(config.train)
-  model = common.build_model(config.model, dataset.input_shape, dataset.num_outputs, seed,
-                             config.get("dtype", "float32"))
-  logging.info("seed %d: %s with %d parameters", seed, model.name, models.num_params(model))
+  strategy = distribute.get_strategy(config.get("distribute", "default"))
+  with strategy.scope():
+    model = common.build_model(config.model, dataset.input_shape, dataset.num_outputs, seed,
+                               config.get("dtype", "float32"))
+  logging.info("seed %d: %s with %d parameters on %d replica(s)", seed, model.name,
+               models.num_params(model), strategy.num_replicas_in_sync)
   trainer = PairedTrainer(model, dataset, train_cfg, seed, seed_dir,
-                          config.get("dtype", "float32"), dataset.decision_threshold)
+                          config.get("dtype", "float32"), dataset.decision_threshold, strategy)
   writer = tf.summary.create_file_writer(os.path.join(seed_dir, "tensorboard"))
   history = trainer.train(writer=writer)
   _write_metrics(history, seed_dir)
