@@ -12,7 +12,7 @@ the gradient of the full batch's mean loss: the same step as without distributio
 """
 
 import os
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -53,9 +53,22 @@ def get_strategy(name: str = "default") -> tf.distribute.Strategy:
   return tf.distribute.TPUStrategy(resolver)
 
 
-def devices(strategy: tf.distribute.Strategy) -> List[str]:
-  """The devices the strategy computes on (for spreading kernel blocks over them)."""
-  return list(strategy.extended.worker_devices)
+def resolve_devices(devices=None) -> List[Optional[str]]:
+  """Device names to spread kernel blocks over: None = every GPU when there are several (else
+  [None], TensorFlow's placement); "CPU"/"GPU" = every logical device of that type; a list as
+  given; a tf.distribute.Strategy = its devices."""
+  if devices is None:
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    return gpus if len(gpus) > 1 else [None]
+  if isinstance(devices, tf.distribute.Strategy):
+    return list(devices.extended.worker_devices)
+  if isinstance(devices, str):
+    found = [d.name for d in tf.config.list_logical_devices(devices.upper())]
+    if not found:
+      raise ConfigError(f"no {devices} devices; available: "
+                        f"{[d.name for d in tf.config.list_logical_devices()]}.")
+    return found
+  return list(devices)
 
 
 def split_batch(strategy: tf.distribute.Strategy, array: np.ndarray, dtype):

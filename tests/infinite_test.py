@@ -173,7 +173,7 @@ class PropertiesTest(test_utils.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ConfigError, "another kernel .*block_size"):
       infinite.kernels("cnn_gap", x, block_size=3, checkpoint_dir=directory)
 
-  def test_blocks_spread_over_two_devices_equal_one_device(self):
+  def test_blocks_spread_over_two_devices_equal_one_device(self):  # Also the eNTK's.
     # Two logical CPUs must be configured before TensorFlow starts: a fresh interpreter.
     script = """
 import os
@@ -186,9 +186,17 @@ from ntk_tf.ntk import infinite
 x = np.random.default_rng(0).standard_normal((5, 6, 6, 1))
 spread = infinite.kernels("cnn_gap", x, depth=2, block_size=2, devices="CPU")
 single = infinite.kernels("cnn_gap", x, depth=2, block_size=2, devices=[None])
+from ntk_tf import distribute, models
+from ntk_tf.ntk import empirical
+model = models.build("cnn_gap", width=4, input_shape=(6, 6, 1), num_outputs=2, depth=2,
+                     dtype="float64", parameterization="ntk")
+entk = [float(np.abs(empirical.empirical_ntk(model, x, method=m, block_size=2,
+                                             devices=distribute.get_strategy("mirrored"))
+                     - empirical.empirical_ntk(model, x, method=m, block_size=2)).max())
+        for m in ("jacobian", "structured")]
 print("RESULT", len(tf.config.list_logical_devices("CPU")),
       float(np.abs(spread["ntk"] - single["ntk"]).max()),
-      float(np.abs(spread["nngp"] - single["nngp"]).max()))
+      float(np.abs(spread["nngp"] - single["nngp"]).max()), *entk)
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
@@ -196,6 +204,8 @@ print("RESULT", len(tf.config.list_logical_devices("CPU")),
     self.assertEqual(result[1], "2")
     self.assertEqual(float(result[2]), 0.0)
     self.assertEqual(float(result[3]), 0.0)
+    self.assertLess(float(result[4]), 1e-12)  # eNTK blocks over a mirrored strategy's devices.
+    self.assertLess(float(result[5]), 1e-12)
 
   def test_errors(self):
     with self.assertRaisesRegex(ConfigError, "lenet.*max-pooling.*monte_carlo"):

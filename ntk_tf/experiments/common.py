@@ -8,7 +8,7 @@ import shutil
 
 import ml_collections
 
-from ntk_tf import io, models
+from ntk_tf import distribute, io, models
 from ntk_tf.errors import ConfigError
 from ntk_tf.paired_training import TrainConfig
 
@@ -86,6 +86,13 @@ def validate_train(cfg: ml_collections.ConfigDict) -> TrainConfig:
     if value is not None and not value >= 0:
       raise ConfigError(f"train.{key}={value!r} must be >= 0.")
   return tc
+
+
+def kernel_devices(config):
+  """Where kernel blocks run: the devices of `config.distribute`'s strategy (None: every GPU
+  when there are several, else TensorFlow's placement)."""
+  name = config.get("distribute", "default")
+  return None if name == "default" else distribute.get_strategy(name)
 
 
 def build_model(cfg: ml_collections.ConfigDict, input_shape, num_outputs: int, seed: int,

@@ -26,7 +26,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import checkpoints, data, io, models, plots, training
+from ntk_tf import checkpoints, data, distribute, io, models, plots, training
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
 from ntk_tf.ntk import empirical, infinite, monte_carlo
@@ -44,6 +44,7 @@ def default_config() -> ml_collections.ConfigDict:
   config.seed = 0
   config.deterministic = False
   config.dtype = "float32"
+  config.distribute = "default"  # Kernel blocks round robin over the strategy's devices.
   config.dataset = data.default_config()
   config.dataset.name = "mnist5k"
   config.model = common.model_config()
@@ -91,6 +92,7 @@ def validate(config: ml_collections.ConfigDict):
   for section in ("kernel", "regression"):
     common.check_keys(config[section], defaults[section], section)
   data.validate(config.dataset)
+  distribute.validate(config.get("distribute", "default"))
   common.validate_model(config.model)
   k = config.kernel
   if k.name not in KERNELS:
@@ -123,7 +125,7 @@ def validate(config: ml_collections.ConfigDict):
     raise ConfigError("regression.validation_fraction must be in (0, 1).")
 
 
-def compute_kernel(model, x, params, cfg, workdir: str) -> np.ndarray:
+def compute_kernel(model, x, params, cfg, workdir: str, devices=None) -> np.ndarray:
   """Θ(x, x) as (n, n) ("trace": output-averaged) or (n·L, n·L) ("full"), blocks checkpointed."""
   n, num_out = len(x), int(model.output_shape[-1])
   size = n * (num_out if cfg.outputs == "full" else 1)
@@ -135,7 +137,7 @@ def compute_kernel(model, x, params, cfg, workdir: str) -> np.ndarray:
   kernel = empirical.empirical_ntk(
       model, x, params=params, method=cfg.method, memory_limit_gb=cfg.memory_limit_gb,
       outputs="trace" if cfg.outputs == "trace" else "all",
-      checkpoint_dir=os.path.join(workdir, "kernel_blocks"))
+      checkpoint_dir=os.path.join(workdir, "kernel_blocks"), devices=devices)
   return kernel if cfg.outputs == "trace" else empirical.flatten(kernel)
 
 
@@ -145,7 +147,8 @@ def _limit_kernel(config, x, workdir: str) -> np.ndarray:
   if k.name == "infinite":
     out = infinite.kernels(m.name, x, depth=m.depth, w_std=m.w_std, b_std=m.b_std,
                            dtype=k.dtype, memory_limit_gb=k.memory_limit_gb,
-                           checkpoint_dir=os.path.join(workdir, "kernel_blocks"))
+                           checkpoint_dir=os.path.join(workdir, "kernel_blocks"),
+                           devices=common.kernel_devices(config))
   else:
     out = monte_carlo.kernels(m.name, x, width=m.width, num_samples=k.num_samples,
                               seed=config.seed, dtype=config.dtype,
@@ -185,7 +188,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
       path = checkpoints.checkpoint_path(config.kernel.checkpoint_dir,
                                          config.kernel.checkpoint_step)
       params, source = checkpoints.load_params(model, path), path
-    k_all = compute_kernel(model, x_all, params, config.kernel, workdir)
+    k_all = compute_kernel(model, x_all, params, config.kernel, workdir,
+                           common.kernel_devices(config))
   else:
     k_all = _limit_kernel(config, x_all, workdir)
   if config.kernel.save_kernel:

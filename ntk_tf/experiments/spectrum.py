@@ -15,7 +15,7 @@ import os
 import ml_collections
 from absl import logging
 
-from ntk_tf import checkpoints, data, io, models, plots, spectral
+from ntk_tf import checkpoints, data, distribute, io, models, plots, spectral
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
 from ntk_tf.ntk import empirical
@@ -29,6 +29,7 @@ def default_config() -> ml_collections.ConfigDict:
   config.seed = 0
   config.deterministic = False
   config.dtype = "float32"
+  config.distribute = "default"  # Kernel blocks round robin over the strategy's devices.
   config.dataset = data.default_config()
   config.dataset.name = "mnist"
   config.model = common.model_config()
@@ -52,6 +53,7 @@ def validate(config: ml_collections.ConfigDict):
   common.check_keys(config, defaults, "")
   common.check_keys(config.spectrum, defaults.spectrum, "spectrum")
   data.validate(config.dataset)
+  distribute.validate(config.get("distribute", "default"))
   common.validate_model_widths(config.model, config.dtype)
   n = config.spectrum.num_samples
   if not isinstance(n, int) or n < 1:
@@ -78,7 +80,8 @@ def _one(config, dataset, width: int, translate: int, workdir: str) -> dict:
   kernel = empirical.empirical_ntk(
       model, dataset.x_train, params=params, method=s.method, dtype=config.dtype,
       memory_limit_gb=s.memory_limit_gb, block_size=s.block_size, jit_compile=s.jit_compile,
-      checkpoint_dir=os.path.join(workdir, "kernel_blocks", tag))
+      checkpoint_dir=os.path.join(workdir, "kernel_blocks", tag),
+      devices=common.kernel_devices(config))
   sigma = spectral.singular_values_from_kernel(kernel)
   io.write_npy(os.path.join(workdir, "singular_values", f"{tag}.npy"), sigma)
   if s.save_kernel:

@@ -18,6 +18,7 @@ kernels compute each off-diagonal block once), estimated before starting, with p
 progress lines and optional per-block checkpoints so an interrupted kernel resumes.
 """
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -28,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import io, progress
+from ntk_tf import distribute, io, progress
 from ntk_tf.errors import ConfigError
 from ntk_tf.models import layers as ntk_layers
 
@@ -304,7 +305,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
                   method: str = "auto", dtype=None, memory_limit_gb: float = 4.0,
                   block_size: Optional[int] = None, checkpoint_dir: Optional[str] = None,
                   jit_compile: bool = False, log_every_seconds: float = 30.0,
-                  outputs: str = "all") -> np.ndarray:
+                  outputs: str = "all", devices=None) -> np.ndarray:
   """The empirical NTK of `model` at `params` (default: its current weights).
 
   Args:
@@ -321,6 +322,8 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     outputs: "all" for every output pair; "trace" for (1/L) Σ_a Θ[i, j, a, a], the
       output-averaged kernel that kernel regression shares across outputs (the structured
       method then contracts the outputs inside its products, L times fewer flops).
+    devices: where block pairs run, round robin (distribute.resolve_devices: None = every GPU
+      when there are several; "CPU"/"GPU"; a list of names; a tf.distribute.Strategy).
 
   Returns:
     float64 array (n1, n2, L, L) (`flatten` gives the (n1·L, n2·L) matrix), or (n1, n2) with
@@ -375,29 +378,37 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
                     engine.layer_features(t) if p.method == "structured" else t)
     return cache[key]
 
-  for i, j in pairs:
-    path = checkpoint_dir and os.path.join(checkpoint_dir, f"block_{i}_{j}.npy")
-    if path and os.path.exists(path):
-      block = np.load(path)
-    else:
-      a = features(x1[rows[i]], ("x1", i))
-      b = features(x2[cols[j]], ("x1" if symmetric else "x2", j), keep=("x1", i))
-      if p.method == "jacobian":
-        block = engine.contract(a, b)
-      elif p.method == "structured":
-        block = engine.structured_block(a, b, trace=trace)
-      else:
-        block = engine.ntvp_block(a, b)
-      block = np.asarray(block, dtype=np.float64)
-      if trace and block.ndim == 4:
-        block = np.einsum("ijaa->ij", block)
-      if trace:
-        block = block / num_out
-      if path:
-        io.write_npy(path, block)
-    kernel[rows[i], cols[j]] = block
-    if symmetric and i != j:
-      kernel[cols[j], rows[i]] = block.T if trace else block.transpose(1, 0, 3, 2)
-    bar.update(1)
+  device_list = distribute.resolve_devices(devices)
+  for group_start in range(0, len(pairs), len(device_list)):
+    # One block pair per device, all dispatched before any is read back (concurrent on GPUs).
+    launched = []
+    for device, (i, j) in zip(device_list, pairs[group_start:group_start + len(device_list)]):
+      path = checkpoint_dir and os.path.join(checkpoint_dir, f"block_{i}_{j}.npy")
+      if path and os.path.exists(path):
+        launched.append((i, j, path, np.load(path), False))
+        continue
+      with tf.device(device) if device else contextlib.nullcontext():
+        a = features(x1[rows[i]], ("x1", i))
+        b = features(x2[cols[j]], ("x1" if symmetric else "x2", j), keep=("x1", i))
+        if p.method == "jacobian":
+          block = engine.contract(a, b)
+        elif p.method == "structured":
+          block = engine.structured_block(a, b, trace=trace)
+        else:
+          block = engine.ntvp_block(a, b)
+      launched.append((i, j, path, block, True))
+    for i, j, path, block, fresh in launched:
+      if fresh:
+        block = np.asarray(block, dtype=np.float64)
+        if trace and block.ndim == 4:
+          block = np.einsum("ijaa->ij", block)
+        if trace:
+          block = block / num_out
+        if path:
+          io.write_npy(path, block)
+      kernel[rows[i], cols[j]] = block
+      if symmetric and i != j:
+        kernel[cols[j], rows[i]] = block.T if trace else block.transpose(1, 0, 3, 2)
+      bar.update(1)
   bar.close()
   return kernel

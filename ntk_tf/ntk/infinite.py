@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import io, progress
+from ntk_tf import distribute, io, progress
 from ntk_tf.errors import ConfigError
 
 ARCHITECTURES = ("mlp", "cnn_v", "cnn_gap", "myrtle", "cnn5")
@@ -324,7 +324,7 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   bar = progress.Progress(len(pairs), f"{arch} kernel", unit="block pairs",
                           log_every_seconds=log_every_seconds)
   entries = 0
-  devices = _devices(devices)
+  devices = distribute.resolve_devices(devices)
   if len(devices) > 1:
     logging.info("%s kernel: blocks spread over %s", arch, ", ".join(devices))
   for group_start in range(0, len(pairs), len(devices)):
@@ -353,20 +353,6 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
     bar.update(len(launched), extra=f"({entries / elapsed:.0f} entries/s)")
   bar.close()
   return {"nngp": nngp, "ntk": ntk}
-
-
-def _devices(devices) -> List[Optional[str]]:
-  """Device names for the block pairs; [None] leaves placement to TensorFlow."""
-  if devices is None:
-    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
-    return gpus if len(gpus) > 1 else [None]
-  if isinstance(devices, str):
-    found = [d.name for d in tf.config.list_logical_devices(devices.upper())]
-    if not found:
-      raise ConfigError(f"no {devices} devices; available: "
-                        f"{[d.name for d in tf.config.list_logical_devices()]}.")
-    return found
-  return list(devices)
 
 
 def _check_manifest(directory: str, manifest: dict):
