@@ -3,8 +3,11 @@
 Reads <workdir>/sweep.json and every finished cell's results.json (nothing is recomputed) and
 writes <workdir>/report/: Markdown and CSV tables in the papers' layouts and figures as PNG and
 PDF. `compare` sweeps give Samarin et al.'s width table (rows LinNet/Net × Test/Train, columns
-widths, mean ± std over every seed of every cell) and accuracy vs width; `scaling_law` sweeps a
-table of exponents per cell; other experiments a table of each cell's scalar results.
+widths, mean ± std over every seed of every cell) and accuracy vs width with trajectories;
+`spectrum` the effective rank by width (Samarin 2022 Fig. 6) and singular values (Fig. 7);
+`binary_solver` Tables 1/2; `kernel_regression` Arora et al.'s Table 1 (kernel x depth per n);
+`scaling_law` the exponents with their learning curves; every experiment also a table of each
+cell's scalar results.
 """
 
 import csv
@@ -172,6 +175,111 @@ def scaling_report(cells: List[Dict], out: str) -> List[str]:
           os.path.join(out, "scaling_exponents.csv")] + written
 
 
+# -- spectrum: effective rank by width ------------------------------------------------------
+def spectrum_report(cells: List[Dict], out: str) -> List[str]:
+  """Effective rank (mean ± std over cells, e.g. seeds) by width, one row per translation
+  (Samarin 2022 Fig. 6), and the singular-value distributions of every cell (Fig. 7)."""
+  ranks = {}
+  for cell in cells:
+    for translate, entry in cell["results"]["translations"].items():
+      for width, info in entry["widths"].items():
+        ranks.setdefault(int(translate), {}).setdefault(int(width), []).append(
+            info["effective_rank"])
+  widths = sorted({w for row in ranks.values() for w in row})
+  lines = [f"# Effective rank of the empirical NTK by width ({cells[0]['results']['model']} on "
+           f"{cells[0]['results']['dataset']}, {cells[0]['results']['num_samples']} samples)",
+           "", "| data | " + " | ".join(f"x{w}" for w in widths) + " |",
+           "|---" * (len(widths) + 1) + "|"]
+  rows = []
+  fig, ax = plt.subplots(figsize=(5.5, 4.2))
+  for translate in sorted(ranks):
+    label = "plain" if translate == 0 else f"shifted <= {translate} px"
+    entries = []
+    for w in widths:
+      v = ranks[translate].get(w)
+      entries.append("–" if not v else f"{np.mean(v):.1f} ± {np.std(v):.1f}")
+      if v:
+        rows.append([translate, w, np.mean(v), np.std(v), len(v)])
+    lines.append(f"| {label} | " + " | ".join(entries) + " |")
+    ws = sorted(ranks[translate])
+    ax.errorbar(ws, [np.mean(ranks[translate][w]) for w in ws],
+                yerr=[np.std(ranks[translate][w]) for w in ws], fmt="-*", capsize=2,
+                label=label)
+  ax.set_xscale("log")
+  ax.set_xlabel("width factor")
+  ax.set_ylabel("effective rank")
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  written = _save(fig, os.path.join(out, "effective_rank_vs_width"))
+  with open(os.path.join(out, "effective_rank.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  _write_csv(os.path.join(out, "effective_rank.csv"),
+             ["translate", "width", "mean_effective_rank", "std_effective_rank", "num_cells"],
+             rows)
+  for cell in cells:
+    base = os.path.join(out, f"singular_values_{cell['name']}")
+    for ext in (".png", ".pdf"):
+      plots.singular_value_distributions(cell["workdir"], base + ext)
+    written += [base + ".png", base + ".pdf"]
+  return [os.path.join(out, "effective_rank.md"), os.path.join(out, "effective_rank.csv")] + \
+      written
+
+
+# -- binary_solver: Samarin 2022 Tables 1/2 ----------------------------------------------------
+def binary_report(cells: List[Dict], out: str) -> List[str]:
+  """The cells' widths merged into one Table 1/2 (rows method x split, columns widths)."""
+  from ntk_tf.experiments import binary_solver  # pylint: disable=import-outside-toplevel
+  merged = dict(cells[0]["results"], widths={})
+  rows = []
+  for cell in cells:
+    for width, methods in cell["results"]["widths"].items():
+      merged["widths"][width] = methods
+      for method, r in methods.items():
+        rows.append([width, method, r.get("train_accuracy"), r.get("test_accuracy"),
+                     r.get("converged", True)])
+  merged["widths"] = dict(sorted(merged["widths"].items(), key=lambda kv: int(kv[0])))
+  title = (f"# Binary {merged.get('positive_class', 0)}-vs-rest on {merged['dataset']}"
+           f"{' (translated)' if merged.get('translate') else ''}: accuracy (%)\n\n")
+  with open(os.path.join(out, "binary_table.md"), "w") as f:
+    f.write(title + binary_solver.format_table(merged) + "\n")
+  _write_csv(os.path.join(out, "binary_table.csv"),
+             ["width", "method", "train_accuracy", "test_accuracy", "converged"], rows)
+  return [os.path.join(out, "binary_table.md"), os.path.join(out, "binary_table.csv")]
+
+
+# -- kernel_regression: Arora et al. Table 1 --------------------------------------------------
+def kernel_regression_report(cells: List[Dict], out: str) -> List[str]:
+  """Test accuracy (%) with rows kernel/architecture and columns depth, one table per n."""
+  acc = {}
+  for cell in cells:
+    r = cell["results"]
+    depth = cell["overrides"].get("model.depth", r.get("depth"))
+    prefix = {"infinite": "NTK", "empirical": "eNTK", "monte_carlo": "MC-NTK"}[r["kernel"]]
+    name = f"{prefix}-{PRETTY.get(r['model'], r['model'])}"
+    if r["kernel"] == "infinite" and r["model"] in ("cnn_v", "cnn_gap"):
+      name = "CNTK-" + ("V" if r["model"] == "cnn_v" else "GAP")  # Arora et al.'s names.
+    for n, entry in r["train_sizes"].items():
+      acc.setdefault(int(n), {}).setdefault(name, {})[depth] = 100 * entry["test_accuracy"]
+  lines, rows = [], []
+  for n in sorted(acc):
+    depths = sorted({d for row in acc[n].values() for d in row}, key=lambda d: (d is None, d))
+    lines += [f"# Kernel regression test accuracy (%), n = {n}", "",
+              "| kernel | " + " | ".join(f"depth {d}" for d in depths) + " |",
+              "|---" * (len(depths) + 1) + "|"]
+    for name in sorted(acc[n]):
+      lines.append(f"| {name} | " + " | ".join(
+          "–" if acc[n][name].get(d) is None else f"{acc[n][name][d]:.2f}" for d in depths)
+          + " |")
+      rows += [[n, name, d, acc[n][name][d]] for d in depths if d in acc[n][name]]
+    lines.append("")
+  with open(os.path.join(out, "kernel_table.md"), "w") as f:
+    f.write("\n".join(lines))
+  _write_csv(os.path.join(out, "kernel_table.csv"), ["n", "kernel", "depth", "test_accuracy"],
+             rows)
+  return [os.path.join(out, "kernel_table.md"), os.path.join(out, "kernel_table.csv")]
+
+
 # -- any experiment: scalar results per cell ------------------------------------------------
 def _scalars(results: Dict, prefix: str = "") -> Dict:
   out = {}
@@ -203,7 +311,9 @@ def generic_report(cells: List[Dict], out: str) -> List[str]:
   return [os.path.join(out, "results.md"), os.path.join(out, "results.csv")]
 
 
-REPORTERS = {"compare": compare_report, "scaling_law": scaling_report}
+REPORTERS = {"compare": compare_report, "scaling_law": scaling_report,
+             "spectrum": spectrum_report, "binary_solver": binary_report,
+             "kernel_regression": kernel_regression_report}
 
 
 def build_report(workdir: str) -> List[str]:

@@ -228,7 +228,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   results = dict(experiment="kernel_regression", kernel=config.kernel.name,
                  which=config.kernel.which if config.kernel.name != "empirical" else "ntk",
                  outputs=config.kernel.outputs, weights=source, model=config.model.name,
-                 width=config.model.width, num_params=num_params,
+                 width=config.model.width, depth=config.model.depth, num_params=num_params,
                  dataset=config.dataset.name, num_test=len(test_idx), train_sizes=per_size)
   io.write_json(os.path.join(workdir, "results.json"), results)
   plots.accuracy_vs_train_size(os.path.join(workdir, "results.json"),

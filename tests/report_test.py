@@ -1,0 +1,109 @@
+"""Reports of spectrum, binary_solver, kernel_regression and scaling_law sweeps: the tables'
+numbers are the cells' results."""
+
+import csv
+import os
+
+import numpy as np
+from absl.testing import absltest
+
+from ntk_tf import io, report, sweep
+from ntk_tf.experiments import binary_solver, kernel_regression, scaling_law, spectrum
+from tests import binary_solver_test, scaling_law_test, test_utils
+
+
+def run_sweep_in_process(workdir, module, base, cells):
+  """What ntk_tf.sweep does, in this process: each cell's run() in cells/<name>."""
+  entries = []
+  for index, overrides in enumerate(cells):
+    name = sweep.cell_name(overrides)
+    module.run(sweep.apply_overrides(base, overrides), os.path.join(workdir, "cells", name))
+    entries.append(dict(index=index, name=name, overrides=overrides))
+  io.write_json(os.path.join(workdir, "sweep.json"), dict(config="test", cells=entries))
+  return [os.path.join(workdir, "cells", e["name"], "results.json") for e in entries]
+
+
+def read_csv(path):
+  with open(path) as f:
+    return list(csv.DictReader(f))
+
+
+class ReportTest(test_utils.TestCase):
+
+  def test_spectrum_effective_rank_by_width(self):
+    workdir = self.create_tempdir().full_path
+    base = spectrum.default_config()
+    base.dataset.name = "digits"
+    base.model.name = "mlp"
+    base.model.widths = (8, 16)
+    base.spectrum.num_samples = 12
+    base.spectrum.translations = (0, 2)
+    paths = run_sweep_in_process(workdir, spectrum, base, [{"seed": 0}, {"seed": 1}])
+    report.build_report(workdir)
+    rows = read_csv(os.path.join(workdir, "report", "effective_rank.csv"))
+    self.assertLen(rows, 4)
+    for row in rows:
+      values = [io.read_json(p)["translations"][row["translate"]]["widths"][row["width"]][
+          "effective_rank"] for p in paths]
+      self.assertAllClose(float(row["mean_effective_rank"]), np.mean(values))
+      self.assertAllClose(float(row["std_effective_rank"]), np.std(values))
+    for name in ("effective_rank_vs_width.png", "effective_rank_vs_width.pdf",
+                 "singular_values_seed-0.png"):
+      self.assertTrue(os.path.exists(os.path.join(workdir, "report", name)), name)
+
+  def test_arora_table_from_kernel_regression_cells(self):
+    workdir = self.create_tempdir().full_path
+    base = kernel_regression.default_config()
+    base.dataset.name = "digits"
+    base.dataset.num_train = 60
+    base.dataset.num_test = 40
+    base.model.parameterization = "ntk"
+    base.kernel.name = "infinite"
+    base.regression.train_sizes = (30, 60)
+    cells = [{"model.name": arch, "model.depth": d} for arch in ("cnn_v", "mlp") for d in (2, 3)]
+    paths = run_sweep_in_process(workdir, kernel_regression, base, cells)
+    report.build_report(workdir)
+    rows = read_csv(os.path.join(workdir, "report", "kernel_table.csv"))
+    self.assertLen(rows, 8)  # 2 sizes x 2 kernels x 2 depths.
+    for cell, path in zip(cells, paths):
+      r = io.read_json(path)
+      name = "CNTK-V" if cell["model.name"] == "cnn_v" else "NTK-MLP"
+      for n, entry in r["train_sizes"].items():
+        row = [x for x in rows if x["n"] == n and x["kernel"] == name and
+               x["depth"] == str(cell["model.depth"])]
+        self.assertLen(row, 1)
+        self.assertAllClose(float(row[0]["test_accuracy"]), 100 * entry["test_accuracy"])
+    with open(os.path.join(workdir, "report", "kernel_table.md")) as f:
+      self.assertIn("| CNTK-V |", f.read())
+
+  def test_binary_table_merges_width_cells(self):
+    workdir = self.create_tempdir().full_path
+    base = binary_solver_test.tiny_config()
+    base.solver.methods = ("kernel",)
+    paths = run_sweep_in_process(workdir, binary_solver, base,
+                                 [{"model.widths": (1,)}, {"model.widths": (2,)}])
+    report.build_report(workdir)
+    with open(os.path.join(workdir, "report", "binary_table.md")) as f:
+      text = f.read()
+    self.assertIn("| split | method | x1 | x2 |", text)
+    for width, path in (("1", paths[0]), ("2", paths[1])):
+      accuracy = io.read_json(path)["widths"][width]["kernel"]["test_accuracy"]
+      self.assertIn(f"{100 * accuracy:.2f}", text)
+
+  def test_scaling_exponents(self):
+    workdir = self.create_tempdir().full_path
+    base = scaling_law_test.tiny_config()
+    base.scaling.kinds = ("network", "infinite_ntk")
+    paths = run_sweep_in_process(workdir, scaling_law, base, [{"train.learning_rate": 1.0}])
+    report.build_report(workdir)
+    rows = read_csv(os.path.join(workdir, "report", "scaling_exponents.csv"))
+    r = io.read_json(paths[0])
+    self.assertNotEmpty(rows)
+    for row in rows:
+      self.assertAllClose(float(row["beta"]), r[row["kind"]]["beta"])
+    self.assertTrue(os.path.exists(os.path.join(
+        workdir, "report", "learning_curves_train.learning_rate-1.0.pdf")))
+
+
+if __name__ == "__main__":
+  absltest.main()
