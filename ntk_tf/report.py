@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from ntk_tf import io, plots  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ntk_tf import io, paper_tables, plots  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ntk_tf.errors import ConfigError, NtkTfError  # pylint: disable=wrong-import-position
 
 
@@ -41,8 +41,10 @@ def collect(workdir: str) -> List[Dict]:
   for cell in sweep["cells"]:
     results_path = os.path.join(workdir, "cells", cell["name"], "results.json")
     if os.path.exists(results_path):
+      config_path = os.path.join(os.path.dirname(results_path), "config.json")
       cells.append(dict(cell, results=io.read_json(results_path),
-                        workdir=os.path.dirname(results_path)))
+                        workdir=os.path.dirname(results_path),
+                        config=io.read_json(config_path) if os.path.exists(config_path) else {}))
     else:
       missing.append(cell["name"])
   if missing:
@@ -59,6 +61,10 @@ def _save(fig, base: str) -> List[str]:
     fig.savefig(path, dpi=120)
   plt.close(fig)
   return paths
+
+
+def _fmt(value, digits: int = 2) -> str:
+  return "–" if value is None else f"{value:.{digits}f}"
 
 
 def _write_csv(path: str, header: List[str], rows: List[List]):
@@ -108,6 +114,13 @@ def compare_report(cells: List[Dict], out: str) -> List[str]:
       else:
         entries.append("–")
     lines.append(f"| {names[kind]} {split.capitalize()} | " + " | ".join(entries) + " |")
+  translate = cells[0].get("config", {}).get("dataset", {}).get("translate", 0)
+  paper = paper_tables.width_table(cells[0]["results"]["model"], dataset, translate)
+  if paper:
+    for kind, split in COMPARE_ROWS:
+      lines.append(f"| {names[kind]} {split.capitalize()} (paper) | " + " | ".join(
+          _fmt(paper[(kind, split)].get(w)) for w in widths) + " |")
+    lines.append(f"\nPaper rows: {paper['source']}.")
   with open(os.path.join(out, "width_table.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
   _write_csv(os.path.join(out, "width_table.csv"),
@@ -241,8 +254,17 @@ def binary_report(cells: List[Dict], out: str) -> List[str]:
   merged["widths"] = dict(sorted(merged["widths"].items(), key=lambda kv: int(kv[0])))
   title = (f"# Binary {merged.get('positive_class', 0)}-vs-rest on {merged['dataset']}"
            f"{' (translated)' if merged.get('translate') else ''}: accuracy (%)\n\n")
+  table = binary_solver.format_table(merged)
+  paper = paper_tables.binary_table(merged.get("translate", 0))
+  if paper:
+    widths = [int(w) for w in merged["widths"]]
+    for split in ("test", "train"):
+      for method in ("Solver", "Lin.", "LeNet"):
+        table += (f"\n| {split.capitalize()} (paper) | {method} | " + " | ".join(
+            _fmt(paper[(method, split)].get(w)) for w in widths) + " |")
+    table += f"\n\nPaper rows: {paper['source']}."
   with open(os.path.join(out, "binary_table.md"), "w") as f:
-    f.write(title + binary_solver.format_table(merged) + "\n")
+    f.write(title + table + "\n")
   _write_csv(os.path.join(out, "binary_table.csv"),
              ["width", "method", "train_accuracy", "test_accuracy", "converged"], rows)
   return [os.path.join(out, "binary_table.md"), os.path.join(out, "binary_table.csv")]
@@ -254,7 +276,9 @@ def kernel_regression_report(cells: List[Dict], out: str) -> List[str]:
   acc = {}
   for cell in cells:
     r = cell["results"]
-    depth = cell["overrides"].get("model.depth", r.get("depth"))
+    depth = r.get("depth", cell["overrides"].get("model.depth"))
+    if depth is not None and r["model"] in ("cnn_v", "cnn_gap"):
+      depth += 1  # Arora et al. count the dense readout as a layer.
     prefix = {"infinite": "NTK", "empirical": "eNTK", "monte_carlo": "MC-NTK"}[r["kernel"]]
     name = f"{prefix}-{PRETTY.get(r['model'], r['model'])}"
     if r["kernel"] == "infinite" and r["model"] in ("cnn_v", "cnn_gap"):
@@ -264,14 +288,20 @@ def kernel_regression_report(cells: List[Dict], out: str) -> List[str]:
   lines, rows = [], []
   for n in sorted(acc):
     depths = sorted({d for row in acc[n].values() for d in row}, key=lambda d: (d is None, d))
-    lines += [f"# Kernel regression test accuracy (%), n = {n}", "",
-              "| kernel | " + " | ".join(f"depth {d}" for d in depths) + " |",
+    lines += [f"# Kernel regression test accuracy (%), n = {n} (depth: layers with the readout)",
+              "", "| kernel | " + " | ".join(f"depth {d}" for d in depths) + " |",
               "|---" * (len(depths) + 1) + "|"]
     for name in sorted(acc[n]):
-      lines.append(f"| {name} | " + " | ".join(
-          "–" if acc[n][name].get(d) is None else f"{acc[n][name][d]:.2f}" for d in depths)
-          + " |")
+      lines.append(f"| {name} | " + " | ".join(_fmt(acc[n][name].get(d)) for d in depths)
+                   + " |")
       rows += [[n, name, d, acc[n][name][d]] for d in depths if d in acc[n][name]]
+    if cells[0]["results"]["dataset"] == "cifar10":
+      for name in sorted(acc[n]):
+        paper = paper_tables.ARORA2019.get((name, n))
+        if paper:
+          lines.append(f"| {name} (paper) | " + " | ".join(_fmt(paper.get(d)) for d in depths)
+                       + " |")
+      lines.append(f"\nPaper rows: {paper_tables.ARORA2019['source']}.")
     lines.append("")
   with open(os.path.join(out, "kernel_table.md"), "w") as f:
     f.write("\n".join(lines))

@@ -96,6 +96,7 @@ class SweepTest(test_utils.TestCase):
       text = f.read()
     self.assertIn("| LinLeNet Test |", text)
     self.assertIn("| x1 | x2 |", text)
+    self.assertIn("| LinLeNet Test (paper) | 93.20 | 96.30 |", text)  # Samarin 2020 Fig. 3.
 
   def test_bad_sweeps_are_refused_before_any_cell_runs(self):
     with open(self.config, "a") as f:

@@ -72,13 +72,19 @@ def default_config() -> ml_collections.ConfigDict:
 def cntk_config(dataset: str, arch: str = "cnn_v", depth: int = 3,
                 train_sizes=(2000,), num_train=None, num_test=None) -> ml_collections.ConfigDict:
   """Kernel regression with Arora et al.'s exact CNTK (NTK parameterization, W_std = √2,
-  b_std = 0, one-hot targets, no ridge: the minimum-norm interpolant)."""
+  b_std = 0, one-hot targets, no ridge: the minimum-norm interpolant).
+
+  `depth` counts layers as Arora et al.'s Table 1 does: convolutions plus the dense readout,
+  so model.depth (the number of convolutions) is depth − 1.
+  """
+  if depth < 2:
+    raise ConfigError(f"CNTK depth={depth} counts the dense layer too; use at least 2.")
   config = default_config()
   config.dataset.name = dataset
   config.dataset.num_train = num_train
   config.dataset.num_test = num_test
   config.model.name = arch
-  config.model.depth = depth
+  config.model.depth = depth - 1
   config.model.parameterization = "ntk"
   config.kernel.name = "infinite"
   config.regression.train_sizes = tuple(train_sizes)
