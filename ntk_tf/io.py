@@ -4,9 +4,11 @@ import hashlib
 import json
 import os
 import tempfile
-from typing import Any
+import zipfile
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
+from absl import logging
 
 
 def _default(obj):
@@ -86,3 +88,46 @@ def append_jsonl(path: str, record: dict):
   """Appends one JSON line (metrics logs); a crash leaves at most the last line incomplete."""
   with open(path, "a") as f:
     f.write(json.dumps(record, default=_default) + "\n")
+
+
+def set_aside(path: str, reason: str) -> str:
+  """Renames an unusable checkpoint to <path>.corrupt (kept for inspection) with a warning."""
+  target = path + ".corrupt"
+  os.replace(path, target)
+  logging.warning("checkpoint %s is unusable (%s); moved to %s and falling back.", path, reason,
+                  target)
+  return target
+
+
+def load_arrays(path: str, keys: Optional[Sequence[str]] = None,
+                shapes: Optional[Dict[str, tuple]] = None) -> Optional[Dict[str, np.ndarray]]:
+  """The arrays of a .npy (key "array") or .npz checkpoint, fully read and checked.
+
+  A truncated or corrupted file, a missing key, a shape other than `shapes` says, or NaN/inf
+  values make it unusable: it is set aside (`set_aside`) and None is returned, so the caller
+  falls back (an older checkpoint, or recomputing that piece) instead of crashing or using it.
+  """
+  try:
+    with open(path, "rb") as f:
+      loaded = np.load(f, allow_pickle=False)
+      if isinstance(loaded, np.ndarray):
+        arrays = {"array": loaded}
+      else:
+        with loaded:
+          arrays = {k: loaded[k] for k in loaded.files}
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    set_aside(path, f"unreadable: {e}")
+    return None
+  for key in keys or ():
+    if key not in arrays:
+      set_aside(path, f"no array {key!r}")
+      return None
+  for key, shape in (shapes or {}).items():
+    if arrays[key].shape != tuple(shape):
+      set_aside(path, f"{key} has shape {arrays[key].shape}, expected {tuple(shape)}")
+      return None
+  for key, value in arrays.items():
+    if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+      set_aside(path, f"{key} holds NaN or inf")
+      return None
+  return arrays

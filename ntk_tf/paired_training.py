@@ -20,6 +20,7 @@ from absl import logging
 from tensorflow.core.framework import summary_pb2
 
 from ntk_tf import distribute, progress, training
+from ntk_tf.errors import DataError
 from ntk_tf.data import Dataset
 from ntk_tf.linearize import LinearizedModel
 
@@ -161,10 +162,21 @@ class PairedTrainer:
   # --- state ----------------------------------------------------------------------------
   def restore(self) -> bool:
     """Restores the latest checkpoint, if any; returns whether one was found."""
-    path = self.manager.latest_checkpoint
-    if not path:
+    candidates = list(reversed(self.manager.checkpoints))  # Newest first.
+    if not candidates:
       return False
-    self.checkpoint.restore(path).assert_existing_objects_matched()
+    for path in candidates:
+      try:
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        break
+      except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError,
+              RuntimeError) as e:  # What TensorFlow raises for truncated or damaged files.
+        logging.warning("checkpoint %s is unreadable (%s: %s); trying the previous one.", path,
+                        type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+    else:
+      raise DataError(
+          f"no readable checkpoint in {os.path.dirname(candidates[0])} ({len(candidates)} "
+          "tried, all corrupted); delete that folder to start the run afresh.")
     self.history = json.loads(self._history_var.numpy().decode())
     blob = self._trajectory_var.numpy()
     if blob:

@@ -146,6 +146,24 @@ class BlocksAndBudgetTest(test_utils.TestCase):
     self.assertAllClose(resumed[6:, 6:], full[6:, 6:], dtype=np.float64)  # Recomputed.
     self.assertAllClose(resumed[:3, :3], full[:3, :3], dtype=np.float64)
 
+  def test_corrupted_blocks_are_set_aside_and_recomputed(self):
+    name, kwargs = CASES[0][1:]
+    model = build(name, kwargs)
+    x = inputs(kwargs, 7, 7)
+    directory = self.create_tempdir().full_path
+    full = empirical_ntk(model, x, method="structured", block_size=3, checkpoint_dir=directory)
+    path = os.path.join(directory, "block_0_1.npy")
+    with open(path, "r+b") as f:  # Truncated, as by a full disk or a copy cut short.
+      f.truncate(os.path.getsize(path) // 2)
+    np.save(os.path.join(directory, "block_1_2.npy"), np.zeros((2, 2)))  # Wrong shape.
+    with self.assertLogs(level="WARNING") as logs:
+      again = empirical_ntk(model, x, method="structured", block_size=3,
+                            checkpoint_dir=directory)
+    self.assertLen([m for m in logs.output if "unusable" in m], 2)
+    self.assertAllClose(again, full, dtype=np.float64)
+    self.assertTrue(os.path.exists(path + ".corrupt"))
+    self.assertEqual(np.load(path).shape, (3, 3) + full.shape[2:])  # Rewritten.
+
   def test_checkpoint_of_another_kernel_is_refused(self):
     name, kwargs = CASES[0][1:]
     model = build(name, kwargs)

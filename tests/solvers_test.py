@@ -167,6 +167,20 @@ class IterativeTest(test_utils.TestCase, parameterized.TestCase):
     self.assertAllClose(resumed.x, whole.x, rtol=1e-13, atol=1e-15)
     self.assertAllClose(resumed.residual_norm, whole.residual_norm, rtol=1e-10)
 
+  def test_corrupted_iterate_falls_back_to_the_previous_one(self):
+    kwargs = dict(method="lsqr", atol=1e-14, btol=1e-14, checkpoint_every=4)
+    whole = iterative.solve(self.op, self.rhs, iter_lim=14, **kwargs)
+    path = os.path.join(self.create_tempdir().full_path, "iterate.npz")
+    iterative.solve(self.op, self.rhs, iter_lim=8, checkpoint_path=path, **kwargs)
+    self.assertEqual(int(np.load(path + ".prev.npz")["iterations"]), 4)
+    with open(path, "wb") as f:
+      f.write(b"PK\x03\x04 not a zip")
+    with self.assertLogs(level="WARNING") as logs:
+      resumed = iterative.solve(self.op, self.rhs, iter_lim=14, checkpoint_path=path, **kwargs)
+    self.assertTrue(any("previous iterate" in m for m in logs.output))
+    self.assertTrue(os.path.exists(path + ".corrupt"))
+    self.assertAllClose(resumed.x, whole.x, rtol=1e-13, atol=1e-15)
+
   def test_checkpoint_of_another_solve_is_refused(self):
     path = os.path.join(self.create_tempdir().full_path, "iterate.npz")
     iterative.solve(self.op, self.rhs, iter_lim=3, checkpoint_path=path)

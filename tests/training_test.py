@@ -187,6 +187,23 @@ class PairedTrainingTest(test_utils.TestCase):
     np.testing.assert_array_equal(np.asarray(full_trainer.trajectory["linearized"]),
                                   np.asarray(trainer2.trajectory["linearized"]))
 
+  def test_corrupted_latest_checkpoint_falls_back_to_the_previous_one(self):
+    full_trainer, full = self.train(self.create_tempdir().full_path, epochs=3)
+    workdir = self.create_tempdir().full_path
+    self.train(workdir, epochs=2)  # Checkpoints after epochs 1 and 2.
+    directory = os.path.join(workdir, "checkpoints")
+    latest = tf.train.latest_checkpoint(directory)
+    for name in os.listdir(directory):
+      if name.startswith(os.path.basename(latest) + ".data"):
+        with open(os.path.join(directory, name), "r+b") as f:
+          f.truncate(10)
+    with self.assertLogs(level="WARNING") as logs:
+      trainer, resumed = self.train(workdir, epochs=3)
+    self.assertTrue(any("trying the previous one" in m for m in logs.output))
+    self.assertEqual(full, resumed)  # Epoch 2 redone from epoch 1's checkpoint, same result.
+    for a, b in zip(full_trainer.params, trainer.params):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+
   def test_divergence_stops_and_keeps_last_good_checkpoint(self):
     workdir = self.create_tempdir().full_path
     self.train(workdir, epochs=1, learning_rate=0.01)

@@ -42,6 +42,20 @@ class IterativeSolution:
   seconds: float
 
 
+def _load_iterate(path: str, n: int):
+  """The latest readable iterate: `path`, else the previous one (`path`.prev.npz), else None.
+  An unreadable file is set aside with a warning (io.load_arrays)."""
+  for candidate in (path, path + ".prev.npz"):
+    if os.path.exists(candidate):
+      saved = io.load_arrays(candidate, keys=("x", "iterations", "istop", "seconds"),
+                             shapes={"x": (n,)})
+      if saved is not None:
+        if candidate != path:
+          logging.warning("resuming from the previous iterate %s", candidate)
+        return saved
+  return None
+
+
 class _Progress(scipy.sparse.linalg.LinearOperator):
   """The operator, counting iterations on a progress bar (one matvec + one rmatvec per
   LSQR/LSMR iteration)."""
@@ -111,8 +125,8 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
     operator, rhs = _Stacked(operator, damp), np.concatenate([rhs, np.zeros(operator.shape[1])])
   fingerprint = _fingerprint(method, original, original_rhs, damp, atol, btol, chunk, conlim)
   x, done, istop, seconds = None, 0, ITERATION_LIMIT, 0.0
-  if checkpoint_path and os.path.exists(checkpoint_path):
-    saved = np.load(checkpoint_path)
+  saved = _load_iterate(checkpoint_path, operator.shape[1]) if checkpoint_path else None
+  if saved is not None:
     changed = io.check_manifest(checkpoint_path + ".json", fingerprint)
     if changed:
       raise ConfigError(f"{checkpoint_path} is the checkpoint of another solve "
@@ -137,6 +151,8 @@ def solve(operator, rhs, *, method: str = "lsqr", damp: float = 0.0, atol: float
     logging.info("%s: iteration %d/%d, |r| = %.6g, %.1f s/iteration", method, done, iter_lim,
                  residual, (time.time() - start) / max(itn, 1))
     if checkpoint_path:
+      if os.path.exists(checkpoint_path):  # The previous iterate stays as the fallback.
+        os.replace(checkpoint_path, checkpoint_path + ".prev.npz")
       io.write_npz(checkpoint_path, x=x, iterations=done, istop=istop, seconds=seconds)
     if itn == 0:
       break
