@@ -4,6 +4,8 @@ import glob
 import importlib.util
 import os
 
+from unittest import mock
+
 import numpy as np
 from absl.testing import absltest, parameterized
 
@@ -43,6 +45,24 @@ class ConfigsTest(parameterized.TestCase):
       config.dataset.cifar5m.dir = tmp
     if hasattr(experiment, "validate"):
       experiment.validate(config)
+
+
+class IncompatibleCombinationsTest(absltest.TestCase):
+  """Refused by validate(), from the config alone, before any data is read."""
+
+  def test_model_and_data_shapes(self):
+    from ntk_tf import data  # pylint: disable=import-outside-toplevel
+    from ntk_tf.errors import ConfigError  # pylint: disable=import-outside-toplevel
+    from ntk_tf.experiments import compare, scaling_law  # pylint: disable=g-import-not-at-top
+    with mock.patch.object(data, "load", side_effect=AssertionError("data was read")):
+      config = compare.default_config()
+      config.model.name, config.dataset.name = "alexnet", "mnist5k"
+      with self.assertRaisesRegex(ConfigError, "cannot take 28x28 .*mnist5k"):
+        compare.validate(config)
+      config = scaling_law.default_config()
+      config.model.name, config.model.depth = "myrtle", None
+      with self.assertRaisesRegex(ConfigError, "needs images .*vyas_synthetic"):
+        scaling_law.validate(config)
 
 
 if __name__ == "__main__":

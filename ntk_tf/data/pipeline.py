@@ -96,6 +96,18 @@ class Dataset:
     return "\n".join(lines)
 
 
+CHANNELS = {"mnist": 1, "fashion_mnist": 1, "mnist5k": 1, "digits": 1, "cifar10": 3,
+            "svhn_cropped": 3, "cifar5m": 3, "imagenet_snakes": 3}
+
+
+def input_shape(cfg: ml_collections.ConfigDict) -> tuple:
+  """The shape of one input, from the config alone (to check a model before loading data)."""
+  if cfg.name == "vyas_synthetic":
+    return (int(cfg.get("synthetic", {}).get("dim", 30)),)
+  h, w = IMAGE_SIZES.get(cfg.name) or (cfg.get("imagenet", {}).get("crop", 224),) * 2
+  return (h, w, CHANNELS[cfg.name])
+
+
 def _check(condition: bool, message: str):
   if not condition:
     raise ConfigError(message)

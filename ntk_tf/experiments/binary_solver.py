@@ -80,7 +80,7 @@ def validate(config: ml_collections.ConfigDict):
   common.check_keys(config, defaults, "")
   common.check_keys(config.solver, defaults.solver, "solver")
   data.validate(config.dataset)
-  common.validate_model_widths(config.model, config.dtype)
+  common.validate_model_widths(config.model, config.dtype, config.dataset)
   methods = tuple(config.solver.methods)
   unknown = [m for m in methods if m not in METHODS]
   if unknown or not methods:

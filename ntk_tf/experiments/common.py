@@ -8,7 +8,7 @@ import shutil
 
 import ml_collections
 
-from ntk_tf import distribute, io, models
+from ntk_tf import data, distribute, io, models
 from ntk_tf.errors import ConfigError
 from ntk_tf.paired_training import TrainConfig
 
@@ -46,12 +46,26 @@ def check_keys(section: ml_collections.ConfigDict, defaults: ml_collections.Conf
                       f"{', '.join(sorted(defaults.keys()))}.")
 
 
-def validate_model(cfg: ml_collections.ConfigDict):
+def _check_input(cfg, width, dataset_cfg):
+  """The model against the data's input shape (known from the config), before any loading."""
+  if dataset_cfg is None:
+    return
+  kwargs = {} if cfg.get("depth") is None else {"depth": cfg.depth}
+  try:
+    models.check_input(cfg.name, width, data.input_shape(dataset_cfg), **kwargs)
+  except ConfigError as e:
+    raise ConfigError(f"{e} (dataset {dataset_cfg.name!r} has inputs of shape "
+                      f"{data.input_shape(dataset_cfg)})") from e
+
+
+def validate_model(cfg: ml_collections.ConfigDict, dataset_cfg=None):
   check_keys(cfg, model_config(), "model")
   models.validate(cfg.name, cfg.width, cfg.get("parameterization", "standard"))
+  _check_input(cfg, cfg.width, dataset_cfg)
 
 
-def validate_model_widths(cfg: ml_collections.ConfigDict, dtype: str = "float32"):
+def validate_model_widths(cfg: ml_collections.ConfigDict, dtype: str = "float32",
+                          dataset_cfg=None):
   """A `config.model` section that lists `widths` instead of one `width` (sweep experiments)."""
   defaults = model_config()
   defaults.widths = (1,)
@@ -60,6 +74,7 @@ def validate_model_widths(cfg: ml_collections.ConfigDict, dtype: str = "float32"
     raise ConfigError("model.widths is empty; give at least one width, e.g. (1,).")
   for width in cfg.widths:
     models.validate(cfg.name, width, cfg.parameterization, dtype)
+    _check_input(cfg, width, dataset_cfg)
 
 
 def model_at_width(cfg: ml_collections.ConfigDict, width: int) -> ml_collections.ConfigDict:

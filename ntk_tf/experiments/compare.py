@@ -54,7 +54,7 @@ def validate(config: ml_collections.ConfigDict):
   """Every check that needs no data, run before anything heavy."""
   common.check_keys(config, default_config(), "")
   data.validate(config.dataset)
-  common.validate_model(config.model)
+  common.validate_model(config.model, config.dataset)
   common.validate_train(config.train)
   distribute.validate(config.get("distribute", "default"))
   if config.get("distribute", "default") != "default" and config.train.jit_compile:

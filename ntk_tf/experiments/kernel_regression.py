@@ -99,7 +99,7 @@ def validate(config: ml_collections.ConfigDict):
     common.check_keys(config[section], defaults[section], section)
   data.validate(config.dataset)
   distribute.validate(config.get("distribute", "default"))
-  common.validate_model(config.model)
+  common.validate_model(config.model, config.dataset)
   k = config.kernel
   if k.name not in KERNELS:
     raise ConfigError(f"kernel.name={k.name!r}; available kernels: {', '.join(KERNELS)}.")

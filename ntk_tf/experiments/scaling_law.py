@@ -127,7 +127,7 @@ def validate_common(config: ml_collections.ConfigDict, defaults: ml_collections.
         "dataset", "model", "train"):
       common.check_keys(config[section], defaults[section], section)
   data.validate(config.dataset)
-  common.validate_model(config.model)
+  common.validate_model(config.model, config.dataset)
   validate_train(config.train)
   if config.model.parameterization != "ntk":
     logging.warning("model.parameterization=%r: Vyas et al. use the NTK parameterization, in "

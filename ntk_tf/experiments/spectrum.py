@@ -54,7 +54,7 @@ def validate(config: ml_collections.ConfigDict):
   common.check_keys(config.spectrum, defaults.spectrum, "spectrum")
   data.validate(config.dataset)
   distribute.validate(config.get("distribute", "default"))
-  common.validate_model_widths(config.model, config.dtype)
+  common.validate_model_widths(config.model, config.dtype, config.dataset)
   n = config.spectrum.num_samples
   if not isinstance(n, int) or n < 1:
     raise ConfigError(f"spectrum.num_samples={n!r} must be a positive integer.")

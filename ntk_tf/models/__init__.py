@@ -34,6 +34,16 @@ def validate(name, width, parameterization="standard", dtype="float32"):
     raise ConfigError(f"dtype {dtype!r} is not supported; use float32 or float64.")
 
 
+def check_input(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs):
+  """Raises the ConfigError `build` would for this input shape (e.g. AlexNet on 28x28),
+  without creating any weights."""
+  factory = common.LayerFactory("standard", 0, "float32", math.sqrt(2.0), 0.0)
+  try:
+    ARCHITECTURES[name](width, tuple(input_shape), int(num_outputs), factory, **kwargs)
+  except TypeError as e:
+    raise ConfigError(f"model {name!r} does not take options {sorted(kwargs)} ({e}).") from e
+
+
 def build(name: str, *, width: int, input_shape, num_outputs: int, seed: int = 0,
           parameterization: str = "standard", dtype: str = "float32",
           w_std: float = math.sqrt(2.0), b_std: float = 0.0, **kwargs) -> keras.Model:
