@@ -131,3 +131,19 @@ def load_arrays(path: str, keys: Optional[Sequence[str]] = None,
       set_aside(path, f"{key} holds NaN or inf")
       return None
   return arrays
+
+
+def read_cell(path: str) -> Optional[dict]:
+  """A finished piece of work saved as a JSON object, or None when it must be (re)done: missing,
+  or unreadable (set aside as *.corrupt with a warning)."""
+  if not os.path.exists(path):
+    return None
+  try:
+    value = read_json(path)
+  except (ValueError, UnicodeDecodeError) as e:
+    set_aside(path, f"not valid JSON: {e}")
+    return None
+  if not isinstance(value, dict):
+    set_aside(path, f"holds a {type(value).__name__}, not a JSON object")
+    return None
+  return value

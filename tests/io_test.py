@@ -37,6 +37,18 @@ class LoadArraysTest(absltest.TestCase):
       self.assertFalse(os.path.exists(path), name)
       self.assertTrue(os.path.exists(path + ".corrupt"), name)
 
+  def test_read_cell(self):
+    path = os.path.join(self.dir, "cell.json")
+    self.assertIsNone(io.read_cell(path))
+    io.write_json(path, {"x": 1})
+    self.assertEqual(io.read_cell(path), {"x": 1})
+    for text in ('{"x": ', "[1, 2]"):
+      with open(path, "w") as f:
+        f.write(text)
+      with self.assertLogs(level="WARNING"):
+        self.assertIsNone(io.read_cell(path))
+      self.assertTrue(os.path.exists(path + ".corrupt"))
+
   def test_atomic_write_leaves_no_partial_file(self):
     path = os.path.join(self.dir, "r.json")
     io.write_json(path, {"a": 1})

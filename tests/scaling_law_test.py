@@ -64,6 +64,13 @@ class ScalingLawTest(test_utils.TestCase):
                            side_effect=AssertionError("a finished cell was retrained")):
       again = scaling_law.run(config, workdir)
     self.assertEqual(again["network"], results["network"])
+    damaged = os.path.join(workdir, "cells", "w32", "network", "n16_seed0.json")
+    with open(damaged, "w") as f:
+      f.write('{"best_test_error": 0.')  # Cut short.
+    with self.assertLogs(level="WARNING"):
+      redone = scaling_law.run(config, workdir)
+    self.assertTrue(os.path.exists(damaged + ".corrupt"))
+    self.assertEqual(redone["network"], results["network"])  # Retrained, same result.
 
   def test_entk_by_kernel_sgd_equals_sgd_on_the_linearized_model(self):
     curves = {}

@@ -137,14 +137,16 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     order = learning_curves.nested_balanced_order(dataset.labels_train, seed)
     for m in ms:
       path = os.path.join(workdir, "cells", f"m{m}", f"seed{seed}.json")
-      if not os.path.exists(path):
+      cell = io.read_cell(path)
+      if cell is None:
         start = time.time()
         cell = _cell(config, dataset, order, m, seed, workdir)
         cell["seconds"] = time.time() - start
         io.write_json(path, cell)
         logging.info("after-kernel m=%d seed %d: same %s fresh %s (%.1f s)", m, seed,
                      cell["same"], cell["fresh"], cell["seconds"])
-      cells_by_m[m].append(io.read_json(path))
+        cell = io.read_json(path)  # As a rerun will see it (string keys).
+      cells_by_m[m].append(cell)
   for m in ms:
     cells = cells_by_m[m]
     entry = dict(same=_mean_curve(cells, "same", fit_sizes, config),

@@ -142,9 +142,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     cells = {}
     for method in _methods_at(config, width):
       path = os.path.join(cell_dir, f"{method}.json")
-      if os.path.exists(path):
+      saved = io.read_cell(path)
+      if saved is not None:
         logging.info("width %d, %s: finished earlier, reusing %s", width, method, path)
-        cells.update(io.read_json(path))
+        cells.update(saved)
         continue
       logging.info("width %d: %s (%d parameters)", width, method, models.num_params(model))
       if method == "sgd":

@@ -266,7 +266,7 @@ class _Cells:
 
   def get(self, kind, width, n, seed):
     path = self.path(kind, width, n, seed)
-    return io.read_json(path) if os.path.exists(path) else None
+    return io.read_cell(path)
 
   def put(self, kind, width, n, seed, cell):
     io.write_json(self.path(kind, width, n, seed), cell)

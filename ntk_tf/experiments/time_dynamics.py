@@ -114,7 +114,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   cells = []
   for seed in config.seeds:
     path = os.path.join(workdir, "cells", f"seed{seed}.json")
-    if not os.path.exists(path):
+    if io.read_cell(path) is None:
       start = time.time()
       cell = _cell(config, dataset, seed, workdir)
       cell["seconds"] = time.time() - start
