@@ -73,6 +73,10 @@ def parse_flags(argv):
   except (AttributeError, KeyError):
     print(f"ntk_tf: error: {_unknown_override_message(argv)}", file=sys.stderr)
     sys.exit(2)
+  except flags.Error as e:  # A value of the wrong type, e.g. --config.train.epochs=abc.
+    print(f"ntk_tf: error: {e}. Give a value of the field's type (see the config file).",
+          file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv):

@@ -86,7 +86,11 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Dict) -> ml_co
                           f"{valid}.")
       if i < len(parts) - 1:
         node = node[part]
-    node[parts[-1]] = tuple(value) if isinstance(value, list) else value
+    try:
+      node[parts[-1]] = tuple(value) if isinstance(value, list) else value
+    except TypeError as e:
+      raise ConfigError(f"sweep override {key}={value!r}: {e}; give a value of the field's "
+                        "type.") from e
   return out
 
 

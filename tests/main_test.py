@@ -27,6 +27,7 @@ class BadInputTest(parameterized.TestCase):
       ("translation", "--config.dataset.translate=40", "out of range for 28x28"),
       ("width", "--config.model.width=0", "model.width=0 must be a positive integer"),
       ("model_input", "--config.model.name=alexnet", "cannot take 28x28 inputs"),
+      ("wrong_type", "--config.train.epochs=abc", "--config.train.epochs=abc: invalid literal"),
   )
   def test_one_line_error(self, override, message):
     workdir = self.create_tempdir().full_path

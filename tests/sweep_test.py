@@ -107,6 +107,10 @@ class SweepTest(test_utils.TestCase):
       f.write("\ndef sweep():\n  return [{'model.width': 0}]\n")
     with self.assertRaisesRegex(ConfigError, "sweep cell 0 .*positive integer"):
       sweep.plan(self.config, self.workdir)
+    with open(self.config, "a") as f:
+      f.write("\ndef sweep():\n  return [{'train.epochs': 'two'}]\n")
+    with self.assertRaisesRegex(ConfigError, "train.epochs='two'.*field's type"):
+      sweep.plan(self.config, self.workdir)
     self.assertFalse(os.path.exists(self.workdir))
     with self.assertRaisesRegex(ConfigError, "no sweep.json"):
       report.collect(self.workdir)
