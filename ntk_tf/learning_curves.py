@@ -91,8 +91,7 @@ class NetworkModel:
     self.params = [v.value for v in model.trainable_variables]
     self.optimizer = training.SGD(self.params, momentum, 0.0)
     loss_fn = training.loss_function(loss, int(targets_train.shape[1]))
-    forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile,
-                          reduce_retracing=True)
+    forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
     self.f0_train = self.f0_test = None
     if subtract_initial_outputs:
       self.f0_train = tf.constant(training.batched_outputs(forward, np.asarray(x_train),
@@ -100,7 +99,7 @@ class NetworkModel:
       self.f0_test = training.batched_outputs(forward, self.x_test, eval_batch_size, self.dtype)
     self._forward = forward
 
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    @tf.function(jit_compile=jit_compile)
     def step(idx, lr):
       x, y = tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
       if self.f0_train is not None:
@@ -145,7 +144,7 @@ class LinearizedModelSGD:
     loss_fn = training.loss_function(loss, int(targets_train.shape[1]))
     lin = self.linearized
 
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    @tf.function(jit_compile=jit_compile)
     def step(idx, lr):
       loss, grads = lin.loss_and_gradient(tf.gather(self.x_train, idx),
                                           tf.gather(self.y_train, idx), loss_fn)
@@ -153,7 +152,7 @@ class LinearizedModelSGD:
       return loss
 
     self._step = step
-    self._forward = tf.function(lin.apply, jit_compile=jit_compile, reduce_retracing=True)
+    self._forward = tf.function(lin.apply, jit_compile=jit_compile)
 
   def step(self, indices: np.ndarray, learning_rate: float) -> float:
     return float(self._step(tf.constant(indices, tf.int32),

@@ -93,14 +93,16 @@ class PairedTrainer:
     jit = self.cfg.jit_compile
     model, lin = self.model, self.linearized
 
-    @tf.function(jit_compile=jit, reduce_retracing=True)
+    # Traced per batch shape, never shape-generalized (reduce_retracing): a resumed run that
+    # meets the short last batch first must compute bit for bit what an uninterrupted one does.
+    @tf.function(jit_compile=jit)
     def standard_step(x, y, lr):
       with tf.GradientTape() as tape:
         loss = self.std_loss(model(x, training=True), y)
       self.std_opt.apply(tape.gradient(loss, self.params), lr)
       return loss
 
-    @tf.function(jit_compile=jit, reduce_retracing=True)
+    @tf.function(jit_compile=jit)
     def linearized_step(x, y, lr):
       loss, grads = lin.loss_and_gradient(x, y, self.lin_loss)
       self.lin_opt.apply(grads, lr)
@@ -109,9 +111,8 @@ class PairedTrainer:
     self.standard_step, self.linearized_step = standard_step, linearized_step
     if self.strategy.num_replicas_in_sync > 1:
       self.standard_step, self.linearized_step = self._distributed_steps()
-    self.standard_fn = tf.function(lambda x: model(x, training=False), jit_compile=jit,
-                                   reduce_retracing=True)
-    self.linearized_fn = tf.function(lin.apply, jit_compile=jit, reduce_retracing=True)
+    self.standard_fn = tf.function(lambda x: model(x, training=False), jit_compile=jit)
+    self.linearized_fn = tf.function(lin.apply, jit_compile=jit)
 
   def _distributed_steps(self):
     """The two steps under a multi-replica strategy: each replica's loss is weighted by its
@@ -140,7 +141,7 @@ class PairedTrainer:
                      x, lin.u)
 
     def step_of(replica_fn, optimizer):
-      @tf.function(reduce_retracing=True)
+      @tf.function
       def step(x, y, lr, batch):
         losses, grads = strategy.run(replica_fn, args=(x, y, batch))
         optimizer.apply([strategy.reduce(total, g, axis=None) for g in grads], lr)

@@ -7,6 +7,8 @@ NTK Θ = Φ Φᵀ, which is how they are computed here (in float64).
 
 import numpy as np
 
+from ntk_tf.errors import require_finite
+
 # Singular values below RELATIVE_FLOOR * σ_max count as zero (numerical rank, condition
 # number). Θ's eigenvalues are computed to ~n·eps·λ_max, i.e. σ to ~sqrt(n·eps)·σ_max; with
 # n ≤ 1e5 rows in float64 that is ~1e-5.5, so 1e-6 · σ_max is just below what is resolvable
@@ -22,6 +24,8 @@ def singular_values_from_kernel(kernel: np.ndarray) -> np.ndarray:
     k = k.transpose(0, 2, 1, 3).reshape(n * l1, m * l2)
   if k.shape[0] != k.shape[1]:
     raise ValueError(f"the kernel must be square; got shape {k.shape}")
+  require_finite(k, "the kernel whose singular values are asked for",
+                 "recompute it in float64 (the kernel functions refuse to return NaN/inf).")
   eigenvalues = np.linalg.eigvalsh(0.5 * (k + k.T))
   return np.sqrt(np.clip(eigenvalues, 0.0, None))[::-1]
 

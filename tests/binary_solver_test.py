@@ -62,7 +62,8 @@ class BinarySolverTest(test_utils.TestCase):
     config.model.widths = (1, 2)
     config.solver.memory_limit_gb = 0.3  # x1 fits (~0.16 GiB), x2 does not.
     workdir = self.create_tempdir().full_path
-    with self.assertRaisesRegex(ConfigError, r"does not fit: J is 150 x 242,841 .*'lsqr'"):
+    with self.assertRaisesRegex(ConfigError, r"dense least-squares solve \(J is 150 x 242,841 "
+                                             r".*memory_limit_gb=0.3 allows .*'lsqr'"):
       binary_solver.run(config, workdir)
     self.assertEqual(os.listdir(workdir), [])
 

@@ -124,7 +124,7 @@ class AgreementTest(parameterized.TestCase, test_utils.TestCase):
     self.assertAllClose(at_other, empirical_ntk(other, x), dtype=np.float64)
 
 
-class BlocksAndBudgetTest(test_utils.TestCase):
+class BlocksAndBudgetTest(parameterized.TestCase, test_utils.TestCase):
 
   def test_resume_from_checkpointed_blocks(self):
     name, kwargs = CASES[0][1:]
@@ -145,6 +145,19 @@ class BlocksAndBudgetTest(test_utils.TestCase):
     np.testing.assert_array_equal(resumed[3:6, 0:3], marker.transpose(1, 0, 3, 2))
     self.assertAllClose(resumed[6:, 6:], full[6:, 6:], dtype=np.float64)  # Recomputed.
     self.assertAllClose(resumed[:3, :3], full[:3, :3], dtype=np.float64)
+
+  @parameterized.parameters("structured", "jacobian")
+  def test_resuming_at_a_partial_block_is_bit_identical(self, method):
+    # Blocks of 3 over 7 samples; a run killed after (0,1) meets the short block (0,2) first.
+    name, kwargs = CASES[0][1:]
+    model = build(name, kwargs)
+    x = inputs(kwargs, 7, 7)
+    directory = self.create_tempdir().full_path
+    full = empirical_ntk(model, x, method=method, block_size=3, checkpoint_dir=directory)
+    for pair in ("0_2", "1_1", "1_2", "2_2"):
+      os.remove(os.path.join(directory, f"block_{pair}.npy"))
+    resumed = empirical_ntk(model, x, method=method, block_size=3, checkpoint_dir=directory)
+    np.testing.assert_array_equal(resumed, full)
 
   def test_corrupted_blocks_are_set_aside_and_recomputed(self):
     name, kwargs = CASES[0][1:]

@@ -173,6 +173,18 @@ class PropertiesTest(test_utils.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ConfigError, "another kernel .*block_size"):
       infinite.kernels("cnn_gap", x, block_size=3, checkpoint_dir=directory)
 
+  def test_resuming_at_a_partial_block_is_bit_identical(self):
+    # Blocks of 2 over 5 samples: pairs (0,0) (0,1) (0,2) (1,1) (1,2) (2,2). A run killed after
+    # (0,1) meets the short block (0,2) first; its full blocks must not change in the last bits.
+    x = np.random.default_rng(5).standard_normal((5, 6, 6, 1))
+    directory = self.create_tempdir().full_path
+    full = infinite.kernels("cnn_gap", x, block_size=2, checkpoint_dir=directory)
+    for pair in ("0_2", "1_1", "1_2", "2_2"):
+      os.remove(os.path.join(directory, f"block_{pair}.npz"))
+    resumed = infinite.kernels("cnn_gap", x, block_size=2, checkpoint_dir=directory)
+    for key in ("ntk", "nngp"):
+      np.testing.assert_array_equal(resumed[key], full[key])
+
   def test_blocks_spread_over_two_devices_equal_one_device(self):  # Also the eNTK's.
     # Two logical CPUs must be configured before TensorFlow starts: a fresh interpreter.
     script = """

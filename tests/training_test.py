@@ -140,6 +140,22 @@ class PairedTrainingTest(test_utils.TestCase):
                             seed, workdir)
     return trainer, trainer.train()
 
+  def interrupted(self, workdir, after_steps, **cfg):
+    """A paired run stopped by an exception after `after_steps` steps (as if killed)."""
+
+    class Interrupt(Exception):
+      pass
+
+    def stop(epoch, batch, steps):
+      if epoch * steps + batch == after_steps:
+        raise Interrupt()
+
+    defaults = dict(trajectory_steps=4, trajectory_points=3, jit_compile=False)
+    trainer = PairedTrainer(lenet(self.dataset), self.dataset, TrainConfig(**defaults, **cfg),
+                            0, workdir)
+    with self.assertRaises(Interrupt):
+      trainer.train(on_step=stop)
+
   def test_same_seed_identical_results(self):
     t1, h1 = self.train(self.create_tempdir().full_path)
     t2, h2 = self.train(self.create_tempdir().full_path)
@@ -167,25 +183,26 @@ class PairedTrainingTest(test_utils.TestCase):
   def test_resume_mid_epoch(self):
     full_trainer, full = self.train(self.create_tempdir().full_path, epochs=2)
     workdir = self.create_tempdir().full_path
-
-    class Interrupt(Exception):
-      pass
-
-    def stop_after_four_steps(epoch, batch, steps):
-      if epoch * steps + batch == 4:
-        raise Interrupt()
-
-    trainer = PairedTrainer(lenet(self.dataset), self.dataset,
-                            TrainConfig(epochs=2, trajectory_steps=4, trajectory_points=3,
-                                        checkpoint_every_steps=2, jit_compile=False), 0, workdir)
-    with self.assertRaises(Interrupt):
-      trainer.train(on_step=stop_after_four_steps)
+    self.interrupted(workdir, 4, epochs=2, checkpoint_every_steps=2)
     trainer2, resumed = self.train(workdir, epochs=2, checkpoint_every_steps=2)
     self.assertEqual(full, resumed)
     for a, b in zip(full_trainer.linearized.u, trainer2.linearized.u):
       np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_array_equal(np.asarray(full_trainer.trajectory["linearized"]),
                                   np.asarray(trainer2.trajectory["linearized"]))
+
+  def test_resume_at_the_short_last_batch_is_bit_identical(self):
+    # 96 samples in batches of 40: 40, 40, 16. Killed after step 2, the resumed run meets the
+    # short batch before any full one; its steps must still equal the uninterrupted run's.
+    cfg = dict(epochs=2, batch_size=40, checkpoint_every_steps=2)
+    full_trainer, full = self.train(self.create_tempdir().full_path, **cfg)
+    workdir = self.create_tempdir().full_path
+    self.interrupted(workdir, 2, **cfg)
+    trainer2, resumed = self.train(workdir, **cfg)
+    self.assertEqual(full, resumed)
+    for a, b in zip(full_trainer.params + full_trainer.linearized.u,
+                    trainer2.params + trainer2.linearized.u):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
 
   def test_corrupted_latest_checkpoint_falls_back_to_the_previous_one(self):
     full_trainer, full = self.train(self.create_tempdir().full_path, epochs=3)

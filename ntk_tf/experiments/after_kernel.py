@@ -123,6 +123,7 @@ def _mean_curve(cells, key, sizes, config) -> dict:
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   validate(config)
   dataset = scaling_law.load_data(config)
+  scaling_law.check_training_memory(config, dataset)
   a = config.after_kernel
   ms = ([0] if a.include_initialization else []) + learning_curves.check_train_sizes(
       a.train_sizes, dataset.labels_train, "after_kernel.train_sizes")

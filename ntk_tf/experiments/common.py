@@ -8,7 +8,7 @@ import shutil
 
 import ml_collections
 
-from ntk_tf import data, distribute, io, models
+from ntk_tf import data, distribute, io, memory, models
 from ntk_tf.errors import ConfigError
 from ntk_tf.paired_training import TrainConfig
 
@@ -117,6 +117,20 @@ def build_model(cfg: ml_collections.ConfigDict, input_shape, num_outputs: int, s
                       num_outputs=num_outputs, seed=seed, dtype=dtype,
                       parameterization=cfg.parameterization, w_std=cfg.w_std, b_std=cfg.b_std,
                       **kwargs)
+
+
+def check_training_memory(cfg: ml_collections.ConfigDict, input_shape, num_outputs: int,
+                          batch_size: int, eval_batch_size: int, dtype: str = "float32",
+                          paired: bool = True, jit_compile: bool = True,
+                          what: str = "paired training"):
+  """Refuses, before any weights exist, training that would not fit in memory (memory.py)."""
+  kwargs = {} if cfg.get("depth") is None else {"depth": cfg.depth}
+  fp = models.footprint(cfg.name, cfg.width, input_shape, num_outputs, **kwargs)
+  need = memory.training_bytes(fp.num_params, fp.activations_per_sample, batch_size,
+                               eval_batch_size, 8 if dtype == "float64" else 4, paired,
+                               jit_compile)
+  memory.check(need, f"{what} of {cfg.name} x{cfg.width}",
+               memory.describe_training(fp.num_params, batch_size), device="accelerator")
 
 
 def _normalized(config_dict) -> dict:

@@ -134,6 +134,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   validate(config)
   dataset = data.load(config.dataset, seed=config.seed)
   logging.info("\n%s", dataset.summary())
+  common.check_training_memory(config.model, dataset.input_shape, dataset.num_outputs,
+                               config.train.batch_size, config.train.eval_batch_size,
+                               config.get("dtype", "float32"),
+                               jit_compile=config.train.jit_compile)
   per_seed = []
   for seed in seeds_of(config):
     seed_dir = os.path.join(workdir, f"seed_{seed}")

@@ -26,7 +26,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import checkpoints, data, distribute, io, models, plots, training
+from ntk_tf import checkpoints, data, distribute, io, memory, models, plots, training
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
 from ntk_tf.ntk import empirical, infinite, monte_carlo
@@ -135,11 +135,10 @@ def compute_kernel(model, x, params, cfg, workdir: str, devices=None) -> np.ndar
   """Θ(x, x) as (n, n) ("trace": output-averaged) or (n·L, n·L) ("full"), blocks checkpointed."""
   n, num_out = len(x), int(model.output_shape[-1])
   size = n * (num_out if cfg.outputs == "full" else 1)
-  if size * size * 8 > cfg.memory_limit_gb * 2 ** 30 / 2:
-    raise ConfigError(
-        f"the {cfg.outputs} kernel over {n} samples is {size}x{size} = "
-        f"{size * size * 8 / 2 ** 30:.2f} GiB, more than half of kernel.memory_limit_gb="
-        f"{cfg.memory_limit_gb}; use kernel.outputs='trace', fewer samples, or a larger limit.")
+  memory.check(2 * size * size * 8, f"the {cfg.outputs} kernel over {n} samples "
+               f"({size}x{size}) and its solve",
+               "use kernel.outputs='trace', fewer samples, or a larger limit on a larger machine.",
+               limit_gb=cfg.memory_limit_gb)
   kernel = empirical.empirical_ntk(
       model, x, params=params, method=cfg.method, memory_limit_gb=cfg.memory_limit_gb,
       outputs="trace" if cfg.outputs == "trace" else "all",

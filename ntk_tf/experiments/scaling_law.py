@@ -27,7 +27,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import data, io, learning_curves, plots, scaling
+from ntk_tf import data, io, learning_curves, memory, plots, scaling
 from ntk_tf.errors import ConfigError, DataError
 from ntk_tf.experiments import common
 from ntk_tf.ntk import empirical, infinite
@@ -219,12 +219,22 @@ def entk(model, x, params=None, memory_limit_gb=8.0, checkpoint_dir=None) -> np.
                                  memory_limit_gb=memory_limit_gb, checkpoint_dir=checkpoint_dir)
 
 
+def check_training_memory(config, dataset, widths=None):
+  """Refuses, before any training, a network at any of `widths` too large for memory."""
+  for width in widths or (config.model.width,):
+    model_cfg = ml_collections.ConfigDict(config.model.to_dict())
+    model_cfg.width = int(width)
+    common.check_training_memory(model_cfg, dataset.input_shape, dataset.num_outputs,
+                                 config.train.batch_size, config.train.eval_batch_size,
+                                 config.dtype, paired=False,
+                                 jit_compile=config.train.jit_compile, what="SGD training")
+
+
 def check_kernel_fits(num_samples: int, memory_limit_gb: float, what: str):
-  need = num_samples ** 2 * 8 / 2 ** 30
-  if need > memory_limit_gb / 2:
-    raise ConfigError(
-        f"the {what} over {num_samples} samples is {need:.2f} GiB, more than half of "
-        f"memory_limit_gb={memory_limit_gb}; use fewer training/test samples or a larger limit.")
+  """The (n, n) float64 kernel and its solve's copy within the limit and the machine."""
+  memory.check(2 * num_samples ** 2 * 8, f"the {what} over {num_samples} samples",
+               "use fewer training/test samples or a larger limit on a larger machine.",
+               limit_gb=memory_limit_gb)
 
 
 def curve_summary(run: dict) -> dict:
@@ -369,6 +379,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   validate(config)
   dataset = load_data(config)
   s, w = config.scaling, config.width_sweep
+  check_training_memory(config, dataset, (config.model.width,) + tuple(w.widths))
   sizes = learning_curves.check_train_sizes(s.train_sizes, dataset.labels_train,
                                             "scaling.train_sizes")
   sweep_sizes = []

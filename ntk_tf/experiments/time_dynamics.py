@@ -109,6 +109,7 @@ def _cell(config, dataset, seed, workdir) -> dict:
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   validate(config)
   dataset = scaling_law.load_data(config)
+  scaling_law.check_training_memory(config, dataset)
   n = learning_curves.check_train_sizes((config.time_dynamics.train_size,),
                                         dataset.labels_train, "time_dynamics.train_size")[0]
   cells = []

@@ -1,11 +1,12 @@
 """Models by name: `build(name, *, width, input_shape, num_outputs, seed, ...)` -> keras.Model."""
 
+import dataclasses
 import math
 
 import keras
 
 from ntk_tf.errors import ConfigError
-from ntk_tf.models import alexnet, arora, common, lenet, vyas
+from ntk_tf.models import alexnet, arora, common, layers, lenet, vyas
 from ntk_tf.models.layers import PARAMETERIZATIONS
 
 ARCHITECTURES = {
@@ -42,6 +43,44 @@ def check_input(name: str, width: int, input_shape, num_outputs: int = 1, **kwar
     ARCHITECTURES[name](width, tuple(input_shape), int(num_outputs), factory, **kwargs)
   except TypeError as e:
     raise ConfigError(f"model {name!r} does not take options {sorted(kwargs)} ({e}).") from e
+
+
+@dataclasses.dataclass(frozen=True)
+class Footprint:
+  """What one model occupies, from its layer shapes alone (no weights created)."""
+  num_params: int
+  activations_per_sample: int   # Elements of every layer's output and large temporaries.
+
+
+def footprint(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs) -> Footprint:
+  """Parameter count and per-sample activation elements of architecture `name`.
+
+  Counted layer by layer with compute_output_shape, so a model too large to build can be
+  refused before its weights exist. Convolutions add their padded input, the max-pool its
+  window copy and one-hot mask (see layers.MaxPool2D).
+  """
+  factory = common.LayerFactory("standard", 0, "float32", math.sqrt(2.0), 0.0)
+  try:
+    layer_list = ARCHITECTURES[name](width, tuple(input_shape), int(num_outputs), factory,
+                                     **kwargs)
+  except TypeError as e:
+    raise ConfigError(f"model {name!r} does not take options {sorted(kwargs)} ({e}).") from e
+  shape = (1,) + tuple(int(d) for d in input_shape)
+  params = activations = 0
+  for layer in layer_list:
+    out = tuple(layer.compute_output_shape(shape))
+    size_in, size_out = math.prod(shape[1:]), math.prod(out[1:])
+    if isinstance(layer, layers.Dense):
+      params += (shape[-1] + 1) * layer.units
+    elif isinstance(layer, layers.Conv2D):
+      params += (layer.kernel_size ** 2 * shape[-1] + 1) * layer.filters
+      p = layer.padding
+      activations += (shape[1] + 2 * p) * (shape[2] + 2 * p) * shape[3] if p else 0
+    elif isinstance(layer, layers.MaxPool2D):
+      activations += 2 * size_in
+    activations += size_out
+    shape = out
+  return Footprint(int(params), int(activations))
 
 
 def build(name: str, *, width: int, input_shape, num_outputs: int, seed: int = 0,

@@ -29,8 +29,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import distribute, io, progress
-from ntk_tf.errors import ConfigError
+from ntk_tf import distribute, io, memory, progress
+from ntk_tf.errors import ConfigError, require_finite
 from ntk_tf.models import layers as ntk_layers
 
 METHODS = ("auto", "jacobian", "ntvp", "structured")
@@ -138,10 +138,11 @@ class _Engine:
     self.num_outputs = int(model.output_shape[-1])
     self.param_layers = [l for l in model.layers
                          if isinstance(l, (ntk_layers.Dense, ntk_layers.Conv2D))]
-    # One compiled function per engine (blocks of one size compile once, a last partial
-    # block once more).
+    # One trace per block shape (a last partial block traces once more). Not reduce_retracing:
+    # a shape-generalized trace fuses ops differently, so a resumed run meeting the shapes in
+    # another order would differ from an uninterrupted one in the last bits.
     for name in ("jacobian", "ntvp_block", "layer_features"):
-      setattr(self, name, tf.function(getattr(self, "_" + name), reduce_retracing=True,
+      setattr(self, name, tf.function(getattr(self, "_" + name),
                                       jit_compile=jit_compile))
 
   def f(self, params, x):
@@ -350,9 +351,19 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
                       "weights of this architecture and width, in trainable_weights order.")
   if outputs not in ("all", "trace"):
     raise ConfigError(f"outputs={outputs!r}; use 'all' or 'trace'.")
+  for name, x in (("x1", x1), ("x2", x2)):
+    if not np.all(np.isfinite(x)):
+      raise ConfigError(f"{name} contains NaN or inf; clean the inputs first.")
+  for weight, value in zip(model.trainable_weights, params):
+    require_finite(value, f"the weight {weight.path} the empirical NTK is taken at",
+                   "a diverged training run? Take the kernel at its last good checkpoint, or "
+                   "lower the learning rate that produced these weights.")
   trace = outputs == "trace"
   n1, n2 = len(x1), len(x2)
   p = plan(model, n1, n2, method, memory_limit_gb, block_size, dtype.size, outputs=outputs)
+  memory.check(p.peak_bytes, f"the {n1}x{n2} empirical NTK ({p.method}, blocks of "
+               f"{p.block_size})", "lower memory_limit_gb below that (smaller blocks, the same "
+               "kernel) or use fewer samples.")
   engine = _Engine(model, params, dtype, jit_compile)
   num_out = engine.num_outputs
   logging.info("empirical NTK %dx%d (L=%d) by '%s': blocks of %d samples, %d block pairs, "
@@ -403,7 +414,12 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
       launched.append((i, j, path, block, True))
     for i, j, path, block, fresh in launched:
       if fresh:
-        block = np.asarray(block, dtype=np.float64)
+        block = require_finite(
+            np.asarray(block, dtype=np.float64),
+            f"the empirical NTK block of samples {rows[i].start}:{rows[i].stop} x "
+            f"{cols[j].start}:{cols[j].stop}",
+            "the inputs and weights were finite, so this is an overflow: standardize the "
+            "inputs, lower the init scale (w_std), or compute in float64 (dtype='float64').")
         if trace and block.ndim == 4:
           block = np.einsum("ijaa->ij", block)
         if trace:

@@ -36,8 +36,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import distribute, io, progress
-from ntk_tf.errors import ConfigError
+from ntk_tf import distribute, io, memory, progress
+from ntk_tf.errors import ConfigError, require_finite
 
 ARCHITECTURES = ("mlp", "cnn_v", "cnn_gap", "myrtle", "cnn5")
 CACHE_BYTES = 16 * 2 ** 20  # Target size of one block's cross-kernel tensor.
@@ -307,11 +307,14 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
         f"one sample pair of {arch} on {x1.shape[1:]} inputs needs ~{per_pair / 2 ** 30:.2f} GiB"
         f" plus {2 * n1 * n2 * 8 / 2 ** 30:.2f} GiB for the kernels, over memory_limit_gb="
         f"{memory_limit_gb}; raise the limit or use fewer samples.")
+  memory.check(2 * n1 * n2 * 8 + per_pair * block_size ** 2,
+               f"the {n1}x{n2} {arch} kernels (blocks of {block_size})",
+               "use fewer samples, a smaller kernel.block_size, or a larger machine.")
   rows = [slice(s, min(s + block_size, n1)) for s in range(0, n1, block_size)]
   cols = [slice(s, min(s + block_size, n2)) for s in range(0, n2, block_size)]
   pairs = [(i, j) for i in range(len(rows)) for j in range(len(cols))
            if not symmetric or j >= i]
-  fn = tf.function(lambda a, b: block_kernels(spec, a, b, w_std, b_std), reduce_retracing=True)
+  fn = tf.function(lambda a, b: block_kernels(spec, a, b, w_std, b_std))
   nngp = np.zeros((n1, n2))
   ntk = np.zeros((n1, n2))
   if checkpoint_dir:
@@ -344,6 +347,13 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
       launched.append((i, j, path, k, t, True))
     for i, j, path, k, t, fresh in launched:
       k, t = np.asarray(k, np.float64), np.asarray(t, np.float64)
+      if fresh:
+        where = (f"the {arch} kernel block of samples {rows[i].start}:{rows[i].stop} x "
+                 f"{cols[j].start}:{cols[j].stop}")
+        fix = ("the inputs were finite, so this is an overflow: standardize the inputs or "
+               "lower w_std/b_std, or compute in float64 (dtype='float64').")
+        require_finite(k, where + " (NNGP)", fix)
+        require_finite(t, where + " (NTK)", fix)
       if path and fresh:
         io.write_npz(path, nngp=k, ntk=t)
       nngp[rows[i], cols[j]], ntk[rows[i], cols[j]] = k, t

@@ -17,6 +17,7 @@ import scipy.linalg
 import scipy.linalg.lapack
 from absl import logging
 
+from ntk_tf import memory
 from ntk_tf.errors import ConfigError
 from ntk_tf.ntk import empirical
 
@@ -53,14 +54,12 @@ def estimate(rows: int, num_params: int, storage: str = "memory",
 
 
 def check_fits(est: DenseEstimate, memory_limit_gb: float, storage: str):
-  """Refuses (before any work) a dense solve whose estimate exceeds the budget."""
-  if est.peak_bytes > memory_limit_gb * 2 ** 30:
-    raise ConfigError(
-        f"the dense least-squares solve does not fit: {est.describe()}, but "
-        f"memory_limit_gb={memory_limit_gb}. Use the matrix-free method 'lsqr' (memory "
-        f"~ a few copies of the {est.num_params:,} parameters)"
-        + (", or storage='memmap' to keep J on disk" if storage == "memory" else "")
-        + ", or raise the limit on a larger machine.")
+  """Refuses (before any work) a dense solve whose estimate exceeds the limit or the machine."""
+  memory.check(est.peak_bytes, f"the dense least-squares solve ({est.describe()})",
+               f"use the matrix-free method 'lsqr' (memory ~ a few copies of the "
+               f"{est.num_params:,} parameters)"
+               + (", or storage='memmap' to keep J on disk" if storage == "memory" else "")
+               + ", or raise the limit on a larger machine.", limit_gb=memory_limit_gb)
 
 
 def jacobian_matrix(model: keras.Model, x, *, params: Optional[Sequence] = None,

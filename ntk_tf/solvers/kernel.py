@@ -16,7 +16,7 @@ import numpy as np
 import scipy.linalg
 import sklearn.kernel_ridge
 
-from ntk_tf.errors import ConfigError
+from ntk_tf.errors import ConfigError, require_finite
 from ntk_tf.ntk import empirical
 from ntk_tf.solvers.operator import check_finite
 
@@ -28,7 +28,9 @@ def as_matrix(kernel: np.ndarray) -> np.ndarray:
     return empirical.flatten(kernel)
   if kernel.ndim != 2:
     raise ConfigError(f"a kernel has shape (n1, n2) or (n1, n2, L, L), not {kernel.shape}.")
-  return kernel
+  return require_finite(kernel, "the kernel matrix given to the kernel solver",
+                        "recompute it (the kernel functions refuse to return NaN/inf) or "
+                        "check the file it was loaded from.")
 
 
 def _targets(kernel: np.ndarray, y: np.ndarray) -> np.ndarray:

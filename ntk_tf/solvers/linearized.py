@@ -17,8 +17,8 @@ import keras
 import numpy as np
 from absl import logging
 
-from ntk_tf import training
-from ntk_tf.errors import ConfigError
+from ntk_tf import memory, training
+from ntk_tf.errors import ConfigError, require_finite
 from ntk_tf.ntk import empirical
 from ntk_tf.solvers import dense, iterative, kernel
 from ntk_tf.solvers.operator import JacobianOperator, check_finite
@@ -49,6 +49,14 @@ def check_feasible(method: str, num_rows: int, num_params: int, opts: dict,
                          block_rows=3 * opts["jacobian_block_size"] * num_outputs)
     dense.check_fits(est, opts["memory_limit_gb"], opts["storage"])
     return est
+  if method == "kernel":   # empirical_ntk checks its own plan.
+    return None
+  # LSQR/LSMR keep ~5 parameter-length float64 vectors (x, v, w, Aᵀu, the checkpointed
+  # iterate) and the operator w0, tangents and gradients in the model's dtype (≤ float64).
+  memory.check(num_params * 8 * 8 + memory.RUNTIME_BYTES,
+               f"the matrix-free {method} solve over {num_params:,} parameters",
+               "use a smaller width or a machine with more memory.",
+               limit_gb=opts["memory_limit_gb"])
   return None
 
 
@@ -66,6 +74,9 @@ def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_tes
   if est is not None:
     logging.info("lstsq: %s", est.describe())
   f0, f0_test = op.initial_outputs(), op_test.initial_outputs()
+  for name, values in (("training", f0), ("test", f0_test)):
+    require_finite(values, f"the network's outputs f(w0, x) on the {name} set",
+                   "check the weights w0 (a diverged checkpoint?) or standardize the inputs.")
   residual0 = y_train - f0
   start = time.time()
   report = dict(method=method, num_rows=op.shape[0], num_params=op.shape[1])
@@ -109,7 +120,9 @@ def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_tes
     report["u_norm"] = float(np.linalg.norm(u))
   report["seconds"] = time.time() - start
   for name, values in (("train", train), ("test", test)):
-    check_finite(f"{method} {name} predictions", values)
+    require_finite(values, f"the {method} solution's {name} predictions f0 + J u",
+                   "the inputs and f0 were finite, so J u overflowed: try method 'lsqr' with "
+                   "damp > 0, or rcond to cut the smallest singular values.")
   report.update(
       train_accuracy=training.accuracy(train, np.asarray(labels_train), threshold),
       test_accuracy=training.accuracy(test, np.asarray(labels_test), threshold),

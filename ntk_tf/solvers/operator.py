@@ -55,10 +55,10 @@ class JacobianOperator(scipy.sparse.linalg.LinearOperator):
     self.model_dtype = self.linear.dtype
     num_params = int(sum(int(np.prod(s)) for s in self.shapes))
     super().__init__(dtype=np.float64, shape=(len(self.x) * self.num_outputs, num_params))
-    self._jvp = tf.function(self.linear.jvp, jit_compile=jit_compile, reduce_retracing=True)
-    self._vjp = tf.function(self.linear.vjp, jit_compile=jit_compile, reduce_retracing=True)
+    self._jvp = tf.function(self.linear.jvp, jit_compile=jit_compile)
+    self._vjp = tf.function(self.linear.vjp, jit_compile=jit_compile)
     self._outputs = tf.function(lambda x: self.linear.apply_model(self.linear._w0(), x),
-                                jit_compile=jit_compile, reduce_retracing=True)
+                                jit_compile=jit_compile)
     self.matvecs = self.rmatvecs = 0
 
   def _batches(self):
