@@ -84,10 +84,12 @@ def main(argv):
   config = _CONFIG.value
   workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
   from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
+  from ntk_tf.experiments import common  # pylint: disable=import-outside-toplevel
   try:
     experiment = experiments.get(config.experiment)
     if hasattr(experiment, "validate"):
       experiment.validate(config)
+    common.check_determinism(config)
     os.makedirs(workdir, exist_ok=True)
     if hasattr(experiment, "prepare_workdir"):
       experiment.prepare_workdir(config, workdir, overwrite=_OVERWRITE.value)

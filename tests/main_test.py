@@ -38,9 +38,33 @@ class BadInputTest(parameterized.TestCase):
     error_lines = [l for l in result.stderr.splitlines() if l.startswith("ntk_tf: error:")]
     self.assertLen(error_lines, 1)
 
+  def test_op_determinism_with_xla_on_alexnet_is_refused_before_any_data(self):
+    workdir = self.create_tempdir().full_path
+    result = run_main("--config=configs/alexnet_snakes.py", f"--workdir={workdir}",
+                      "--config.deterministic=True")
+    self.assertEqual(result.returncode, 2, result.stderr)
+    self.assertIn("overlapping max-pooling, whose gradient has no deterministic XLA kernel. "
+                  "Set config.train.jit_compile=False", result.stderr)
+    self.assertNotIn("Traceback", result.stderr)
 
-if __name__ == "__main__":
-  absltest.main()
+
+class DeterminismTest(absltest.TestCase):
+
+  def test_same_config_and_seed_give_an_identical_results_json(self):
+    # Op determinism on (XLA too: LeNet's max-pool is ours, see models/layers.py); two
+    # processes. The fault-injection tests compare two processes without it.
+    overrides = ["--config.deterministic=True", "--config.dataset.num_train=200",
+                 "--config.dataset.num_test=50", "--config.train.epochs=1",
+                 "--config.baseline.logistic_regression=False"]
+    results = []
+    for _ in range(2):
+      workdir = self.create_tempdir().full_path
+      result = run_main("--config=configs/quickstart.py", f"--workdir={workdir}", *overrides)
+      self.assertEqual(result.returncode, 0, result.stderr)
+      with open(os.path.join(workdir, "results.json")) as f:
+        results.append(json.load(f))
+    self.assertBetween(results[0]["standard"]["test_accuracy"], 0.0, 1.0)
+    self.assertEqual(results[0], results[1])
 
 
 class QuickstartTest(absltest.TestCase):
@@ -67,3 +91,7 @@ class QuickstartTest(absltest.TestCase):
                  "seed_0/metrics.csv", "seed_0/trajectories.npz"):
       self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
     self.assertNotEmpty(os.listdir(os.path.join(workdir, "seed_0", "tensorboard")))
+
+
+if __name__ == "__main__":
+  absltest.main()

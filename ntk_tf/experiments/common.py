@@ -58,6 +58,35 @@ def _check_input(cfg, width, dataset_cfg):
                       f"{data.input_shape(dataset_cfg)})") from e
 
 
+def _jit_fields(config, prefix="config") -> list:
+  """Paths of every jit_compile=True in `config`."""
+  out = []
+  for key, value in config.items():
+    if isinstance(value, ml_collections.ConfigDict):
+      out += _jit_fields(value, f"{prefix}.{key}")
+    elif key == "jit_compile" and value:
+      out.append(f"{prefix}.{key}")
+  return out
+
+
+def check_determinism(config: ml_collections.ConfigDict):
+  """Refuses config.deterministic with XLA on a model whose max-pool gradient has no
+  deterministic XLA kernel (AlexNet), before any work; TensorFlow would fail at the first step."""
+  if not config.get("deterministic", False) or "model" not in config or "dataset" not in config:
+    return
+  jit = _jit_fields(config)
+  m = config.model
+  widths = tuple(m.widths) if "widths" in m else (m.width,)
+  kwargs = {} if m.get("depth") is None else {"depth": m.depth}
+  if jit and models.has_overlapping_max_pool(m.name, widths[0],
+                                             data.input_shape(config.dataset), **kwargs):
+    raise ConfigError(
+        f"config.deterministic=True with {', '.join(f'{f}=True' for f in jit)}: model "
+        f"{m.name!r} has overlapping max-pooling, whose gradient has no deterministic XLA "
+        f"kernel. Set {' and '.join(f'{f}=False' for f in jit)}, or deterministic=False (XLA "
+        "on the CPU gives identical results run to run anyway).")
+
+
 def validate_model(cfg: ml_collections.ConfigDict, dataset_cfg=None):
   check_keys(cfg, model_config(), "model")
   models.validate(cfg.name, cfg.width, cfg.get("parameterization", "standard"))

@@ -31,9 +31,9 @@ def default_config() -> ml_collections.ConfigDict:
   config.experiment = "compare"
   config.seed = 0
   config.seeds = ml_collections.FieldReference(None, field_type=tuple)  # Several seeds.
-  # tf.config.experimental.enable_op_determinism() has no XLA max-pool gradient, so it is off;
-  # XLA on the CPU is deterministic here anyway (tests/compare_test.py checks same seed ->
-  # identical results). Set True only with train.jit_compile=False.
+  # tf.config.experimental.enable_op_determinism(): off, since XLA on the CPU is deterministic
+  # anyway (tests/fault_injection_test.py: two processes, identical results.json). With XLA it
+  # works for LeNet; AlexNet's overlapping max-pool has no deterministic XLA gradient (refused).
   config.deterministic = False
   config.dtype = "float32"
   config.distribute = "default"  # tf.distribute: default, mirrored, multi_worker_mirrored, tpu.

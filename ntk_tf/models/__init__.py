@@ -35,14 +35,26 @@ def validate(name, width, parameterization="standard", dtype="float32"):
     raise ConfigError(f"dtype {dtype!r} is not supported; use float32 or float64.")
 
 
+def _layers(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs) -> list:
+  """The architecture's layer list, without weights (shape errors raised as ConfigError)."""
+  factory = common.LayerFactory("standard", 0, "float32", math.sqrt(2.0), 0.0)
+  try:
+    return ARCHITECTURES[name](width, tuple(input_shape), int(num_outputs), factory, **kwargs)
+  except TypeError as e:
+    raise ConfigError(f"model {name!r} does not take options {sorted(kwargs)} ({e}).") from e
+
+
 def check_input(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs):
   """Raises the ConfigError `build` would for this input shape (e.g. AlexNet on 28x28),
   without creating any weights."""
-  factory = common.LayerFactory("standard", 0, "float32", math.sqrt(2.0), 0.0)
-  try:
-    ARCHITECTURES[name](width, tuple(input_shape), int(num_outputs), factory, **kwargs)
-  except TypeError as e:
-    raise ConfigError(f"model {name!r} does not take options {sorted(kwargs)} ({e}).") from e
+  _layers(name, width, input_shape, num_outputs, **kwargs)
+
+
+def has_overlapping_max_pool(name: str, width: int, input_shape, **kwargs) -> bool:
+  """Whether the model uses Keras' max-pool (stride < window, e.g. AlexNet), whose gradient
+  has no deterministic XLA kernel (op determinism + jit_compile fails)."""
+  return any(isinstance(layer, keras.layers.MaxPooling2D)
+             for layer in _layers(name, width, input_shape, **kwargs))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,12 +71,7 @@ def footprint(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs
   refused before its weights exist. Convolutions add their padded input, the max-pool its
   window copy and one-hot mask (see layers.MaxPool2D).
   """
-  factory = common.LayerFactory("standard", 0, "float32", math.sqrt(2.0), 0.0)
-  try:
-    layer_list = ARCHITECTURES[name](width, tuple(input_shape), int(num_outputs), factory,
-                                     **kwargs)
-  except TypeError as e:
-    raise ConfigError(f"model {name!r} does not take options {sorted(kwargs)} ({e}).") from e
+  layer_list = _layers(name, width, input_shape, num_outputs, **kwargs)
   shape = (1,) + tuple(int(d) for d in input_shape)
   params = activations = 0
   for layer in layer_list:
