@@ -21,6 +21,7 @@ _CASES = flags.DEFINE_list(
               "lenet:10:256:0", "alexnet:1:32:1", "lenet:30:32:0:single",
               "lenet:10:256:0:single"],
     "name:width:batch:jit[:single] (LeNet on 28x28x1, AlexNet on 64x64x3).")
+_EVAL = flags.DEFINE_integer("eval_batch_size", None, "Evaluation batch (default: the batch).")
 
 CODE = r"""
 import json, os, resource, sys, tempfile
@@ -32,9 +33,10 @@ from ntk_tf.paired_training import PairedTrainer, TrainConfig
 
 name, width, batch, jit, single = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
     sys.argv[4] == "1", sys.argv[5] == "1"
+eval_batch = int(sys.argv[7])
 shape = (28, 28, 1) if name == "lenet" else (64, 64, 3)
 rng = np.random.default_rng(0)
-x = rng.normal(size=(2 * batch,) + shape).astype("float32")
+x = rng.normal(size=(2 * max(batch, eval_batch),) + shape).astype("float32")
 labels = rng.integers(0, 10, len(x))
 targets = np.eye(10, dtype="float32")[labels]
 
@@ -45,19 +47,20 @@ kind = sys.argv[6]   # One kind per process: ru_maxrss never falls.
 base = rss()
 model = models.build(name, width=width, input_shape=shape, num_outputs=10)
 if kind == "paired":
-  cfg = TrainConfig(epochs=1, batch_size=batch, eval_batch_size=batch, jit_compile=jit,
+  cfg = TrainConfig(epochs=1, batch_size=batch, eval_batch_size=eval_batch, jit_compile=jit,
                     trajectory_points=2, trajectory_steps=1)
-  PairedTrainer(model, Dataset(x, labels, targets, x[:batch], labels[:batch], targets[:batch],
-                               {}), cfg, 0, tempfile.mkdtemp()).train()
+  PairedTrainer(model, Dataset(x, labels, targets, x[:eval_batch], labels[:eval_batch],
+                               targets[:eval_batch], {}), cfg, 0, tempfile.mkdtemp()).train()
 else:
   cls = learning_curves.NetworkModel if kind == "network" else learning_curves.LinearizedModelSGD
-  m = cls(model, x, targets, x[:batch], labels[:batch], loss="half_mse", momentum=0.9,
-          threshold=0.0, eval_batch_size=batch, jit_compile=jit)
+  m = cls(model, x, targets, x[:eval_batch], labels[:eval_batch], loss="half_mse",
+          momentum=0.9, threshold=0.0, eval_batch_size=eval_batch, jit_compile=jit)
   learning_curves.train_with_early_stopping(m, len(x), batch_size=batch, learning_rate=1e-3,
                                             max_steps=4, seed=0, keep_best=True)
 fp = models.footprint(name, width, shape, 10)
-estimate = memory.training_bytes(fp.num_params, fp.activations_per_sample, batch, batch, 4,
-                                 paired=kind == "paired", jit_compile=jit)
+estimate = memory.training_bytes(fp.num_params, fp.activations_per_sample, batch, eval_batch, 4,
+                                 paired=kind == "paired", jit_compile=jit,
+                                 peak_layer_activations=fp.peak_layer_activations)
 print(json.dumps(dict(params=fp.num_params, measured=rss() - base, estimate=estimate)))
 """
 
@@ -70,7 +73,8 @@ def main(_):
     name, width, batch, jit = parts[0], parts[1], parts[2], parts[3]
     single = len(parts) > 4 and parts[4] == "single"
     for kind in (("network", "linearized") if single else ("paired",)):
-      r = child.run_json(CODE, name, width, batch, jit, int(single), kind)
+      r = child.run_json(CODE, name, width, batch, jit, int(single), kind,
+                         _EVAL.value or batch)
       if "error" in r:
         print(f"{case:<24} {kind:<11} error: {r['error']}")
         continue

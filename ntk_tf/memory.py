@@ -28,7 +28,10 @@ PAIRED_STATE_COPIES = {True: 7, False: 12}   # By jit_compile.
 SINGLE_STATE_COPIES = {True: 6, False: 8}
 PAIRED_ACTIVATION_COPIES = 3  # LeNet x10 batch 256: 1.8 (no XLA), 0.65 (XLA) of our count.
 SINGLE_ACTIVATION_COPIES = 2
-EVAL_ACTIVATION_COPIES = 2    # Primal and tangent, no backward pass.
+# Evaluation: no backward pass, so only the largest layer's input, output and temporaries are
+# alive, for the primal and the tangent; without XLA the JVP keeps more (LeNet x30, eval batch
+# 1000: 2.35 copies measured for the linearized model).
+EVAL_ACTIVATION_COPIES = {True: 2, False: 3}   # By jit_compile.
 RUNTIME_BYTES = GiB // 4     # XLA compilation, TensorFlow's allocator slack (LeNet x1: 0.18).
 
 
@@ -122,15 +125,19 @@ def check(need_bytes: int, what: str, advice: str, limit_gb: Optional[float] = N
 
 def training_bytes(num_params: int, activations_per_sample: int, batch_size: int,
                    eval_batch_size: int, itemsize: int, paired: bool = True,
-                   jit_compile: bool = True) -> int:
-  """Estimated peak of SGD training: optimizer state, one batch's activations, the runtime.
+                   jit_compile: bool = True, peak_layer_activations: int = None) -> int:
+  """Estimated peak of SGD training: optimizer state, one batch's activations (every layer's,
+  kept for the backward pass) or one evaluation batch's (the largest layer's), the runtime.
 
   paired: a network and its linearization side by side (Samarin et al.); else one model.
+  peak_layer_activations: per sample (models.Footprint); None: all activations (an upper bound).
   """
   state = (PAIRED_STATE_COPIES if paired else SINGLE_STATE_COPIES)[bool(jit_compile)]
   train_acts = PAIRED_ACTIVATION_COPIES if paired else SINGLE_ACTIVATION_COPIES
-  activations = activations_per_sample * max(train_acts * batch_size,
-                                             EVAL_ACTIVATION_COPIES * eval_batch_size)
+  peak_layer = activations_per_sample if peak_layer_activations is None else \
+      peak_layer_activations
+  activations = max(train_acts * batch_size * activations_per_sample,
+                    EVAL_ACTIVATION_COPIES[bool(jit_compile)] * eval_batch_size * peak_layer)
   return (state * num_params + activations) * itemsize + RUNTIME_BYTES
 
 

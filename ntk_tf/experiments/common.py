@@ -157,7 +157,7 @@ def check_training_memory(cfg: ml_collections.ConfigDict, input_shape, num_outpu
   fp = models.footprint(cfg.name, cfg.width, input_shape, num_outputs, **kwargs)
   need = memory.training_bytes(fp.num_params, fp.activations_per_sample, batch_size,
                                eval_batch_size, 8 if dtype == "float64" else 4, paired,
-                               jit_compile)
+                               jit_compile, fp.peak_layer_activations)
   memory.check(need, f"{what} of {cfg.name} x{cfg.width}",
                memory.describe_training(fp.num_params, batch_size), device="accelerator")
 

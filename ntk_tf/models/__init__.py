@@ -62,6 +62,7 @@ class Footprint:
   """What one model occupies, from its layer shapes alone (no weights created)."""
   num_params: int
   activations_per_sample: int   # Elements of every layer's output and large temporaries.
+  peak_layer_activations: int   # The most one layer holds at once (input, output, temporaries).
 
 
 def footprint(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs) -> Footprint:
@@ -73,21 +74,23 @@ def footprint(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs
   """
   layer_list = _layers(name, width, input_shape, num_outputs, **kwargs)
   shape = (1,) + tuple(int(d) for d in input_shape)
-  params = activations = 0
+  params = activations = peak = 0
   for layer in layer_list:
     out = tuple(layer.compute_output_shape(shape))
     size_in, size_out = math.prod(shape[1:]), math.prod(out[1:])
+    temporaries = 0
     if isinstance(layer, layers.Dense):
       params += (shape[-1] + 1) * layer.units
     elif isinstance(layer, layers.Conv2D):
       params += (layer.kernel_size ** 2 * shape[-1] + 1) * layer.filters
       p = layer.padding
-      activations += (shape[1] + 2 * p) * (shape[2] + 2 * p) * shape[3] if p else 0
+      temporaries = (shape[1] + 2 * p) * (shape[2] + 2 * p) * shape[3] if p else 0
     elif isinstance(layer, layers.MaxPool2D):
-      activations += 2 * size_in
-    activations += size_out
+      temporaries = 2 * size_in
+    activations += size_out + temporaries
+    peak = max(peak, size_in + size_out + temporaries)
     shape = out
-  return Footprint(int(params), int(activations))
+  return Footprint(int(params), int(activations), int(peak))
 
 
 def build(name: str, *, width: int, input_shape, num_outputs: int, seed: int = 0,
