@@ -2,7 +2,10 @@
 
 Records per-epoch train/test loss and accuracy of both models and the trajectories of the output
 for the correct class on fixed validation points (every step for the first T steps, then every
-epoch; Samarin et al. 2020, Fig. 2). Everything needed to resume (weights, velocities, u, step,
+epoch; Samarin et al. 2020, Fig. 2). With translate_mode="per_epoch" the minibatches are shifted
+afresh every epoch (Dataset.train_batch) and the epoch's train loss/accuracy are measured on
+that epoch's shifted training images, the inputs its steps saw (with "fixed": x_train itself);
+the test set keeps its fixed shift. Everything needed to resume (weights, velocities, u, step,
 history, trajectories) is in one TensorFlow checkpoint, so an interrupted run resumes and ends
 with results identical to an uninterrupted one.
 """
@@ -150,13 +153,15 @@ class PairedTrainer:
 
     return step_of(standard_replica, self.std_opt), step_of(linearized_replica, self.lin_opt)
 
-  def _batch(self, idx):
-    """(x, y, extra args) of one minibatch, split over the replicas when there are several."""
+  def _batch(self, idx, epoch: int):
+    """(x, y, extra args) of one minibatch of epoch `epoch` (its shifts, in per_epoch mode),
+    split over the replicas when there are several."""
     d = self.data
+    x = d.train_batch(idx, epoch)
     if self.strategy.num_replicas_in_sync == 1:
-      return (tf.constant(d.x_train[idx], dtype=self.dtype),
+      return (tf.constant(x, dtype=self.dtype),
               tf.constant(d.targets_train[idx], dtype=self.dtype), ())
-    return (distribute.split_batch(self.strategy, d.x_train[idx], self.dtype),
+    return (distribute.split_batch(self.strategy, x, self.dtype),
             distribute.split_batch(self.strategy, d.targets_train[idx], self.dtype),
             (tf.constant(len(idx), tf.int32),))
 
@@ -201,9 +206,10 @@ class PairedTrainer:
     self.trajectory["standard"].append(std)
     self.trajectory["linearized"].append(lin)
 
-  def _evaluate(self, fn, loss_fn):
+  def _evaluate(self, fn, loss_fn, x_train):
+    """Train metrics on `x_train` (the epoch's training inputs), test metrics on x_test."""
     d, bs = self.data, self.cfg.eval_batch_size
-    train = training.evaluate(fn, d.x_train, d.targets_train, d.labels_train, loss_fn, bs,
+    train = training.evaluate(fn, x_train, d.targets_train, d.labels_train, loss_fn, bs,
                               self.dtype, self.threshold)
     test = training.evaluate(fn, d.x_test, d.targets_test, d.labels_test, loss_fn, bs,
                              self.dtype, self.threshold)
@@ -243,7 +249,7 @@ class PairedTrainer:
       batches = training.epoch_batches(len(d.x_train), cfg.batch_size, self.seed, epoch)
       start = time.time()
       for b in range(step - epoch * steps_per_epoch, steps_per_epoch):
-        x, y, extra = self._batch(batches[b])
+        x, y, extra = self._batch(batches[b], epoch)
         if cfg.train_standard:
           self._check_finite("standard", float(self.standard_step(x, y, lr_t, *extra)),
                              step + 1, epoch, lr)
@@ -264,10 +270,11 @@ class PairedTrainer:
       if step > cfg.trajectory_steps:
         self._record_trajectory(step)
       record = dict(epoch=epoch + 1, step=step, learning_rate=lr, linearized_learning_rate=lin_lr)
+      x_seen = d.train_images(epoch)  # This epoch's shifted images in per_epoch mode.
       if cfg.train_standard:
-        record["standard"] = self._evaluate(self.standard_fn, self.std_loss)
+        record["standard"] = self._evaluate(self.standard_fn, self.std_loss, x_seen)
       if cfg.train_linearized:
-        record["linearized"] = self._evaluate(self.linearized_fn, self.lin_loss)
+        record["linearized"] = self._evaluate(self.linearized_fn, self.lin_loss, x_seen)
       self.history.append(record)
       self.save()
       _log_epoch(record, seconds, steps_per_epoch)

@@ -15,6 +15,7 @@ OFFLINE = ("mnist5k", "fashion_mnist", "digits", "vyas_synthetic")
 LOCAL_FILES = ("cifar5m",)        # Files the user downloads (not in TFDS).
 DATASETS = TFDS_ONLY + OFFLINE + LOCAL_FILES
 TARGETS = ("one_hot", "class_vs_rest", "parity")
+TRANSLATE_MODES = ("fixed", "per_epoch")
 # Height/width of each image source, to check transforms before any data is read.
 IMAGE_SIZES = {"mnist": (28, 28), "cifar10": (32, 32), "svhn_cropped": (32, 32),
                "fashion_mnist": (28, 28), "mnist5k": (28, 28), "digits": (8, 8),
@@ -34,6 +35,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.num_train = ml_collections.FieldReference(None, field_type=int)  # Class-balanced subsample.
   c.num_test = ml_collections.FieldReference(None, field_type=int)
   c.translate = 0                 # Max shift in pixels per direction (Samarin et al.: 7).
+  c.translate_mode = "fixed"      # One of TRANSLATE_MODES (see `load`).
   c.standardize = True            # Per-channel, training-set statistics.
   c.target = "one_hot"            # One of TARGETS.
   c.positive_class = 0            # class_vs_rest: the positive class (after `classes`).
@@ -51,12 +53,40 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 @dataclasses.dataclass
+class EpochTranslation:
+  """Training images shifted afresh every epoch (translate_mode="per_epoch").
+
+  images: the standardized, shuffled, untranslated training images (aligned with x_train);
+  fill: per channel, where a zero pixel lands after standardization, so that shifting here
+  equals shifting in raw pixel space (zero fill) and standardizing afterwards, bit for bit.
+  """
+  images: np.ndarray
+  max_shift: int
+  seed: int
+  fill: np.ndarray
+
+  def shifts(self, epoch: int) -> np.ndarray:
+    return transforms.epoch_shifts(len(self.images), self.max_shift, self.seed, epoch)
+
+  def batch(self, idx, epoch: int) -> np.ndarray:
+    """Training images `idx` as shifted in epoch `epoch` (0-based)."""
+    idx = np.asarray(idx)
+    return transforms.translate(self.images[idx], self.shifts(epoch)[idx], self.fill)
+
+  def all(self, epoch: int) -> np.ndarray:
+    return transforms.translate(self.images, self.shifts(epoch), self.fill)
+
+
+@dataclasses.dataclass
 class Dataset:
   """Arrays ready for training.
 
   x_*: float32 (N, H, W, C) images (or (N, D) vectors); labels_*: int64 task labels
   (classes, or 1/0 for binary tasks) that accuracy is measured on; targets_*: float32 (N, L)
   regression targets of the L2 loss; info: metadata (name, class names, statistics, ...).
+  epoch_translation: None, or (translate_mode="per_epoch") the images that `train_batch` shifts
+  afresh every epoch. x_train is then the fixed-shift draw of translate_mode="fixed" (the same
+  array): what solvers, kernels, spectra and baselines see, since they cannot augment.
   """
   x_train: np.ndarray
   labels_train: np.ndarray
@@ -65,6 +95,19 @@ class Dataset:
   labels_test: np.ndarray
   targets_test: np.ndarray
   info: dict
+  epoch_translation: Optional[EpochTranslation] = None
+
+  def train_batch(self, idx, epoch: int) -> np.ndarray:
+    """Training inputs `idx` as SGD sees them in epoch `epoch` (0-based)."""
+    if self.epoch_translation is None:
+      return self.x_train[idx]
+    return self.epoch_translation.batch(idx, epoch)
+
+  def train_images(self, epoch: int) -> np.ndarray:
+    """All training inputs as SGD sees them in epoch `epoch` (x_train unless per_epoch)."""
+    if self.epoch_translation is None:
+      return self.x_train
+    return self.epoch_translation.all(epoch)
 
   @property
   def num_outputs(self) -> int:
@@ -90,7 +133,8 @@ class Dataset:
         f"  target {i['target']} with {self.num_outputs} output(s); classes: "
         + ", ".join(i["class_names"]),
         f"  train per class {i['train_class_counts']}, test per class {i['test_class_counts']}",
-        f"  translate {i['translate']} px; standardized: {i['standardize']}; "
+        f"  translate {i['translate']} px ({i.get('translate_mode', 'fixed')}); "
+        f"standardized: {i['standardize']}; "
         f"pixel mean/std after: {self.x_train.mean():.4f}/{self.x_train.std():.4f}",
     ]
     return "\n".join(lines)
@@ -139,6 +183,11 @@ def validate(cfg: ml_collections.ConfigDict):
     _check(translate < min(h, w),
            f"dataset.translate={translate} is out of range for {h}x{w} images; use "
            f"0..{min(h, w) - 1} (Samarin et al. use 7 on 28x28 MNIST).")
+  mode = cfg.get("translate_mode", "fixed")
+  _check(mode in TRANSLATE_MODES, f"dataset.translate_mode={mode!r} is unknown; use "
+         f"{' or '.join(repr(m) for m in TRANSLATE_MODES)}.")
+  _check(mode == "fixed" or translate, "dataset.translate_mode='per_epoch' shifts nothing "
+         "with dataset.translate=0; set dataset.translate (e.g. 7) or translate_mode='fixed'.")
   if cfg.name == "cifar5m":
     c5 = cfg.get("cifar5m", {})
     _check(c5.get("dir") is not None,
@@ -202,6 +251,11 @@ def load(dataset_config: ml_collections.ConfigDict, seed: Optional[int] = 0) -> 
   Order: source -> class subset -> class-balanced subsample -> translation (zero fill,
   raw pixel space) -> per-channel standardization with training statistics -> targets ->
   seeded shuffle of the training set.
+
+  translate_mode "fixed": one random shift per example, drawn here (train and test).
+  "per_epoch" (augmentation): the same x_train, x_test and statistics as "fixed", plus
+  `epoch_translation`, from which `Dataset.train_batch(idx, epoch)` shifts the training images
+  afresh every epoch (a function of seed, epoch and example); the test set keeps its fixed shift.
   """
   validate(dataset_config)
   cfg = _filled(dataset_config)
@@ -227,6 +281,8 @@ def load(dataset_config: ml_collections.ConfigDict, seed: Optional[int] = 0) -> 
         transforms.rng(seed, transforms.STREAM_SUBSAMPLE_TEST), "dataset.num_test")
     x_test, y_test = x_test[idx], y_test[idx]
 
+  per_epoch = bool(cfg.translate) and cfg.translate_mode == "per_epoch"
+  x_plain = x_train if per_epoch else None  # Untranslated, shifted every epoch.
   if cfg.translate:
     x_train = transforms.translate(x_train, transforms.random_shifts(
         len(x_train), cfg.translate, transforms.rng(seed, transforms.STREAM_TRANSLATE_TRAIN)))
@@ -238,6 +294,10 @@ def load(dataset_config: ml_collections.ConfigDict, seed: Optional[int] = 0) -> 
     mean, std = transforms.channel_statistics(x_train)
     x_train = transforms.standardize(x_train, mean, std)
     x_test = transforms.standardize(x_test, mean, std)
+  if per_epoch:
+    zero = np.zeros((1,) * (x_plain.ndim - 1) + x_plain.shape[-1:], x_plain.dtype)
+    fill = transforms.standardize(zero, mean, std) if cfg.standardize else zero
+    x_plain = transforms.standardize(x_plain, mean, std) if cfg.standardize else x_plain
 
   targets_train, labels_train = transforms.make_targets(
       y_train, cfg.target, num_classes, cfg.positive_class, cfg.binary_labels)
@@ -248,6 +308,7 @@ def load(dataset_config: ml_collections.ConfigDict, seed: Optional[int] = 0) -> 
     perm = transforms.permutation(len(x_train), transforms.rng(seed, transforms.STREAM_SHUFFLE))
     x_train, labels_train, targets_train, y_train = (
         x_train[perm], labels_train[perm], targets_train[perm], y_train[perm])
+    x_plain = None if x_plain is None else x_plain[perm]
 
   if cfg.target == "one_hot":
     task_names = tuple(class_names)
@@ -258,9 +319,14 @@ def load(dataset_config: ml_collections.ConfigDict, seed: Optional[int] = 0) -> 
   info = dict(
       name=cfg.name, source=raw.source, seed=seed, class_names=list(task_names),
       original_class_names=list(class_names), target=cfg.target,
-      translate=int(cfg.translate), standardize=bool(cfg.standardize),
+      translate=int(cfg.translate), translate_mode=str(cfg.translate_mode),
+      standardize=bool(cfg.standardize),
       mean=None if mean is None else mean.tolist(), std=None if std is None else std.tolist(),
       train_class_counts=np.bincount(labels_train, minlength=len(task_names)).tolist(),
       test_class_counts=np.bincount(labels_test, minlength=len(task_names)).tolist())
+  epoch_translation = None
+  if per_epoch:
+    epoch_translation = EpochTranslation(x_plain.astype(np.float32), int(cfg.translate), seed,
+                                         fill.reshape(-1).astype(np.float32))
   return Dataset(x_train.astype(np.float32), labels_train, targets_train,
-                 x_test.astype(np.float32), labels_test, targets_test, info)
+                 x_test.astype(np.float32), labels_test, targets_test, info, epoch_translation)

@@ -4,6 +4,7 @@ Every random transform draws from its own stream, `np.random.default_rng([seed, 
 so adding or removing one transform never changes what another one draws.
 """
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ STREAM_SUBSAMPLE_TEST = 2
 STREAM_TRANSLATE_TRAIN = 3
 STREAM_TRANSLATE_TEST = 4
 STREAM_SHUFFLE = 5
+STREAM_AUGMENT_TRAIN = 6  # translate_mode="per_epoch": one draw per epoch, [seed, 6, epoch].
 
 
 def rng(seed: int, stream: int) -> np.random.Generator:
@@ -73,11 +75,12 @@ def random_shifts(n: int, max_shift: int, generator: np.random.Generator) -> np.
   return generator.integers(-max_shift, max_shift + 1, size=(n, 2))
 
 
-def translate(images: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-  """Moves image i by shifts[i] = (dy, dx) pixels (down, right), filling with zeros.
+def translate(images: np.ndarray, shifts: np.ndarray, fill=0.0) -> np.ndarray:
+  """Moves image i by shifts[i] = (dy, dx) pixels (down, right), filling with `fill`.
 
   Samarin et al. (2022, Sec. 4.1) translate MNIST digits by up to 7 pixels horizontally and
-  vertically; we draw one fixed shift per example so that train and test sets are fixed arrays.
+  vertically, zero filled; `fill` (a scalar or one value per channel) is where a zero pixel lands
+  after standardization, for images shifted once they are standardized (per_epoch mode).
   """
   if images.ndim != 4:
     raise ConfigError("dataset.translate needs image data (N, H, W, C); this data set is "
@@ -85,13 +88,25 @@ def translate(images: np.ndarray, shifts: np.ndarray) -> np.ndarray:
   k = int(np.abs(shifts).max()) if len(shifts) else 0
   if k == 0:
     return images.copy()
-  _, h, w, _ = images.shape
-  padded = np.pad(images, ((0, 0), (k, k), (k, k), (0, 0)))
+  n, h, w, c = images.shape
+  padded = np.empty((n, h + 2 * k, w + 2 * k, c), images.dtype)
+  padded[...] = np.asarray(fill, images.dtype)
+  padded[:, k:k + h, k:k + w, :] = images
   out = np.empty_like(images)
   for dy, dx in np.unique(shifts, axis=0):
     idx = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
     out[idx] = padded[idx, k - dy:k - dy + h, k - dx:k - dx + w, :]
   return out
+
+
+@functools.lru_cache(maxsize=2)
+def epoch_shifts(n: int, max_shift: int, seed: int, epoch: int) -> np.ndarray:
+  """The (n, 2) shifts of epoch `epoch` in per_epoch mode: example i's shift depends only on
+  (seed, epoch, i), so a resumed run draws what an uninterrupted one does. Read-only (cached)."""
+  shifts = random_shifts(int(n), int(max_shift), np.random.default_rng(
+      [int(seed), STREAM_AUGMENT_TRAIN, int(epoch)]))
+  shifts.setflags(write=False)
+  return shifts
 
 
 def channel_statistics(x_train: np.ndarray):
