@@ -5,14 +5,13 @@ platform and calls `experiments.<config.experiment>.run(config, workdir)`. Probl
 can fix are printed as one line (no traceback) and exit with status 2.
 """
 
-import importlib.util
 import os
 import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from ntk_tf import io
+from ntk_tf import config_files, io
 from ntk_tf.errors import NtkTfError
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -40,11 +39,7 @@ def setup_platform(config):
 
 def _load_config_file(path: str):
   """Builds the config a `--config=file.py[:arg]` flag names (to explain a bad override)."""
-  filename, _, arg = path.partition(":")
-  spec = importlib.util.spec_from_file_location("_ntk_tf_config", filename)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg) if arg else module.get_config()
+  return config_files.load_config(path)
 
 
 def _unknown_override_message(argv) -> str:
@@ -68,6 +63,9 @@ def _unknown_override_message(argv) -> str:
 
 def parse_flags(argv):
   """absl's flag parsing, with unknown config keys reported in one line."""
+  for arg in argv:
+    if arg.startswith("--config="):
+      config_files.add_root(arg.split("=", 1)[1])
   try:
     return flags.FLAGS(argv)
   except (AttributeError, KeyError):

@@ -13,7 +13,6 @@ prints the cells. `python -m ntk_tf.report --workdir=<workdir>` then builds the 
 """
 
 import concurrent.futures
-import importlib.util
 import os
 import re
 import subprocess
@@ -24,7 +23,7 @@ from typing import Dict, List, Sequence
 import ml_collections
 from absl import app, flags, logging
 
-from ntk_tf import io, progress
+from ntk_tf import config_files, io, progress
 from ntk_tf.errors import ConfigError, NtkTfError
 
 
@@ -40,13 +39,7 @@ def define_flags():
 
 def load_module(config_path: str):
   """The config file as a module (get_config, sweep)."""
-  filename = config_path.split(":")[0]
-  if not os.path.exists(filename):
-    raise ConfigError(f"config file {filename} does not exist.")
-  spec = importlib.util.spec_from_file_location("_ntk_tf_sweep_config", filename)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return config_files.load_module(config_path, "_ntk_tf_sweep_config")
 
 
 def cells_of(module, config_path: str) -> List[Dict]:
@@ -102,7 +95,7 @@ def plan(config_path: str, workdir: str, base_flags: Sequence[str] = ()) -> List
   """The cells with their names, workdirs and commands; every cell's config validated first."""
   from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
   module = load_module(config_path)
-  base = module.get_config()
+  base = config_files.load_config(config_path)
   base_overrides = {}
   for flag in base_flags:  # --config.a.b=value, as typed on the command line.
     key, _, text = flag[len("--config."):].partition("=")

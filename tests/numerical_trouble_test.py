@@ -69,8 +69,8 @@ class NumericalTroubleTest(test_utils.TestCase):
     model.trainable_weights[0].assign(np.full((4, 8), np.nan, np.float32))
     x, y = np.ones((5, 4), np.float32), np.zeros((5, 2), np.float32)
     labels = np.zeros(5, np.int64)
-    with self.assertRaisesRegex(NumericalError, r"outputs f\(w0, x\) on the training set .*"
-                                r"diverged checkpoint"):
+    with self.assertRaisesRegex(NumericalError, r"weight mlp_x8/fc1/kernel .*outputs "
+                                r"f\(w0, x\) .*diverged checkpoint"):
       linearized.solve(model, x, y, labels, x, labels, method="lsqr")
 
 

@@ -46,13 +46,18 @@ def check_keys(section: ml_collections.ConfigDict, defaults: ml_collections.Conf
                       f"{', '.join(sorted(defaults.keys()))}.")
 
 
+def _architecture_options(cfg: ml_collections.ConfigDict) -> dict:
+  """The keyword options a `config.model` section passes to the architecture (depth)."""
+  return {} if cfg.get("depth") is None else {"depth": cfg.depth}
+
+
 def _check_input(cfg, width, dataset_cfg):
   """The model against the data's input shape (known from the config), before any loading."""
   if dataset_cfg is None:
     return
-  kwargs = {} if cfg.get("depth") is None else {"depth": cfg.depth}
   try:
-    models.check_input(cfg.name, width, data.input_shape(dataset_cfg), **kwargs)
+    models.check_input(cfg.name, width, data.input_shape(dataset_cfg),
+                       **_architecture_options(cfg))
   except ConfigError as e:
     raise ConfigError(f"{e} (dataset {dataset_cfg.name!r} has inputs of shape "
                       f"{data.input_shape(dataset_cfg)})") from e
@@ -76,10 +81,9 @@ def check_determinism(config: ml_collections.ConfigDict):
     return
   jit = _jit_fields(config)
   m = config.model
-  widths = tuple(m.widths) if "widths" in m else (m.width,)
-  kwargs = {} if m.get("depth") is None else {"depth": m.depth}
-  if jit and models.has_overlapping_max_pool(m.name, widths[0],
-                                             data.input_shape(config.dataset), **kwargs):
+  width = m.widths[0] if "widths" in m else m.width
+  if jit and models.has_overlapping_max_pool(m.name, width, data.input_shape(config.dataset),
+                                             **_architecture_options(m)):
     raise ConfigError(
         f"config.deterministic=True with {', '.join(f'{f}=True' for f in jit)}: model "
         f"{m.name!r} has overlapping max-pooling, whose gradient has no deterministic XLA "
@@ -141,11 +145,10 @@ def kernel_devices(config):
 
 def build_model(cfg: ml_collections.ConfigDict, input_shape, num_outputs: int, seed: int,
                 dtype: str = "float32"):
-  kwargs = {} if cfg.get("depth") is None else {"depth": cfg.depth}
   return models.build(cfg.name, width=cfg.width, input_shape=input_shape,
                       num_outputs=num_outputs, seed=seed, dtype=dtype,
                       parameterization=cfg.parameterization, w_std=cfg.w_std, b_std=cfg.b_std,
-                      **kwargs)
+                      **_architecture_options(cfg))
 
 
 def check_training_memory(cfg: ml_collections.ConfigDict, input_shape, num_outputs: int,
@@ -153,8 +156,8 @@ def check_training_memory(cfg: ml_collections.ConfigDict, input_shape, num_outpu
                           paired: bool = True, jit_compile: bool = True,
                           what: str = "paired training"):
   """Refuses, before any weights exist, training that would not fit in memory (memory.py)."""
-  kwargs = {} if cfg.get("depth") is None else {"depth": cfg.depth}
-  fp = models.footprint(cfg.name, cfg.width, input_shape, num_outputs, **kwargs)
+  fp = models.footprint(cfg.name, cfg.width, input_shape, num_outputs,
+                        **_architecture_options(cfg))
   need = memory.training_bytes(fp.num_params, fp.activations_per_sample, batch_size,
                                eval_batch_size, 8 if dtype == "float64" else 4, paired,
                                jit_compile, fp.peak_layer_activations)

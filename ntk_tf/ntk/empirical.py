@@ -30,7 +30,7 @@ import tensorflow as tf
 from absl import logging
 
 from ntk_tf import distribute, io, memory, progress
-from ntk_tf.errors import ConfigError, require_finite
+from ntk_tf.errors import ConfigError, require_finite, require_finite_inputs
 from ntk_tf.models import layers as ntk_layers
 
 METHODS = ("auto", "jacobian", "ntvp", "structured")
@@ -351,9 +351,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
                       "weights of this architecture and width, in trainable_weights order.")
   if outputs not in ("all", "trace"):
     raise ConfigError(f"outputs={outputs!r}; use 'all' or 'trace'.")
-  for name, x in (("x1", x1), ("x2", x2)):
-    if not np.all(np.isfinite(x)):
-      raise ConfigError(f"{name} contains NaN or inf; clean the inputs first.")
+  require_finite_inputs(x1, x2)
   for weight, value in zip(model.trainable_weights, params):
     require_finite(value, f"the weight {weight.path} the empirical NTK is taken at",
                    "a diverged training run? Take the kernel at its last good checkpoint, or "

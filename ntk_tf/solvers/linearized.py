@@ -66,6 +66,10 @@ def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_tes
   opts = options(**opts)
   y_train = check_finite("training targets", y_train).astype(np.float64)
   y_train = y_train.reshape(len(y_train), -1)
+  for weight in model.trainable_weights:  # XLA's ReLU maps NaN to 0: f0 alone can look finite.
+    require_finite(weight.numpy(), f"the weight {weight.path} the linearization is taken at",
+                   "the network's outputs f(w0, x) cannot be trusted: check the weights w0 (a "
+                   "diverged checkpoint?).")
   op = JacobianOperator(model, x_train, batch_size=opts["batch_size"],
                         jit_compile=opts["jit_compile"])
   op_test = JacobianOperator(model, x_test, batch_size=opts["batch_size"],

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse.linalg
 import tensorflow as tf
 
-from ntk_tf.errors import DataError
+from ntk_tf.errors import DataError, non_finite
 from ntk_tf.linearize import LinearizedModel
 
 
@@ -34,11 +34,10 @@ def unflatten_params(vector: np.ndarray, shapes: Sequence) -> List[np.ndarray]:
 def check_finite(name: str, array) -> np.ndarray:
   """The array, or one DataError naming what is not finite."""
   array = np.asarray(array)
-  bad = ~np.isfinite(array)
-  if bad.any():
-    raise DataError(f"{name} has {int(bad.sum())} NaN/inf entries (first at index "
-                    f"{tuple(int(i) for i in np.argwhere(bad)[0])}); clean or drop those "
-                    "samples before solving.")
+  found = non_finite(array)
+  if found:
+    raise DataError(f"{name} has {found[0]} NaN/inf entries (first at index {found[1]}); "
+                    "clean or drop those samples before solving.")
   return array
 
 

@@ -1,0 +1,56 @@
+"""Config blocks shared between config files, and the tier argument every paper config takes.
+
+`--config=configs/lenet_mnist.py:cpu` calls `get_config("cpu")` (big_vision's `get_config(arg)`):
+  paper  (or no argument): the paper's full scale (TFDS data, all widths, 100 epochs, 5 seeds);
+  cpu:   offline real data at a scale that runs on a 2-core CPU (the `cpu` reproduction tier);
+  smoke: a few hundred samples and one epoch, to exercise the pipeline end to end in seconds.
+"""
+
+TIERS = ("smoke", "cpu", "paper")
+
+# The cpu tier's cuts, printed on the reproduction page (ntk_tf.reproduce) beside the results.
+CPU_EPOCHS = 15            # The papers train 100 epochs (Samarin et al.) or 200 (binary MNIST).
+CPU_BINARY_EPOCHS = 20
+CPU_SEEDS = (0, 1, 2)      # The papers: 5 reruns (2022) or single runs (2020).
+CPU_WIDTHS = (1, 2, 5, 10)
+SMOKE_WIDTHS = (1, 2)
+FASHION_TRAIN, FASHION_TEST = 4000, 1000  # Fashion-MNIST stand-in, as large as mnist5k.
+
+
+def parse_tier(arg) -> str:
+  """The tier a config argument names: None or "" is the paper's scale."""
+  tier = (arg or "paper").strip()
+  if tier not in TIERS:
+    raise ValueError(f"config argument {arg!r}: use one of {', '.join(TIERS)} "
+                     "(e.g. --config=configs/lenet_mnist.py:cpu).")
+  return tier
+
+
+def shrink_compare(config, tier: str, dataset: str = "mnist5k", epochs: int = CPU_EPOCHS,
+                   seeds=CPU_SEEDS):
+  """A `compare` config cut to the smoke or cpu tier (offline `dataset`); paper: unchanged."""
+  if tier == "paper":
+    return config
+  config.dataset.name = dataset
+  if dataset == "fashion_mnist":
+    config.dataset.num_train, config.dataset.num_test = FASHION_TRAIN, FASHION_TEST
+  decay = config.train.lr_decay_every
+  if tier == "cpu":
+    config.train.epochs = epochs
+    config.seeds = tuple(seeds)
+    if decay:  # Keep the schedule's shape: the papers divide by 10 after 30 % of training.
+      config.train.lr_decay_every = max(1, round(epochs * decay / 100))
+  else:
+    config.dataset.num_train, config.dataset.num_test = 256, 128
+    config.train.epochs = 1
+    config.train.eval_batch_size = 128
+    config.train.trajectory_steps = 8
+    config.seeds = (0, 1)
+    if decay:
+      config.train.lr_decay_every = 1
+  return config
+
+
+def width_seed_sweep(widths, seeds) -> list:
+  """Sweep cells (config overrides) for every width x seed, as the paper configs declare."""
+  return [{"model.width": w, "seed": s} for w in widths for s in seeds]
