@@ -11,9 +11,10 @@ cell's scalar results.
 """
 
 import csv
+import math
 import os
 import sys
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import matplotlib
 
@@ -92,6 +93,54 @@ def compare_values(cells: List[Dict]) -> Dict:
   return values
 
 
+def linearized_hyperparameters(cell: Dict) -> Tuple[Optional[float], Optional[float]]:
+  """The learning rate and weight decay of a compare cell's linearization (None: unknown).
+
+  From the cell's config.json (train.linearized_* or, when unset, the network's own values),
+  else from its results.
+  """
+  sources = [(cell.get("config") or {}).get("train") or {}, cell.get("results") or {}]
+  values = []
+  for name in ("learning_rate", "weight_decay"):
+    found = [src.get(f"linearized_{name}") for src in sources] + [src.get(name) for src in sources]
+    values.append(next((float(v) for v in found if v is not None), None))
+  return values[0], values[1]
+
+
+def _paper_width_rows(cells: List[Dict], names: Dict, widths: List[int]) -> List[str]:
+  """The paper's rows of the width table (the variant matching the cells' linearized learning
+  rate, e.g. LinAlexNet LR 1 or LR 0.1), and a line naming the source and variant."""
+  r = cells[0]["results"]
+  translate = (cells[0].get("config") or {}).get("dataset", {}).get("translate", 0)
+  rates = {linearized_hyperparameters(c)[0] for c in cells} - {None}
+  rate = rates.pop() if len(rates) == 1 else None
+  paper = paper_tables.width_table(r["model"], r["dataset"], translate, rate)
+  if not paper:
+    return []
+  if len(rates) > 1:  # Several cells, several rates: no single variant to compare with.
+    paper = dict(paper_tables.without_linearized(paper), note=(
+        "No linearized rows: the cells' linearizations use lr "
+        + ", ".join(f"{x:g}" for x in sorted(rates))))
+  lines = []
+  for kind, split in COMPARE_ROWS:
+    if (kind, split) in paper:
+      label = f", {paper['label']}" if kind == "linearized" and "label" in paper else ""
+      lines.append(f"| {names[kind]} {split.capitalize()} (paper{label}) | " + " | ".join(
+          _fmt(paper[(kind, split)].get(w)) for w in widths) + " |")
+  footer = f"\nPaper rows: {paper['source']}."
+  if paper.get("variant"):
+    run = ("this run's linearized learning rate is unknown" if rate is None
+           else f"matching this run's linearized learning rate {rate:g}")
+    footer += f" {names['linearized']} rows: {paper['variant']}, {run}."
+    decay = linearized_hyperparameters(cells[0])[1]
+    if decay is not None and not math.isclose(decay, paper["weight_decay"], rel_tol=1e-9):
+      footer += (f" This run's linearized weight decay {decay:g} differs from the paper's "
+                 f"{paper['weight_decay']:g}.")
+  elif paper.get("note"):
+    footer += f" {paper['note']}."
+  return lines + [footer]
+
+
 def compare_report(cells: List[Dict], out: str) -> List[str]:
   model = PRETTY.get(cells[0]["results"]["model"], cells[0]["results"]["model"])
   dataset = cells[0]["results"]["dataset"]
@@ -114,13 +163,7 @@ def compare_report(cells: List[Dict], out: str) -> List[str]:
       else:
         entries.append("–")
     lines.append(f"| {names[kind]} {split.capitalize()} | " + " | ".join(entries) + " |")
-  translate = cells[0].get("config", {}).get("dataset", {}).get("translate", 0)
-  paper = paper_tables.width_table(cells[0]["results"]["model"], dataset, translate)
-  if paper:
-    for kind, split in COMPARE_ROWS:
-      lines.append(f"| {names[kind]} {split.capitalize()} (paper) | " + " | ".join(
-          _fmt(paper[(kind, split)].get(w)) for w in widths) + " |")
-    lines.append(f"\nPaper rows: {paper['source']}.")
+  lines += _paper_width_rows(cells, names, widths)
   with open(os.path.join(out, "width_table.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
   _write_csv(os.path.join(out, "width_table.csv"),
@@ -241,7 +284,8 @@ def spectrum_report(cells: List[Dict], out: str) -> List[str]:
 
 # -- binary_solver: Samarin 2022 Tables 1/2 ----------------------------------------------------
 def binary_report(cells: List[Dict], out: str) -> List[str]:
-  """The cells' widths merged into one Table 1/2 (rows method x split, columns widths)."""
+  """The cells' widths merged into one Table 1/2 (rows method x split, columns widths; float32
+  solver rows beside the float64 ones)."""
   from ntk_tf.experiments import binary_solver  # pylint: disable=import-outside-toplevel
   merged = dict(cells[0]["results"], widths={})
   rows = []
@@ -249,24 +293,28 @@ def binary_report(cells: List[Dict], out: str) -> List[str]:
     for width, methods in cell["results"]["widths"].items():
       merged["widths"][width] = methods
       for method, r in methods.items():
-        rows.append([width, method, r.get("train_accuracy"), r.get("test_accuracy"),
-                     r.get("converged", True)])
+        rows.append([width, method, r.get("dtype"), r.get("train_accuracy"),
+                     r.get("test_accuracy"), r.get("converged", True)])
   merged["widths"] = dict(sorted(merged["widths"].items(), key=lambda kv: int(kv[0])))
   title = (f"# Binary {merged.get('positive_class', 0)}-vs-rest on {merged['dataset']}"
            f"{' (translated)' if merged.get('translate') else ''}: accuracy (%)\n\n")
-  table = binary_solver.format_table(merged)
   paper = paper_tables.binary_table(merged.get("translate", 0))
+  paper_rows = []
   if paper:
     widths = [int(w) for w in merged["widths"]]
     for split in ("test", "train"):
       for method in ("Solver", "Lin.", "LeNet"):
-        table += (f"\n| {split.capitalize()} (paper) | {method} | " + " | ".join(
+        paper_rows.append(f"| {split.capitalize()} (paper) | {method} | " + " | ".join(
             _fmt(paper[(method, split)].get(w)) for w in widths) + " |")
-    table += f"\n\nPaper rows: {paper['source']}."
+  table = binary_solver.format_table(merged, paper_rows)
+  if paper:
+    table += (f"\n\nPaper rows: {paper['source']}; the paper's solves are in single precision "
+              "(its §4), the float32 Solver rows' setting.")
   with open(os.path.join(out, "binary_table.md"), "w") as f:
     f.write(title + table + "\n")
   _write_csv(os.path.join(out, "binary_table.csv"),
-             ["width", "method", "train_accuracy", "test_accuracy", "converged"], rows)
+             ["width", "method", "dtype", "train_accuracy", "test_accuracy", "converged"],
+             rows)
   return [os.path.join(out, "binary_table.md"), os.path.join(out, "binary_table.csv")]
 
 

@@ -57,6 +57,56 @@ class BinarySolverTest(test_utils.TestCase):
     self.assertEqual(again["widths"]["1"]["kernel"]["test_accuracy"], 0.123)
     self.assertEqual(again["widths"]["1"]["lstsq"], cell["lstsq"])
 
+  def test_float32_solves_beside_float64(self):
+    config = tiny_config()
+    config.dataset.num_train, config.dataset.num_test = 60, 40
+    config.solver.methods = ("lstsq", "lsqr", "kernel")
+    config.solver.dtypes = ("float64", "float32")
+    workdir = self.create_tempdir().full_path
+    cell = binary_solver.run(config, workdir)["widths"]["1"]
+    self.assertCountEqual(cell, ["lstsq", "lsqr", "kernel", "lstsq_float32", "lsqr_float32",
+                                 "kernel_float32"])
+    eps32 = 2.0 ** -23  # float32's machine epsilon.
+    for method in ("lstsq", "lsqr", "kernel"):
+      double, single = cell[method], cell[f"{method}_float32"]
+      self.assertEqual((double["dtype"], single["dtype"]), ("float64", "float32"))
+      # The same w0 in either precision: the same minimum-norm u up to float32's resolution.
+      self.assertAllClose(single["u_norm"], double["u_norm"], rtol=1e-4)
+      self.assertLess(single["relative_residual"], 1e-4, method)
+      self.assertEqual(single["train_accuracy"], 1.0, method)
+      self.assertEqual(single["test_accuracy"], double["test_accuracy"], method)
+      self.assertTrue(os.path.exists(os.path.join(workdir, "w1", f"{method}_float32.json")))
+      self.assertNotIn("precision_options", double)
+    self.assertAllClose(cell["lstsq_float32"]["precision_options"]["rcond"], eps32)
+    self.assertAllClose(cell["kernel_float32"]["precision_options"]["rcond"] ** 2, 60 * eps32)
+    self.assertAllClose(cell["lsqr_float32"]["precision_options"]["atol"], eps32)
+    self.assertEqual(cell["lstsq_float32"]["rank"], 60)
+    self.assertTrue(os.path.exists(os.path.join(workdir, "w1", "float32", "lsqr_iterate.npz")))
+    with open(os.path.join(workdir, "table.md")) as f:
+      lines = f.read().splitlines()
+    for split in ("Test", "Train"):
+      for name in ("lstsq", "LSQR", "kernel"):
+        row = lines.index(next(x for x in lines if x.startswith(f"| {split} | Solver ({name}) |")))
+        self.assertTrue(lines[row + 1].startswith(f"| {split} | Solver ({name}, float32) | "))
+        self.assertIn(f"{100 * cell[name.lower() + '_float32'][split.lower() + '_accuracy']:.2f}",
+                      lines[row + 1])
+
+  def test_precisions_of_a_config(self):
+    config = tiny_config()
+    self.assertEqual(binary_solver.dtypes_of(config), ("float64",))  # The default, as before.
+    self.assertEqual(binary_solver.dtypes_of(binary_solver.paper_config()),
+                     ("float64", "float32"))
+    config.solver.dtype = "float32"  # The old single-precision key.
+    binary_solver.validate(config)
+    self.assertEqual(binary_solver.dtypes_of(config), ("float32",))
+    self.assertEqual([key for key, _, _ in binary_solver._work_at(config, 1)],
+                     ["lstsq_float32", "lsqr_float32", "kernel_float32", "sgd"])
+    for dtypes in (("float16",), ("float32", "float32"), ()):
+      config = tiny_config()
+      config.solver.dtypes = dtypes
+      with self.assertRaisesRegex(ConfigError, "solver.dtypes=.*float64 and/or float32"):
+        binary_solver.validate(config)
+
   def test_dense_solve_that_cannot_fit_is_refused_before_any_work(self):
     config = tiny_config()
     config.model.widths = (1, 2)

@@ -1,5 +1,5 @@
-"""Reports of spectrum, binary_solver, kernel_regression and scaling_law sweeps: the tables'
-numbers are the cells' results."""
+"""Reports of compare, spectrum, binary_solver, kernel_regression and scaling_law sweeps: the
+tables' numbers are the cells' results, the papers' rows those of the matching setting."""
 
 import csv
 import os
@@ -28,7 +28,55 @@ def read_csv(path):
     return list(csv.DictReader(f))
 
 
+def fake_alexnet_cell(width, train):
+  """A finished compare cell of AlexNet on the snakes with the given config.json `train`."""
+  accuracies = dict(test_accuracy=0.5, train_accuracy=0.9)
+  return dict(name=f"w{width}", overrides={"model.width": width}, workdir="/nonexistent",
+              config=dict(dataset=dict(name="imagenet_snakes", translate=0), train=train),
+              results=dict(experiment="compare", model="alexnet", dataset="imagenet_snakes",
+                           width=width, seeds=[0], per_seed=[dict(
+                               seed=0, standard=accuracies, linearized=accuracies)]))
+
+
 class ReportTest(test_utils.TestCase):
+
+  def alexnet_table(self, train):
+    out = self.create_tempdir().full_path
+    report.compare_report([fake_alexnet_cell(w, train) for w in (1, 4)], out)
+    with open(os.path.join(out, "width_table.md")) as f:
+      return f.read()
+
+  def test_alexnet_paper_rows_match_the_linearized_learning_rate(self):
+    # Samarin et al. 2020 Fig. 6 (paper_tables.md fig6_alexnet_snakes), columns x1 and x4.
+    lr1 = self.alexnet_table(dict(learning_rate=0.1, weight_decay=5e-6,
+                                  linearized_learning_rate=1.0, linearized_weight_decay=5e-7))
+    self.assertIn("| LinAlexNet Test (paper, LR 1) | 35.20 | 39.20 |", lr1)
+    self.assertIn("| LinAlexNet Train (paper, LR 1) | 54.70 | 84.90 |", lr1)
+    self.assertIn("| AlexNet Test (paper) | 53.80 | 57.00 |", lr1)
+    self.assertIn("LinAlexNet rows: LinAlexNet LR 1 (lr 1, wd 5e-7", lr1)
+    self.assertNotIn("29.20", lr1)
+    self.assertNotIn("differs from the paper", lr1)
+    lr01 = self.alexnet_table(dict(learning_rate=0.1, weight_decay=5e-6,
+                                   linearized_learning_rate=0.1, linearized_weight_decay=5e-6))
+    self.assertIn("| LinAlexNet Test (paper, LR 0.1) | 29.20 | 36.40 |", lr01)
+    self.assertIn("| LinAlexNet Train (paper, LR 0.1) | 37.50 | 51.50 |", lr01)
+    self.assertIn("| AlexNet Train (paper) | 99.10 | 99.20 |", lr01)
+    self.assertIn("LinAlexNet rows: LinAlexNet LR 0.1 (AlexNet's own lr 0.1, wd 5e-6)", lr01)
+    self.assertNotIn("35.20", lr01)
+    # Unset linearized values are the network's own: lr 0.1, so the LR 0.1 rows.
+    shared = self.alexnet_table(dict(learning_rate=0.1, weight_decay=5e-6,
+                                     linearized_learning_rate=None))
+    self.assertIn("| LinAlexNet Test (paper, LR 0.1) | 29.20 | 36.40 |", shared)
+    # The LR 1 rows beside a run at lr 1 but another weight decay say so.
+    self.assertIn("weight decay 5e-06 differs from the paper's 5e-07", self.alexnet_table(
+        dict(learning_rate=0.1, weight_decay=5e-6, linearized_learning_rate=1.0)))
+
+  def test_alexnet_at_a_learning_rate_the_paper_did_not_use(self):
+    text = self.alexnet_table(dict(learning_rate=0.1, linearized_learning_rate=0.5))
+    self.assertIn("| AlexNet Test (paper) | 53.80 | 57.00 |", text)
+    self.assertNotIn("LinAlexNet Test (paper", text)
+    self.assertIn("at lr 1 and 0.1, this run at lr 0.5", text)
+
 
   def test_spectrum_effective_rank_by_width(self):
     workdir = self.create_tempdir().full_path
@@ -81,6 +129,7 @@ class ReportTest(test_utils.TestCase):
     workdir = self.create_tempdir().full_path
     base = binary_solver_test.tiny_config()
     base.solver.methods = ("kernel",)
+    base.solver.dtypes = ("float64", "float32")
     paths = run_sweep_in_process(workdir, binary_solver, base,
                                  [{"model.widths": (1,)}, {"model.widths": (2,)}])
     report.build_report(workdir)
@@ -88,9 +137,13 @@ class ReportTest(test_utils.TestCase):
       text = f.read()
     self.assertIn("| split | method | x1 | x2 |", text)
     self.assertIn("| Test (paper) | Solver | 97.80 | 99.86 |", text)  # Samarin 2022 Table 1.
-    for width, path in (("1", paths[0]), ("2", paths[1])):
-      accuracy = io.read_json(path)["widths"][width]["kernel"]["test_accuracy"]
-      self.assertIn(f"{100 * accuracy:.2f}", text)
+    rows = read_csv(os.path.join(workdir, "report", "binary_table.csv"))
+    for key, dtype in (("kernel", "float64"), ("kernel_float32", "float32")):
+      accuracies = [100 * io.read_json(path)["widths"][width][key]["test_accuracy"]
+                    for width, path in (("1", paths[0]), ("2", paths[1]))]
+      name = "Solver (kernel)" if dtype == "float64" else "Solver (kernel, float32)"
+      self.assertIn(f"| Test | {name} | {accuracies[0]:.2f} | {accuracies[1]:.2f} |", text)
+      self.assertEqual([r["dtype"] for r in rows if r["method"] == key], [dtype, dtype])
 
   def test_scaling_exponents(self):
     workdir = self.create_tempdir().full_path

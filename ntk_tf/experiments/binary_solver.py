@@ -6,13 +6,22 @@ solved by the methods in `config.solver.methods` — "lstsq" (dense, LAPACK gels
 and LinLeNet side by side as the `compare` experiment does (lr 0.01, 200 epochs in the paper).
 Tables 1 and 2 of the paper: rows Solver / Lin. / LeNet x Test / Train, columns widths.
 
-Workdir: results.json, table.md, w<width>/<method>.json (finished cells, reused on a rerun),
-w<width>/sgd/ (the compare run: metrics, checkpoints), w<width>/<method>_iterate.npz (LSQR).
+The solvers run once per precision in `config.solver.dtypes`: float64, and float32 as in the
+paper ("All displayed results are obtained with single precision", §4). In float32 the network
+(w0, f(w0, X), J's products, the NTK) computes in single precision and, unless solver.rcond is
+set, the cutoffs are those of a single-precision solve (`precision_options`). Results of
+method m are under key m in float64 (as before) and "m_float32" in float32.
+
+Workdir: results.json, table.md, w<width>/<key>.json (finished cells, reused on a rerun),
+w<width>/sgd/ (the compare run: metrics, checkpoints), w<width>/<method>_iterate.npz (LSQR;
+float32 solves in w<width>/float32/).
 """
 
+import math
 import os
 
 import ml_collections
+import numpy as np
 from absl import logging
 
 from ntk_tf import data, io, models
@@ -40,7 +49,9 @@ def default_config() -> ml_collections.ConfigDict:
   config.model.widths = (1,)
   config.solver = ml_collections.ConfigDict(dict(
       methods=("lstsq", "sgd"),
-      dtype="float64",                # The solvers' model (same seeded w0 as float32).
+      # Precisions of the solvers' model (the same seeded w0, rounded): float64 and/or float32.
+      dtypes=("float64",),
+      dtype=ml_collections.FieldReference(None, field_type=str),  # Old key: dtypes=(dtype,).
       dense_widths=ml_collections.FieldReference(None, field_type=tuple),  # None: all widths.
       **{k: v for k, v in linearized.options().items() if k not in ("workdir",)
          and v is not None},
@@ -72,7 +83,37 @@ def paper_config(translate: int = 0) -> ml_collections.ConfigDict:
   config.solver.dense_widths = (1, 2, 5)
   config.solver.memory_limit_gb = 64.0   # Full MNIST x1: 27.6 GiB for J (a large CPU node).
   config.solver.iter_lim = 5000
+  config.solver.dtypes = ("float64", "float32")  # The paper solved in single precision.
   return config
+
+
+def dtypes_of(config) -> tuple:
+  """The solvers' precisions: solver.dtypes, or the one of the old key solver.dtype."""
+  old = config.solver.get("dtype")
+  return (old,) if old else tuple(config.solver.dtypes)
+
+
+def result_key(method: str, dtype: str) -> str:
+  """Where a method's results go: "lstsq" in float64, "lstsq_float32" in float32."""
+  return method if dtype == "float64" else f"{method}_{dtype}"
+
+
+def precision_options(config, method: str, dtype: str, num_rows: int) -> dict:
+  """Solver options of a float32 solve where the config leaves them to the solver: cutoffs at
+  float32's resolution ε, since a float32 J is only known to ~ε (float64: none).
+
+  lstsq: rcond ε (what SciPy's lstsq, i.e. LAPACK sgelsd, uses on a float32 J); kernel: the
+  eigenvalue floor n·ε·λ_max (scipy.linalg.pinvh's on a float32 Θ); lsqr/lsmr: atol, btol at
+  least ε (SciPy: "if A is only accurate to about d digits, set atol to 10^-d").
+  """
+  if dtype == "float64":
+    return {}
+  eps = float(np.finfo(dtype).eps)
+  if method in ("lsqr", "lsmr"):
+    return dict(atol=max(config.solver.atol, eps), btol=max(config.solver.btol, eps))
+  if config.solver.rcond is not None:
+    return {}
+  return dict(rcond=eps if method == "lstsq" else math.sqrt(num_rows * eps))
 
 
 def validate(config: ml_collections.ConfigDict):
@@ -85,8 +126,11 @@ def validate(config: ml_collections.ConfigDict):
   unknown = [m for m in methods if m not in METHODS]
   if unknown or not methods:
     raise ConfigError(f"solver.methods={methods}: use some of {', '.join(METHODS)}.")
-  if config.solver.dtype not in models.DTYPES:
-    raise ConfigError(f"solver.dtype={config.solver.dtype!r}; use float32 or float64.")
+  dtypes = dtypes_of(config)
+  if not dtypes or len(set(dtypes)) < len(dtypes) or any(d not in models.DTYPES for d in dtypes):
+    key = "solver.dtype" if config.solver.get("dtype") else "solver.dtypes"
+    raise ConfigError(f"{key}={config.solver.get('dtype') or dtypes!r}; use float64 and/or "
+                      "float32, each once, e.g. ('float64', 'float32').")
   if config.dataset.target != "class_vs_rest":
     raise ConfigError("binary_solver needs dataset.target='class_vs_rest' (one output).")
   if "sgd" in methods:
@@ -112,8 +156,34 @@ def _sgd(config, dataset, width: int, cell_dir: str) -> dict:
   for which in ("standard", "linearized"):
     if which in final:
       out[f"sgd_{which}"] = dict(method=f"sgd_{which}", num_params=final["num_params"],
-                                 **final[which])
+                                 dtype=config.dtype, **final[which])
   return out
+
+
+def _solve(config, dataset, model, method: str, dtype: str, cell_dir: str) -> dict:
+  """One exact solve of the linearized system in the model's precision `dtype`."""
+  solve_dir = cell_dir if dtype == "float64" else os.path.join(cell_dir, dtype)
+  os.makedirs(solve_dir, exist_ok=True)
+  overrides = precision_options(config, method, dtype, len(dataset.x_train))
+  options = dict(_solver_options(config, solve_dir), **overrides)
+  result = linearized.solve(model, dataset.x_train, dataset.targets_train, dataset.labels_train,
+                            dataset.x_test, dataset.labels_test, method=method,
+                            threshold=dataset.decision_threshold, **options)
+  result["dtype"] = dtype
+  if overrides:
+    result["precision_options"] = overrides
+  return {result_key(method, dtype): result}
+
+
+def _work_at(config, width: int) -> list:
+  """(key, method, dtype) of every piece of work at a width; SGD once, in config.dtype."""
+  work = []
+  for method in _methods_at(config, width):
+    if method == "sgd":
+      work.append(("sgd", "sgd", config.dtype))
+    else:
+      work += [(result_key(method, d), method, d) for d in dtypes_of(config)]
+  return work
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -125,36 +195,34 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   rows = len(dataset.x_train)
   models_by_width = {}
   for width in config.model.widths:  # Every dense solve is checked before any work starts.
-    model = common.build_model(common.model_at_width(config.model, width), dataset.input_shape,
-                               1, int(config.seed), config.solver.dtype)
-    models_by_width[int(width)] = model
-    for method in _methods_at(config, int(width)):
-      if method == "lstsq":
-        linearized.check_feasible(method, rows, models.num_params(model),
-                                  linearized.options(**_solver_options(config, None)))
+    models_by_width[int(width)] = {d: common.build_model(
+        common.model_at_width(config.model, width), dataset.input_shape, 1, int(config.seed), d)
+        for d in dtypes_of(config)}
+    num_params = models.num_params(next(iter(models_by_width[int(width)].values())))
+    if "lstsq" in _methods_at(config, int(width)):
+      linearized.check_feasible("lstsq", rows, num_params,
+                                linearized.options(**_solver_options(config, None)))
   results = dict(experiment="binary_solver", model=config.model.name, dataset=config.dataset.name,
                  translate=config.dataset.translate, num_train=rows,
                  num_test=len(dataset.x_test), positive_class=config.dataset.positive_class,
-                 methods=list(config.solver.methods), widths={})
-  for width, model in models_by_width.items():
+                 methods=list(config.solver.methods), dtypes=list(dtypes_of(config)), widths={})
+  for width, models_by_dtype in models_by_width.items():
     cell_dir = os.path.join(workdir, f"w{width}")
     os.makedirs(cell_dir, exist_ok=True)
     cells = {}
-    for method in _methods_at(config, width):
-      path = os.path.join(cell_dir, f"{method}.json")
+    for key, method, dtype in _work_at(config, width):
+      path = os.path.join(cell_dir, f"{key}.json")
       saved = io.read_cell(path)
       if saved is not None:
-        logging.info("width %d, %s: finished earlier, reusing %s", width, method, path)
+        logging.info("width %d, %s: finished earlier, reusing %s", width, key, path)
         cells.update(saved)
         continue
-      logging.info("width %d: %s (%d parameters)", width, method, models.num_params(model))
+      logging.info("width %d: %s in %s (%d parameters)", width, method, dtype,
+                   models.num_params(next(iter(models_by_dtype.values()))))
       if method == "sgd":
         cell = _sgd(config, dataset, width, cell_dir)
       else:
-        cell = {method: linearized.solve(
-            model, dataset.x_train, dataset.targets_train, dataset.labels_train,
-            dataset.x_test, dataset.labels_test, method=method,
-            threshold=dataset.decision_threshold, **_solver_options(config, cell_dir))}
+        cell = _solve(config, dataset, models_by_dtype[dtype], method, dtype, cell_dir)
       io.write_json(path, cell)
       cells.update(cell)
     results["widths"][str(width)] = cells
@@ -166,17 +234,27 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   return results
 
 
-ROWS = (("Solver (lstsq)", "lstsq"), ("Solver (kernel)", "kernel"), ("Solver (LSQR)", "lsqr"),
-        ("Solver (LSMR)", "lsmr"), ("Lin.", "sgd_linearized"), ("LeNet", "sgd_standard"))
+SOLVER_ROWS = (("Solver (lstsq)", "lstsq"), ("Solver (kernel)", "kernel"),
+               ("Solver (LSQR)", "lsqr"), ("Solver (LSMR)", "lsmr"))
+ROWS = SOLVER_ROWS + (("Lin.", "sgd_linearized"), ("LeNet", "sgd_standard"))
 
 
-def format_table(results: dict) -> str:
-  """Samarin 2022 Tables 1/2: accuracy in percent, rows method x split, columns widths."""
+def table_rows() -> list:
+  """(row name, result key) in table order: each solver in float64, then beside it float32."""
+  rows = []
+  for name, method in SOLVER_ROWS:
+    rows += [(name, method), (f"{name[:-1]}, float32)", result_key(method, "float32"))]
+  return rows + list(ROWS[len(SOLVER_ROWS):])
+
+
+def format_table(results: dict, extra_rows=()) -> str:
+  """Samarin 2022 Tables 1/2: accuracy in percent, rows method x split, columns widths; then
+  `extra_rows` (e.g. the paper's, as table lines) and the notes."""
   widths = list(results["widths"])
   lines = ["| split | method | " + " | ".join(f"x{w}" for w in widths) + " |",
            "|---|---|" + "---|" * len(widths)]
   for split in ("test", "train"):
-    for name, key in ROWS:
+    for name, key in table_rows():
       cells = [results["widths"][w].get(key) for w in widths]
       if not any(cells):
         continue
@@ -190,7 +268,12 @@ def format_table(results: dict) -> str:
           flag = "" if c.get("converged", True) else "*"
           values.append(f"{100 * c[f'{split}_accuracy']:.2f}{flag}")
       lines.append(f"| {split.capitalize()} | {name} | " + " | ".join(values) + " |")
+  lines += list(extra_rows)
   if any(not c.get("converged", True) for w in widths for c in results["widths"][w].values()):
     lines.append("\n* stopped before converging (iteration limit or conlim; istop in w<width>/"
-                 "<method>.json).")
+                 "<key>.json).")
+  if any(key.endswith("_float32") for w in widths for key in results["widths"][w]):
+    lines.append("\nfloat32 rows: the network (w0, J, the NTK) in single precision, as in the "
+                 "paper, and the cutoffs of a single-precision solve (precision_options in "
+                 "w<width>/<key>.json).")
   return "\n".join(lines)
