@@ -11,7 +11,10 @@ Paper:    Table 1, test accuracy (%) by depth 3 / 4 / 6 / 11 / 21 (total layers,
           65.90 / 64.09; CNTK-GAP 70.47 / 75.93 / 76.73 / 77.43 / 77.08; -2K: CNTK-V 40.94 -
           43.43, CNTK-GAP 49.71 - 52.22.
 Setting:  CNTK-V / CNTK-GAP (model.name cnn_v / cnn_gap), 3x3 SAME convs with ReLU, W_std = √2,
-          b_std = 0; kernel regression on one-hot targets without ridge.
+          b_std = 0; kernel regression on one-hot targets without ridge. CNTK-GAP cells fix the
+          first and readout layers (kernel.trained_layers="middle", the default here: Arora et
+          al.'s code `--fix yes` for the GAP column), CNTK-V cells train all layers (`--fix no`;
+          with --config.model.name=cnn_v add --config.kernel.trained_layers=all).
 """
 
 from ntk_tf.experiments import kernel_regression
@@ -21,9 +24,12 @@ ARCHS = ("cnn_v", "cnn_gap")
 
 
 def get_config():
-  return kernel_regression.cntk_config("cifar10", "cnn_gap", 11, train_sizes=(2000, 50000))
+  return kernel_regression.cntk_config("cifar10", "cnn_gap", 11, train_sizes=(2000, 50000),
+                                       trained_layers="middle")
 
 
 def sweep():
   """Table 1's cells: CNTK-V and CNTK-GAP at every depth (depth - 1 convolutions)."""
-  return [{"model.name": arch, "model.depth": depth - 1} for arch in ARCHS for depth in DEPTHS]
+  return [{"model.name": arch, "model.depth": depth - 1,
+           "kernel.trained_layers": "middle" if arch == "cnn_gap" else "all"}
+          for arch in ARCHS for depth in DEPTHS]

@@ -1,5 +1,7 @@
 """The 'kernel_regression' experiment end to end on the offline MNIST digits."""
 
+import contextlib
+import io
 import json
 import os
 
@@ -78,12 +80,37 @@ class KernelRegressionTest(test_utils.TestCase):
     workdir = self.create_tempdir().full_path
     results = kernel_regression.run(config, workdir)
     self.assertEqual(results["kernel"], "infinite")
+    self.assertEqual(results["kernel_variant"], "all")  # The default: every layer trained.
     self.assertGreater(results["train_sizes"]["60"]["test_accuracy"], 0.5)
     dataset = data.load(config.dataset, seed=0)
     x = np.concatenate([dataset.x_train, dataset.x_test])
     saved = np.load(os.path.join(workdir, "kernel.npz"))["kernel"]
     self.assertAllClose(saved[:5, :5], infinite.kernels("cnn_gap", x[:5], depth=2)["ntk"],
                         rtol=1e-7)
+
+  def test_cntk_gap_with_first_and_last_layers_fixed(self):
+    # Arora et al.'s CNTK-GAP of Table 1 (their code's `fix`): trained_layers="middle".
+    config = kernel_regression.cntk_config("digits", "cnn_gap", 3, train_sizes=(30, 60),
+                                           num_train=60, num_test=40, trained_layers="middle")
+    config.kernel.save_kernel = True
+    workdir = self.create_tempdir().full_path
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+      results = kernel_regression.run(config, workdir)
+    self.assertIn("infinite NTK of cnn_gap: first and last layers fixed", printed.getvalue())
+    with open(os.path.join(workdir, "results.json")) as f:
+      saved_results = json.load(f)
+    self.assertEqual(saved_results["kernel_variant"], "middle")
+    self.assertIn("first and last layers fixed", saved_results["kernel_variant_label"])
+    self.assertGreater(results["train_sizes"]["60"]["test_accuracy"], 0.5)
+    dataset = data.load(config.dataset, seed=0)
+    x = np.concatenate([dataset.x_train, dataset.x_test])[:5]
+    saved = np.load(os.path.join(workdir, "kernel.npz"))["kernel"]
+    self.assertAllClose(saved[:5, :5], infinite.kernels("cnn_gap", x, depth=2,
+                                                        trained_layers="middle")["ntk"],
+                        rtol=1e-7)
+    self.assertTrue(np.all(np.diag(infinite.kernels("cnn_gap", x, depth=2)["ntk"])
+                           > np.diag(saved[:5, :5])))
 
   def test_config_errors(self):
     config = tiny_config()
@@ -102,6 +129,19 @@ class KernelRegressionTest(test_utils.TestCase):
     config.model.name = "cnn_v"
     config.kernel.subtract_initial_outputs = True
     with self.assertRaisesRegex(ConfigError, "applies to kernel.name='empirical' only"):
+      kernel_regression.validate(config)
+    config = kernel_regression.cntk_config("digits", "cnn_gap", 3)
+    config.kernel.trained_layers = "first"
+    with self.assertRaisesRegex(ConfigError, "kernel.trained_layers='first'; use one of all, "
+                                             "middle"):
+      kernel_regression.validate(config)
+    for key, value in (("name", "empirical"), ("which", "nngp")):
+      config = kernel_regression.cntk_config("digits", "cnn_gap", 3, trained_layers="middle")
+      config.kernel[key] = value
+      with self.assertRaisesRegex(ConfigError, "applies to the infinite NTK only"):
+        kernel_regression.validate(config)
+    config = kernel_regression.cntk_config("digits", "cnn_gap", 2, trained_layers="middle")
+    with self.assertRaisesRegex(ConfigError, "no trained layer among 2 weight layers"):
       kernel_regression.validate(config)
     config = tiny_config()
     config.regression.train_sizes = (30, 500)

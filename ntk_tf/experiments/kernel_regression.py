@@ -7,7 +7,9 @@ K^t of Vyas et al. 2022). Targets: the dataset's (one-hot by default). With
 exactly the linearized network fitted to convergence (Lee et al. 2019); otherwise the plain
 kernel regression of Arora et al. 2019 and Vyas et al. `kernel.name="infinite"`: the exact
 infinite-width NTK or NNGP (`kernel.which`) of `model.name` (mlp, cnn_v, cnn_gap with
-`model.depth`, myrtle, cnn5; ntk.infinite) — Arora et al.'s CNTK-V and CNTK-GAP;
+`model.depth`, myrtle, cnn5; ntk.infinite) — Arora et al.'s CNTK-V and CNTK-GAP, the latter
+with `kernel.trained_layers="middle"` (the first and readout layers fixed, as their code's `fix`
+option for Table 1's GAP column; default "all": every layer trained);
 `"monte_carlo"`: its estimate for max-pool nets (lenet, alexnet) from `kernel.num_samples`
 initializations at width `model.width` (ntk.monte_carlo; standard errors saved).
 
@@ -53,6 +55,7 @@ def default_config() -> ml_collections.ConfigDict:
       which="ntk",                    # infinite / monte_carlo: "ntk" or "nngp".
       num_samples=10,                 # monte_carlo: initializations averaged.
       dtype="float64",                # infinite: computation dtype.
+      trained_layers="all",           # infinite NTK: "all", or "middle" (first, last fixed).
       outputs="trace",
       subtract_initial_outputs=False,
       method="auto",
@@ -70,12 +73,14 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def cntk_config(dataset: str, arch: str = "cnn_v", depth: int = 3,
-                train_sizes=(2000,), num_train=None, num_test=None) -> ml_collections.ConfigDict:
+                train_sizes=(2000,), num_train=None, num_test=None,
+                trained_layers: str = "all") -> ml_collections.ConfigDict:
   """Kernel regression with Arora et al.'s exact CNTK (NTK parameterization, W_std = √2,
   b_std = 0, one-hot targets, no ridge: the minimum-norm interpolant).
 
   `depth` counts layers as Arora et al.'s Table 1 does: convolutions plus the dense readout,
-  so model.depth (the number of convolutions) is depth − 1.
+  so model.depth (the number of convolutions) is depth − 1. `trained_layers="middle"` fixes the
+  first and readout layers (their Table 1 CNTK-GAP column; ntk.infinite).
   """
   if depth < 2:
     raise ConfigError(f"CNTK depth={depth} counts the dense layer too; use at least 2.")
@@ -87,6 +92,7 @@ def cntk_config(dataset: str, arch: str = "cnn_v", depth: int = 3,
   config.model.depth = depth - 1
   config.model.parameterization = "ntk"
   config.kernel.name = "infinite"
+  config.kernel.trained_layers = trained_layers
   config.regression.train_sizes = tuple(train_sizes)
   config.regression.alphas = (0.0,)
   return config
@@ -112,8 +118,15 @@ def validate(config: ml_collections.ConfigDict):
       if bad:
         raise ConfigError(f"kernel.{key} applies to kernel.name='empirical' only; the "
                           f"{k.name} kernel is one (n, n) kernel at initialization.")
+  if k.trained_layers not in infinite.TRAINED_LAYERS:
+    raise ConfigError(f"kernel.trained_layers={k.trained_layers!r}; use one of "
+                      f"{', '.join(infinite.TRAINED_LAYERS)}.")
+  if k.trained_layers != "all" and (k.name != "infinite" or k.which != "ntk"):
+    raise ConfigError(f"kernel.trained_layers={k.trained_layers!r} applies to the infinite NTK "
+                      "only (kernel.name='infinite', kernel.which='ntk').")
   if k.name == "infinite":
-    infinite.layers(config.model.name, config.model.depth)  # Refuses lenet/alexnet.
+    spec = infinite.layers(config.model.name, config.model.depth)  # Refuses lenet/alexnet.
+    infinite.trained_flags(spec, k.trained_layers)  # Refuses nets without middle layers.
   if k.outputs not in OUTPUTS:
     raise ConfigError(f"kernel.outputs={k.outputs!r}; use 'trace' or 'full'.")
   if k.method not in empirical.METHODS:
@@ -153,7 +166,8 @@ def _limit_kernel(config, x, workdir: str) -> np.ndarray:
     out = infinite.kernels(m.name, x, depth=m.depth, w_std=m.w_std, b_std=m.b_std,
                            dtype=k.dtype, memory_limit_gb=k.memory_limit_gb,
                            checkpoint_dir=os.path.join(workdir, "kernel_blocks"),
-                           devices=common.kernel_devices(config))
+                           devices=common.kernel_devices(config),
+                           trained_layers=k.trained_layers)
   else:
     out = monte_carlo.kernels(m.name, x, width=m.width, num_samples=k.num_samples,
                               seed=config.seed, dtype=config.dtype,
@@ -232,12 +246,16 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
                  per_size[str(n)]["test_accuracy"], choice["alpha"])
   results = dict(experiment="kernel_regression", kernel=config.kernel.name,
                  which=config.kernel.which if config.kernel.name != "empirical" else "ntk",
+                 kernel_variant=config.kernel.trained_layers,
+                 kernel_variant_label=infinite.VARIANT_LABELS[config.kernel.trained_layers],
                  outputs=config.kernel.outputs, weights=source, model=config.model.name,
                  width=config.model.width, depth=config.model.depth, num_params=num_params,
                  dataset=config.dataset.name, num_test=len(test_idx), train_sizes=per_size)
   io.write_json(os.path.join(workdir, "results.json"), results)
   plots.accuracy_vs_train_size(os.path.join(workdir, "results.json"),
                                os.path.join(workdir, "accuracy_vs_n.png"))
+  print(f"{config.kernel.name} {results['which'].upper()} of {config.model.name}: "
+        f"{results['kernel_variant_label']}")
   for n, r in per_size.items():
     print(f"n={n:>6}: train {100 * r['train_accuracy']:6.2f}%  test "
           f"{100 * r['test_accuracy']:6.2f}%  (alpha {r['alpha']:g})")

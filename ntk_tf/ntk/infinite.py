@@ -19,6 +19,17 @@ Layer rules (for each pair of samples; p, p' range over pixels, δ over the k×k
   §4: a fully connected readout of the flattened image sees only same-position pairs).
 The readout's kernel is the same for every output (Θ ⊗ I_L), so kernels are (n1, n2).
 
+Trained layers: Θ is linear in the per-layer terms, Θ = Σ_l Θ_l, where Θ_l (the kernel of the
+gradients of weight layer l's W and b) is that layer's "+ K'" above, carried through the layers
+after it (ReLU multiplies by K̇, convolutions and pooling apply their linear maps, the readout
+scales by W_std²). `trained_layers="middle"` keeps only the layers strictly between the first
+and the readout, as when those two are fixed at initialization (Arora et al. 2019's released
+CNTK code, option `fix`, used for Table 1's CNTK-GAP column). It drops exactly two terms:
+- the first layer's: Θ = 0 after it instead of Θ¹ = K¹ (Arora et al.'s Θ⁽⁰⁾ = Σ⁽⁰⁾ set to 0), and
+- the readout's: Θ' = W_std² Θ instead of W_std² Θ + K' (the NNGP of the output, K' = W_std²
+  K + b_std² with K the pooled/flattened penultimate kernel).
+So Θ_middle = Θ − NNGP − Θ_1 (both dropped terms are PSD kernels); the NNGP is unchanged.
+
 ReLU needs K(x, x) at every pixel pair of each sample (average pooling mixes pixels), so each
 block carries the self-kernels of its samples beside the cross kernel.
 
@@ -37,9 +48,12 @@ import tensorflow as tf
 from absl import logging
 
 from ntk_tf import distribute, io, memory, progress
-from ntk_tf.errors import ConfigError, require_finite
+from ntk_tf.errors import ConfigError, require_finite, require_finite_inputs
 
 ARCHITECTURES = ("mlp", "cnn_v", "cnn_gap", "myrtle", "cnn5")
+TRAINED_LAYERS = ("all", "middle")  # Whose weights the NTK differentiates (module docstring).
+VARIANT_LABELS = {"all": "all layers trained",
+                  "middle": "first and last layers fixed (only the middle layers trained)"}
 CACHE_BYTES = 16 * 2 ** 20  # Target size of one block's cross-kernel tensor.
 
 
@@ -68,6 +82,26 @@ def layers(arch: str, depth: Optional[int] = None) -> List[Tuple]:
   raise ConfigError(f"no infinite-width kernel for architecture {arch!r}; available: "
                     f"{', '.join(ARCHITECTURES)} (lenet and alexnet have max-pooling: use "
                     "ntk_tf.ntk.monte_carlo).")
+
+
+def trained_flags(spec: Sequence[Tuple], trained_layers: str = "all") -> List[bool]:
+  """Per layer of `spec`, whether its weights enter the NTK (only conv/dense layers have any).
+
+  Args:
+    spec: a layer list (`layers`).
+    trained_layers: "all", or "middle" for all weight layers but the first and the readout.
+  """
+  if trained_layers not in TRAINED_LAYERS:
+    raise ConfigError(f"trained_layers={trained_layers!r}; use one of "
+                      f"{', '.join(TRAINED_LAYERS)}.")
+  weighted = [i for i, layer in enumerate(spec) if layer[0] in ("conv", "dense")]
+  if trained_layers == "all":
+    return [True] * len(spec)
+  if len(weighted) < 3:
+    raise ConfigError(f"trained_layers='middle' fixes the first and the readout layer, leaving "
+                      f"no trained layer among {len(weighted)} weight layers (the kernel would "
+                      "be 0); use a depth with at least one middle layer.")
+  return [i in weighted[1:-1] for i in range(len(spec))]
 
 
 # -- kernel algebra on blocks --------------------------------------------------------------
@@ -188,15 +222,17 @@ def _flatten_or_gap(k, batch_dims: int, gap: bool):
   return tf.reduce_mean(tf.linalg.diag_part(flat), axis=-1)
 
 
-def _apply(layer: Tuple, state: _State, w_std: float, b_std: float) -> _State:
+def _apply(layer: Tuple, state: _State, w_std: float, b_std: float,
+           trained: bool = True) -> _State:
+  """One layer's rule; an untrained weight layer adds no term of its own to the NTK."""
   kind = layer[0]
   w2, b2 = w_std ** 2, b_std ** 2
   if kind == "dense":
     if state.image:
       raise ConfigError("a dense layer needs flattened or pooled inputs.")
     nngp = w2 * state.nngp + b2
-    return _State(nngp, w2 * state.ntk + nngp, w2 * state.self1 + b2, w2 * state.self2 + b2,
-                  False)
+    ntk = w2 * state.ntk + (nngp if trained else 0.0)
+    return _State(nngp, ntk, w2 * state.self1 + b2, w2 * state.self2 + b2, False)
   if kind == "relu":
     return _relu(state)
   if not state.image:
@@ -209,7 +245,8 @@ def _apply(layer: Tuple, state: _State, w_std: float, b_std: float) -> _State:
       return lambda k: scale * _conv_sum(k, size, padding, batch_dims, state.diagonal)
 
     nngp = conv(2)(state.nngp) + b2
-    return _State(nngp, conv(2)(state.ntk) + nngp, conv(1)(state.self1) + b2,
+    ntk = conv(2)(state.ntk) + (nngp if trained else 0.0)
+    return _State(nngp, ntk, conv(1)(state.self1) + b2,
                   conv(1)(state.self2) + b2, True, state.diagonal)
   if state.diagonal and kind == "flatten":
     return _State(*(tf.reduce_mean(t, axis=[-2, -1]) for t in (state.nngp, state.ntk,
@@ -230,19 +267,22 @@ def _apply(layer: Tuple, state: _State, w_std: float, b_std: float) -> _State:
 
 
 def block_kernels(spec: Sequence[Tuple], x1, x2, w_std: float = math.sqrt(2.0),
-                  b_std: float = 0.0, diagonal: Optional[bool] = None):
+                  b_std: float = 0.0, diagonal: Optional[bool] = None,
+                  trained_layers: str = "all"):
   """(nngp, ntk) of shape (b1, b2) for one block pair of inputs (tensors).
 
   diagonal: track only same-pixel pairs (default: whenever the architecture allows it).
+  trained_layers: "all", or "middle" (the first and readout layers fixed; module docstring).
   """
   spec = list(spec)
+  flags = trained_flags(spec, trained_layers)
   if spec and spec[0][0] == "flatten":
     # Flatten at the input: K = x·x'/(H·W·C), as the mean over same-pixel pairs gives.
     x1, x2 = tf.reshape(x1, [tf.shape(x1)[0], -1]), tf.reshape(x2, [tf.shape(x2)[0], -1])
-    spec = spec[1:]
+    spec, flags = spec[1:], flags[1:]
   state = _input_state(x1, x2, _diagonal(spec) if diagonal is None else diagonal)
-  for layer in spec:
-    state = _apply(layer, state, w_std, b_std)
+  for layer, trained in zip(spec, flags):
+    state = _apply(layer, state, w_std, b_std, trained)
   if state.image:
     raise ConfigError("the architecture must end with a dense readout.")
   return state.nngp, state.ntk
@@ -270,7 +310,7 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
             w_std: float = math.sqrt(2.0), b_std: float = 0.0, dtype="float64",
             memory_limit_gb: float = 4.0, block_size: Optional[int] = None,
             checkpoint_dir: Optional[str] = None, log_every_seconds: float = 30.0,
-            devices: Optional[Sequence[str]] = None) -> dict:
+            devices: Optional[Sequence[str]] = None, trained_layers: str = "all") -> dict:
   """{"nngp": (n1, n2), "ntk": (n1, n2)} float64 arrays of the infinite-width network.
 
   Args:
@@ -282,8 +322,11 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
     checkpoint_dir: finished blocks are saved there and reused by a rerun of the same kernel.
     devices: TensorFlow device names to spread block pairs over, round robin and concurrently
       (default: every GPU, else the default device); "CPU" or "GPU" selects all of that kind.
+    trained_layers: "all" (the NTK of the fully trained net), or "middle": the NTK with the
+      first and readout layers fixed (Arora et al.'s CNTK-GAP of Table 1; module docstring).
   """
   spec = layers(arch, depth)
+  trained_flags(spec, trained_layers)  # Refuses unknown variants and nets without middle layers.
   dtype = tf.as_dtype(dtype)
   symmetric = x2 is None
   x1 = np.asarray(x1)
@@ -291,9 +334,7 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   if x1.shape[1:] != x2.shape[1:]:
     raise ConfigError(f"x1 and x2 have different sample shapes {x1.shape[1:]} and "
                       f"{x2.shape[1:]}.")
-  for name, x in (("x1", x1), ("x2", x2)):
-    if not np.all(np.isfinite(x)):
-      raise ConfigError(f"{name} contains NaN or inf; clean the inputs first.")
+  require_finite_inputs(x1, x2)
   n1, n2 = len(x1), len(x2)
   budget = memory_limit_gb * 2 ** 30 - 2 * n1 * n2 * 8
   per_pair = _pair_bytes(spec, x1.shape[1:], dtype.size)
@@ -314,16 +355,18 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   cols = [slice(s, min(s + block_size, n2)) for s in range(0, n2, block_size)]
   pairs = [(i, j) for i in range(len(rows)) for j in range(len(cols))
            if not symmetric or j >= i]
-  fn = tf.function(lambda a, b: block_kernels(spec, a, b, w_std, b_std))
+  fn = tf.function(lambda a, b: block_kernels(spec, a, b, w_std, b_std,
+                                              trained_layers=trained_layers))
   nngp = np.zeros((n1, n2))
   ntk = np.zeros((n1, n2))
   if checkpoint_dir:
     _check_manifest(checkpoint_dir, dict(arch=arch, depth=depth, w_std=w_std, b_std=b_std,
                                          dtype=dtype.name, block_size=block_size,
                                          n1=n1, n2=n2, symmetric=symmetric,
-                                         digest=io.sha1_of(x1, x2)))
-  logging.info("%s kernel %dx%d: blocks of %d samples, %d block pairs", arch, n1, n2,
-               block_size, len(pairs))
+                                         digest=io.sha1_of(x1, x2),
+                                         trained_layers=trained_layers))
+  logging.info("%s kernel %dx%d (%s): blocks of %d samples, %d block pairs", arch, n1, n2,
+               VARIANT_LABELS[trained_layers], block_size, len(pairs))
   bar = progress.Progress(len(pairs), f"{arch} kernel", unit="block pairs",
                           log_every_seconds=log_every_seconds)
   entries = 0
@@ -367,9 +410,16 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   return {"nngp": nngp, "ntk": ntk}
 
 
+# Keys added to the manifest later, with the value an older manifest without them meant.
+_MANIFEST_DEFAULTS = {"trained_layers": "all"}
+
+
 def _check_manifest(directory: str, manifest: dict):
   os.makedirs(directory, exist_ok=True)
   changed = io.check_manifest(os.path.join(directory, "manifest.json"), manifest)
+  for key, default in _MANIFEST_DEFAULTS.items():  # Blocks saved before the key existed.
+    if key in changed and changed[key] is None and manifest[key] == default:
+      del changed[key]
   if changed:
     raise ConfigError(f"checkpoint_dir {directory} holds blocks of another kernel "
                       f"({', '.join(changed)} differ); use an empty directory.")
