@@ -8,10 +8,12 @@ Paper:    Fig. 4(c): beta 0.103 (K_16k) and 0.097 (K_64k) vs 0.307 for the netwo
           K_16k in error. (Their m reaches 1024k; here 16k and 64k with n up to 16k.)
 """
 
+from configs import common as cc
 from ntk_tf.experiments import after_kernel
 
 
-def get_config():
+def get_config(arg=None):
+  cc.parse_tier(arg)  # A GPU-scale experiment: every tier runs it as the paper did.
   config = after_kernel.default_config()
   config.seeds = (0,)
   config.dataset.name = "cifar5m"

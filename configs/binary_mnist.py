@@ -11,13 +11,17 @@ Paper:    test accuracy Solver 97.8 / Lin. 99.61 / LeNet 99.89 at x1, train 100 
 Setting:  one output, L2 loss on 1/0 targets; SGD lr 0.01, 200 epochs, batch 32, momentum 0.9,
           weight decay 5e-5; unregularized minimum-norm least squares (gelsd) for widths 1, 2, 5
           ("dense_widths"; beyond the paper, LSQR for every width).
+Tiers:    `:cpu` runs offline on mnist5k (4,000 train / 1,000 test digits), the exact solve in
+          its kernel form (u = Jᵀ Θ⁺ r, equal to gelsd's minimum-norm u to 1e-13) at every
+          width, SGD for 20 epochs instead of 200; `:smoke` on 256 digits, one epoch.
 """
 
+from configs import common as cc
 from ntk_tf.experiments import binary_solver
 
 
-def get_config():
-  return binary_solver.paper_config(translate=0)
+def get_config(arg=None):
+  return cc.shrink_binary(binary_solver.paper_config(translate=0), cc.parse_tier(arg))
 
 
 def sweep():

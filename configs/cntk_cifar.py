@@ -15,17 +15,26 @@ Setting:  CNTK-V / CNTK-GAP (model.name cnn_v / cnn_gap), 3x3 SAME convs with Re
           first and readout layers (kernel.trained_layers="middle", the default here: Arora et
           al.'s code `--fix yes` for the GAP column), CNTK-V cells train all layers (`--fix no`;
           with --config.model.name=cnn_v add --config.kernel.trained_layers=all).
+Tiers:    `:cpu` stands in scikit-learn's 8x8 digits for CIFAR-10 (offline; 300 train / 200 test,
+          class-balanced), n = 75 and 300 for the "-2K" comparison, float64: CNTK-GAP depth 11
+          takes ~8 min on a 2-core CPU; `:smoke`: 30 / 20 digits.
 """
 
+from configs import common as cc
 from ntk_tf.experiments import kernel_regression
 
 DEPTHS = (3, 4, 6, 11, 21)
 ARCHS = ("cnn_v", "cnn_gap")
 
 
-def get_config():
-  return kernel_regression.cntk_config("cifar10", "cnn_gap", 11, train_sizes=(2000, 50000),
-                                       trained_layers="middle")
+def get_config(arg=None):
+  tier = cc.parse_tier(arg)
+  if tier == "paper":
+    return kernel_regression.cntk_config("cifar10", "cnn_gap", 11, train_sizes=(2000, 50000),
+                                         trained_layers="middle")
+  sizes, train, test = ((75, 300), 300, 200) if tier == "cpu" else ((10, 30), 30, 20)
+  return kernel_regression.cntk_config("digits", "cnn_gap", 11, train_sizes=sizes,
+                                       num_train=train, num_test=test, trained_layers="middle")
 
 
 def sweep():

@@ -2,27 +2,33 @@
 
 Command:  python -m ntk_tf.main --config=configs/lenet_mnist.py --workdir=workdirs/lenet_mnist
           [--config.model.width=60] [--config.dataset.name=mnist5k  # offline]
+          python -m ntk_tf.main --config=configs/lenet_mnist.py:cpu  # offline, 12 epochs
 Runtime:  LeNet x1, 100 epochs of 1,875 steps: ~2.5 h on a 2-core CPU, ~15 min on one GPU;
           x60: GPU only (days on a CPU).
 Paper:    test accuracy LeNet 99.2 / LinLeNet 93.2 at x1, 99.4 / 98.9 at x60 (2020, Fig. 3).
+Tiers:    `:cpu` runs offline on the 5,000 mnist5k digits (4,000 train / 1,000 test), 12
+          epochs instead of 100, seeds 0-2 (python -m ntk_tf.reproduce --tier=cpu); `:smoke` on
+          256 digits for one epoch.
 Hyperparameters: SGD lr 0.1, momentum 0.9, weight decay 5e-5, batch 32, 100 epochs, L2 loss on
 one-hot targets, PyTorch default initialization. Widths swept: 1, 2, 5, 10, 25, 60.
 """
 
-from ntk_tf.experiments import common, compare
+from configs import common as cc
+from ntk_tf.experiments import compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)
 SEEDS = (0, 1, 2, 3, 4)
 
 
-def get_config():
+def get_config(arg=None):
+  tier = cc.parse_tier(arg)
   config = compare.default_config()
   config.dataset.name = "mnist"
   config.model.name = "lenet"
   config.baseline.logistic_regression = True
-  return config
+  return cc.shrink_compare(config, tier)
 
 
 def sweep():
   """The cells of the paper's table: widths x seeds (five reruns in Samarin et al. 2022)."""
-  return common.width_seed_sweep(WIDTHS, SEEDS)
+  return cc.width_seed_sweep(WIDTHS, SEEDS)

@@ -15,10 +15,12 @@ Setup:    NTK parameterization with Neural Tangents' default W_std = 1, b_std = 
           code), SGD lr 4.0, momentum 0.9, batch 200, ½·MSE, test error logged at steps x1.1.
 """
 
+from configs import common as cc
 from ntk_tf.experiments import scaling_law
 
 
-def get_config():
+def get_config(arg=None):
+  cc.parse_tier(arg)  # A GPU-scale experiment: every tier runs it as the paper did.
   config = scaling_law.default_config()
   config.seeds = (0, 1, 2, 3)
   config.dataset.name = "cifar5m"

@@ -11,10 +11,12 @@ Paper:    Vyas et al. 2022, Fig. 9(a): beta 0.28 (network), 0.19 (eNTK), 0.22 (i
 Setup:    NTK parameterization, W_std = 1, b_std = 0; SGD lr 10, momentum 0.9, batch 200.
 """
 
+from configs import common as cc
 from ntk_tf.experiments import scaling_law
 
 
-def get_config():
+def get_config(arg=None):
+  cc.parse_tier(arg)  # A GPU-scale experiment: every tier runs it as the paper did.
   config = scaling_law.default_config()
   config.seeds = (0, 1, 2, 3)
   config.dataset.name = "svhn_cropped"

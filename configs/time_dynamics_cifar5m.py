@@ -9,10 +9,12 @@ Paper:    Fig. 5(a): K^t_fit nearly constant for ~140 batches (0.5 epoch), then 
           uses t = 0, 3308, 11861 (time_dynamics.steps).
 """
 
+from configs import common as cc
 from ntk_tf.experiments import time_dynamics
 
 
-def get_config():
+def get_config(arg=None):
+  cc.parse_tier(arg)  # A GPU-scale experiment: every tier runs it as the paper did.
   config = time_dynamics.default_config()
   config.seeds = (0,)
   config.dataset.name = "cifar5m"

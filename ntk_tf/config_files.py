@@ -1,6 +1,7 @@
 """Loading config files: `configs/<name>.py[:arg]`, which may import `configs.common`."""
 
 import importlib.util
+import inspect
 import os
 import sys
 
@@ -31,6 +32,8 @@ def load_config(config_path: str):
   """get_config(arg) of `file.py:arg` (get_config() without an argument)."""
   module = load_module(config_path)
   _, _, arg = config_path.partition(":")
+  if arg and not inspect.signature(module.get_config).parameters:
+    raise ConfigError(f"{config_path}: this config takes no argument; drop ':{arg}'.")
   try:
     return module.get_config(arg) if arg else module.get_config()
   except ValueError as e:  # A bad tier argument (configs/common.parse_tier).

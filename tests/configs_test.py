@@ -1,7 +1,7 @@
 """Every config file loads, documents itself and passes its experiment's validation."""
 
 import glob
-import importlib.util
+import inspect
 import os
 
 from unittest import mock
@@ -9,17 +9,19 @@ from unittest import mock
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ntk_tf import experiments
+from ntk_tf import config_files, experiments
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "*.py")))
+CONFIGS = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
+                 if os.path.basename(p) not in ("__init__.py", "common.py"))
 
 
 def load(path):
-  spec = importlib.util.spec_from_file_location("_config", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return config_files.load_module(path, "_config")
+
+
+def takes_tier(module) -> bool:
+  return bool(inspect.signature(module.get_config).parameters)
 
 
 class ConfigsTest(parameterized.TestCase):
@@ -34,7 +36,10 @@ class ConfigsTest(parameterized.TestCase):
     for field in ("Command:", "Runtime:", "Paper:"):
       self.assertIn(field, doc, f"{path}: docstring lacks {field}")
     self.assertNotIn("RUNTIME", doc, f"{path}: runtime placeholder not filled in")
-    config = module.get_config()
+    for tier in ("smoke", "cpu", "paper") if takes_tier(module) else (None,):
+      self.check_valid(module.get_config(tier) if tier else module.get_config())
+
+  def check_valid(self, config):
     experiment = experiments.get(config.experiment)
     if config.get("dataset", {}).get("name") == "cifar5m":  # User files: fake parts here.
       tmp = self.create_tempdir().full_path
@@ -45,6 +50,11 @@ class ConfigsTest(parameterized.TestCase):
       config.dataset.cifar5m.dir = tmp
     if hasattr(experiment, "validate"):
       experiment.validate(config)
+
+  def test_a_bad_tier_is_one_error_naming_the_tiers(self):
+    from ntk_tf.errors import ConfigError  # pylint: disable=import-outside-toplevel
+    with self.assertRaisesRegex(ConfigError, "lenet_mnist.py:huge.*smoke, cpu, paper"):
+      config_files.load_config(os.path.join(ROOT, "configs", "lenet_mnist.py:huge"))
 
 
 class IncompatibleCombinationsTest(absltest.TestCase):

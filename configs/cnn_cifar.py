@@ -1,0 +1,45 @@
+"""Finite CNN-V and CNN-GAP trained by SGD on CIFAR-10 (Arora et al. 2019, Table 1, CNN rows).
+
+Command:  python -m ntk_tf.main --config=configs/cnn_cifar.py --workdir=workdirs/cnn_gap11
+          [--config.model.name=cnn_v] [--config.model.depth=20]  # convolutions: depth - 1
+Runtime:  CIFAR-10, 100 epochs: ~1 h (depth 3) to ~10 h (depth 21) on one GPU; the cpu tier's
+          digits runs take ~1 min each on a 2-core CPU.
+Paper:    Table 1, CNN test accuracy (%) by depth 3 / 4 / 6 / 11 / 21: CNN-V 59.97 / 60.20 /
+          64.11 / 69.48 / 75.57; CNN-GAP 63.81 / 80.93 / 83.75 / 82.92 / 83.30.
+Setting:  the architectures of the CNTK (3x3 SAME convolutions with ReLU, then a dense readout
+          (V) or global average pooling and the readout (GAP)), 128 channels, NTK
+          parameterization with W_std = √2 like the kernel; SGD lr 0.5, momentum 0.9, batch 32,
+          L2 loss on one-hot targets; only the network is trained (train.train_linearized=False).
+          Arora et al.'s CNN hyperparameters (their appendix A) are not in the text we have:
+          these are ours, and the page says so.
+Tiers:    `:cpu`: scikit-learn's 8x8 digits (300 train / 200 test, as configs/cntk_cifar.py:cpu),
+          64 channels, 50 epochs, seeds 0-2; `:smoke`: 30 / 20 digits, one epoch.
+"""
+
+import math
+
+from configs import common as cc
+from ntk_tf.experiments import compare
+
+
+def get_config(arg=None):
+  tier = cc.parse_tier(arg)
+  config = compare.default_config()
+  config.dataset.name = "cifar10"
+  config.model.name = "cnn_gap"
+  config.model.depth = 10
+  config.model.width = 128
+  config.model.parameterization = "ntk"
+  config.model.w_std = math.sqrt(2.0)
+  config.train.learning_rate = 0.5
+  config.train.weight_decay = 0.0
+  config.train.train_linearized = False
+  if tier != "paper":
+    config.dataset.name = "digits"
+    config.model.width = 64
+    config.dataset.num_train, config.dataset.num_test = (300, 200) if tier == "cpu" else (30, 20)
+    config.train.epochs = 50 if tier == "cpu" else 1
+    config.train.eval_batch_size = 200
+    config.train.trajectory_steps = 8
+    config.seeds = cc.CPU_SEEDS if tier == "cpu" else (0,)
+  return config

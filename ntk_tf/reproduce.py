@@ -1,0 +1,440 @@
+"""One command for the four papers' headline claims: runs, verdicts, REPRODUCTION.md.
+
+    python -m ntk_tf.reproduce --tier={smoke,cpu,paper} --workdir=<dir> [--claims=id,...]
+        [--parallel=N] [--in_process]
+
+Every claim of `ntk_tf.claims` names the runs it needs at the tier; each run is
+`python -m ntk_tf.main --config=<config>:<tier> --workdir=<dir>/runs/<name> <overrides>` in its
+own process (or in this one with --in_process), shared by every claim that reads it. Finished
+runs (a results.json) are skipped, interrupted ones resume from their own checkpoints, so a rerun
+is free and an interrupted tier loses no finished run. Before any work the estimated time of
+every claim is printed and a tier whose runs would not fit in this machine's memory is refused.
+The page (`REPRODUCTION.md`, `reproduction.json`, figures/) is written from the runs' files.
+"""
+
+import concurrent.futures
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+from absl import app, flags, logging
+
+from ntk_tf import claims as claims_lib
+from ntk_tf import config_files, io, memory, progress, sweep
+from ntk_tf.errors import ConfigError, NtkTfError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PAPERS = {"samarin2020": "Samarin, Roth & Belius 2020 — empirical NTK of LeNet/AlexNet",
+          "samarin2022": "Samarin, Roth & Belius 2022 — feature learning and random features",
+          "vyas2022": "Vyas, Bansal & Nakkiran 2022 — limitations of the NTK",
+          "arora2019": "Arora et al. 2019 — exact CNTK"}
+STAND_INS = {"cpu": "Offline stand-ins at this tier: real MNIST digits (mnist5k: 4,000 train / "
+                    "1,000 test) for MNIST; Fashion-MNIST (4,000 / 1,000) for CIFAR-10 and for "
+                    "the snakes subset where a LeNet can stand in; scikit-learn's 8x8 digits for "
+                    "Arora et al.'s CIFAR-10 kernels; Vyas et al.'s synthetic task (appendix D) "
+                    "for CIFAR-5m. Epochs are cut (12 instead of 100; binary SGD 20 instead of "
+                    "200), 3 seeds instead of 5.",
+             "smoke": "Tiny data (a few hundred samples, one epoch): every claim's pipeline end "
+                      "to end; its verdicts say only what the rule would decide.",
+             "paper": "The papers' full scale: TFDS MNIST, CIFAR-10, the snakes subset, CIFAR-5m, "
+                      "widths x1-x60, 5 seeds."}
+
+
+def define_flags():
+  flags.DEFINE_string("tier", "smoke", f"One of {', '.join(claims_lib.TIERS)}.")
+  flags.DEFINE_string("workdir", None, "Where runs and the page go (default "
+                      "workdirs/reproduce_<tier>).")
+  flags.DEFINE_list("claims", [], "Claim ids (default: every claim).")
+  flags.DEFINE_integer("parallel", 1, "Runs at the same time (processes).")
+  flags.DEFINE_bool("in_process", False, "Run the experiments in this process (no TensorFlow "
+                    "start-up per run; a crash stops the tier).")
+  flags.DEFINE_bool("estimate_only", False, "Print the plan and estimates, run nothing.")
+  flags.DEFINE_string("page_dir", None, "Where REPRODUCTION.md, reproduction.json and figures/ "
+                      "go (default: the workdir), e.g. docs/reproduction.")
+
+
+@dataclasses.dataclass
+class Plan:
+  tier: str
+  claims: List[claims_lib.Claim]
+  runs: Dict[str, claims_lib.Run]            # Unique runs by name.
+  claim_runs: Dict[str, Optional[List[str]]]  # Claim id -> run names (None: not run).
+
+
+def check_tier(tier: str) -> str:
+  if tier not in claims_lib.TIERS:
+    raise ConfigError(f"--tier={tier!r}; use one of {', '.join(claims_lib.TIERS)}.")
+  return tier
+
+
+def make_plan(tier: str, ids: Sequence[str] = ()) -> Plan:
+  """The runs the claims need at `tier`, each once (same name must mean the same run)."""
+  check_tier(tier)
+  chosen = claims_lib.get(ids)
+  runs, claim_runs = {}, {}
+  for claim in chosen:
+    needed = claim.runs(tier)
+    if needed is None:
+      claim_runs[claim.id] = None
+      continue
+    for run in needed:
+      if run.name in runs and runs[run.name] != run:
+        raise ConfigError(f"claims registry: run {run.name!r} is defined twice differently.")
+      runs[run.name] = run
+    claim_runs[claim.id] = [r.name for r in needed]
+  return Plan(tier, chosen, runs, claim_runs)
+
+
+def run_config(run: claims_lib.Run, tier: str):
+  """The run's config, tier argument and overrides applied (validated)."""
+  from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
+  path = os.path.join(REPO, run.config)
+  config = config_files.load_config(f"{path}:{tier}")
+  config = sweep.apply_overrides(config, dict(run.overrides))
+  experiment = experiments.get(config.experiment)
+  if hasattr(experiment, "validate"):
+    try:
+      experiment.validate(config)
+    except NtkTfError as e:
+      raise ConfigError(f"run {run.name} ({run.config}:{tier}): {e}") from e
+  return config
+
+
+def memory_need(config) -> int:
+  """Estimated peak bytes of one run: training (a model's footprint) or its kernel budget."""
+  from ntk_tf import models  # pylint: disable=import-outside-toplevel
+  from ntk_tf.experiments import common  # pylint: disable=import-outside-toplevel
+  need = 0
+  for section in ("spectrum", "solver", "kernel", "scaling"):
+    limit = config.get(section, {}).get("memory_limit_gb") if section in config else None
+    if limit:
+      need = max(need, int(limit * memory.GiB))
+  if config.get("train") is not None and "batch_size" in config.train and "model" in config:
+    from ntk_tf import data  # pylint: disable=import-outside-toplevel
+    m = config.model
+    widths = tuple(m.widths) if "widths" in m else (m.width,)
+    dataset = config.dataset
+    num_outputs = 1 if dataset.target != "one_hot" else len(dataset.classes or ()) or 10
+    for width in widths:
+      fp = models.footprint(m.name, width, data.input_shape(dataset), num_outputs,
+                            **common._architecture_options(m))  # pylint: disable=protected-access
+      need = max(need, memory.training_bytes(
+          fp.num_params, fp.activations_per_sample, config.train.batch_size,
+          config.train.get("eval_batch_size", 1000), 8 if config.get("dtype") == "float64" else 4,
+          config.experiment in ("compare", "binary_solver"),
+          config.train.get("jit_compile", True), fp.peak_layer_activations))
+  return need
+
+
+def check_memory(plan: Plan) -> Dict[str, int]:
+  """Each run's estimate; a run above this machine's memory refuses the whole tier up front."""
+  needs = {name: memory_need(run_config(run, plan.tier)) for name, run in plan.runs.items()}
+  total = memory_total_bytes()
+  too_big = {n: b for n, b in needs.items() if total and b > total}
+  if too_big:
+    worst = ", ".join(f"{n} ~{b / memory.GiB:.1f} GiB" for n, b in sorted(
+        too_big.items(), key=lambda kv: -kv[1])[:4])
+    raise ConfigError(f"tier {plan.tier} needs more memory than this machine has "
+                      f"({total / memory.GiB:.1f} GiB): {worst}; run it on a larger machine "
+                      "or choose fewer claims with --claims.")
+  return needs
+
+
+def memory_total_bytes() -> Optional[int]:
+  try:
+    with open("/proc/meminfo") as f:
+      for line in f:
+        if line.startswith("MemTotal:"):
+          return int(line.split()[1]) * 1024
+  except OSError:
+    pass
+  return memory.host_available_bytes()
+
+
+def run_dir(workdir: str, name: str) -> str:
+  return os.path.join(workdir, "runs", name)
+
+
+def is_done(workdir: str, name: str) -> bool:
+  return os.path.exists(os.path.join(run_dir(workdir, name), "results.json"))
+
+
+def command(run: claims_lib.Run, tier: str, workdir: str) -> List[str]:
+  return [sys.executable, "-m", "ntk_tf.main", f"--config={os.path.join(REPO, run.config)}:{tier}",
+          f"--workdir={run_dir(workdir, run.name)}", *sweep.override_flags(dict(run.overrides))]
+
+
+def execute(run: claims_lib.Run, tier: str, workdir: str, in_process: bool) -> bool:
+  """Runs one run to its results.json; records its wall time. Returns success."""
+  out = run_dir(workdir, run.name)
+  os.makedirs(out, exist_ok=True)
+  start = time.time()
+  if in_process:
+    ok = _execute_here(run, tier, out)
+  else:
+    with open(os.path.join(out, "log.txt"), "ab") as log:
+      ok = subprocess.run(command(run, tier, workdir), stdout=log, stderr=subprocess.STDOUT,
+                          check=False, cwd=REPO).returncode == 0
+  ok = ok and is_done(workdir, run.name)
+  if ok:
+    io.write_json(os.path.join(out, "reproduce_run.json"), dict(
+        seconds=time.time() - start, finished=_now(), tier=tier, config=run.config,
+        overrides=dict(run.overrides)))
+  return ok
+
+
+def _execute_here(run, tier, out) -> bool:
+  from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
+  from ntk_tf.experiments import common  # pylint: disable=import-outside-toplevel
+  try:
+    config = run_config(run, tier)
+    experiment = experiments.get(config.experiment)
+    common.check_determinism(config)
+    if hasattr(experiment, "prepare_workdir"):
+      experiment.prepare_workdir(config, out, overwrite=False)
+    io.write_json(os.path.join(out, "config.json"), config.to_dict())
+    experiment.run(config, out)
+    return True
+  except NtkTfError as e:
+    logging.error("run %s: %s", run.name, e)
+    with open(os.path.join(out, "log.txt"), "a") as f:
+      f.write(f"ntk_tf: error: {e}\n")
+    return False
+
+
+def _now() -> str:
+  return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def estimates_text(plan: Plan) -> str:
+  """Per claim: its runs' estimated minutes (a shared run is counted in every claim using it)."""
+  unit = "GPU hours" if plan.tier == "paper" else "min on a 2-core CPU"
+  scale = (lambda m: m / 60) if plan.tier == "paper" else (lambda m: m)
+  lines = [f"tier {plan.tier}: {len(plan.claims)} claims, {len(plan.runs)} runs"]
+  for claim in plan.claims:
+    names = plan.claim_runs[claim.id]
+    if names is None:
+      lines.append(f"  {claim.id:<15} not run at this tier")
+      continue
+    minutes = sum(plan.runs[n].estimate(plan.tier) for n in names)
+    lines.append(f"  {claim.id:<15} {len(names):>2} runs, ~{scale(minutes):.1f} {unit}")
+  total = sum(r.estimate(plan.tier) for r in plan.runs.values())
+  lines.append(f"  total (each run once): ~{scale(total):.1f} {unit}")
+  return "\n".join(lines)
+
+
+def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = False) -> Dict:
+  """Runs every unfinished run; returns {"done", "skipped", "failed"} run names."""
+  if parallel < 1:
+    raise ConfigError(f"--parallel={parallel} must be at least 1.")
+  todo = [r for n, r in plan.runs.items() if not is_done(workdir, n)]
+  skipped = [n for n in plan.runs if is_done(workdir, n)]
+  logging.info("reproduce %s: %d runs, %d finished before, %d to run", plan.tier,
+               len(plan.runs), len(skipped), len(todo))
+  done, failed = [], []
+  bar = progress.Progress(len(todo), f"reproduce {plan.tier} runs")
+  if in_process or parallel == 1:
+    for run in todo:
+      (done if execute(run, plan.tier, workdir, in_process) else failed).append(run.name)
+      bar.update(1)
+  else:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+      futures = {pool.submit(execute, r, plan.tier, workdir, False): r for r in todo}
+      for future in concurrent.futures.as_completed(futures):
+        (done if future.result() else failed).append(futures[future].name)
+        bar.update(1)
+  bar.close()
+  for name in failed:
+    logging.error("run %s failed; see %s", name, os.path.join(run_dir(workdir, name), "log.txt"))
+  return dict(done=done, skipped=skipped, failed=failed)
+
+
+# --- verdicts --------------------------------------------------------------------------------
+def load_results(plan: Plan, workdir: str) -> claims_lib.Results:
+  by_name = {}
+  for name in plan.runs:
+    if is_done(workdir, name):
+      by_name[name] = io.read_json(os.path.join(run_dir(workdir, name), "results.json"))
+  return claims_lib.Results(by_name, os.path.join(workdir, "runs"))
+
+
+def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.Results) -> Dict:
+  """The claim's entry on the page: status, reason, the numbers and the scale."""
+  tier = plan.tier
+  entry = dict(id=claim.id, paper=claim.paper, claim=claim.statement,
+               paper_numbers=claim.paper_numbers, rule=claim.rule,
+               scale=claim.scale.get(tier, ""), runs=plan.claim_runs[claim.id])
+  names = plan.claim_runs[claim.id]
+  if names is None:
+    return dict(entry, status=claims_lib.NOT_RUN, reason=claim.not_run.get(
+        tier, "no run is defined for this claim at this tier"))
+  missing = [n for n in names if n not in results.by_name]
+  if missing:
+    return dict(entry, status=claims_lib.FAILED, reason="unfinished or failed runs: " +
+                ", ".join(missing) + " (see runs/<name>/log.txt; rerun to resume)")
+  try:
+    measured = claim.measure(results, tier)
+    holds, found = claim.judge(measured.values)
+  except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as e:
+    logging.exception("claim %s: reading its runs failed", claim.id)
+    return dict(entry, status=claims_lib.FAILED, reason=f"its runs' results could not be read "
+                f"({type(e).__name__}: {e}); a bug in ntk_tf/claims.py or an older run format")
+  if tier == "smoke":
+    status = claims_lib.TOO_SMALL
+    reason = f"tiny data; the rule would say {'yes' if holds else 'no'}: {found}"
+  else:
+    status = claims_lib.REPRODUCED if holds else claims_lib.NOT_REPRODUCED
+    reason = found
+  return dict(entry, status=status, reason=reason, ours=dict(header=measured.header,
+                                                              rows=measured.rows,
+                                                              notes=measured.notes),
+              values=measured.values)
+
+
+def machine() -> str:
+  cpu = platform.processor() or platform.machine()
+  try:
+    with open("/proc/cpuinfo") as f:
+      names = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
+    cpu = names[0] if names else cpu
+  except OSError:
+    pass
+  total = memory_total_bytes()
+  ram = f", {total / memory.GiB:.0f} GiB RAM" if total else ""
+  return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}){ram}"
+
+
+def commit() -> str:
+  try:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                           check=True, capture_output=True, text=True).stdout.strip()
+    return head + (" (with uncommitted changes)" if dirty else "")
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+
+
+def run_seconds(plan: Plan, workdir: str) -> float:
+  total = 0.0
+  for name in plan.runs:
+    path = os.path.join(run_dir(workdir, name), "reproduce_run.json")
+    if os.path.exists(path):
+      total += io.read_json(path)["seconds"]
+  return total
+
+
+def _md_table(header, rows) -> List[str]:
+  if not header:
+    return []
+  width = len(header)
+  lines = ["| " + " | ".join(header) + " |", "|" + "---|" * width]
+  for row in rows:
+    cells = list(row) + [""] * (width - len(row))
+    lines.append("| " + " | ".join(str(c) for c in cells[:width]) + " |")
+  return lines
+
+
+def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> str:
+  """REPRODUCTION.md: the summary table, then one section per claim."""
+  counts = {s: sum(e["status"] == s for e in entries) for s in
+            (claims_lib.REPRODUCED, claims_lib.NOT_REPRODUCED, claims_lib.NOT_RUN,
+             claims_lib.TOO_SMALL, claims_lib.FAILED)}
+  lines = [f"# Reproduction of the papers' headline claims — tier `{plan.tier}`", "",
+           f"Commit {stamp['commit']}; {stamp['machine']}; runs' wall time "
+           f"{stamp['run_seconds'] / 60:.1f} min; written {stamp['written']}.", "",
+           STAND_INS[plan.tier], "",
+           "Verdicts: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ".",
+           "Command: `python -m ntk_tf.reproduce --tier=" + plan.tier + "`. Every number below "
+           "is read from the runs' `results.json` (under `runs/` of the workdir); each rule is "
+           "the function of the same name in `ntk_tf/claims.py`.", "",
+           "| claim | statement | verdict |", "|---|---|---|"]
+  for e in entries:
+    lines.append(f"| [{e['id']}](#{e['id'].replace('.', '')}) | {e['claim']} | "
+                 f"**{e['status']}** |")
+  for fig in figures:
+    lines += ["", f"![{os.path.splitext(os.path.basename(fig))[0]}]({fig})"]
+  for paper, title in PAPERS.items():
+    mine = [e for e in entries if e["paper"] == paper]
+    if not mine:
+      continue
+    lines += ["", f"## {title}"]
+    for e in mine:
+      lines += ["", f"### {e['id']}", "", f"**Claim.** {e['claim']}", "",
+                f"**Paper.** {e['paper_numbers']}", "", f"**Rule.** {e['rule']}.", ""]
+      if e.get("scale"):
+        lines += [f"**Scale.** {e['scale']}.", ""]
+      if e.get("ours"):
+        lines += ["**Ours** (mean ± std over seeds where there are several):", ""]
+        lines += _md_table(e["ours"]["header"], e["ours"]["rows"])
+        lines += [""] + [f"- {n}" for n in e["ours"]["notes"]]
+      lines += [f"**Verdict: {e['status']}.** {e['reason']}"]
+  return "\n".join(lines) + "\n"
+
+
+def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None) -> Dict:
+  """Verdicts for every claim from the finished runs; REPRODUCTION.md, reproduction.json."""
+  from ntk_tf import reproduce_figures  # pylint: disable=import-outside-toplevel
+  out_dir = out_dir or workdir
+  results = load_results(plan, workdir)
+  entries = [verdict(c, plan, results) for c in plan.claims]
+  figures = reproduce_figures.draw(entries, os.path.join(out_dir, "figures"))
+  stamp = dict(commit=commit(), machine=machine(), run_seconds=run_seconds(plan, workdir),
+               written=_now(), tier=plan.tier)
+  relative = [os.path.relpath(f, out_dir) for f in figures]
+  with open(os.path.join(out_dir, "REPRODUCTION.md"), "w") as f:
+    f.write(page(entries, plan, stamp, relative))
+  io.write_json(os.path.join(out_dir, "reproduction.json"), dict(stamp, claims=entries,
+                                                                  figures=relative))
+  return dict(stamp, claims=entries)
+
+
+def reproduce(tier: str, workdir: str, ids=(), parallel: int = 1, in_process: bool = False,
+              estimate_only: bool = False, page_dir: Optional[str] = None) -> Dict:
+  plan = make_plan(tier, ids)
+  print(estimates_text(plan), flush=True)
+  check_memory(plan)
+  if estimate_only:
+    return {}
+  os.makedirs(workdir, exist_ok=True)
+  summary = run_all(plan, workdir, parallel, in_process)
+  if page_dir:
+    os.makedirs(page_dir, exist_ok=True)
+  result = write_page(plan, workdir, page_dir)
+  result["runs"] = summary
+  return result
+
+
+def main(argv):
+  if len(argv) > 1:
+    print(f"ntk_tf.reproduce: error: unexpected arguments {argv[1:]}", file=sys.stderr)
+    sys.exit(2)
+  f = flags.FLAGS
+  workdir = f.workdir or os.path.join("workdirs", f"reproduce_{f.tier}")
+  start = time.time()
+  try:
+    result = reproduce(f.tier, workdir, [c.strip() for c in f.claims if c.strip()], f.parallel,
+                       f.in_process, f.estimate_only, f.page_dir)
+  except NtkTfError as e:
+    print(f"ntk_tf.reproduce: error: {e}", file=sys.stderr)
+    sys.exit(2)
+  if not result:
+    return
+  for e in result["claims"]:
+    print(f"{e['id']:<15} {e['status']}")
+  print(f"page: {os.path.join(f.page_dir or workdir, 'REPRODUCTION.md')} "
+        f"({time.time() - start:.0f} s)")
+  if result["runs"]["failed"]:
+    print("failed runs: " + ", ".join(result["runs"]["failed"]), file=sys.stderr)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

@@ -1,0 +1,105 @@
+"""The reproduction page's figures, drawn from the claims' measured values (small PNGs)."""
+
+import os
+from typing import Dict, List
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from ntk_tf import paper_tables  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+DPI = 80
+# Samarin et al. 2022, Sec. 4.1: test-error gaps (pp) at x1 and x60, mean of 5 reruns.
+PAPER_GAPS = {"MNIST": {1: 4.67, 60: 0.48}, "translated MNIST": {1: 27.65, 60: 3.91},
+              "harder": {1: 20.22, 60: 13.17}}
+
+
+def _by_id(entries) -> Dict[str, dict]:
+  return {e["id"]: e for e in entries if e.get("values")}
+
+
+def _save(fig, path) -> str:
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  fig.tight_layout()
+  fig.savefig(path, dpi=DPI)
+  plt.close(fig)
+  return path
+
+
+def gaps_vs_width(values: dict, path: str) -> str:
+  """Test gap (pp) of every compare task against width, the paper's x1/x60 gaps as markers."""
+  fig, ax = plt.subplots(figsize=(5.5, 3.6))
+  for i, (task, by_width) in enumerate(values["tasks"].items()):
+    widths = sorted(by_width, key=int)
+    mean = [by_width[w]["gap_test"]["mean"] for w in widths]
+    std = [by_width[w]["gap_test"]["std"] for w in widths]
+    color = f"C{i}"
+    ax.errorbar([int(w) for w in widths], mean, yerr=std, fmt="-o", ms=4, capsize=3,
+                color=color, label=f"{task} (ours)")
+    if task in PAPER_GAPS:
+      ws, gs = zip(*PAPER_GAPS[task].items())
+      ax.plot(ws, gs, "s", mfc="none", color=color, label=f"{task} (paper)")
+  ax.set_xscale("log")
+  ax.set_xlabel("width factor")
+  ax.set_ylabel("test gap network − linearization (pp)")
+  ax.set_title("Samarin et al. 2022: the gap by width")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=7)
+  return _save(fig, path)
+
+
+def accuracy_vs_width(values: dict, path: str) -> str:
+  """LeNet and LinLeNet test accuracy against width (ours ± std, the paper's Fig. 3 dashed)."""
+  fig, ax = plt.subplots(figsize=(5.5, 3.6))
+  widths = sorted(values["widths"], key=int)
+  paper = paper_tables.width_table("lenet", "mnist") or {}
+  for key, label, color in (("standard_test", "LeNet", "tab:blue"),
+                            ("linearized_test", "LinLeNet", "tab:orange")):
+    ax.errorbar([int(w) for w in widths], [values["widths"][w][key]["mean"] for w in widths],
+                yerr=[values["widths"][w][key]["std"] for w in widths], fmt="-o", ms=4,
+                capsize=3, color=color, label=f"{label} test (ours)")
+    row = paper.get((key.split("_")[0], "test"))
+    if row:
+      ax.plot(list(row), list(row.values()), "--s", mfc="none", color=color, alpha=0.7,
+              label=f"{label} test (paper, full MNIST)")
+  ax.set_xscale("log")
+  ax.set_xlabel("width factor")
+  ax.set_ylabel("test accuracy (%)")
+  ax.set_title("Samarin et al. 2020 Fig. 3: MNIST")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=7)
+  return _save(fig, path)
+
+
+def effective_rank(values: dict, path: str) -> str:
+  fig, ax = plt.subplots(figsize=(5.5, 3.6))
+  for t, by_width in values["translations"].items():
+    widths = sorted(by_width, key=int)
+    ax.plot([int(w) for w in widths], [by_width[w]["effective_rank"] for w in widths], "-o",
+            ms=4, label=f"shifts ≤ {t} px")
+  ax.set_xscale("log")
+  ax.set_xlabel("width factor")
+  ax.set_ylabel("effective rank")
+  ax.set_title("Samarin et al.: effective rank of the eNTK")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  return _save(fig, path)
+
+
+def draw(entries: List[dict], out_dir: str) -> List[str]:
+  """Every figure whose claim has measured values; returns their paths."""
+  by_id, out = _by_id(entries), []
+  if "samarin2022.1" in by_id:
+    out.append(gaps_vs_width(by_id["samarin2022.1"]["values"],
+                             os.path.join(out_dir, "gap_vs_width.png")))
+  if "samarin2020.1" in by_id:
+    out.append(accuracy_vs_width(by_id["samarin2020.1"]["values"],
+                                 os.path.join(out_dir, "accuracy_vs_width.png")))
+  for cid in ("samarin2022.6", "samarin2020.7"):
+    if cid in by_id:
+      out.append(effective_rank(by_id[cid]["values"], os.path.join(out_dir,
+                                                                    "effective_rank.png")))
+      break
+  return out
