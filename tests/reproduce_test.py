@@ -1,0 +1,130 @@
+"""The smoke tier of `python -m ntk_tf.reproduce` end to end, the page's structure and numbers,
+resuming, and the errors before any work."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from unittest import mock
+
+import numpy as np
+from absl.testing import absltest
+
+from ntk_tf import claims, io, reproduce
+from ntk_tf.errors import ConfigError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VERDICTS = (claims.REPRODUCED, claims.NOT_REPRODUCED, claims.NOT_RUN, claims.TOO_SMALL)
+
+
+def cli(*args):
+  return subprocess.run([sys.executable, "-m", "ntk_tf.reproduce", *args], cwd=ROOT,
+                        capture_output=True, text=True, check=False)
+
+
+class SmokeTierTest(absltest.TestCase):
+  """One smoke tier for the whole class (it is the expensive part)."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.workdir = os.path.join(absltest.get_default_test_tmpdir(), "reproduce_smoke")
+    cls.proc = cli("--tier=smoke", f"--workdir={cls.workdir}", "--in_process")
+    with open(os.path.join(cls.workdir, "REPRODUCTION.md")) as f:
+      cls.page = f.read()
+    cls.json = io.read_json(os.path.join(cls.workdir, "reproduction.json"))
+
+  def test_the_tier_passes(self):
+    self.assertEqual(self.proc.returncode, 0, self.proc.stderr[-3000:])
+    self.assertIn("total (each run once)", self.proc.stdout)  # The estimate came first.
+
+  def test_every_claim_appears_once_with_a_verdict(self):
+    ids = [c.id for c in claims.CLAIMS]
+    for cid in ids:
+      self.assertLen(re.findall(rf"^### {re.escape(cid)}$", self.page, re.M), 1, cid)
+      self.assertLen(re.findall(rf"^\| \[{re.escape(cid)}\]", self.page, re.M), 1, cid)
+    self.assertEqual([e["id"] for e in self.json["claims"]], ids)
+    for entry in self.json["claims"]:
+      self.assertIn(entry["status"], VERDICTS, f"{entry['id']}: {entry.get('reason')}")
+      self.assertTrue(entry["reason"], entry["id"])
+    self.assertEqual(len(re.findall(r"^\*\*Verdict: ", self.page, re.M)), len(ids))
+
+  def test_stamp_and_figures(self):
+    self.assertRegex(self.page, r"Commit \w+.*cores.*runs' wall time [\d.]+ min")
+    for fig in self.json["figures"]:
+      path = os.path.join(self.workdir, fig)
+      self.assertTrue(os.path.exists(path), fig)
+      self.assertLess(os.path.getsize(path), 200_000)
+
+  def test_page_numbers_equal_the_runs_results(self):
+    entry = next(e for e in self.json["claims"] if e["id"] == "samarin2020.1")
+    for width in (1, 2):
+      results = io.read_json(os.path.join(self.workdir, "runs", f"lenet_mnist_x{width}",
+                                          "results.json"))
+      lin = [100 * s["linearized"]["test_accuracy"] for s in results["per_seed"]]
+      net = [100 * s["standard"]["test_accuracy"] for s in results["per_seed"]]
+      shown = entry["values"]["widths"][str(width)]
+      self.assertAlmostEqual(shown["linearized_test"]["mean"], np.mean(lin), places=10)
+      self.assertAlmostEqual(shown["gap_test"]["mean"], np.mean(net) - np.mean(lin), places=10)
+      self.assertAlmostEqual(shown["gap_test"]["std"], np.std(np.subtract(net, lin), ddof=1),
+                             places=10)
+      row = next(r for r in entry["ours"]["rows"] if r[0].startswith("LinLeNet test"))
+      self.assertEqual(row[width], f"{np.mean(lin):.2f} ± {np.std(lin, ddof=1):.2f}")
+    spectrum = io.read_json(os.path.join(self.workdir, "runs", "spectrum_lenet_mnist",
+                                         "results.json"))
+    entry = next(e for e in self.json["claims"] if e["id"] == "samarin2022.6")
+    self.assertEqual(entry["values"]["translations"]["7"]["2"]["effective_rank"],
+                     spectrum["translations"]["7"]["widths"]["2"]["effective_rank"])
+
+  def test_a_rerun_runs_nothing_and_a_lost_run_is_redone_alone(self):
+    plan = reproduce.make_plan("smoke", ["samarin2020.7", "samarin2020.1"])
+    kept = os.path.join(self.workdir, "runs", "lenet_mnist_x1", "results.json")
+    before = os.path.getmtime(kept)
+    self.assertEqual(reproduce.run_all(plan, self.workdir, in_process=True)["done"], [])
+    lost = os.path.join(self.workdir, "runs", "spectrum_lenet_mnist", "results.json")
+    os.remove(lost)
+    summary = reproduce.run_all(plan, self.workdir, in_process=True)
+    self.assertEqual(summary["done"], ["spectrum_lenet_mnist"])
+    self.assertEqual(os.path.getmtime(kept), before)
+    self.assertTrue(os.path.exists(lost))
+
+
+class BadInputTest(absltest.TestCase):
+
+  def test_unknown_claim_and_tier_are_one_line_listing_the_valid_ones(self):
+    proc = cli("--tier=smoke", "--claims=samarin2020.1,bogus", "--estimate_only")
+    self.assertEqual(proc.returncode, 2)
+    self.assertRegex(proc.stderr, r"error: unknown claim id\(s\) bogus; valid: samarin2020.1, ")
+    self.assertNotIn("Traceback", proc.stderr)
+    proc = cli("--tier=laptop", "--estimate_only")
+    self.assertEqual(proc.returncode, 2)
+    self.assertIn("use one of smoke, cpu, paper", proc.stderr)
+
+  def test_a_tier_beyond_the_machines_memory_is_refused_before_any_work(self):
+    plan = reproduce.make_plan("cpu", ["samarin2020.7", "samarin2020.1"])
+    with mock.patch.object(reproduce, "memory_total_bytes", return_value=2 ** 30), \
+        mock.patch.object(reproduce, "run_all", side_effect=AssertionError("work started")):
+      with self.assertRaisesRegex(ConfigError, r"tier cpu needs more memory than this machine "
+                                  r"has \(1.0 GiB\): spectrum_lenet_mnist ~"):
+        reproduce.check_memory(plan)
+      with self.assertRaisesRegex(ConfigError, "needs more memory"):
+        reproduce.reproduce("cpu", self.create_tempdir().full_path, ["samarin2020.7"])
+
+  def test_estimates_cover_every_claim(self):
+    for tier in claims.TIERS:
+      text = reproduce.estimates_text(reproduce.make_plan(tier))
+      for claim in claims.CLAIMS:
+        self.assertIn(claim.id, text)
+
+  def test_paper_tier_plans_the_papers_scale(self):
+    plan = reproduce.make_plan("paper", ["samarin2020.1", "samarin2020.4"])
+    self.assertIn("lenet_mnist_x60", plan.runs)
+    self.assertEqual(dict(plan.runs["lenet_mnist_x60"].overrides)["seeds"], (0, 1, 2, 3, 4))
+    self.assertIn("alexnet_snakes_lin_lr01_x4", plan.runs)
+    config = reproduce.run_config(plan.runs["lenet_mnist_x60"], "paper")
+    self.assertEqual((config.dataset.name, config.train.epochs), ("mnist", 100))
+
+
+if __name__ == "__main__":
+  absltest.main()
