@@ -11,16 +11,12 @@ from tests import test_utils
 
 
 def tiny_config():
-  config = binary_solver.default_config()
-  config.dataset.name = "mnist5k"
-  config.dataset.num_train = 150
-  config.dataset.num_test = 100
-  config.model.widths = (1,)
-  config.solver.methods = ("lstsq", "lsqr", "kernel", "sgd")
-  config.solver.iter_lim = 400
-  config.train.epochs = 1
-  config.train.jit_compile = False
-  return config
+  """configs/binary_mnist.py:smoke on 150 digits, every solver, float64 only, no XLA."""
+  return test_utils.smoke_config("binary_mnist", {
+      "dataset.num_train": 150, "dataset.num_test": 100,
+      "solver.methods": ("lstsq", "lsqr", "kernel", "sgd"), "solver.dtypes": ("float64",),
+      "solver.iter_lim": 400, "solver.dense_widths": None, "train.jit_compile": False,
+      "train.eval_batch_size": 1000, "train.trajectory_steps": 200})
 
 
 class BinarySolverTest(test_utils.TestCase):

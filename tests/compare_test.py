@@ -15,14 +15,11 @@ from tests import test_utils
 
 
 def tiny_config(**train):
-  config = compare.default_config()
-  config.dataset.name = "mnist5k"
-  config.dataset.num_train = 64
-  config.dataset.num_test = 30
-  config.train.epochs = 2
-  config.train.trajectory_points = 4
-  config.train.trajectory_steps = 3
-  config.train.jit_compile = False
+  """configs/lenet_mnist.py:smoke, one seed, 64 digits, no XLA."""
+  config = test_utils.smoke_config("lenet_mnist", {
+      "dataset.num_train": 64, "dataset.num_test": 30, "seeds": None, "train.epochs": 2,
+      "train.trajectory_points": 4, "train.trajectory_steps": 3, "train.jit_compile": False,
+      "train.eval_batch_size": 1000, "baseline.logistic_regression": False})
   for key, value in train.items():
     config.train[key] = value
   return config

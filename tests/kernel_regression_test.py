@@ -17,15 +17,8 @@ from tests import test_utils
 
 
 def tiny_config():
-  config = kernel_regression.default_config()
-  config.dataset.name = "mnist5k"
-  config.dataset.num_train = 60
-  config.dataset.num_test = 40
-  config.model.name = "lenet"
-  config.regression.train_sizes = (30, 60)
-  config.regression.alphas = (0.0, 0.1)
-  config.regression.validation_fraction = 0.2
-  return config
+  """configs/kernel_regression_mnist.py:smoke."""
+  return test_utils.smoke_config("kernel_regression_mnist")
 
 
 class KernelRegressionTest(test_utils.TestCase):

@@ -14,13 +14,8 @@ from tests import test_utils
 
 
 def tiny_config():
-  config = spectrum.default_config()
-  config.dataset.name = "mnist5k"
-  config.model.name = "lenet"
-  config.model.widths = (1, 2)
-  config.spectrum.num_samples = 20
-  config.spectrum.translations = (0, 3)
-  return config
+  """configs/spectrum_lenet_mnist.py:smoke with shifts of 0 and 3 pixels."""
+  return test_utils.smoke_config("spectrum_lenet_mnist", {"spectrum.translations": (0, 3)})
 
 
 class SpectrumTest(test_utils.TestCase):

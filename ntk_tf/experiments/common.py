@@ -200,7 +200,3 @@ def prepare_workdir(config: ml_collections.ConfigDict, workdir: str, overwrite: 
     full = os.path.join(workdir, entry)
     shutil.rmtree(full) if os.path.isdir(full) else os.remove(full)
 
-
-def width_seed_sweep(widths, seeds) -> list:
-  """Sweep cells (config overrides) for every width x seed, as the paper configs declare."""
-  return [{"model.width": w, "seed": s} for w in widths for s in seeds]
