@@ -10,12 +10,16 @@ Runtime:  ~80 s on a 2-core CPU (2 seeds x 3 trained networks, 8 eNTKs of up to 
 Paper:    Vyas et al. 2022, Fig. 4 (there on CIFAR-5m-bin): K_n(n) and K_n^F(n) track the
           network (4a); K_m(n0) improves with m (4b); a fixed after-kernel scales worse than the
           network (4c: beta 0.103 for K_16k, 0.097 for K_64k vs 0.307).
+Tiers:    paper = cpu (as above); `:smoke`: 256 samples, m = 64, 128, n = 32, 64, 128, width 32,
+          1 seed, a 200-step budget.
 """
 
+from configs import common as cc
 from ntk_tf.experiments import after_kernel
 
 
-def get_config():
+def get_config(arg=None):
+  tier = cc.parse_tier(arg)
   config = after_kernel.default_config()
   config.seeds = (0, 1)
   config.dataset.synthetic.num_train = 4000
@@ -26,4 +30,13 @@ def get_config():
   config.train.batch_size = 200
   config.after_kernel.train_sizes = (500, 1000, 2000)
   config.after_kernel.fit_sizes = (250, 500, 1000, 2000)
+  if tier == "smoke":
+    config.seeds = (0,)
+    config.dataset.synthetic.num_train = 256
+    config.dataset.synthetic.num_test = 200
+    config.model.width = 32
+    config.train.max_steps = 200
+    config.after_kernel.train_sizes = (64, 128)
+    config.after_kernel.fit_sizes = (32, 64, 128)
+    config.after_kernel.num_resamples = 50
   return config

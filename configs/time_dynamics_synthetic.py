@@ -9,12 +9,16 @@ Runtime:  ~45 s on a 2-core CPU (2 seeds, 8 eNTKs of 4,000 samples each).
 Paper:    Vyas et al. 2022, Fig. 5(a) (there Myrtle CNN on 64k CIFAR-5m-bin samples): K^t_fit
           barely changes for the first ~0.5 epoch, then improves at a roughly constant rate on
           log-log axes, with no slow-down ("phase transition").
+Tiers:    paper = cpu (as above); `:smoke`: 128 samples, width 32, 1 seed, 4 kernels over a
+          200-step budget.
 """
 
+from configs import common as cc
 from ntk_tf.experiments import time_dynamics
 
 
-def get_config():
+def get_config(arg=None):
+  tier = cc.parse_tier(arg)
   config = time_dynamics.default_config()
   config.seeds = (0, 1)
   config.dataset.synthetic.num_train = 2000
@@ -25,4 +29,12 @@ def get_config():
   config.train.batch_size = 200
   config.time_dynamics.train_size = 2000
   config.time_dynamics.num_kernels = 8
+  if tier == "smoke":
+    config.seeds = (0,)
+    config.dataset.synthetic.num_train = 128
+    config.dataset.synthetic.num_test = 200
+    config.model.width = 32
+    config.train.max_steps = 200
+    config.time_dynamics.train_size = 128
+    config.time_dynamics.num_kernels = 4
   return config

@@ -1,4 +1,5 @@
-"""SGD with optimal early stopping: schedule, nested subsets, and the three model kinds."""
+"""SGD with optimal early stopping or the final error: schedule, nested subsets, the three
+model kinds."""
 
 import numpy as np
 import tensorflow as tf
@@ -123,6 +124,46 @@ class ModelsTest(test_utils.TestCase, parameterized.TestCase):
                                        seed=0, train_loss_tol=1e-6)
     self.assertEqual(run["stopped"], "train_loss_tol")
     self.assertLess(run["num_steps"], 100)
+
+  def test_final_error_is_the_error_after_the_last_step(self):
+    x, y, xt, lt = _task(n_train=40, n_test=200)
+    net = lc.NetworkModel(_mlp(x.shape[1], "float32", width=64), x, y, xt, lt, loss="half_mse",
+                          momentum=0.0, threshold=0.0)
+    run = lc.train_with_early_stopping(net, 40, batch_size=10, learning_rate=0.5, max_steps=50,
+                                       seed=0)
+    self.assertEqual(run["steps"][-1], run["num_steps"])
+    self.assertEqual(run["final_test_error"], run["test_error"][-1])
+    self.assertEqual(run["final_train_loss"], run["train_loss"][-1])
+    self.assertAllClose(run["final_test_error"], net.test_error())  # The weights at the end.
+    self.assertLessEqual(run["best_test_error"], run["final_test_error"])
+    self.assertFalse(run["converged"])  # Stopped by the budget.
+    self.assertEqual(lc.reported_error(run, "optimal"), run["best_test_error"])
+    self.assertEqual(lc.reported_error(run, "final"), run["final_test_error"])
+
+  def test_converged_kernel_sgd_ends_at_the_interpolant(self):
+    rng = np.random.default_rng(0)
+    phi = rng.standard_normal((30, 40))
+    k = phi @ phi.T / 40  # Positive definite over the 12 training rows.
+    y = np.where(rng.random((12, 1)) < 0.5, 1.0, -1.0)
+    lt = (rng.random(18) < 0.5).astype(np.int64)
+    ker = lc.KernelSGD(k[:12, :12], k[12:, :12], y, lt, loss="half_mse", momentum=0.0,
+                       threshold=0.0)
+    run = lc.train_with_early_stopping(ker, 12, batch_size=12, learning_rate=4.0,
+                                       max_steps=200000, seed=0, train_loss_tol=1e-14)
+    self.assertTrue(run["converged"])
+    self.assertLess(run["num_steps"], 200000)
+    interpolant = k[12:, :12] @ np.linalg.solve(k[:12, :12], y)
+    self.assertAllClose(ker.test_outputs(), interpolant, atol=1e-5)
+    self.assertEqual(run["final_test_error"], lc.test_error(interpolant, lt, 0.0))
+    self.assertLessEqual(run["best_test_error"], run["final_test_error"])
+
+  def test_reported_error_of_cells_without_a_final_error(self):
+    old_cell = dict(best_test_error=0.1, test_error=[0.5, 0.1, 0.2])  # Written before it.
+    self.assertEqual(lc.reported_error(old_cell, "final"), 0.2)
+    self.assertEqual(lc.reported_error(old_cell, "optimal"), 0.1)
+    self.assertEqual(lc.reported_error(dict(best_test_error=0.3), "final"), 0.3)  # Regression.
+    with self.assertRaisesRegex(ConfigError, "'optimal'.*'final'"):
+      lc.reported_error(old_cell, "last")
 
   def test_divergence_names_the_learning_rate(self):
     k = np.eye(4) * 100.0

@@ -3,11 +3,12 @@
 import os
 from unittest import mock
 
+import numpy as np
 from absl.testing import absltest
 
 from ntk_tf import io, learning_curves
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import scaling_law
+from ntk_tf.experiments import after_kernel, scaling_law
 from tests import test_utils
 
 
@@ -37,6 +38,7 @@ class ScalingLawTest(test_utils.TestCase):
     config.width_sweep.train_size = 32
     config.paper.network = 0.307
     results = scaling_law.run(config, workdir)
+    self.assertEqual(results["stopping"], "optimal")
     kinds = ["network", "empirical_ntk", "infinite_ntk", "infinite_ntk_regression"]
     self.assertEqual(results["kinds"], kinds)
     for kind in kinds:
@@ -72,6 +74,54 @@ class ScalingLawTest(test_utils.TestCase):
     self.assertTrue(os.path.exists(damaged + ".corrupt"))
     self.assertEqual(redone["network"], results["network"])  # Retrained, same result.
 
+  def test_final_mode_reports_the_final_errors_and_keeps_both(self):
+    workdir = self.create_tempdir().full_path
+    config = tiny_config()
+    config.train.stopping = "final"
+    config.train.train_loss_tol = 1e-3
+    config.train.momentum = 0.0
+    config.train.max_steps = 300  # Enough for some runs, not all, to reach the tolerance.
+    config.width_sweep.widths = (8, 32)
+    config.width_sweep.train_size = 32
+    results = scaling_law.run(config, workdir)
+    self.assertEqual(results["stopping"], "final")
+    self.assertEqual(results["train_loss_tol"], 1e-3)
+    for kind in results["kinds"]:
+      width = "inf" if kind.startswith("infinite") else 32
+      cells = [[io.read_json(os.path.join(workdir, "cells", f"w{width}", kind,
+                                          f"n{n}_seed{s}.json")) for n in (16, 32, 64)]
+               for s in (0, 1)]
+      final = [[c.get("test_error", [c["best_test_error"]])[-1] for c in row] for row in cells]
+      best = [[min(c.get("test_error", [c["best_test_error"]])) for c in row] for row in cells]
+      self.assertAllClose(results[kind]["test_error_by_seed"], final)
+      self.assertAllClose(results["by_stopping"]["final"][kind]["test_error_by_seed"], final)
+      self.assertAllClose(results["by_stopping"]["optimal"][kind]["test_error_by_seed"], best)
+      self.assertTrue((np.array(best) <= np.array(final)).all(), kind)
+    for kind, c in results["convergence"].items():
+      self.assertEqual(c["runs"], 6, kind)
+      cells = [io.read_json(os.path.join(workdir, "cells", "winf" if kind == "infinite_ntk" else
+                                         "w32", kind, f"n{n}_seed{s}.json"))
+               for n in (16, 32, 64) for s in (0, 1)]
+      self.assertEqual(c["converged"], sum(x["final_train_loss"] <= 1e-3 for x in cells))
+      self.assertEqual(c["diverged"], sum(x["train_loss"][-1] > x["train_loss"][1]
+                                          for x in cells))
+    sweep = results["width_sweep"]
+    self.assertAllClose(sweep["network"]["mean"][1], results["network"]["test_error_mean"][1])
+    self.assertEqual(sweep["network"], sweep["by_stopping"]["final"]["network"])
+    self.assertEqual(sweep["convergence"]["network"]["runs"], 4)  # 2 widths x 2 seeds.
+    with open(os.path.join(workdir, "results.md")) as f:
+      report = f.read()
+    self.assertIn("final error at convergence", report)
+    self.assertIn("Converged (train loss <= 0.001)", report)
+    self.assertIn("Width sweep at n = 32", report)
+
+  def test_optimal_is_the_default_and_only_scaling_law_takes_final(self):
+    self.assertEqual(scaling_law.default_config().train.stopping, "optimal")
+    config = after_kernel.default_config()
+    config.train.stopping = "final"
+    with self.assertRaisesRegex(ConfigError, "only scaling_law reports final errors"):
+      after_kernel.validate(config)
+
   def test_entk_by_kernel_sgd_equals_sgd_on_the_linearized_model(self):
     curves = {}
     for method in ("kernel", "linearized"):
@@ -95,6 +145,8 @@ class ScalingLawTest(test_utils.TestCase):
         ("scaling.kinds", ("network", "ntk"), "choose from"),
         ("train.loss", "cross_entropy", "L2 loss"),
         ("train.log_factor", 1.0, "must be > 1"),
+        ("train.stopping", "last", "'optimal'.*'final'"),
+        ("train.train_loss_tol", 0.0, "must be > 0"),
         ("model.name", "lenet", "max-pool"),
     ):
       config = tiny_config()

@@ -3,7 +3,9 @@
 Vyas, Bansal, Nakkiran (2022), Figs. 1, 2 and 9: for each training-set size n (nested,
 class-balanced subsets per seed) and seed, three models are trained with the same SGD (NTK
 parameterization, MSE on ±1 labels, momentum, batch 200) and scored by their optimal-early-
-stopping test error (logged at steps growing by ×1.1):
+stopping test error (logged at steps growing by ×1.1; `train.stopping="optimal"`) or, as in
+their Figs. 2(c) and 8, by the final test error at convergence (`"final"`: train loss ≤
+`train.train_loss_tol`, 2e-6 there, or the end of the step budget; learning_curves):
 - `network`: the network (optionally minus its initial outputs, their App. A.4 Table 1);
 - `empirical_ntk`: the centered eNTK model J(w0, x)·u of the same initialization (Sec. 2),
   by SGD on the eNTK matrix (`scaling.empirical_ntk_method="kernel"`, exact in function space)
@@ -12,7 +14,9 @@ stopping test error (logged at steps growing by ×1.1):
   cnn_v, cnn_gap), and `infinite_ntk_regression` its kernel regression (min-norm interpolant).
 For each kind the mean learning curve is fitted by L(n) = A(1/n + α)^β (scaling.py) with a
 bootstrap interval for β over seeds. `width_sweep.widths` repeats network and eNTK at one n for
-several widths (Figs. 2b/c, 8).
+several widths (Figs. 2b/c, 8). Every cell keeps both errors: results[kind] and the width sweep
+use `train.stopping`, results["by_stopping"] holds the fits of both, results["convergence"] how
+many runs of each kind met train_loss_tol.
 
 Workdir: cells/ (one JSON per model kind, width, n and seed: a rerun skips finished cells),
 kernels/ (kernel blocks, resumable), results.json, results.md, learning_curves.png,
@@ -54,6 +58,8 @@ def train_config() -> ml_collections.ConfigDict:
       max_steps=ml_collections.FieldReference(None, field_type=int),  # Fixed budget instead.
       log_factor=1.1,                # Test error logged at steps growing by this factor.
       train_loss_tol=ml_collections.FieldReference(None, field_type=float),  # Stop when fitted.
+      stopping="optimal",            # Reported error: "optimal" early stopping or "final" (at
+                                     # convergence: train_loss_tol, else the budget's end).
       subtract_initial_outputs=False,  # Network: f(w) − f(w0) (App. A.4 Table 1).
       eval_batch_size=1000,
       jit_compile=False,
@@ -114,6 +120,13 @@ def validate_train(cfg: ml_collections.ConfigDict):
     raise ConfigError(f"train.max_steps={cfg.max_steps} must be >= 0.")
   if not 0 <= cfg.momentum < 1:
     raise ConfigError(f"train.momentum={cfg.momentum} must be in [0, 1).")
+  learning_curves.check_stopping(cfg.stopping)
+  if cfg.train_loss_tol is not None and not cfg.train_loss_tol > 0:
+    raise ConfigError(f"train.train_loss_tol={cfg.train_loss_tol} must be > 0 (Vyas et al. "
+                      "Figs. 2c, 8: 2e-6) or None.")
+  if cfg.stopping == "final" and cfg.train_loss_tol is None:
+    logging.warning("train.stopping='final' without train.train_loss_tol: the final error is "
+                    "the one at the end of the step budget, converged or not.")
   if cfg.loss not in learning_curves.KERNEL_LOSSES:
     raise ConfigError(f"train.loss={cfg.loss!r}: kernel models are trained on an L2 loss; use "
                       f"one of {', '.join(learning_curves.KERNEL_LOSSES)}.")
@@ -129,6 +142,10 @@ def validate_common(config: ml_collections.ConfigDict, defaults: ml_collections.
   data.validate(config.dataset)
   common.validate_model(config.model, config.dataset)
   validate_train(config.train)
+  if config.experiment != "scaling_law" and config.train.stopping != "optimal":
+    raise ConfigError(f"train.stopping={config.train.stopping!r}: {config.experiment} fits its "
+                      "kernels with optimal early stopping (Vyas et al. Figs. 4, 5); only "
+                      "scaling_law reports final errors.")
   if config.model.parameterization != "ntk":
     logging.warning("model.parameterization=%r: Vyas et al. use the NTK parameterization, in "
                     "which network, eNTK and infinite NTK share one limit.",
@@ -240,7 +257,8 @@ def check_kernel_fits(num_samples: int, memory_limit_gb: float, what: str):
 def curve_summary(run: dict) -> dict:
   """What a cell keeps of a training run (no weights)."""
   return {k: run[k] for k in ("steps", "test_error", "train_loss", "best_step",
-                              "best_test_error", "num_steps", "stopped")}
+                              "best_test_error", "final_test_error", "final_train_loss",
+                              "num_steps", "stopped", "converged")}
 
 
 def fit_kind(sizes, by_seed, num_resamples, confidence, seed) -> dict:
@@ -280,8 +298,9 @@ class _Cells:
 
   def put(self, kind, width, n, seed, cell):
     io.write_json(self.path(kind, width, n, seed), cell)
-    logging.info("%s width %s n=%d seed %d: test error %.4f (best step %s)", kind, width, n,
-                 seed, cell["best_test_error"], cell.get("best_step"))
+    logging.info("%s width %s n=%d seed %d: test error %.4f (best step %s), final %.4f", kind,
+                 width, n, seed, cell["best_test_error"], cell.get("best_step"),
+                 learning_curves.reported_error(cell, "final"))
 
 
 def _entk_method(config, num_samples) -> str:
@@ -366,13 +385,52 @@ def _run_infinite(config, dataset, orders, sizes, cells, workdir):
                                       k_test)
       err = learning_curves.test_error(fit["test"], dataset.labels_test,
                                        dataset.decision_threshold)
-      cell = dict(best_test_error=err, best_step=None, rank=fit["rank"])
+      cell = dict(best_test_error=err, final_test_error=err, best_step=None,
+                  rank=fit["rank"])  # The interpolant: kernel SGD's converged limit.
     cell["seconds"] = time.time() - start
     cells.put(kind, "inf", n, seed, cell)
 
 
-def _collect(cells, kind, width, sizes, seeds):
-  return [[cells.get(kind, width, n, s)["best_test_error"] for n in sizes] for s in seeds]
+def _collect(cells, kind, width, sizes, seeds, stopping):
+  """Errors [seed][n] of one kind under `stopping` ("optimal" or "final")."""
+  return [[learning_curves.reported_error(cells.get(kind, width, n, s), stopping)
+           for n in sizes] for s in seeds]
+
+
+def _diverged(run: dict) -> bool:
+  """The final train loss above the first logged one: SGD above the critical rate (the loss
+  grows without reaching inf within the budget; its final error means nothing)."""
+  losses = run.get("train_loss") or []
+  return len(losses) > 1 and losses[-1] > losses[1]
+
+
+def _convergence(runs) -> dict:
+  """How many of these SGD runs (cells) met train.train_loss_tol or diverged, the worst loss."""
+  losses = [r["final_train_loss"] for r in runs if r.get("final_train_loss") is not None]
+  return dict(runs=len(runs), converged=sum(bool(r.get("converged")) for r in runs),
+              diverged=sum(_diverged(r) for r in runs),
+              max_final_train_loss=max(losses) if losses else None)
+
+
+def _width_sweep(config, cells, n, stopping) -> dict:
+  """Mean/std over seeds by width at n, under `stopping` and (by_stopping) under both."""
+  w = config.width_sweep
+  sweep = dict(train_size=n, widths=list(w.widths), by_stopping={})
+  for mode in learning_curves.STOPPING:
+    entry = {}
+    for kind in ("network", "empirical_ntk"):
+      errors = np.array([_collect(cells, kind, width, [n], config.seeds, mode)
+                         for width in w.widths])[:, :, 0].T  # [seed][width]
+      entry[kind] = dict(mean=errors.mean(axis=0).tolist(), std=errors.std(axis=0).tolist())
+    if "infinite_ntk" in config.scaling.kinds:
+      entry["infinite_ntk"] = float(np.mean(_collect(cells, "infinite_ntk", "inf", [n],
+                                                     config.seeds, mode)))
+    sweep["by_stopping"][mode] = entry
+  sweep.update(sweep["by_stopping"][stopping])
+  sweep["convergence"] = {kind: _convergence([cells.get(kind, width, n, seed)
+                                              for width in w.widths for seed in config.seeds])
+                          for kind in ("network", "empirical_ntk")}
+  return sweep
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -409,24 +467,26 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   kinds = list(finite) + (["infinite_ntk"] + (["infinite_ntk_regression"]
                                               if s.infinite_regression else [])
                           if "infinite_ntk" in s.kinds else [])
+  stopping = config.train.stopping
   results = dict(experiment="scaling_law", dataset=config.dataset.name,
                  model=config.model.name, width=width, seeds=list(config.seeds),
                  train_sizes=sizes, num_test=len(dataset.x_test), kinds=kinds,
+                 stopping=stopping, train_loss_tol=config.train.train_loss_tol,
                  paper=config.paper.to_dict())
+  results["by_stopping"] = {mode: {} for mode in learning_curves.STOPPING}
+  results["convergence"] = {}
   for kind in kinds:
     key = "inf" if kind.startswith("infinite") else width
-    results[kind] = fit_kind(sizes, _collect(cells, kind, key, sizes, config.seeds),
-                             s.num_resamples, s.confidence, config.seed)
+    for mode in learning_curves.STOPPING:
+      results["by_stopping"][mode][kind] = fit_kind(
+          sizes, _collect(cells, kind, key, sizes, config.seeds, mode), s.num_resamples,
+          s.confidence, config.seed)
+    results[kind] = results["by_stopping"][stopping][kind]
+    if kind != "infinite_ntk_regression":
+      results["convergence"][kind] = _convergence([cells.get(kind, key, n, seed)
+                                                   for n in sizes for seed in config.seeds])
   if tuple(w.widths):
-    sweep = dict(train_size=sweep_sizes[0], widths=list(w.widths))
-    for kind in ("network", "empirical_ntk"):
-      errors = np.array([[cells.get(kind, width_, sweep_sizes[0], seed)["best_test_error"]
-                          for width_ in w.widths] for seed in config.seeds])
-      sweep[kind] = dict(mean=errors.mean(axis=0).tolist(), std=errors.std(axis=0).tolist())
-    if "infinite_ntk" in s.kinds:
-      sweep["infinite_ntk"] = float(np.mean(_collect(cells, "infinite_ntk", "inf", sweep_sizes,
-                                                     config.seeds)))
-    results["width_sweep"] = sweep
+    results["width_sweep"] = _width_sweep(config, cells, sweep_sizes[0], stopping)
   io.write_json(os.path.join(workdir, "results.json"), results)
   report = format_report(results)
   with open(os.path.join(workdir, "results.md"), "w") as f:
@@ -440,21 +500,65 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   return results
 
 
+STOPPING_NAMES = dict(optimal="optimal early stopping", final="final error at convergence")
+
+
+def _beta_text(r: dict) -> str:
+  beta = "–" if r["beta"] is None else f"{r['beta']:.3f}"
+  return beta + (" (flat)" if r.get("beta_is_exponent") is False else "")
+
+
+def _interval_text(r: dict) -> str:
+  if not r["beta_interval"]:
+    return "–"
+  return f"[{r['beta_interval'][0]:.3f}, {r['beta_interval'][1]:.3f}]"
+
+
+def _convergence_line(convergence: dict, tol) -> str:
+  """Runs of each kind that met train_loss_tol (the final errors' convergence)."""
+  head = (f"Converged (train loss <= {tol})" if tol is not None else
+          "Converged (no train.train_loss_tol: final errors at the step budget)")
+  entries = []
+  for kind, c in convergence.items():
+    text = f"{kind} {c['converged']}/{c['runs']}"
+    if c["max_final_train_loss"] is not None:
+      text += f" (worst final loss {c['max_final_train_loss']:.2g})"
+    if c.get("diverged"):
+      text += f", {c['diverged']} DIVERGED (final loss above the first: lower the lr)"
+    entries.append(text)
+  return f"{head}: " + "; ".join(entries)
+
+
+def _sweep_lines(sweep: dict, tol) -> list:
+  """The width sweep's mean errors by width, the infinite NTK's beside them."""
+  kinds = ["network", "empirical_ntk"]
+  lines = ["", f"Width sweep at n = {sweep['train_size']}"
+           + (f" (infinite NTK {sweep['infinite_ntk']:.4f})" if "infinite_ntk" in sweep else ""),
+           "", "| width | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+  for i, width in enumerate(sweep["widths"]):
+    lines.append(f"| {width} | " + " | ".join(
+        f"{sweep[k]['mean'][i]:.4f} ± {sweep[k]['std'][i]:.4f}" for k in kinds) + " |")
+  if sweep.get("convergence"):
+    lines += ["", _convergence_line(sweep["convergence"], tol)]
+  return lines
+
+
 def format_report(results: dict) -> str:
   """β per model kind beside the paper's, then the mean test errors by n."""
   paper = results.get("paper") or {}
+  stopping = results.get("stopping", "optimal")
+  other = [m for m in learning_curves.STOPPING if m != stopping][0]
+  by_stopping = results.get("by_stopping", {})
   lines = [f"# Data scaling: {results['model']} width {results['width']} on "
            f"{results['dataset']} ({len(results['seeds'])} seed(s), {results['num_test']} test "
-           "samples)", "", "| model | beta | interval | paper beta |", "|---|---|---|---|"]
+           f"samples; {STOPPING_NAMES[stopping]})", "",
+           f"| model | beta | interval | beta ({other}) | paper beta |", "|---|---|---|---|---|"]
   for kind in results["kinds"]:
     r = results[kind]
-    beta = "–" if r["beta"] is None else f"{r['beta']:.3f}"
-    if r.get("beta_is_exponent") is False:
-      beta += " (flat)"
-    interval = ("–" if not r["beta_interval"] else
-                f"[{r['beta_interval'][0]:.3f}, {r['beta_interval'][1]:.3f}]")
+    alt = by_stopping.get(other, {}).get(kind)
     published = paper.get(kind)
-    lines.append(f"| {kind} | {beta} | {interval} | "
+    lines.append(f"| {kind} | {_beta_text(r)} | {_interval_text(r)} | "
+                 f"{'–' if alt is None else _beta_text(alt)} | "
                  f"{'–' if published is None else published} |")
   if paper.get("reference"):
     lines.append(f"\nPaper: {paper['reference']}")
@@ -464,6 +568,10 @@ def format_report(results: dict) -> str:
     cells = [f"{results[k]['test_error_mean'][i]:.4f} ± {results[k]['test_error_std'][i]:.4f}"
              for k in results["kinds"]]
     lines.append(f"| {n} | " + " | ".join(cells) + " |")
+  if results.get("convergence"):
+    lines += ["", _convergence_line(results["convergence"], results.get("train_loss_tol"))]
+  if results.get("width_sweep"):
+    lines += _sweep_lines(results["width_sweep"], results.get("train_loss_tol"))
   for kind in results["kinds"]:
     if results[kind]["fit_error"]:
       lines.append(f"\n{kind}: no fit ({results[kind]['fit_error']})")
@@ -472,4 +580,3 @@ def format_report(results: dict) -> str:
                  "as a power law (the curve reached its floor, α ≫ 1/n); its β is not a "
                  "data-scaling exponent.")
   return "\n".join(lines) + "\n"
-
