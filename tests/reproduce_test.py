@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from unittest import mock
 
 import numpy as np
@@ -29,7 +30,8 @@ class SmokeTierTest(absltest.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.workdir = os.path.join(absltest.get_default_test_tmpdir(), "reproduce_smoke")
+    cls.workdir = tempfile.mkdtemp(prefix="reproduce_smoke_",
+                                   dir=absltest.get_default_test_tmpdir())
     cls.proc = cli("--tier=smoke", f"--workdir={cls.workdir}", "--in_process")
     with open(os.path.join(cls.workdir, "REPRODUCTION.md")) as f:
       cls.page = f.read()

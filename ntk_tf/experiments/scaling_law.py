@@ -191,12 +191,17 @@ def load_data(config):
   return dataset
 
 
-def build(config, dataset, width: int, seed: int):
-  """The network at `width` with initialization `seed`."""
+def model_at_width(config, width: int) -> ml_collections.ConfigDict:
+  """`config.model` with its width replaced (the width sweep's models)."""
   model_cfg = ml_collections.ConfigDict(config.model.to_dict())
   model_cfg.width = int(width)
-  return common.build_model(model_cfg, dataset.input_shape, dataset.num_outputs, seed,
-                            config.dtype)
+  return model_cfg
+
+
+def build(config, dataset, width: int, seed: int):
+  """The network at `width` with initialization `seed`."""
+  return common.build_model(model_at_width(config, width), dataset.input_shape,
+                            dataset.num_outputs, seed, config.dtype)
 
 
 def max_steps(train_cfg, n: int) -> int:
@@ -239,10 +244,8 @@ def entk(model, x, params=None, memory_limit_gb=8.0, checkpoint_dir=None) -> np.
 def check_training_memory(config, dataset, widths=None):
   """Refuses, before any training, a network at any of `widths` too large for memory."""
   for width in widths or (config.model.width,):
-    model_cfg = ml_collections.ConfigDict(config.model.to_dict())
-    model_cfg.width = int(width)
-    common.check_training_memory(model_cfg, dataset.input_shape, dataset.num_outputs,
-                                 config.train.batch_size, config.train.eval_batch_size,
+    common.check_training_memory(model_at_width(config, width), dataset.input_shape,
+                                 dataset.num_outputs, config.train.batch_size, config.train.eval_batch_size,
                                  config.dtype, paired=False,
                                  jit_compile=config.train.jit_compile, what="SGD training")
 
