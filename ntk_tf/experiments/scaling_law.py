@@ -245,7 +245,8 @@ def check_training_memory(config, dataset, widths=None):
   """Refuses, before any training, a network at any of `widths` too large for memory."""
   for width in widths or (config.model.width,):
     common.check_training_memory(model_at_width(config, width), dataset.input_shape,
-                                 dataset.num_outputs, config.train.batch_size, config.train.eval_batch_size,
+                                 dataset.num_outputs, config.train.batch_size,
+                                 config.train.eval_batch_size,
                                  config.dtype, paired=False,
                                  jit_compile=config.train.jit_compile, what="SGD training")
 
