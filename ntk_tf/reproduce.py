@@ -373,7 +373,8 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
       if e.get("ours"):
         lines += ["**Ours** (mean ± std over seeds where there are several):", ""]
         lines += _md_table(e["ours"]["header"], e["ours"]["rows"])
-        lines += [""] + [f"- {n}" for n in e["ours"]["notes"]]
+        lines += [""] + [f"- {n}" for n in e["ours"]["notes"]] + ([""] if e["ours"]["notes"]
+                                                                   else [])
       lines += [f"**Verdict: {e['status']}.** {e['reason']}"]
   return "\n".join(lines) + "\n"
 
