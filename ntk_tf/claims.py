@@ -67,16 +67,16 @@ class Claim:
 
 
 class Results:
-  """results.json of every finished run, by run name, and where each run's files are."""
+  """results.json of every finished run, by run name, and the folder of each run's files."""
 
-  def __init__(self, by_name: Dict[str, dict], root: str):
-    self.by_name, self.root = by_name, root
+  def __init__(self, by_name: Dict[str, dict], roots: Dict[str, str]):
+    self.by_name, self.roots = by_name, roots
 
   def __getitem__(self, name: str) -> dict:
     return self.by_name[name]
 
   def path(self, name: str, *parts) -> str:
-    return os.path.join(self.root, name, *parts)
+    return os.path.join(self.roots[name], *parts)
 
 
 # --- statistics used by the rules ------------------------------------------------------------

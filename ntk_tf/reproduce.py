@@ -15,9 +15,11 @@ The page (`REPRODUCTION.md`, `reproduction.json`, figures/) is written from the 
 import concurrent.futures
 import dataclasses
 import datetime
+import glob
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -55,6 +57,9 @@ def define_flags():
   flags.DEFINE_bool("in_process", False, "Run the experiments in this process (no TensorFlow "
                     "start-up per run; a crash stops the tier).")
   flags.DEFINE_bool("estimate_only", False, "Print the plan and estimates, run nothing.")
+  flags.DEFINE_string("archive", None, "A folder (e.g. docs/reproduction/runs, committed) that "
+                      "keeps each finished run's small files (results, config, trajectories): "
+                      "runs found there count as finished, so a fresh clone resumes the tier.")
   flags.DEFINE_string("page_dir", None, "Where REPRODUCTION.md, reproduction.json and figures/ "
                       "go (default: the workdir), e.g. docs/reproduction.")
 
@@ -161,8 +166,40 @@ def run_dir(workdir: str, name: str) -> str:
   return os.path.join(workdir, "runs", name)
 
 
-def is_done(workdir: str, name: str) -> bool:
-  return os.path.exists(os.path.join(run_dir(workdir, name), "results.json"))
+ARCHIVED = ("results.json", "config.json", "reproduce_run.json")
+
+
+def is_done(workdir: str, name: str, archive: Optional[str] = None) -> bool:
+  return os.path.exists(os.path.join(run_dir(workdir, name), "results.json")) or bool(
+      archive and os.path.exists(os.path.join(archive, name, "results.json")))
+
+
+def finished_dir(workdir: str, name: str, archive: Optional[str] = None) -> Optional[str]:
+  """Where a finished run's files are: its workdir, else the archive; None if unfinished."""
+  for root in (os.path.join(workdir, "runs"), archive):
+    if root and os.path.exists(os.path.join(root, name, "results.json")):
+      return os.path.join(root, name)
+  return None
+
+
+def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):
+  """Copies the small files of every run finished in `workdir` into `archive` (if missing)."""
+  if not archive:
+    return
+  for name in plan.runs:
+    src = run_dir(workdir, name)
+    if not os.path.exists(os.path.join(src, "results.json")):
+      continue
+    dst = os.path.join(archive, name)
+    files = [f for f in ARCHIVED if os.path.exists(os.path.join(src, f))]
+    files += sorted(os.path.relpath(p, src) for p in glob.glob(os.path.join(
+        src, "seed_*", "trajectories.npz")))
+    for f in files:
+      target = os.path.join(dst, f)
+      if not os.path.exists(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(os.path.join(src, f), target + ".tmp")
+        os.replace(target + ".tmp", target)
 
 
 def command(run: claims_lib.Run, tier: str, workdir: str) -> List[str]:
@@ -229,12 +266,14 @@ def estimates_text(plan: Plan) -> str:
   return "\n".join(lines)
 
 
-def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = False) -> Dict:
+def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = False,
+            archive: Optional[str] = None) -> Dict:
   """Runs every unfinished run; returns {"done", "skipped", "failed"} run names."""
   if parallel < 1:
     raise ConfigError(f"--parallel={parallel} must be at least 1.")
-  todo = [r for n, r in plan.runs.items() if not is_done(workdir, n)]
-  skipped = [n for n in plan.runs if is_done(workdir, n)]
+  archive_runs(plan, workdir, archive)
+  todo = [r for n, r in plan.runs.items() if not is_done(workdir, n, archive)]
+  skipped = [n for n in plan.runs if is_done(workdir, n, archive)]
   logging.info("reproduce %s: %d runs, %d finished before, %d to run", plan.tier,
                len(plan.runs), len(skipped), len(todo))
   done, failed = [], []
@@ -242,12 +281,14 @@ def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = Fals
   if in_process or parallel == 1:
     for run in todo:
       (done if execute(run, plan.tier, workdir, in_process) else failed).append(run.name)
+      archive_runs(plan, workdir, archive)
       bar.update(1)
   else:
     with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
       futures = {pool.submit(execute, r, plan.tier, workdir, False): r for r in todo}
       for future in concurrent.futures.as_completed(futures):
         (done if future.result() else failed).append(futures[future].name)
+        archive_runs(plan, workdir, archive)
         bar.update(1)
   bar.close()
   for name in failed:
@@ -256,12 +297,14 @@ def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = Fals
 
 
 # --- verdicts --------------------------------------------------------------------------------
-def load_results(plan: Plan, workdir: str) -> claims_lib.Results:
-  by_name = {}
+def load_results(plan: Plan, workdir: str, archive: Optional[str] = None) -> claims_lib.Results:
+  by_name, roots = {}, {}
   for name in plan.runs:
-    if is_done(workdir, name):
-      by_name[name] = io.read_json(os.path.join(run_dir(workdir, name), "results.json"))
-  return claims_lib.Results(by_name, os.path.join(workdir, "runs"))
+    where = finished_dir(workdir, name, archive)
+    if where:
+      by_name[name] = io.read_json(os.path.join(where, "results.json"))
+      roots[name] = where
+  return claims_lib.Results(by_name, roots)
 
 
 def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.Results) -> Dict:
@@ -321,10 +364,11 @@ def commit() -> str:
     return "unknown"
 
 
-def run_seconds(plan: Plan, workdir: str) -> float:
+def run_seconds(plan: Plan, workdir: str, archive: Optional[str] = None) -> float:
   total = 0.0
   for name in plan.runs:
-    path = os.path.join(run_dir(workdir, name), "reproduce_run.json")
+    where = finished_dir(workdir, name, archive)
+    path = os.path.join(where, "reproduce_run.json") if where else ""
     if os.path.exists(path):
       total += io.read_json(path)["seconds"]
   return total
@@ -348,7 +392,8 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
              claims_lib.TOO_SMALL, claims_lib.FAILED)}
   lines = [f"# Reproduction of the papers' headline claims — tier `{plan.tier}`", "",
            f"Commit {stamp['commit']}; {stamp['machine']}; runs' wall time "
-           f"{stamp['run_seconds'] / 60:.1f} min; written {stamp['written']}.", "",
+           f"{stamp['run_seconds'] / 60:.1f} min ({stamp['finished_runs']} of {stamp['runs']} "
+           f"runs finished); written {stamp['written']}.", "",
            STAND_INS[plan.tier], "",
            "Verdicts: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ".",
            "Command: `python -m ntk_tf.reproduce --tier=" + plan.tier + "`. Every number below "
@@ -379,15 +424,17 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
   return "\n".join(lines) + "\n"
 
 
-def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None) -> Dict:
+def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
+               archive: Optional[str] = None) -> Dict:
   """Verdicts for every claim from the finished runs; REPRODUCTION.md, reproduction.json."""
   from ntk_tf import reproduce_figures  # pylint: disable=import-outside-toplevel
   out_dir = out_dir or workdir
-  results = load_results(plan, workdir)
+  results = load_results(plan, workdir, archive)
   entries = [verdict(c, plan, results) for c in plan.claims]
   figures = reproduce_figures.draw(entries, os.path.join(out_dir, "figures"))
-  stamp = dict(commit=commit(), machine=machine(), run_seconds=run_seconds(plan, workdir),
-               written=_now(), tier=plan.tier)
+  stamp = dict(commit=commit(), machine=machine(),
+               run_seconds=run_seconds(plan, workdir, archive), written=_now(), tier=plan.tier,
+               finished_runs=len(results.by_name), runs=len(plan.runs))
   relative = [os.path.relpath(f, out_dir) for f in figures]
   with open(os.path.join(out_dir, "REPRODUCTION.md"), "w") as f:
     f.write(page(entries, plan, stamp, relative))
@@ -397,17 +444,18 @@ def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None) -> Dict:
 
 
 def reproduce(tier: str, workdir: str, ids=(), parallel: int = 1, in_process: bool = False,
-              estimate_only: bool = False, page_dir: Optional[str] = None) -> Dict:
+              estimate_only: bool = False, page_dir: Optional[str] = None,
+              archive: Optional[str] = None) -> Dict:
   plan = make_plan(tier, ids)
   print(estimates_text(plan), flush=True)
   check_memory(plan)
   if estimate_only:
     return {}
   os.makedirs(workdir, exist_ok=True)
-  summary = run_all(plan, workdir, parallel, in_process)
+  summary = run_all(plan, workdir, parallel, in_process, archive)
   if page_dir:
     os.makedirs(page_dir, exist_ok=True)
-  result = write_page(plan, workdir, page_dir)
+  result = write_page(plan, workdir, page_dir, archive)
   result["runs"] = summary
   return result
 
@@ -421,7 +469,7 @@ def main(argv):
   start = time.time()
   try:
     result = reproduce(f.tier, workdir, [c.strip() for c in f.claims if c.strip()], f.parallel,
-                       f.in_process, f.estimate_only, f.page_dir)
+                       f.in_process, f.estimate_only, f.page_dir, f.archive)
   except NtkTfError as e:
     print(f"ntk_tf.reproduce: error: {e}", file=sys.stderr)
     sys.exit(2)

@@ -91,6 +91,18 @@ class SmokeTierTest(absltest.TestCase):
     self.assertEqual(os.path.getmtime(kept), before)
     self.assertTrue(os.path.exists(lost))
 
+  def test_an_archive_lets_a_fresh_workdir_resume(self):
+    plan = reproduce.make_plan("smoke", ["samarin2020.6"])
+    archive = self.create_tempdir().full_path
+    reproduce.archive_runs(plan, self.workdir, archive)
+    self.assertTrue(os.path.exists(os.path.join(archive, "lenet_mnist_x1", "seed_0",
+                                                "trajectories.npz")))
+    fresh = self.create_tempdir().full_path
+    self.assertEqual(reproduce.run_all(plan, fresh, archive=archive)["done"], [])
+    again = reproduce.write_page(plan, fresh, archive=archive)["claims"][0]
+    first = next(e for e in self.json["claims"] if e["id"] == "samarin2020.6")
+    self.assertEqual(again["values"], first["values"])
+
 
 class BadInputTest(absltest.TestCase):
 
