@@ -57,6 +57,8 @@ def define_flags():
   flags.DEFINE_bool("in_process", False, "Run the experiments in this process (no TensorFlow "
                     "start-up per run; a crash stops the tier).")
   flags.DEFINE_bool("estimate_only", False, "Print the plan and estimates, run nothing.")
+  flags.DEFINE_bool("page_only", False, "Write the page from the runs finished so far, run "
+                    "nothing (unfinished claims say so).")
   flags.DEFINE_string("archive", None, "A folder (e.g. docs/reproduction/runs, committed) that "
                       "keeps each finished run's small files (results, config, trajectories): "
                       "runs found there count as finished, so a fresh clone resumes the tier.")
@@ -445,14 +447,18 @@ def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
 
 def reproduce(tier: str, workdir: str, ids=(), parallel: int = 1, in_process: bool = False,
               estimate_only: bool = False, page_dir: Optional[str] = None,
-              archive: Optional[str] = None) -> Dict:
+              archive: Optional[str] = None, page_only: bool = False) -> Dict:
   plan = make_plan(tier, ids)
   print(estimates_text(plan), flush=True)
   check_memory(plan)
   if estimate_only:
     return {}
   os.makedirs(workdir, exist_ok=True)
-  summary = run_all(plan, workdir, parallel, in_process, archive)
+  if page_only:
+    archive_runs(plan, workdir, archive)
+    summary = dict(done=[], skipped=[], failed=[])
+  else:
+    summary = run_all(plan, workdir, parallel, in_process, archive)
   if page_dir:
     os.makedirs(page_dir, exist_ok=True)
   result = write_page(plan, workdir, page_dir, archive)
@@ -469,7 +475,7 @@ def main(argv):
   start = time.time()
   try:
     result = reproduce(f.tier, workdir, [c.strip() for c in f.claims if c.strip()], f.parallel,
-                       f.in_process, f.estimate_only, f.page_dir, f.archive)
+                       f.in_process, f.estimate_only, f.page_dir, f.archive, f.page_only)
   except NtkTfError as e:
     print(f"ntk_tf.reproduce: error: {e}", file=sys.stderr)
     sys.exit(2)

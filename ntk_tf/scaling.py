@@ -104,3 +104,29 @@ def bootstrap_beta(n: Sequence[float], errors_by_seed, num_resamples: int = 1000
   tail = (1 - confidence) / 2
   return dict(beta=fit.beta, low=float(np.quantile(samples, tail)),
               high=float(np.quantile(samples, 1 - tail)), fit=fit, samples=samples)
+
+
+# Below this share of the n range spent as a power law (ScalingFit.power_law_fraction) the
+# curve has flattened and β is reported but marked as not an exponent.
+POWER_LAW_FRACTION = 0.5
+
+
+def fit_mean_curve(sizes, by_seed, num_resamples, confidence, seed) -> dict:
+  """Mean/std curve over seeds and the fitted law; a failed fit is reported, not raised."""
+  errors = np.asarray(by_seed, dtype=np.float64)
+  out = dict(n=list(sizes), test_error_mean=errors.mean(axis=0).tolist(),
+             test_error_std=errors.std(axis=0).tolist(), test_error_by_seed=errors.tolist(),
+             beta=None, beta_interval=None, fit=None, fit_error=None, beta_is_exponent=None)
+  try:
+    fit = fit_scaling_law(sizes, errors.mean(axis=0))
+    fraction = fit.power_law_fraction(sizes)
+    out.update(beta=fit.beta, fit=dict(A=fit.A, alpha=fit.alpha, beta=fit.beta,
+                                       rms_log_residual=fit.rms_log_residual,
+                                       power_law_fraction=fraction),
+               beta_is_exponent=bool(fraction >= POWER_LAW_FRACTION))
+    if len(errors) >= 2:
+      boot = bootstrap_beta(sizes, errors, num_resamples, confidence, seed)
+      out["beta_interval"] = [boot["low"], boot["high"]]
+  except DataError as e:
+    out["fit_error"] = str(e)
+  return out
