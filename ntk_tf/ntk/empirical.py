@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import weakref
 from typing import List, Optional, Sequence
 
 import keras
@@ -61,13 +62,69 @@ def _supports_structured(model) -> bool:
   return all(isinstance(l, (ntk_layers.Dense, ntk_layers.Conv2D)) for l in param_layers)
 
 
+# Per model (weakly held, so a new model never inherits a collected one's entry):
+_ACTIVATION_SIZES = weakref.WeakKeyDictionary()  # model -> elements per traced sample.
+_SHAPES = weakref.WeakKeyDictionary()  # model -> (sample shape, number of outputs).
+
+
+def model_shapes(model, sample=None):
+  """(shape of one input sample, number of outputs) of a built Keras model.
+
+  Sequential and functional models know both; a subclassed model is called once on `sample`
+  (one input of the kernel) to learn them.
+  """
+  if model in _SHAPES:
+    return _SHAPES[model]
+  try:
+    shapes = tuple(int(d) for d in model.input_shape[1:]), int(model.output_shape[-1])
+  except (AttributeError, ValueError, TypeError):
+    if sample is None:
+      raise ConfigError(f"model {model.name} does not declare its input shape (a subclassed "
+                        "model): pass the kernel's inputs so it can be called once.") from None
+    sample = np.asarray(sample)[:1]
+    shapes = tuple(sample.shape[1:]), int(model(sample, training=False).shape[-1])
+  _SHAPES[model] = shapes
+  return shapes
+_NOT_ACTIVATIONS = ("Const", "ReadVariableOp", "Placeholder", "VarHandleOp", "NoOp",
+                    "AssignVariableOp", "Identity")
+
+
 def _activation_size(model) -> int:
-  """Numbers per sample in all layer outputs (from the layers' static shapes)."""
+  """Numbers per sample in all layer outputs: from the layers' static shapes where every layer
+  of a plain layer list knows them (this project's models: the block plans were calibrated on
+  these counts), else from the model's traced graph (_traced_activation_size)."""
+  if not isinstance(model, keras.Sequential):
+    return _traced_activation_size(model)
   shape, total = (1,) + tuple(model.input_shape[1:]), 0
-  for layer in model.layers:
-    shape = layer.compute_output_shape(shape)
-    total += int(np.prod(shape[1:]))
+  try:
+    for layer in model.layers:
+      shape = layer.compute_output_shape(shape)
+      total += int(np.prod(shape[1:]))
+  except NotImplementedError:  # A layer without static shapes: read the traced graph.
+    return _traced_activation_size(model)
   return total
+
+
+def _traced_activation_size(model) -> int:
+  """Numbers per sample in every intermediate tensor of the model's traced forward pass.
+
+  Read from the graph of one traced call on a single sample, so it holds for any built Keras
+  model (Sequential, functional with branches, subclassed), not only for layer lists whose
+  layers know their output shapes.
+  """
+  shape = (1,) + model_shapes(model)[0]
+  if model not in _ACTIVATION_SIZES:
+    traced = tf.function(lambda x: model(x, training=False)).get_concrete_function(
+        tf.TensorSpec(shape, model.compute_dtype))
+    total = 0
+    for op in traced.graph.get_operations():
+      if op.type in _NOT_ACTIVATIONS:
+        continue
+      for t in op.outputs:
+        if t.dtype.is_floating and t.shape.is_fully_defined():
+          total += int(np.prod(t.shape.as_list()))
+    _ACTIVATION_SIZES[model] = total
+  return _ACTIVATION_SIZES[model]
 
 
 def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize: int,
@@ -98,7 +155,7 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
                       "Dense/Conv2D layers; use method='jacobian' or 'ntvp'.")
   if method == "auto":
     method = "structured" if _supports_structured(model) else "jacobian"
-  num_outputs = num_outputs or int(model.output_shape[-1])
+  num_outputs = num_outputs or model_shapes(model)[1]
   p = _num_params(model.trainable_weights)
   output_bytes = n1 * n2 * (1 if outputs == "trace" else num_outputs ** 2) * 8
   budget = int(memory_limit_gb * 2 ** 30)
@@ -135,7 +192,7 @@ class _Engine:
     self.model, self.dtype = model, dtype
     self.params = [tf.convert_to_tensor(p, dtype=dtype) for p in params]
     self.non_trainable = [v.value for v in model.non_trainable_variables]
-    self.num_outputs = int(model.output_shape[-1])
+    self.num_outputs = model_shapes(model)[1]
     self.param_layers = [l for l in model.layers
                          if isinstance(l, (ntk_layers.Dense, ntk_layers.Conv2D))]
     # One trace per block shape (a last partial block traces once more). Not reduce_retracing:
@@ -302,12 +359,40 @@ def jacobian_rows(model: keras.Model, x, *, params: Optional[Sequence] = None,
     yield rows, np.concatenate([np.reshape(j, (b * num_out, -1)) for j in jac], axis=1)
 
 
+def _check_built(model):
+  if not getattr(model, "built", False) or not model.trainable_weights:
+    raise ConfigError(f"model {model.name} has no trainable weights yet: build it first "
+                      "(call it once on an input, or model.build(input_shape)).")
+  stateful = sorted({type(l).__name__ for l in getattr(model, "_flatten_layers", lambda: [])()
+                     if isinstance(l, keras.layers.BatchNormalization)})
+  if stateful:
+    logging.info("%s: the kernel is taken in inference mode (%s with its moving statistics, "
+                 "not updated).", model.name, ", ".join(stateful))
+  return model
+
+
+def _single_output(model, output_index: Optional[int]):
+  """The model, or its sub-model for one output when it has several."""
+  outputs = getattr(model, "outputs", None) or []
+  if len(outputs) <= 1:
+    return model
+  if output_index is None:
+    raise ConfigError(f"model {model.name} has {len(outputs)} outputs; choose one with "
+                      f"output_index=0..{len(outputs) - 1}.")
+  return keras.Model(model.inputs, outputs[output_index])
+
+
 def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence] = None,
                   method: str = "auto", dtype=None, memory_limit_gb: float = 4.0,
                   block_size: Optional[int] = None, checkpoint_dir: Optional[str] = None,
                   jit_compile: bool = False, log_every_seconds: float = 30.0,
-                  outputs: str = "all", devices=None) -> np.ndarray:
+                  outputs: str = "all", devices=None,
+                  output_index: Optional[int] = None) -> np.ndarray:
   """The empirical NTK of `model` at `params` (default: its current weights).
+
+  Any built Keras model: Sequential, functional (branches, skip connections, shared layers) or
+  subclassed. The kernel is taken in inference mode (BatchNormalization uses its moving
+  statistics and updates nothing; Dropout is off) over the trainable weights only.
 
   Args:
     x1, x2: inputs (n1, ...) and (n2, ...); x2=None computes the symmetric Θ(x1, x1).
@@ -323,6 +408,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     outputs: "all" for every output pair; "trace" for (1/L) Σ_a Θ[i, j, a, a], the
       output-averaged kernel that kernel regression shares across outputs (the structured
       method then contracts the outputs inside its products, L times fewer flops).
+    output_index: for a model with several outputs, the one whose kernel is taken.
     devices: where block pairs run, round robin (distribute.resolve_devices: None = every GPU
       when there are several; "CPU"/"GPU"; a list of names; a tf.distribute.Strategy).
 
@@ -330,6 +416,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     float64 array (n1, n2, L, L) (`flatten` gives the (n1·L, n2·L) matrix), or (n1, n2) with
     outputs="trace".
   """
+  model = _single_output(_check_built(model), output_index)
   model_dtype = model.trainable_weights[0].dtype
   dtype = tf.as_dtype(dtype or model_dtype)
   if dtype != tf.as_dtype(model_dtype):
@@ -338,7 +425,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
   symmetric = x2 is None
   x1 = np.asarray(x1)
   x2 = x1 if symmetric else np.asarray(x2)
-  expected = tuple(model.input_shape[1:])
+  expected = model_shapes(model, x1)[0]
   for name, x in (("x1", x1), ("x2", x2)):
     if tuple(x.shape[1:]) != expected:
       raise ConfigError(f"{name} has shape {x.shape[1:]} per sample but the model takes "
