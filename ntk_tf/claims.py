@@ -22,6 +22,7 @@ PAPER_SEEDS = (0, 1, 2, 3, 4)
 
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 NOT_RUN, TOO_SMALL, FAILED = "not run at this tier", "too small to judge", "run failed"
+UNFINISHED = "not finished"  # Its runs have not all finished yet (the tier resumes them).
 
 OFFLINE_ALEXNET = ("AlexNet needs inputs of at least 63x63 and the snakes subset is an ImageNet "
                    "download (TFDS with the ILSVRC2012 tars); no offline stand-in. Runs at tier "
@@ -71,6 +72,7 @@ class Results:
 
   def __init__(self, by_name: Dict[str, dict], roots: Dict[str, str]):
     self.by_name, self.roots = by_name, roots
+    self.failed = set()  # Runs that failed in this invocation (the rest of the missing: not yet).
 
   def __getitem__(self, name: str) -> dict:
     return self.by_name[name]
@@ -521,7 +523,8 @@ def vyas_base(tier):
 def _beta(r, kind):
   k = r[kind]
   return dict(beta=k["beta"], interval=k["beta_interval"], is_exponent=k["beta_is_exponent"],
-              error_at_largest_n=k["test_error_mean"][-1])
+              error_at_largest_n=k["test_error_mean"][-1], n=k.get("n"),
+              errors=k["test_error_mean"])
 
 
 def _beta_text(b):

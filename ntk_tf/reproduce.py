@@ -299,14 +299,17 @@ def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = Fals
 
 
 # --- verdicts --------------------------------------------------------------------------------
-def load_results(plan: Plan, workdir: str, archive: Optional[str] = None) -> claims_lib.Results:
+def load_results(plan: Plan, workdir: str, archive: Optional[str] = None,
+                 failed: Sequence[str] = ()) -> claims_lib.Results:
   by_name, roots = {}, {}
   for name in plan.runs:
     where = finished_dir(workdir, name, archive)
     if where:
       by_name[name] = io.read_json(os.path.join(where, "results.json"))
       roots[name] = where
-  return claims_lib.Results(by_name, roots)
+  results = claims_lib.Results(by_name, roots)
+  results.failed = set(failed or ())
+  return results
 
 
 def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.Results) -> Dict:
@@ -321,8 +324,12 @@ def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.Results) ->
         tier, "no run is defined for this claim at this tier"))
   missing = [n for n in names if n not in results.by_name]
   if missing:
-    return dict(entry, status=claims_lib.FAILED, reason="unfinished or failed runs: " +
-                ", ".join(missing) + " (see runs/<name>/log.txt; rerun to resume)")
+    failed = [n for n in missing if n in results.failed]
+    if failed:
+      return dict(entry, status=claims_lib.FAILED, reason="failed runs: " + ", ".join(failed)
+                  + " (see runs/<name>/log.txt; a rerun resumes them)")
+    return dict(entry, status=claims_lib.UNFINISHED, reason="runs not finished yet: " +
+                ", ".join(missing) + " (a rerun of the tier resumes them)")
   try:
     measured = claim.measure(results, tier)
     holds, found = claim.judge(measured.values)
@@ -391,7 +398,7 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
   """REPRODUCTION.md: the summary table, then one section per claim."""
   counts = {s: sum(e["status"] == s for e in entries) for s in
             (claims_lib.REPRODUCED, claims_lib.NOT_REPRODUCED, claims_lib.NOT_RUN,
-             claims_lib.TOO_SMALL, claims_lib.FAILED)}
+             claims_lib.TOO_SMALL, claims_lib.UNFINISHED, claims_lib.FAILED)}
   lines = [f"# Reproduction of the papers' headline claims — tier `{plan.tier}`", "",
            f"Commit {stamp['commit']}; {stamp['machine']}; runs' wall time "
            f"{stamp['run_seconds'] / 60:.1f} min ({stamp['finished_runs']} of {stamp['runs']} "
@@ -427,11 +434,11 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
 
 
 def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
-               archive: Optional[str] = None) -> Dict:
+               archive: Optional[str] = None, failed: Sequence[str] = ()) -> Dict:
   """Verdicts for every claim from the finished runs; REPRODUCTION.md, reproduction.json."""
   from ntk_tf import reproduce_figures  # pylint: disable=import-outside-toplevel
   out_dir = out_dir or workdir
-  results = load_results(plan, workdir, archive)
+  results = load_results(plan, workdir, archive, failed)
   entries = [verdict(c, plan, results) for c in plan.claims]
   figures = reproduce_figures.draw(entries, os.path.join(out_dir, "figures"))
   stamp = dict(commit=commit(), machine=machine(),
@@ -461,7 +468,7 @@ def reproduce(tier: str, workdir: str, ids=(), parallel: int = 1, in_process: bo
     summary = run_all(plan, workdir, parallel, in_process, archive)
   if page_dir:
     os.makedirs(page_dir, exist_ok=True)
-  result = write_page(plan, workdir, page_dir, archive)
+  result = write_page(plan, workdir, page_dir, archive, summary["failed"])
   result["runs"] = summary
   return result
 

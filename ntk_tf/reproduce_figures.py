@@ -88,6 +88,22 @@ def effective_rank(values: dict, path: str) -> str:
   return _save(fig, path)
 
 
+def learning_curves(values: dict, path: str) -> str:
+  """Test error against n on log-log axes for every kind of the first scaling run."""
+  name, betas = next(iter(values["runs"].items()))
+  fig, ax = plt.subplots(figsize=(5.5, 3.6))
+  for kind, b in betas.items():
+    if b.get("n"):
+      label = f"{kind} (β {b['beta']:.3f})" if b["beta"] is not None else kind
+      ax.loglog(b["n"], b["errors"], "-o", ms=4, label=label)
+  ax.set_xlabel("training samples n")
+  ax.set_ylabel("test error")
+  ax.set_title(f"Vyas et al.: data scaling ({name})")
+  ax.grid(alpha=0.3, which="both")
+  ax.legend(fontsize=7)
+  return _save(fig, path)
+
+
 def draw(entries: List[dict], out_dir: str) -> List[str]:
   """Every figure whose claim has measured values; returns their paths."""
   by_id, out = _by_id(entries), []
@@ -97,6 +113,9 @@ def draw(entries: List[dict], out_dir: str) -> List[str]:
   if "samarin2020.1" in by_id:
     out.append(accuracy_vs_width(by_id["samarin2020.1"]["values"],
                                  os.path.join(out_dir, "accuracy_vs_width.png")))
+  if "vyas2022.1" in by_id:
+    out.append(learning_curves(by_id["vyas2022.1"]["values"],
+                               os.path.join(out_dir, "scaling_exponents.png")))
   for cid in ("samarin2022.6", "samarin2020.7"):
     if cid in by_id:
       out.append(effective_rank(by_id[cid]["values"], os.path.join(out_dir,
