@@ -5,9 +5,9 @@ import os
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import io, learning_curves
+from ntk_tf import io, learning_curves, scaling_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import after_kernel, scaling_law, time_dynamics
+from ntk_tf.experiments import after_kernel, common, time_dynamics
 from ntk_tf.ntk import empirical
 from tests import test_utils
 
@@ -28,8 +28,8 @@ def _tiny(config):
 
 def _init_entk(config, seed, idx):
   """The eNTK at initialization, computed directly (the reference)."""
-  dataset = scaling_law.load_data(config)
-  model = scaling_law.build(config, dataset, config.model.width, seed)
+  dataset = scaling_runs.load_data(config)
+  model = common.build_at_width(config, dataset, config.model.width, seed)
   x = np.concatenate([dataset.x_train[idx], dataset.x_test])
   return empirical.empirical_ntk(model, x, outputs="trace"), dataset
 
@@ -69,7 +69,7 @@ class AfterKernelTest(test_utils.TestCase):
     workdir = self.create_tempdir().full_path
     after_kernel.run(config, workdir)
     saved = np.load(os.path.join(workdir, "kernels", "m32_seed1.npy"))
-    dataset = scaling_law.load_data(config)
+    dataset = scaling_runs.load_data(config)
     order = learning_curves.nested_balanced_order(dataset.labels_train, 1)
     reference, _ = _init_entk(config, 1, order[:32])
     self.assertAllClose(saved, reference, rtol=1e-6, atol=1e-7)  # float32 model.
@@ -94,14 +94,14 @@ class TimeDynamicsTest(test_utils.TestCase):
     config.time_dynamics.save_kernels = True
     workdir = self.create_tempdir().full_path
     r = time_dynamics.run(config, workdir)
-    budget = scaling_law.max_steps(config.train, 48)  # 4 epochs of 3 batches.
+    budget = scaling_runs.max_steps(config.train, 48)  # 4 epochs of 3 batches.
     self.assertEqual(budget, 12)
     self.assertEqual(r["kernel"]["steps"], time_dynamics.kernel_steps(config.time_dynamics,
                                                                       budget))
     self.assertEqual(r["kernel"]["steps"][0], 0)
     self.assertEqual(r["kernel"]["steps"][-1], 12)
     self.assertEqual(r["network"]["steps"], learning_curves.log_steps(12).tolist())
-    dataset = scaling_law.load_data(config)
+    dataset = scaling_runs.load_data(config)
     order = learning_curves.nested_balanced_order(dataset.labels_train, 0)
     reference, _ = _init_entk(config, 0, order[:48])
     self.assertAllClose(np.load(os.path.join(workdir, "kernels", "t0_seed0.npy")), reference)

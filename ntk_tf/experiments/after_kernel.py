@@ -22,20 +22,15 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import io, learning_curves, plots
+from ntk_tf import io, learning_curves, plots, scaling, scaling_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common, scaling_law
-from ntk_tf.solvers import kernel as kernel_solver
+from ntk_tf.experiments import common
 
 prepare_workdir = common.prepare_workdir
-FITS = ("sgd", "regression")
 
 
 def default_config() -> ml_collections.ConfigDict:
-  config = scaling_law.default_config()
-  config.experiment = "after_kernel"
-  for key in ("scaling", "width_sweep", "paper"):
-    del config[key]
+  config = common.vyas_config("after_kernel")
   config.after_kernel = ml_collections.ConfigDict(dict(
       train_sizes=(128, 512),          # m: samples the network is trained on.
       fit_sizes=(32, 64, 128),         # n: samples each after-kernel is fitted on.
@@ -51,38 +46,25 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def validate(config: ml_collections.ConfigDict):
-  scaling_law.validate_common(config, default_config())
+  common.validate_vyas(config, default_config())
   a = config.after_kernel
   for key in ("train_sizes", "fit_sizes"):
     sizes = tuple(a[key])
     if not sizes or any(not isinstance(n, int) or n < 1 for n in sizes):
       raise ConfigError(f"after_kernel.{key}={sizes} must be positive integers.")
-  if a.fit not in FITS:
+  if a.fit not in scaling_runs.FITS:
     raise ConfigError(f"after_kernel.fit={a.fit!r}; use 'sgd' or 'regression'.")
-
-
-def fit_kernel(config, dataset, k, train_rows, test_rows, idx, seed: int, label: str) -> float:
-  """Test error of kernel k fitted on rows `train_rows` (samples idx): SGD with optimal early
-  stopping, or the min-norm interpolant."""
-  k_train, k_test = k[np.ix_(train_rows, train_rows)], k[np.ix_(test_rows, train_rows)]
-  if config[config.experiment].fit == "regression":
-    fit = kernel_solver.interpolate(k_train, dataset.targets_train[idx].astype(np.float64),
-                                    k_test)
-    return learning_curves.test_error(fit["test"], dataset.labels_test,
-                                      dataset.decision_threshold)
-  model = scaling_law.kernel_model(config, dataset, k_train, k_test, idx)
-  return scaling_law.train(model, config.train, len(idx), seed, label)["best_test_error"]
 
 
 def _cell(config, dataset, order, m, seed, workdir) -> dict:
   a = config.after_kernel
   pool = len(order)
-  model = scaling_law.build(config, dataset, config.model.width, seed)
+  model = common.build_at_width(config, dataset, config.model.width, seed)
   cell, params = dict(m=m), None
   if m > 0:
-    net = scaling_law.network(model, config, dataset, order[:m])
-    run = scaling_law.train(net, config.train, m, seed, f"network m={m} seed {seed}",
-                            keep_best=True)
+    net = scaling_runs.network(model, config, dataset, order[:m])
+    run = scaling_runs.train(net, config.train, m, seed, f"network m={m} seed {seed}",
+                             keep_best=True)
     params = run["best_state"]
     cell.update(network_test_error=run["best_test_error"], best_step=run["best_step"])
   same = [n for n in a.fit_sizes if n <= m]
@@ -94,16 +76,17 @@ def _cell(config, dataset, order, m, seed, workdir) -> dict:
   n_same, n_fresh = max(same, default=0), max(fresh, default=0)
   idx = np.concatenate([order[:n_same], order[m:m + n_fresh]]).astype(np.int64)
   x = np.concatenate([dataset.x_train[idx], dataset.x_test])
-  scaling_law.check_kernel_fits(len(x), a.memory_limit_gb, "after-kernel")
-  k = scaling_law.entk(model, x, params=params, memory_limit_gb=a.memory_limit_gb)
+  scaling_runs.check_kernel_fits(len(x), a.memory_limit_gb, "after-kernel")
+  k = scaling_runs.entk(model, x, params=params, memory_limit_gb=a.memory_limit_gb)
   if a.save_kernels:
     io.write_npy(os.path.join(workdir, "kernels", f"m{m}_seed{seed}.npy"), k)
   test_rows = np.arange(len(idx), len(x))
-  cell["same"] = {str(n): fit_kernel(config, dataset, k, np.arange(n), test_rows, order[:n],
-                                     seed, f"K_{m}({n}) seed {seed}") for n in same}
-  cell["fresh"] = {str(n): fit_kernel(config, dataset, k, n_same + np.arange(n), test_rows,
-                                      order[m:m + n], seed, f"K^F_{m}({n}) seed {seed}")
-                   for n in fresh}
+  cell["same"] = {str(n): scaling_runs.fit_kernel(
+      config, dataset, k, np.arange(n), test_rows, order[:n], seed, f"K_{m}({n}) seed {seed}",
+      a.fit) for n in same}
+  cell["fresh"] = {str(n): scaling_runs.fit_kernel(
+      config, dataset, k, n_same + np.arange(n), test_rows, order[m:m + n], seed,
+      f"K^F_{m}({n}) seed {seed}", a.fit) for n in fresh}
   return cell
 
 
@@ -112,8 +95,8 @@ def _mean_curve(cells, key, sizes, config) -> dict:
   sizes = [n for n in sizes if all(str(n) in c[key] for c in cells)]
   by_seed = [[c[key][str(n)] for n in sizes] for c in cells]
   if len(sizes) >= 3:
-    return scaling_law.fit_kind(sizes, by_seed, config.after_kernel.num_resamples,
-                                config.after_kernel.confidence, config.seed)
+    return scaling.fit_mean_curve(sizes, by_seed, config.after_kernel.num_resamples,
+                                  config.after_kernel.confidence, config.seed)
   errors = np.asarray(by_seed, dtype=np.float64).reshape(len(cells), len(sizes))
   return dict(n=sizes, test_error_mean=errors.mean(axis=0).tolist(),
               test_error_std=errors.std(axis=0).tolist(), beta=None, beta_interval=None,
@@ -122,8 +105,8 @@ def _mean_curve(cells, key, sizes, config) -> dict:
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   validate(config)
-  dataset = scaling_law.load_data(config)
-  scaling_law.check_training_memory(config, dataset)
+  dataset = scaling_runs.load_data(config)
+  common.check_sgd_memory(config, dataset)
   a = config.after_kernel
   ms = ([0] if a.include_initialization else []) + learning_curves.check_train_sizes(
       a.train_sizes, dataset.labels_train, "after_kernel.train_sizes")
@@ -164,14 +147,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   results["error_at_smallest_n_vs_m"] = dict(  # Fig. 4(b): K_m(n0) against m.
       n=n0, m=ms, same=[_at(results["kernels"][str(m)]["same"], n0) for m in ms],
       fresh=[_at(results["kernels"][str(m)]["fresh"], n0) for m in ms])
-  io.write_json(os.path.join(workdir, "results.json"), results)
   report = format_report(results)
-  with open(os.path.join(workdir, "results.md"), "w") as f:
-    f.write(report)
-  plots.after_kernel(os.path.join(workdir, "results.json"),
-                     os.path.join(workdir, "after_kernel.png"))
-  print(report)
-  return results
+  return common.finish(workdir, results, report, [(plots.after_kernel, "after_kernel.png")],
+                       report)
 
 
 def _at(curve: dict, n: int):

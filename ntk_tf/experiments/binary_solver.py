@@ -24,9 +24,9 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import data, io, models
+from ntk_tf import data, io, models, paired_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common, compare
+from ntk_tf.experiments import common
 from ntk_tf.solvers import linearized
 
 prepare_workdir = common.prepare_workdir
@@ -149,9 +149,12 @@ def _methods_at(config, width: int) -> list:
 
 
 def _sgd(config, dataset, width: int, cell_dir: str) -> dict:
-  run_cfg = ml_collections.ConfigDict(dict(model=common.model_at_width(config.model, width),
-                                           train=config.train.to_dict(), dtype=config.dtype))
-  final = compare.run_seed(run_cfg, dataset, int(config.seed), os.path.join(cell_dir, "sgd"))
+  seed = int(config.seed)
+  build = lambda: common.build_model(  # noqa: E731
+      common.model_at_width(config.model, width), dataset.input_shape, dataset.num_outputs,
+      seed, config.dtype)
+  final = paired_runs.run_seed(build, dataset, common.validate_train(config.train), seed,
+                               os.path.join(cell_dir, "sgd"), config.dtype)
   out = {}
   for which in ("standard", "linearized"):
     if which in final:
@@ -226,10 +229,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
       io.write_json(path, cell)
       cells.update(cell)
     results["widths"][str(width)] = cells
-  io.write_json(os.path.join(workdir, "results.json"), results)
   table = format_table(results)
-  with open(os.path.join(workdir, "table.md"), "w") as f:
-    f.write(table + "\n")
+  common.finish(workdir, results, table + "\n", report_name="table.md")
   logging.info("\n%s", table)
   return results
 

@@ -1,4 +1,4 @@
-"""Config sections and workdir handling shared by the experiments."""
+"""Config sections, workdir handling and the results tail shared by the experiments."""
 
 import dataclasses
 import json
@@ -7,8 +7,9 @@ import os
 import shutil
 
 import ml_collections
+from absl import logging
 
-from ntk_tf import data, distribute, io, memory, models
+from ntk_tf import data, distribute, io, learning_curves, memory, models
 from ntk_tf.errors import ConfigError
 from ntk_tf.paired_training import TrainConfig
 
@@ -111,9 +112,10 @@ def validate_model_widths(cfg: ml_collections.ConfigDict, dtype: str = "float32"
 
 
 def model_at_width(cfg: ml_collections.ConfigDict, width: int) -> ml_collections.ConfigDict:
-  """The `config.model` of a width sweep as a single-width section for `build_model`."""
+  """`cfg` (a `config.model`, with or without `widths`) as the single-width section at `width`."""
   out = ml_collections.ConfigDict(cfg.to_dict())
-  del out["widths"]
+  if "widths" in out:
+    del out["widths"]
   out.width = int(width)
   return out
 
@@ -134,6 +136,97 @@ def validate_train(cfg: ml_collections.ConfigDict) -> TrainConfig:
     if value is not None and not value >= 0:
       raise ConfigError(f"train.{key}={value!r} must be >= 0.")
   return tc
+
+
+def early_stopping_train_config() -> ml_collections.ConfigDict:
+  """`config.train` of the early-stopped SGD shared by every model kind (Vyas et al. App. A.4)."""
+  return ml_collections.ConfigDict(dict(
+      learning_rate=4.0,             # Fig. 1 (CIFAR-5m-bin); 10 for SVHN-parity and synthetic.
+      momentum=0.9,
+      batch_size=200,
+      loss="half_mse",               # ½ mean (f − y)², Neural Tangents' convention.
+      epochs=100.0,                  # Step budget ⌈epochs · ⌈n / batch⌉⌉ ...
+      min_steps=1000,                # ... but at least this many steps (small n).
+      max_steps=ml_collections.FieldReference(None, field_type=int),  # Fixed budget instead.
+      log_factor=1.1,                # Test error logged at steps growing by this factor.
+      train_loss_tol=ml_collections.FieldReference(None, field_type=float),  # Stop when fitted.
+      stopping="optimal",            # Reported error: "optimal" early stopping or "final" (at
+                                     # convergence: train_loss_tol, else the budget's end).
+      subtract_initial_outputs=False,  # Network: f(w) − f(w0) (App. A.4 Table 1).
+      eval_batch_size=1000,
+      jit_compile=False,
+  ))
+
+
+def validate_early_stopping_train(cfg: ml_collections.ConfigDict):
+  """Checks an `early_stopping_train_config` section."""
+  check_keys(cfg, early_stopping_train_config(), "train")
+  for key in ("learning_rate", "epochs", "log_factor"):
+    if not (cfg[key] > 0 and math.isfinite(cfg[key])):
+      raise ConfigError(f"train.{key}={cfg[key]!r} must be a positive number.")
+  if not cfg.log_factor > 1:
+    raise ConfigError(f"train.log_factor={cfg.log_factor} must be > 1 (Vyas et al.: 1.1).")
+  for key in ("batch_size", "eval_batch_size"):
+    if isinstance(cfg[key], bool) or not isinstance(cfg[key], int) or cfg[key] < 1:
+      raise ConfigError(f"train.{key}={cfg[key]!r} must be a positive integer.")
+  if cfg.max_steps is not None and cfg.max_steps < 0:
+    raise ConfigError(f"train.max_steps={cfg.max_steps} must be >= 0.")
+  if not 0 <= cfg.momentum < 1:
+    raise ConfigError(f"train.momentum={cfg.momentum} must be in [0, 1).")
+  learning_curves.check_stopping(cfg.stopping)
+  if cfg.train_loss_tol is not None and not cfg.train_loss_tol > 0:
+    raise ConfigError(f"train.train_loss_tol={cfg.train_loss_tol} must be > 0 (Vyas et al. "
+                      "Figs. 2c, 8: 2e-6) or None.")
+  if cfg.stopping == "final" and cfg.train_loss_tol is None:
+    logging.warning("train.stopping='final' without train.train_loss_tol: the final error is "
+                    "the one at the end of the step budget, converged or not.")
+  if cfg.loss not in learning_curves.KERNEL_LOSSES:
+    raise ConfigError(f"train.loss={cfg.loss!r}: kernel models are trained on an L2 loss; use "
+                      f"one of {', '.join(learning_curves.KERNEL_LOSSES)}.")
+
+
+def vyas_config(experiment: str) -> ml_collections.ConfigDict:
+  """The sections shared by scaling_law, after_kernel and time_dynamics (Vyas et al. 2022)."""
+  config = ml_collections.ConfigDict()
+  config.experiment = experiment
+  config.seed = 0                    # Data seed (synthetic draw, test subsample).
+  config.seeds = (0, 1)              # Learning-curve seeds: initialization, subsets, batches.
+  config.deterministic = False
+  config.dtype = "float32"           # Network and eNTK model (kernels are float64).
+  config.dataset = data.default_config()
+  config.dataset.name = "vyas_synthetic"
+  config.dataset.target = "class_vs_rest"
+  config.dataset.positive_class = 1
+  config.model = model_config()
+  config.model.name = "mlp"
+  config.model.width = 64
+  config.model.depth = 4
+  config.model.parameterization = "ntk"
+  config.train = early_stopping_train_config()
+  return config
+
+
+def validate_vyas(config: ml_collections.ConfigDict, defaults: ml_collections.ConfigDict):
+  """Checks shared by scaling_law, after_kernel and time_dynamics."""
+  check_keys(config, defaults, "")
+  for section in defaults.keys():
+    if isinstance(defaults[section], ml_collections.ConfigDict) and section not in (
+        "dataset", "model", "train"):
+      check_keys(config[section], defaults[section], section)
+  data.validate(config.dataset)
+  validate_model(config.model, config.dataset)
+  validate_early_stopping_train(config.train)
+  if config.experiment != "scaling_law" and config.train.stopping != "optimal":
+    raise ConfigError(f"train.stopping={config.train.stopping!r}: {config.experiment} fits its "
+                      "kernels with optimal early stopping (Vyas et al. Figs. 4, 5); only "
+                      "scaling_law reports final errors.")
+  if config.model.parameterization != "ntk":
+    logging.warning("model.parameterization=%r: Vyas et al. use the NTK parameterization, in "
+                    "which network, eNTK and infinite NTK share one limit.",
+                    config.model.parameterization)
+  seeds = tuple(config.get("seeds", (config.seed,)))
+  if not seeds or len(set(seeds)) != len(seeds):
+    raise ConfigError(f"seeds={seeds} must be distinct, at least one.")
 
 
 def kernel_devices(config):
@@ -163,6 +256,37 @@ def check_training_memory(cfg: ml_collections.ConfigDict, input_shape, num_outpu
                                jit_compile, fp.peak_layer_activations)
   memory.check(need, f"{what} of {cfg.name} x{cfg.width}",
                memory.describe_training(fp.num_params, batch_size), device="accelerator")
+
+
+def build_at_width(config: ml_collections.ConfigDict, dataset, width: int, seed: int):
+  """The network of `config.model` at `width` for `dataset`, initialization `seed`."""
+  return build_model(model_at_width(config.model, width), dataset.input_shape,
+                     dataset.num_outputs, seed, config.dtype)
+
+
+def check_sgd_memory(config: ml_collections.ConfigDict, dataset, widths=None):
+  """Refuses, before any training, SGD of the network at any of `widths` too large for memory."""
+  for width in widths or (config.model.width,):
+    check_training_memory(model_at_width(config.model, width), dataset.input_shape,
+                          dataset.num_outputs, config.train.batch_size,
+                          config.train.eval_batch_size,
+                          config.dtype, paired=False,
+                          jit_compile=config.train.jit_compile, what="SGD training")
+
+
+def finish(workdir: str, results: dict, report=None, figures=(), text=None,
+           report_name: str = "results.md") -> dict:
+  """Writes results.json and `report`, calls plot_fn(results.json, filename), prints `text`."""
+  path = os.path.join(workdir, "results.json")
+  io.write_json(path, results)
+  if report is not None:
+    with open(os.path.join(workdir, report_name), "w") as f:
+      f.write(report)
+  for plot_fn, filename in figures:
+    plot_fn(path, os.path.join(workdir, filename))
+  if text is not None:
+    print(text)
+  return results
 
 
 def _normalized(config_dict) -> dict:

@@ -8,20 +8,16 @@ Workdir: config.json, results.json, seed_<s>/{metrics.jsonl, metrics.csv, trajec
 checkpoints/, tensorboard/}, accuracy.png, trajectories.png.
 """
 
-import csv
 import os
 
 import ml_collections
 import numpy as np
-import tensorflow as tf
 from absl import logging
 
-from ntk_tf import baselines, data, distribute, io, models, plots
+from ntk_tf import baselines, data, distribute, models, paired_runs, plots
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
-from ntk_tf.paired_training import PairedTrainer
 
-METRIC_KEYS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
 prepare_workdir = common.prepare_workdir
 
 
@@ -69,48 +65,22 @@ def seeds_of(config) -> list:
   return [int(s) for s in seeds] if seeds else [int(config.seed)]
 
 
-def _write_metrics(history, seed_dir):
-  io.write_jsonl(os.path.join(seed_dir, "metrics.jsonl"), history)
-  rows = []
-  for r in history:
-    for which in ("standard", "linearized"):
-      if which in r:
-        rows.append(dict(epoch=r["epoch"], model=which, learning_rate=r["learning_rate"]
-                         if which == "standard" else r["linearized_learning_rate"],
-                         **r[which]))
-  with open(os.path.join(seed_dir, "metrics.csv"), "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=["epoch", "model", "learning_rate", *METRIC_KEYS])
-    writer.writeheader()
-    writer.writerows(rows)
-
-
-def run_seed(config, dataset, seed: int, seed_dir: str) -> dict:
-  """One paired run; returns its final metrics."""
+def _run_seed(config, dataset, seed: int, seed_dir: str) -> dict:
+  """One paired run (paired_runs.run_seed) under `config.distribute`; its final metrics."""
+  dtype = config.get("dtype", "float32")
   train_cfg = common.validate_train(config.train)
   strategy = distribute.get_strategy(config.get("distribute", "default"))
-  with strategy.scope():
-    model = common.build_model(config.model, dataset.input_shape, dataset.num_outputs, seed,
-                               config.get("dtype", "float32"))
-  logging.info("seed %d: %s with %d parameters on %d replica(s)", seed, model.name,
-               models.num_params(model), strategy.num_replicas_in_sync)
-  trainer = PairedTrainer(model, dataset, train_cfg, seed, seed_dir,
-                          config.get("dtype", "float32"), dataset.decision_threshold, strategy)
-  writer = tf.summary.create_file_writer(os.path.join(seed_dir, "tensorboard"))
-  history = trainer.train(writer=writer)
-  _write_metrics(history, seed_dir)
-  io.write_npz(os.path.join(seed_dir, "trajectories.npz"),
-               **{k: np.asarray(v) for k, v in trainer.trajectory.items()})
-  final = history[-1]
-  return dict(seed=seed, num_params=models.num_params(model),
-              **{k: final[k] for k in ("standard", "linearized") if k in final})
+  build = lambda: common.build_model(config.model, dataset.input_shape,  # noqa: E731
+                                     dataset.num_outputs, seed, dtype)
+  return paired_runs.run_seed(build, dataset, train_cfg, seed, seed_dir, dtype, strategy)
 
 
 def _aggregate(per_seed, which):
   rows = [r[which] for r in per_seed if which in r]
   if not rows:
     return None, None
-  mean = {k: float(np.mean([r[k] for r in rows])) for k in METRIC_KEYS}
-  std = {k: float(np.std([r[k] for r in rows])) for k in METRIC_KEYS}
+  mean = {k: float(np.mean([r[k] for r in rows])) for k in paired_runs.METRIC_KEYS}
+  std = {k: float(np.std([r[k] for r in rows])) for k in paired_runs.METRIC_KEYS}
   return mean, std
 
 
@@ -141,7 +111,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   per_seed = []
   for seed in seeds_of(config):
     seed_dir = os.path.join(workdir, f"seed_{seed}")
-    per_seed.append(run_seed(config, dataset, seed, seed_dir))
+    per_seed.append(_run_seed(config, dataset, seed, seed_dir))
   results = dict(experiment="compare", model=config.model.name, width=config.model.width,
                  dataset=config.dataset.name, num_params=per_seed[0]["num_params"],
                  seeds=[r["seed"] for r in per_seed], num_train=len(dataset.x_train),
@@ -153,12 +123,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         dataset.x_train, dataset.labels_train, dataset.x_test, dataset.labels_test,
         seed=config.seed)
   results["per_seed"] = per_seed
-  io.write_json(os.path.join(workdir, "results.json"), results)
   first = os.path.join(workdir, f"seed_{per_seed[0]['seed']}")
   title = f"{config.model.name} x{config.model.width} on {config.dataset.name}"
-  plots.accuracy_curves(os.path.join(first, "metrics.jsonl"),
-                        os.path.join(workdir, "accuracy.png"), title)
-  plots.trajectories(os.path.join(first, "trajectories.npz"),
-                     os.path.join(workdir, "trajectories.png"), title)
-  print(format_table(results))
-  return results
+  figures = [
+      (lambda _, out: plots.accuracy_curves(os.path.join(first, "metrics.jsonl"), out, title),
+       "accuracy.png"),
+      (lambda _, out: plots.trajectories(os.path.join(first, "trajectories.npz"), out, title),
+       "trajectories.png")]
+  return common.finish(workdir, results, figures=figures, text=format_table(results))

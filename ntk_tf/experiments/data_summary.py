@@ -1,11 +1,10 @@
 """Loads the configured data set and writes its shapes and statistics (a smoke test of data)."""
 
-import os
-
 import ml_collections
 import numpy as np
 
-from ntk_tf import data, io
+from ntk_tf import data
+from ntk_tf.experiments import common
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -17,5 +16,4 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
       x_train_shape=list(dataset.x_train.shape), x_test_shape=list(dataset.x_test.shape),
       num_outputs=dataset.num_outputs,
       x_train_mean=float(np.mean(dataset.x_train)), x_train_std=float(np.std(dataset.x_train)))
-  io.write_json(os.path.join(workdir, "results.json"), results)
-  return results
+  return common.finish(workdir, results)

@@ -251,12 +251,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
                  outputs=config.kernel.outputs, weights=source, model=config.model.name,
                  width=config.model.width, depth=config.model.depth, num_params=num_params,
                  dataset=config.dataset.name, num_test=len(test_idx), train_sizes=per_size)
-  io.write_json(os.path.join(workdir, "results.json"), results)
-  plots.accuracy_vs_train_size(os.path.join(workdir, "results.json"),
-                               os.path.join(workdir, "accuracy_vs_n.png"))
-  print(f"{config.kernel.name} {results['which'].upper()} of {config.model.name}: "
-        f"{results['kernel_variant_label']}")
-  for n, r in per_size.items():
-    print(f"n={n:>6}: train {100 * r['train_accuracy']:6.2f}%  test "
-          f"{100 * r['test_accuracy']:6.2f}%  (alpha {r['alpha']:g})")
-  return results
+  lines = [f"{config.kernel.name} {results['which'].upper()} of {config.model.name}: "
+           f"{results['kernel_variant_label']}"]
+  lines += [f"n={n:>6}: train {100 * r['train_accuracy']:6.2f}%  test "
+            f"{100 * r['test_accuracy']:6.2f}%  (alpha {r['alpha']:g})"
+            for n, r in per_size.items()]
+  return common.finish(workdir, results, figures=[(plots.accuracy_vs_train_size,
+                                                   "accuracy_vs_n.png")],
+                       text="\n".join(lines))

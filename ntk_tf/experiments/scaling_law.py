@@ -23,7 +23,6 @@ kernels/ (kernel blocks, resumable), results.json, results.md, learning_curves.p
 width_sweep.png.
 """
 
-import math
 import os
 import time
 
@@ -31,58 +30,20 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import data, io, learning_curves, memory, plots, scaling
-from ntk_tf.errors import ConfigError, DataError
+from ntk_tf import io, learning_curves, plots, scaling, scaling_runs
+from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
-from ntk_tf.ntk import empirical, infinite
+from ntk_tf.ntk import infinite
 from ntk_tf.solvers import kernel as kernel_solver
 
 prepare_workdir = common.prepare_workdir
 KINDS = ("network", "empirical_ntk", "infinite_ntk")
 ENTK_METHODS = ("auto", "kernel", "linearized")
-# Below this share of the n range spent as a power law (ScalingFit.power_law_fraction) the
-# curve has flattened and β is reported but marked as not an exponent.
-POWER_LAW_FRACTION = 0.5
 
 
 # -- config ------------------------------------------------------------------------------
-def train_config() -> ml_collections.ConfigDict:
-  """`config.train`: the SGD shared by every model kind (Vyas et al. App. A.4)."""
-  return ml_collections.ConfigDict(dict(
-      learning_rate=4.0,             # Fig. 1 (CIFAR-5m-bin); 10 for SVHN-parity and synthetic.
-      momentum=0.9,
-      batch_size=200,
-      loss="half_mse",               # ½ mean (f − y)², Neural Tangents' convention.
-      epochs=100.0,                  # Step budget ⌈epochs · ⌈n / batch⌉⌉ ...
-      min_steps=1000,                # ... but at least this many steps (small n).
-      max_steps=ml_collections.FieldReference(None, field_type=int),  # Fixed budget instead.
-      log_factor=1.1,                # Test error logged at steps growing by this factor.
-      train_loss_tol=ml_collections.FieldReference(None, field_type=float),  # Stop when fitted.
-      stopping="optimal",            # Reported error: "optimal" early stopping or "final" (at
-                                     # convergence: train_loss_tol, else the budget's end).
-      subtract_initial_outputs=False,  # Network: f(w) − f(w0) (App. A.4 Table 1).
-      eval_batch_size=1000,
-      jit_compile=False,
-  ))
-
-
 def default_config() -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
-  config.experiment = "scaling_law"
-  config.seed = 0                    # Data seed (synthetic draw, test subsample).
-  config.seeds = (0, 1)              # Learning-curve seeds: initialization, subsets, batches.
-  config.deterministic = False
-  config.dtype = "float32"           # Network and eNTK model (kernels are float64).
-  config.dataset = data.default_config()
-  config.dataset.name = "vyas_synthetic"
-  config.dataset.target = "class_vs_rest"
-  config.dataset.positive_class = 1
-  config.model = common.model_config()
-  config.model.name = "mlp"
-  config.model.width = 64
-  config.model.depth = 4
-  config.model.parameterization = "ntk"
-  config.train = train_config()
+  config = common.vyas_config("scaling_law")
   config.scaling = ml_collections.ConfigDict(dict(
       train_sizes=(64, 128, 256, 512),
       kinds=KINDS,
@@ -106,57 +67,8 @@ def default_config() -> ml_collections.ConfigDict:
   return config
 
 
-def validate_train(cfg: ml_collections.ConfigDict):
-  common.check_keys(cfg, train_config(), "train")
-  for key in ("learning_rate", "epochs", "log_factor"):
-    if not (cfg[key] > 0 and math.isfinite(cfg[key])):
-      raise ConfigError(f"train.{key}={cfg[key]!r} must be a positive number.")
-  if not cfg.log_factor > 1:
-    raise ConfigError(f"train.log_factor={cfg.log_factor} must be > 1 (Vyas et al.: 1.1).")
-  for key in ("batch_size", "eval_batch_size"):
-    if isinstance(cfg[key], bool) or not isinstance(cfg[key], int) or cfg[key] < 1:
-      raise ConfigError(f"train.{key}={cfg[key]!r} must be a positive integer.")
-  if cfg.max_steps is not None and cfg.max_steps < 0:
-    raise ConfigError(f"train.max_steps={cfg.max_steps} must be >= 0.")
-  if not 0 <= cfg.momentum < 1:
-    raise ConfigError(f"train.momentum={cfg.momentum} must be in [0, 1).")
-  learning_curves.check_stopping(cfg.stopping)
-  if cfg.train_loss_tol is not None and not cfg.train_loss_tol > 0:
-    raise ConfigError(f"train.train_loss_tol={cfg.train_loss_tol} must be > 0 (Vyas et al. "
-                      "Figs. 2c, 8: 2e-6) or None.")
-  if cfg.stopping == "final" and cfg.train_loss_tol is None:
-    logging.warning("train.stopping='final' without train.train_loss_tol: the final error is "
-                    "the one at the end of the step budget, converged or not.")
-  if cfg.loss not in learning_curves.KERNEL_LOSSES:
-    raise ConfigError(f"train.loss={cfg.loss!r}: kernel models are trained on an L2 loss; use "
-                      f"one of {', '.join(learning_curves.KERNEL_LOSSES)}.")
-
-
-def validate_common(config: ml_collections.ConfigDict, defaults: ml_collections.ConfigDict):
-  """Checks shared by scaling_law, after_kernel and time_dynamics."""
-  common.check_keys(config, defaults, "")
-  for section in defaults.keys():
-    if isinstance(defaults[section], ml_collections.ConfigDict) and section not in (
-        "dataset", "model", "train"):
-      common.check_keys(config[section], defaults[section], section)
-  data.validate(config.dataset)
-  common.validate_model(config.model, config.dataset)
-  validate_train(config.train)
-  if config.experiment != "scaling_law" and config.train.stopping != "optimal":
-    raise ConfigError(f"train.stopping={config.train.stopping!r}: {config.experiment} fits its "
-                      "kernels with optimal early stopping (Vyas et al. Figs. 4, 5); only "
-                      "scaling_law reports final errors.")
-  if config.model.parameterization != "ntk":
-    logging.warning("model.parameterization=%r: Vyas et al. use the NTK parameterization, in "
-                    "which network, eNTK and infinite NTK share one limit.",
-                    config.model.parameterization)
-  seeds = tuple(config.get("seeds", (config.seed,)))
-  if not seeds or len(set(seeds)) != len(seeds):
-    raise ConfigError(f"seeds={seeds} must be distinct, at least one.")
-
-
 def validate(config: ml_collections.ConfigDict):
-  validate_common(config, default_config())
+  common.validate_vyas(config, default_config())
   s = config.scaling
   unknown = sorted(set(s.kinds) - set(KINDS))
   if unknown or not s.kinds:
@@ -179,111 +91,6 @@ def validate(config: ml_collections.ConfigDict):
                         "Vyas et al. use 4000 on CIFAR-5m-bin, 1000 on SVHN-parity).")
     for width in w.widths:
       common.models.validate(config.model.name, width, config.model.parameterization)
-
-
-# -- pieces shared with after_kernel and time_dynamics ---------------------------------------
-def load_data(config):
-  dataset = data.load(config.dataset, seed=config.seed)
-  logging.info("\n%s", dataset.summary())
-  if dataset.num_outputs != 1:
-    logging.warning("%d outputs: kernel models share one output-averaged kernel across them "
-                    "(exact for the binary tasks of Vyas et al.).", dataset.num_outputs)
-  return dataset
-
-
-def model_at_width(config, width: int) -> ml_collections.ConfigDict:
-  """`config.model` with its width replaced (the width sweep's models)."""
-  model_cfg = ml_collections.ConfigDict(config.model.to_dict())
-  model_cfg.width = int(width)
-  return model_cfg
-
-
-def build(config, dataset, width: int, seed: int):
-  """The network at `width` with initialization `seed`."""
-  return common.build_model(model_at_width(config, width), dataset.input_shape,
-                            dataset.num_outputs, seed, config.dtype)
-
-
-def max_steps(train_cfg, n: int) -> int:
-  if train_cfg.max_steps is not None:
-    return int(train_cfg.max_steps)
-  return max(int(train_cfg.min_steps), learning_curves.max_steps_for(
-      n, train_cfg.batch_size, train_cfg.epochs, None))
-
-
-def train(model_kind, train_cfg, n: int, seed: int, label: str, **kwargs) -> dict:
-  """`learning_curves.train_with_early_stopping` with the config's SGD."""
-  return learning_curves.train_with_early_stopping(
-      model_kind, n, batch_size=train_cfg.batch_size, learning_rate=train_cfg.learning_rate,
-      max_steps=max_steps(train_cfg, n), seed=seed, log_factor=train_cfg.log_factor,
-      train_loss_tol=train_cfg.train_loss_tol, label=label, **kwargs)
-
-
-def network(model, config, dataset, idx) -> learning_curves.NetworkModel:
-  t = config.train
-  return learning_curves.NetworkModel(
-      model, dataset.x_train[idx], dataset.targets_train[idx], dataset.x_test,
-      dataset.labels_test, loss=t.loss, momentum=t.momentum,
-      threshold=dataset.decision_threshold, subtract_initial_outputs=t.subtract_initial_outputs,
-      eval_batch_size=t.eval_batch_size, jit_compile=t.jit_compile)
-
-
-def kernel_model(config, dataset, k_train, k_test_train, idx) -> learning_curves.KernelSGD:
-  return learning_curves.KernelSGD(
-      k_train, k_test_train, dataset.targets_train[idx], dataset.labels_test,
-      loss=config.train.loss, momentum=config.train.momentum,
-      threshold=dataset.decision_threshold)
-
-
-def entk(model, x, params=None, memory_limit_gb=8.0, checkpoint_dir=None) -> np.ndarray:
-  """The output-averaged eNTK over x (n, n), float64."""
-  return empirical.empirical_ntk(model, x, params=params, outputs="trace",
-                                 memory_limit_gb=memory_limit_gb, checkpoint_dir=checkpoint_dir)
-
-
-def check_training_memory(config, dataset, widths=None):
-  """Refuses, before any training, a network at any of `widths` too large for memory."""
-  for width in widths or (config.model.width,):
-    common.check_training_memory(model_at_width(config, width), dataset.input_shape,
-                                 dataset.num_outputs, config.train.batch_size,
-                                 config.train.eval_batch_size,
-                                 config.dtype, paired=False,
-                                 jit_compile=config.train.jit_compile, what="SGD training")
-
-
-def check_kernel_fits(num_samples: int, memory_limit_gb: float, what: str):
-  """The (n, n) float64 kernel and its solve's copy within the limit and the machine."""
-  memory.check(2 * num_samples ** 2 * 8, f"the {what} over {num_samples} samples",
-               "use fewer training/test samples or a larger limit on a larger machine.",
-               limit_gb=memory_limit_gb)
-
-
-def curve_summary(run: dict) -> dict:
-  """What a cell keeps of a training run (no weights)."""
-  return {k: run[k] for k in ("steps", "test_error", "train_loss", "best_step",
-                              "best_test_error", "final_test_error", "final_train_loss",
-                              "num_steps", "stopped", "converged")}
-
-
-def fit_kind(sizes, by_seed, num_resamples, confidence, seed) -> dict:
-  """Mean/std curve over seeds and the fitted law; a failed fit is reported, not raised."""
-  errors = np.asarray(by_seed, dtype=np.float64)
-  out = dict(n=list(sizes), test_error_mean=errors.mean(axis=0).tolist(),
-             test_error_std=errors.std(axis=0).tolist(), test_error_by_seed=errors.tolist(),
-             beta=None, beta_interval=None, fit=None, fit_error=None, beta_is_exponent=None)
-  try:
-    fit = scaling.fit_scaling_law(sizes, errors.mean(axis=0))
-    fraction = fit.power_law_fraction(sizes)
-    out.update(beta=fit.beta, fit=dict(A=fit.A, alpha=fit.alpha, beta=fit.beta,
-                                       rms_log_residual=fit.rms_log_residual,
-                                       power_law_fraction=fraction),
-               beta_is_exponent=bool(fraction >= POWER_LAW_FRACTION))
-    if len(errors) >= 2:
-      boot = scaling.bootstrap_beta(sizes, errors, num_resamples, confidence, seed)
-      out["beta_interval"] = [boot["low"], boot["high"]]
-  except DataError as e:
-    out["fit_error"] = str(e)
-  return out
 
 
 # -- cells -------------------------------------------------------------------------------
@@ -327,11 +134,12 @@ def _run_width(config, dataset, orders, width, sizes, kinds, cells, workdir):
     k_entk = None
     for kind, n in todo:
       idx = order[:n]
-      model = build(config, dataset, width, seed)
+      model = common.build_at_width(config, dataset, width, seed)
       start = time.time()
       label = f"{kind} width {width} n={n} seed {seed}"
       if kind == "network":
-        run = train(network(model, config, dataset, idx), config.train, n, seed, label)
+        run = scaling_runs.train(scaling_runs.network(model, config, dataset, idx),
+                                 config.train, n, seed, label)
       elif method == "linearized":
         t = config.train
         lin = learning_curves.LinearizedModelSGD(
@@ -339,18 +147,20 @@ def _run_width(config, dataset, orders, width, sizes, kinds, cells, workdir):
             dataset.labels_test, loss=t.loss, momentum=t.momentum,
             threshold=dataset.decision_threshold, eval_batch_size=t.eval_batch_size,
             jit_compile=t.jit_compile)
-        run = train(lin, config.train, n, seed, label)
+        run = scaling_runs.train(lin, config.train, n, seed, label)
       else:
         if k_entk is None:
-          check_kernel_fits(sizes[-1] + n_test, config.scaling.memory_limit_gb, "eNTK")
+          scaling_runs.check_kernel_fits(sizes[-1] + n_test, config.scaling.memory_limit_gb,
+                                         "eNTK")
           x = np.concatenate([dataset.x_train[order[:sizes[-1]]], dataset.x_test])
-          k_entk = entk(model, x, memory_limit_gb=config.scaling.memory_limit_gb,
-                        checkpoint_dir=os.path.join(workdir, "kernels",
-                                                    f"entk_w{width}_seed{seed}"))
+          k_entk = scaling_runs.entk(model, x, memory_limit_gb=config.scaling.memory_limit_gb,
+                                     checkpoint_dir=os.path.join(workdir, "kernels",
+                                                                 f"entk_w{width}_seed{seed}"))
         test_rows = np.arange(sizes[-1], sizes[-1] + n_test)
-        km = kernel_model(config, dataset, k_entk[:n, :n], k_entk[test_rows, :n], idx)
-        run = train(km, config.train, n, seed, label)
-      cell = curve_summary(run)
+        km = scaling_runs.kernel_model(config, dataset, k_entk[:n, :n], k_entk[test_rows, :n],
+                                       idx)
+        run = scaling_runs.train(km, config.train, n, seed, label)
+      cell = scaling_runs.curve_summary(run)
       cell.update(seconds=time.time() - start, method=method if kind != "network" else None)
       cells.put(kind, width, n, seed, cell)
 
@@ -365,7 +175,8 @@ def _run_infinite(config, dataset, orders, sizes, cells, workdir):
     return
   rows = np.unique(np.concatenate([orders[s][:sizes[-1]] for s in config.seeds]))
   n_test = len(dataset.x_test)
-  check_kernel_fits(len(rows) + n_test, config.scaling.memory_limit_gb, "infinite NTK")
+  scaling_runs.check_kernel_fits(len(rows) + n_test, config.scaling.memory_limit_gb,
+                                 "infinite NTK")
   m = config.model
   k_all = infinite.kernels(
       m.name, np.concatenate([dataset.x_train[rows], dataset.x_test]), depth=m.depth,
@@ -381,9 +192,9 @@ def _run_infinite(config, dataset, orders, sizes, cells, workdir):
                                                                                   position[idx])]
     start = time.time()
     if kind == "infinite_ntk":
-      run = train(kernel_model(config, dataset, k_train, k_test, idx), config.train, n, seed,
-                  f"infinite_ntk n={n} seed {seed}")
-      cell = curve_summary(run)
+      run = scaling_runs.train(scaling_runs.kernel_model(config, dataset, k_train, k_test, idx),
+                               config.train, n, seed, f"infinite_ntk n={n} seed {seed}")
+      cell = scaling_runs.curve_summary(run)
     else:
       fit = kernel_solver.interpolate(k_train, dataset.targets_train[idx].astype(np.float64),
                                       k_test)
@@ -439,9 +250,9 @@ def _width_sweep(config, cells, n, stopping) -> dict:
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   validate(config)
-  dataset = load_data(config)
+  dataset = scaling_runs.load_data(config)
   s, w = config.scaling, config.width_sweep
-  check_training_memory(config, dataset, (config.model.width,) + tuple(w.widths))
+  common.check_sgd_memory(config, dataset, (config.model.width,) + tuple(w.widths))
   sizes = learning_curves.check_train_sizes(s.train_sizes, dataset.labels_train,
                                             "scaling.train_sizes")
   sweep_sizes = []
@@ -454,9 +265,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   if "infinite_ntk" in s.kinds:  # Refuse before any training, not after hours of it.
     union = np.unique(np.concatenate([orders[seed][:max(sizes + sweep_sizes)]
                                       for seed in config.seeds]))
-    check_kernel_fits(len(union) + n_test, s.memory_limit_gb, "infinite NTK")
+    scaling_runs.check_kernel_fits(len(union) + n_test, s.memory_limit_gb, "infinite NTK")
   if s.empirical_ntk_method == "kernel":
-    check_kernel_fits(max(sizes + sweep_sizes) + n_test, s.memory_limit_gb, "eNTK")
+    scaling_runs.check_kernel_fits(max(sizes + sweep_sizes) + n_test, s.memory_limit_gb, "eNTK")
   cells = _Cells(workdir)
   width = config.model.width
   finite = [k for k in s.kinds if k != "infinite_ntk"]
@@ -482,7 +293,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   for kind in kinds:
     key = "inf" if kind.startswith("infinite") else width
     for mode in learning_curves.STOPPING:
-      results["by_stopping"][mode][kind] = fit_kind(
+      results["by_stopping"][mode][kind] = scaling.fit_mean_curve(
           sizes, _collect(cells, kind, key, sizes, config.seeds, mode), s.num_resamples,
           s.confidence, config.seed)
     results[kind] = results["by_stopping"][stopping][kind]
@@ -491,17 +302,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
                                                    for n in sizes for seed in config.seeds])
   if tuple(w.widths):
     results["width_sweep"] = _width_sweep(config, cells, sweep_sizes[0], stopping)
-  io.write_json(os.path.join(workdir, "results.json"), results)
-  report = format_report(results)
-  with open(os.path.join(workdir, "results.md"), "w") as f:
-    f.write(report)
-  plots.learning_curves(os.path.join(workdir, "results.json"),
-                        os.path.join(workdir, "learning_curves.png"))
+  figures = [(plots.learning_curves, "learning_curves.png")]
   if "width_sweep" in results:
-    plots.width_sweep(os.path.join(workdir, "results.json"),
-                      os.path.join(workdir, "width_sweep.png"))
-  print(report)
-  return results
+    figures.append((plots.width_sweep, "width_sweep.png"))
+  report = format_report(results)
+  return common.finish(workdir, results, report, figures, report)
 
 
 STOPPING_NAMES = dict(optimal="optimal early stopping", final="final error at convergence")
@@ -580,7 +385,7 @@ def format_report(results: dict) -> str:
     if results[kind]["fit_error"]:
       lines.append(f"\n{kind}: no fit ({results[kind]['fit_error']})")
   if any(results[k].get("beta_is_exponent") is False for k in results["kinds"]):
-    lines.append(f"\n(flat): the fitted law spends < {POWER_LAW_FRACTION:.0%} of the n range "
-                 "as a power law (the curve reached its floor, α ≫ 1/n); its β is not a "
-                 "data-scaling exponent.")
+    lines.append(f"\n(flat): the fitted law spends < {scaling.POWER_LAW_FRACTION:.0%} of the "
+                 "n range as a power law (the curve reached its floor, α ≫ 1/n); its β is not "
+                 "a data-scaling exponent.")
   return "\n".join(lines) + "\n"

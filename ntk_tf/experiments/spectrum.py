@@ -109,13 +109,12 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   results = dict(experiment="spectrum", model=config.model.name, dataset=config.dataset.name,
                  num_samples=config.spectrum.num_samples, widths=first["widths"],
                  translations=by_translation)
-  io.write_json(os.path.join(workdir, "results.json"), results)
-  plots.effective_rank_vs_width(os.path.join(workdir, "results.json"),
-                                os.path.join(workdir, "effective_rank.png"))
-  plots.singular_value_distributions(workdir, os.path.join(workdir, "singular_values.png"))
-  for translate, entry in by_translation.items():
-    for width, info in entry["widths"].items():
-      print(f"translate {translate} width {width:>3}: {info['num_rows']} rows, "
-            f"{info['num_params']:,} params, effective rank {info['effective_rank']:.1f}, "
-            f"numerical rank {info['numerical_rank']}")
-  return results
+  lines = [f"translate {translate} width {width:>3}: {info['num_rows']} rows, "
+           f"{info['num_params']:,} params, effective rank {info['effective_rank']:.1f}, "
+           f"numerical rank {info['numerical_rank']}"
+           for translate, entry in by_translation.items()
+           for width, info in entry["widths"].items()]
+  figures = [(plots.effective_rank_vs_width, "effective_rank.png"),
+             (lambda _, out: plots.singular_value_distributions(workdir, out),
+              "singular_values.png")]
+  return common.finish(workdir, results, figures=figures, text="\n".join(lines))

@@ -18,18 +18,15 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import io, learning_curves, plots
+from ntk_tf import io, learning_curves, plots, scaling_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import after_kernel, common, scaling_law
+from ntk_tf.experiments import common
 
 prepare_workdir = common.prepare_workdir
 
 
 def default_config() -> ml_collections.ConfigDict:
-  config = scaling_law.default_config()
-  config.experiment = "time_dynamics"
-  for key in ("scaling", "width_sweep", "paper"):
-    del config[key]
+  config = common.vyas_config("time_dynamics")
   config.time_dynamics = ml_collections.ConfigDict(dict(
       train_size=512,                  # n: the network and every K^t are fitted on these.
       num_kernels=6,                   # Log-spaced steps 0 < t ≤ budget (with t = 0) ...
@@ -42,11 +39,11 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def validate(config: ml_collections.ConfigDict):
-  scaling_law.validate_common(config, default_config())
+  common.validate_vyas(config, default_config())
   t = config.time_dynamics
   if not isinstance(t.train_size, int) or t.train_size < 1:
     raise ConfigError(f"time_dynamics.train_size={t.train_size!r} must be a positive integer.")
-  if t.fit not in after_kernel.FITS:
+  if t.fit not in scaling_runs.FITS:
     raise ConfigError(f"time_dynamics.fit={t.fit!r}; use 'sgd' or 'regression'.")
   if any(not isinstance(s, int) or s < 0 for s in t.steps):
     raise ConfigError(f"time_dynamics.steps={tuple(t.steps)} must be integers >= 0.")
@@ -79,37 +76,37 @@ def _cell(config, dataset, seed, workdir) -> dict:
   n = td.train_size
   order = learning_curves.nested_balanced_order(dataset.labels_train, seed)
   idx = order[:n]
-  budget = scaling_law.max_steps(config.train, n)
+  budget = scaling_runs.max_steps(config.train, n)
   steps = kernel_steps(td, budget)
-  model = scaling_law.build(config, dataset, config.model.width, seed)
+  model = common.build_at_width(config, dataset, config.model.width, seed)
   x = np.concatenate([dataset.x_train[idx], dataset.x_test])
-  scaling_law.check_kernel_fits(len(x), td.memory_limit_gb, "eNTK K^t")
-  k0 = scaling_law.entk(model, x, memory_limit_gb=td.memory_limit_gb)
+  scaling_runs.check_kernel_fits(len(x), td.memory_limit_gb, "eNTK K^t")
+  k0 = scaling_runs.entk(model, x, memory_limit_gb=td.memory_limit_gb)
   test_rows = np.arange(n, len(x))
-  entk_run = scaling_law.train(  # The eNTK-at-initialization model at time t.
-      scaling_law.kernel_model(config, dataset, k0[:n, :n], k0[test_rows, :n], idx),
+  entk_run = scaling_runs.train(  # The eNTK-at-initialization model at time t.
+      scaling_runs.kernel_model(config, dataset, k0[:n, :n], k0[test_rows, :n], idx),
       config.train, n, seed, f"eNTK at init seed {seed}")
-  net_run = scaling_law.train(scaling_law.network(model, config, dataset, idx), config.train, n,
-                              seed, f"network seed {seed}", snapshot_steps=steps)
+  net_run = scaling_runs.train(scaling_runs.network(model, config, dataset, idx), config.train,
+                               n, seed, f"network seed {seed}", snapshot_steps=steps)
   kernel_errors = []
   for t in sorted(net_run["snapshots"]):
-    k = k0 if t == 0 else scaling_law.entk(model, x, params=net_run["snapshots"][t],
-                                           memory_limit_gb=td.memory_limit_gb)
+    k = k0 if t == 0 else scaling_runs.entk(model, x, params=net_run["snapshots"][t],
+                                            memory_limit_gb=td.memory_limit_gb)
     if td.save_kernels:
       io.write_npy(os.path.join(workdir, "kernels", f"t{t}_seed{seed}.npy"), k)
-    err = after_kernel.fit_kernel(config, dataset, k, np.arange(n), test_rows, idx, seed,
-                                  f"K^{t} seed {seed}")
+    err = scaling_runs.fit_kernel(config, dataset, k, np.arange(n), test_rows, idx, seed,
+                                  f"K^{t} seed {seed}", td.fit)
     kernel_errors.append(err)
     logging.info("seed %d: K^t at t=%d fitted on %d samples: test error %.4f", seed, t, n, err)
   return dict(kernel_steps=sorted(net_run["snapshots"]), kernel_test_error=kernel_errors,
-              network=scaling_law.curve_summary(net_run),
-              empirical_ntk_init=scaling_law.curve_summary(entk_run))
+              network=scaling_runs.curve_summary(net_run),
+              empirical_ntk_init=scaling_runs.curve_summary(entk_run))
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   validate(config)
-  dataset = scaling_law.load_data(config)
-  scaling_law.check_training_memory(config, dataset)
+  dataset = scaling_runs.load_data(config)
+  common.check_sgd_memory(config, dataset)
   n = learning_curves.check_train_sizes((config.time_dynamics.train_size,),
                                         dataset.labels_train, "time_dynamics.train_size")[0]
   cells = []
@@ -145,14 +142,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
                   log_log_slope=log_log_slope([steps[i] for i in trained],
                                               errors.mean(axis=0)[trained])),
       network=mean_curve("network"), empirical_ntk_init=mean_curve("empirical_ntk_init"))
-  io.write_json(os.path.join(workdir, "results.json"), results)
   report = format_report(results)
-  with open(os.path.join(workdir, "results.md"), "w") as f:
-    f.write(report)
-  plots.time_dynamics(os.path.join(workdir, "results.json"),
-                      os.path.join(workdir, "time_dynamics.png"))
-  print(report)
-  return results
+  return common.finish(workdir, results, report, [(plots.time_dynamics, "time_dynamics.png")],
+                       report)
 
 
 def format_report(results: dict) -> str:

@@ -1,0 +1,56 @@
+"""One paired run of one seed: the network built under a strategy, PairedTrainer, its files.
+
+seed_dir gets metrics.jsonl, metrics.csv (one row per epoch and model), trajectories.npz,
+tensorboard/ and the trainer's checkpoints/; the run returns the final metrics of both models.
+"""
+
+import csv
+import os
+from typing import Callable, Optional
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from ntk_tf import distribute, io, models
+from ntk_tf.paired_training import PairedTrainer, TrainConfig
+
+METRIC_KEYS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
+
+
+def write_metrics(history, seed_dir: str):
+  """The per-epoch history as metrics.jsonl and metrics.csv."""
+  io.write_jsonl(os.path.join(seed_dir, "metrics.jsonl"), history)
+  rows = []
+  for r in history:
+    for which in ("standard", "linearized"):
+      if which in r:
+        rows.append(dict(epoch=r["epoch"], model=which, learning_rate=r["learning_rate"]
+                         if which == "standard" else r["linearized_learning_rate"],
+                         **r[which]))
+  with open(os.path.join(seed_dir, "metrics.csv"), "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=["epoch", "model", "learning_rate", *METRIC_KEYS])
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def run_seed(build_model: Callable, dataset, train_cfg: TrainConfig, seed: int, seed_dir: str,
+             dtype: str = "float32",
+             strategy: Optional[tf.distribute.Strategy] = None) -> dict:
+  """One paired run of `build_model()` (built in `strategy`'s scope); its final metrics."""
+  if strategy is None:
+    strategy = distribute.get_strategy("default")
+  with strategy.scope():
+    model = build_model()
+  logging.info("seed %d: %s with %d parameters on %d replica(s)", seed, model.name,
+               models.num_params(model), strategy.num_replicas_in_sync)
+  trainer = PairedTrainer(model, dataset, train_cfg, seed, seed_dir, dtype,
+                          dataset.decision_threshold, strategy)
+  writer = tf.summary.create_file_writer(os.path.join(seed_dir, "tensorboard"))
+  history = trainer.train(writer=writer)
+  write_metrics(history, seed_dir)
+  io.write_npz(os.path.join(seed_dir, "trajectories.npz"),
+               **{k: np.asarray(v) for k, v in trainer.trajectory.items()})
+  final = history[-1]
+  return dict(seed=seed, num_params=models.num_params(model),
+              **{k: final[k] for k in ("standard", "linearized") if k in final})
