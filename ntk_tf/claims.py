@@ -230,7 +230,8 @@ def measure_tasks(tasks: Dict[str, Callable[[str], Optional[List[Run]]]], keys=(
         continue
       stats = compare_stats(results, runs)
       values[task] = _values(stats)
-      h, r = width_table(stats, keys, [f"{task}: {labels[k]}" for k in keys])
+      shown = HARDER_NAME[tier] if task == "harder" else task
+      h, r = width_table(stats, keys, [f"{shown}: {labels[k]}" for k in keys])
       header = header if header and len(header) >= len(h) else h
       rows += r
     return Measured(dict(tasks=values), header, rows)
