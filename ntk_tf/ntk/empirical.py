@@ -9,9 +9,13 @@ Three implementations that must agree (tests/empirical_ntk_test.py):
   2022, 'Fast Finite Width NTK'): a dense layer contributes (s² A₁A₂ᵀ + β²) ⊙ (G₁G₂ᵀ) from its
   inputs A and the cotangents G = ∂f/∂z of its outputs; a convolution contributes the Gram
   matrix of its per-sample weight gradients, formed from input patches and cotangents (Pᵀ G),
-  which is small because convolutions have few weights.
-"auto" picks "structured" when every weight of the model belongs to an ntk_tf Dense/Conv2D
-layer (all models of this project), else "jacobian".
+  which is small because convolutions have few weights. A plain layer list of ntk_tf
+  Dense/Conv2D layers (this project's models) is walked layer by layer here; any other built
+  Keras model goes through ntk_tf/ntk/structured.py, which intercepts every weight-holding
+  layer's calls (any topology, shared layers) and has a per-layer fallback for layers without
+  a rule.
+"auto" picks "structured" whenever one of the two applies, else (weights outside any layer,
+a variable shared by two layers) "jacobian", saying why.
 
 Work is blocked over samples within a memory budget (block sizes need not divide n; symmetric
 kernels compute each off-diagonal block once), estimated before starting, with periodic
@@ -33,6 +37,7 @@ from absl import logging
 from ntk_tf import distribute, io, memory, progress
 from ntk_tf.errors import ConfigError, require_finite, require_finite_inputs
 from ntk_tf.models import layers as ntk_layers
+from ntk_tf.ntk import structured
 
 METHODS = ("auto", "jacobian", "ntvp", "structured")
 
@@ -57,9 +62,20 @@ def _num_params(params) -> int:
   return int(sum(int(np.prod(p.shape)) for p in params))
 
 
-def _supports_structured(model) -> bool:
+def _plain_layer_list(model) -> bool:
+  """A Sequential model whose weights are all in ntk_tf Dense/Conv2D: walked layer by layer."""
   param_layers = [l for l in model.layers if l.trainable_weights]
-  return all(isinstance(l, (ntk_layers.Dense, ntk_layers.Conv2D)) for l in param_layers)
+  return isinstance(model, keras.Sequential) and all(
+      isinstance(l, (ntk_layers.Dense, ntk_layers.Conv2D)) for l in param_layers)
+
+
+def _structured_survey(model):
+  """(structured.Survey, None) for the intercepting path, or (None, why it cannot run)."""
+  return structured.survey(model, model_shapes(model)[0], model.trainable_weights[0].dtype)
+
+
+def _supports_structured(model) -> bool:
+  return _plain_layer_list(model) or _structured_survey(model)[0] is not None
 
 
 # Per model (weakly held, so a new model never inherits a collected one's entry):
@@ -136,6 +152,9 @@ def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize
   if method == "ntvp":       # block·L rows of J, then block·L JVPs over `block` samples each.
     return (2 * block * num_outputs * num_params
             + 4 * block * block * num_outputs * activations) * itemsize
+  if not _plain_layer_list(model):
+    return structured.block_bytes(_structured_survey(model)[0], activations, num_outputs,
+                                  itemsize, block)
   conv_params = sum(int(np.prod(w.shape)) for l in model.layers
                     if isinstance(l, ntk_layers.Conv2D) for w in l.trainable_weights)
   # Cotangents of every layer output for every output, and conv weight gradients, for the two
@@ -151,10 +170,13 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
   if method not in METHODS:
     raise ConfigError(f"empirical NTK method {method!r}; use one of {', '.join(METHODS)}.")
   if method == "structured" and not _supports_structured(model):
-    raise ConfigError("method 'structured' needs a model whose weights are all in ntk_tf "
-                      "Dense/Conv2D layers; use method='jacobian' or 'ntvp'.")
+    raise ConfigError(f"method 'structured' cannot run on model {model.name}: "
+                      f"{_structured_survey(model)[1]}; use method='jacobian' or 'ntvp'.")
   if method == "auto":
     method = "structured" if _supports_structured(model) else "jacobian"
+    if method == "jacobian":
+      logging.info("%s: the structured empirical NTK cannot run (%s); using per-sample "
+                   "Jacobians.", model.name, _structured_survey(model)[1])
   num_outputs = num_outputs or model_shapes(model)[1]
   p = _num_params(model.trainable_weights)
   output_bytes = n1 * n2 * (1 if outputs == "trace" else num_outputs ** 2) * 8
@@ -195,6 +217,8 @@ class _Engine:
     self.num_outputs = model_shapes(model)[1]
     self.param_layers = [l for l in model.layers
                          if isinstance(l, (ntk_layers.Dense, ntk_layers.Conv2D))]
+    # Any other model: the intercepting structured path (ntk_tf/ntk/structured.py).
+    self.units = None if _plain_layer_list(model) else structured.units(model)[0]
     # One trace per block shape (a last partial block traces once more). Not reduce_retracing:
     # a shape-generalized trace fuses ops differently, so a resumed run meeting the shapes in
     # another order would differ from an uninterrupted one in the last bits.
@@ -259,8 +283,11 @@ class _Engine:
 
     Returns (dense, conv): dense is a list over dense layers of (s²-free input A (b, d_in),
     cotangent G = ∂f/∂z (b, L, d_out)); conv is (b, L, Q): every convolution's per-sample
-    weight and bias gradients, scaled by s and β and concatenated (Q = conv weights).
+    weight and bias gradients, scaled by s and β and concatenated (Q = conv weights). A model that is
+    not a plain layer list: structured.layer_features.
     """
+    if self.units is not None:
+      return structured.layer_features(self, self.units, x)
     w = list(self.params)
     zs, inputs, index = [], [], 0
     with tf.GradientTape() as tape:
@@ -297,6 +324,8 @@ class _Engine:
     """Θ for a block pair from the layer features; the products run in NumPy's BLAS, which
     is ~2x faster than TensorFlow's matmul on the CPU here. trace: only Σ_a Θ[i, j, a, a]
     (b1, b2), contracting the outputs inside the matrix products (L times fewer flops)."""
+    if self.units is not None:
+      return structured.block(feats1, feats2, self.num_outputs, trace)
     (dense1, conv1), (dense2, conv2) = feats1, feats2
     num_out = self.num_outputs
 

@@ -1,0 +1,483 @@
+"""The structured empirical NTK of any built Keras model (Novak et al. 2022, 'Fast Finite Width
+Neural Tangent Kernel', structured derivatives), whatever its topology.
+
+Mechanism. While a block's features are computed, the `call` of every weight-holding layer (a
+"unit") is wrapped: Sequential, functional (branches, skip connections) and subclassed models
+all reach their layers through Layer.__call__ -> layer.call, so the wrapper sees every call.
+Each call records what its rule needs (its input) and adds a zero probe to its output (for
+Dense/Conv to the pre-activation z = x ∗ W + b, by wrapping the fused activation), so one
+reverse pass per output (tape.jacobian of the sample-summed outputs) gives the cotangents
+G = ∂f/∂z of every call at once. The forward runs in model.stateless_call, so inside a wrapped
+call the layer's weights already resolve to the params the kernel is taken at.
+
+Contraction. Θ = Σ_units ⟨∂f/∂w_u, ∂f/∂w_u⟩, and for a layer called several times (shared
+weights) ∂f/∂w_u = Σ_calls of the per-call gradients, so cross-call terms are included:
+- dense rule (2-D inputs): ∂f_a(x_i)/∂W = Σ_c a_c(x_i) ⊗ g_c(x_i)_a, hence
+  Θ_u = Σ_{c,d} (A_c A'_dᵀ) ⊙ (G_c G'_dᵀ) (Novak et al. 2022, §3 fully connected layers), the
+  bias as a constant input column and the NTK-parameterization scales folded into A.
+- feature rules: per-sample weight gradients (b, L, P_u) formed without any Jacobian of the
+  model, summed over calls, then one Gram matrix for all of them: convolutions (Σ_positions
+  patchᵀ g: strides, dilation, groups, valid/same/causal padding, Conv1D/2D/3D), Dense on
+  inputs of rank > 2 (Σ_positions aᵀ g), BatchNormalization in inference (γ: Σ x̂ ⊙ g,
+  β: Σ g), and a fallback for every other layer: the per-sample Jacobian of that layer's own
+  weights only, by VJPs of its recorded input and output cotangents through the layer alone.
+Weights the wrappers cannot attribute (a model's own weights, a variable in two layers) make
+the model unsupported (`units` returns the reason), and the caller uses per-sample Jacobians.
+"""
+
+import contextlib
+import dataclasses
+import itertools
+import math
+import weakref
+from typing import List, Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ntk_tf.models import layers as ntk_layers
+
+_KERAS_CONVS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+
+
+@dataclasses.dataclass
+class Unit:
+  """A layer whose weights get one rule; indices: its weights in model.trainable_weights."""
+  layer: object
+  kind: str  # "dense", "conv", "own_dense", "own_conv", "batchnorm" or "fallback".
+  indices: List[int]
+
+  @property
+  def num_params(self) -> int:
+    """Weights of the layer (its share of the features when its rule is per-sample)."""
+    return int(sum(int(np.prod(v.shape)) for v in self.layer.trainable_variables))
+
+
+@dataclasses.dataclass
+class Call:
+  """One call of a unit during the forward pass: what its rule needs and its probes."""
+  unit: int
+  inputs: object = None
+  probes: list = dataclasses.field(default_factory=list)
+  cotangents: list = dataclasses.field(default_factory=list)
+  ops: set = dataclasses.field(default_factory=set)  # Graph ops it created (survey only).
+
+
+def _same_call(layer, cls) -> bool:
+  """Whether `layer` runs `cls`'s own call (a subclass overriding call gets the fallback)."""
+  return isinstance(layer, cls) and type(layer).call is cls.call
+
+
+def _kind(layer) -> Optional[str]:
+  """The rule for a layer's weights, or None for a layer without one."""
+  if _same_call(layer, ntk_layers.Dense):
+    return "own_dense"
+  if _same_call(layer, ntk_layers.Conv2D):
+    return "own_conv"
+  plain = (getattr(layer, "quantization_mode", None) is None
+           and not getattr(layer, "lora_enabled", False))
+  if plain and _same_call(layer, keras.layers.Dense):
+    return "dense"
+  if plain and any(_same_call(layer, c) for c in _KERAS_CONVS) and \
+      layer.data_format == "channels_last":
+    return "conv"
+  if _same_call(layer, keras.layers.BatchNormalization) and not layer.renorm:
+    return "batchnorm"
+  return None
+
+
+def units(model):
+  """(units, None), or (None, why) when some weight escapes the per-layer interception."""
+  index = {id(v): i for i, v in enumerate(model.trainable_weights)}
+  if getattr(model, "_trainable_variables", None):
+    return None, "the model holds weights of its own, outside any layer"
+  found, seen = [], set()
+
+  def visit(layer):
+    for sub in getattr(layer, "_layers", []):
+      if id(sub) in seen or not sub.trainable_weights:
+        continue
+      seen.add(id(sub))
+      kind = _kind(sub)
+      if kind is None and not getattr(sub, "_trainable_variables", None):
+        visit(sub)  # A container (a nested model): its own layers are the units.
+        continue
+      found.append(Unit(sub, kind or "fallback",
+                        [index.get(id(v), -1) for v in sub.trainable_variables]))
+
+  visit(model)
+  covered = sorted(i for u in found for i in u.indices)
+  if covered != list(range(len(index))):
+    return None, "a weight is shared between layers or not reachable through a layer"
+  return found, None
+
+
+@contextlib.contextmanager
+def intercepted(unit_list, tape, calls, track_ops: bool = False):
+  """Wraps every unit's `call` (restored on exit); each call appends a Call to `calls`."""
+  saved = []
+  try:
+    for k, unit in enumerate(unit_list):
+      layer = unit.layer
+      saved.append((layer, layer.__dict__.get("call")))
+      call = _wrapper(k, unit, layer.call, tape, calls)
+      object.__setattr__(layer, "call", _tracking(call, calls) if track_ops else call)
+    yield calls
+  finally:
+    for layer, previous in saved:
+      if previous is None:
+        object.__delattr__(layer, "call")
+      else:
+        object.__setattr__(layer, "call", previous)
+
+
+def _tracking(wrapped, calls):
+  """The wrapped call, also noting the names of the graph ops it created (a graph trace)."""
+
+  def tracked(*args, **kwargs):
+    graph = tf.compat.v1.get_default_graph()
+    start, index = len(graph.get_operations()), len(calls)
+    out = wrapped(*args, **kwargs)
+    calls[index].ops = {op.name for op in graph.get_operations()[start:]}
+    return out
+
+  return tracked
+
+
+def _wrapper(k, unit, call, tape, calls):
+  """The layer's call, recording its input and probing its output (pre-activation)."""
+  layer = unit.layer
+
+  def wrapped(*args, **kwargs):
+    record = Call(k)
+    calls.append(record)
+
+    def probe(t):
+      if not (tf.is_tensor(t) and t.dtype.is_floating):
+        return t
+      zero = tf.zeros_like(t)
+      tape.watch(zero)
+      record.probes.append(zero)
+      return t + zero
+
+    x = args[0] if args else kwargs.get("inputs")
+    if unit.kind in ("dense", "conv"):  # The probe goes on z, before the fused activation.
+      record.inputs, activation = x, layer.activation
+      object.__setattr__(layer, "activation",
+                         lambda z: activation(probe(z)) if activation else probe(z))
+      try:
+        out = call(*args, **kwargs)
+      finally:
+        object.__setattr__(layer, "activation", activation)
+      if len(record.probes) != 1:
+        raise RuntimeError(f"{layer.name}: its activation was not applied once per call.")
+      return out
+    out = call(*args, **kwargs)
+    if unit.kind in ("own_dense", "own_conv"):
+      record.inputs = x
+    elif unit.kind == "batchnorm":
+      record.inputs = _normalized(layer, x)
+    else:
+      record.inputs = (args, kwargs)
+    return tf.nest.map_structure(probe, out)
+
+  return wrapped
+
+
+def _normalized(layer, x):
+  """x̂ = (x - μ) / sqrt(σ² + ε) with BatchNormalization's moving statistics (inference)."""
+  x = tf.cast(x, keras.backend.result_type(x.dtype, "float32"))
+  shape = [1] * len(x.shape)
+  shape[layer.axis] = x.shape[layer.axis]
+  mean = tf.reshape(tf.cast(layer.moving_mean, x.dtype), shape)
+  variance = tf.reshape(tf.cast(layer.moving_variance, x.dtype), shape)
+  return (x - mean) * tf.math.rsqrt(variance + layer.epsilon)
+
+
+def _channels_last(t, axis):
+  """(b, ...) -> (b, positions, channels), the channel axis moved last."""
+  axis = axis % len(t.shape)
+  if axis != len(t.shape) - 1:
+    t = tf.experimental.numpy.moveaxis(t, axis, -1)
+  return tf.reshape(t, [tf.shape(t)[0], -1, t.shape[-1]])
+
+
+def _scales(unit):
+  """(s, β) in z = s·(x ∗ W) + β·b; β None without a bias (or a zero bias scale)."""
+  layer = unit.layer
+  if unit.kind.startswith("own_"):
+    return layer.kernel_scale, (layer.bias_scale or None)
+  return 1.0, (1.0 if layer.use_bias else None)
+
+
+def _conv_geometry(unit, spatial):
+  """(kernel size, strides, dilations, (before, after) pads, groups) of a convolution."""
+  layer = unit.layer
+  if unit.kind == "own_conv":
+    k, p = layer.kernel_size, layer.padding
+    return (k, k), (layer.strides,) * 2, (1, 1), [(p, p)] * 2, 1
+  ks, st, dil = tuple(layer.kernel_size), tuple(layer.strides), tuple(layer.dilation_rate)
+  if layer.padding == "valid":
+    pads = [(0, 0)] * len(ks)
+  elif layer.padding == "causal":
+    pads = [((ks[0] - 1) * dil[0], 0)]
+  else:  # "same", as TensorFlow pads: the odd pixel after.
+    pads = []
+    for n, k, s, d in zip(spatial, ks, st, dil):
+      total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
+      pads.append((total // 2, total - total // 2))
+  return ks, st, dil, pads, layer.groups
+
+
+def _conv_weight_grads(x, g, geometry):
+  """Per-sample ∂f_a/∂W = Σ_positions patchᵀ g (b, L, K·C_in/groups·C_out) of a convolution.
+
+  patch[b, position, offset, c] = x_padded[b, position·stride + offset·dilation, c]; with
+  groups, output channels of group q see only input channels of group q.
+  """
+  kernel_size, strides, dilations, pads, groups = geometry
+  x = tf.pad(x, [[0, 0]] + [list(p) for p in pads] + [[0, 0]])
+  out = g.shape[2:-1]
+  patches = tf.stack([
+      x[(slice(None),) + tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
+                               for o, d, s, n in zip(offset, dilations, strides, out))]
+      for offset in itertools.product(*map(range, kernel_size))], axis=-2)
+  b, num_out, cin, cout = tf.shape(x)[0], g.shape[1], x.shape[-1], g.shape[-1]
+  positions, taps = int(np.prod(out)), patches.shape[-2]
+  patches = tf.reshape(patches, [b, positions, taps, groups, cin // groups])
+  g = tf.reshape(g, [b, num_out, positions, groups, cout // groups])
+  return tf.reshape(tf.einsum("bskqc,basqo->bakcqo", patches, g), [b, num_out, -1])
+
+
+def _call_features(engine, unit, call):
+  """The per-sample weight gradients (b, L, P_u) of one call under a feature rule."""
+  g = call.cotangents[0] if call.cotangents else None
+  if unit.kind in ("dense", "own_dense"):   # Σ_positions aᵀ g, for inputs of any rank.
+    s, beta = _scales(unit)
+    a = tf.reshape(call.inputs, [tf.shape(g)[0], -1, call.inputs.shape[-1]])
+    g = tf.reshape(g, [tf.shape(g)[0], g.shape[1], -1, g.shape[-1]])
+    parts = [s * tf.reshape(tf.einsum("bsi,baso->baio", a, g), [tf.shape(g)[0], g.shape[1], -1])]
+    if beta is not None:
+      parts.append(beta * tf.reduce_sum(g, axis=2))
+    return tf.concat(parts, axis=-1)
+  if unit.kind in ("conv", "own_conv"):
+    s, beta = _scales(unit)
+    geometry = _conv_geometry(unit, call.inputs.shape[1:-1])
+    parts = [s * _conv_weight_grads(call.inputs, g, geometry)]
+    if beta is not None:
+      parts.append(beta * tf.reduce_sum(g, axis=list(range(2, len(g.shape) - 1))))
+    return tf.concat(parts, axis=-1)
+  if unit.kind == "batchnorm":
+    layer, parts = unit.layer, []
+    x_hat = _channels_last(call.inputs, layer.axis)                      # (b, S, C)
+    axis = layer.axis % len(call.inputs.shape) + 1                       # In g: (b, L, ...).
+    gl = tf.stack([_channels_last(g[:, a], axis - 1) for a in range(g.shape[1])], axis=1)
+    if layer.scale:
+      parts.append(tf.einsum("bsc,basc->bac", x_hat, gl))
+    if layer.center:
+      parts.append(tf.reduce_sum(gl, axis=2))
+    return tf.concat(parts, axis=-1)
+  return _fallback_features(engine, unit, call)
+
+
+def _fallback_features(engine, unit, call):
+  """∂f_a(x_i)/∂w_u for the layer's own weights only: one VJP of (input i, cotangent (i, a))
+  through the layer alone per row, vectorized over the b·L rows."""
+  layer = unit.layer
+  weights = [engine.params[i] for i in unit.indices]
+  state = {id(v): value for v, value in zip(engine.model.non_trainable_variables,
+                                            engine.non_trainable)}
+  fixed = [state.get(id(v), v.value) for v in layer.non_trainable_variables]
+  flat = tf.nest.flatten(call.inputs)
+  cotangents = call.cotangents
+  b, num_out = cotangents[0].shape[0], cotangents[0].shape[1]
+  batched = [tf.is_tensor(t) and t.shape.rank and t.shape[0] == b for t in flat]
+
+  def row(index):
+    i, a = index // num_out, index % num_out
+    sliced = [tf.gather(t, i[None]) if is_batched else t for t, is_batched in zip(flat, batched)]
+    args, kwargs = tf.nest.pack_sequence_as(call.inputs, sliced)
+    with tf.GradientTape() as tape:
+      tape.watch(weights)
+      out, _ = layer.stateless_call(weights, fixed, *args, **kwargs)
+    outs = [t for t in tf.nest.flatten(out) if tf.is_tensor(t) and t.dtype.is_floating]
+    grads = tape.gradient(outs, weights, output_gradients=[c[i, a][None] for c in cotangents],
+                          unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return tf.concat([tf.reshape(gr, [-1]) for gr in grads], axis=0)
+
+  rows = tf.vectorized_map(row, tf.range(b * num_out))
+  return tf.reshape(rows, [b, num_out, -1])
+
+
+def _gram_rule(unit, calls) -> bool:
+  """Dense layers whose every call has 2-D inputs use (A Aᵀ) ⊙ (G Gᵀ) over calls."""
+  return unit.kind in ("dense", "own_dense") and all(len(c.inputs.shape) == 2 for c in calls)
+
+
+def _forward(engine, unit_list, x, track_ops: bool = False):
+  """The intercepted forward at engine.params: (sample-summed outputs, calls, tape)."""
+  calls = []
+  with tf.GradientTape() as tape:
+    with intercepted(unit_list, tape, calls, track_ops):
+      out = engine.f(engine.params, x)
+    summed = tf.reduce_sum(out, axis=0)  # Samples are independent: one VJP per output.
+  return summed, calls, tape
+
+
+def layer_features(engine, unit_list, x):
+  """What `block` contracts for a block of samples: (dense, features).
+
+  dense: per Gram-rule unit, per call, (A (b, d_in [+1 bias column]) scaled, G (b, L, d_out));
+  features: (b, L, Q) per-sample weight gradients of all other units (each summed over its
+  calls), concatenated; None if there are none.
+  """
+  summed, calls, tape = _forward(engine, unit_list, x)
+  probes = [p for c in calls for p in c.probes]
+  cotangents = tape.jacobian(summed, probes,
+                             unconnected_gradients=tf.UnconnectedGradients.ZERO)
+  cotangents = iter(cotangents)
+  for c in calls:  # (L, b, ...) -> (b, L, ...)
+    c.cotangents = [tf.experimental.numpy.moveaxis(next(cotangents), 0, 1) for _ in c.probes]
+  dense, features = [], []
+  for k, unit in enumerate(unit_list):
+    mine = [c for c in calls if c.unit == k]
+    if not mine:
+      continue  # Never called: its weights do not change f.
+    if _gram_rule(unit, mine):
+      s, beta = _scales(unit)
+      terms = []
+      for c in mine:
+        a = s * c.inputs
+        if beta is not None:
+          a = tf.concat([a, beta * tf.ones_like(a[:, :1])], axis=1)
+        terms.append((a, c.cotangents[0]))
+      dense.append(terms)
+    else:
+      features.append(tf.add_n([_call_features(engine, unit, c) for c in mine]))
+  return dense, (tf.concat(features, axis=-1) if features else None)
+
+
+def block(feats1, feats2, num_out: int, trace: bool = False) -> np.ndarray:
+  """Θ (b1, b2, L, L) for a block pair from layer_features, or (b1, b2) Σ_a Θ[.., a, a] with
+  trace; the products run in NumPy's BLAS."""
+  (dense1, f1), (dense2, f2) = feats1, feats2
+
+  def gram(g1, g2):  # (b1, L, d), (b2, L, d) -> (b1, L, b2, L), or (b1, b2) with trace.
+    g1, g2 = np.asarray(g1), np.asarray(g2)
+    if trace:
+      return g1.reshape(len(g1), -1) @ g2.reshape(len(g2), -1).T
+    return (g1.reshape(-1, g1.shape[-1]) @ g2.reshape(-1, g2.shape[-1]).T).reshape(
+        len(g1), num_out, len(g2), num_out)
+
+  total = 0.0
+  for calls1, calls2 in zip(dense1, dense2):  # Σ over call pairs: cross terms of shared layers.
+    for a1, g1 in calls1:
+      for a2, g2 in calls2:
+        k_in = np.asarray(a1) @ np.asarray(a2).T
+        total = total + gram(g1, g2) * (k_in if trace else k_in[:, None, :, None])
+  if f1 is not None:
+    total = total + gram(f1, f2)
+  return total if trace else total.transpose(0, 2, 1, 3)
+
+
+# -- planning --------------------------------------------------------------------------------
+_SURVEYS = weakref.WeakKeyDictionary()  # model -> Survey (or the reason it has none).
+
+
+@dataclasses.dataclass
+class Survey:
+  """Per-sample sizes of the structured computation, read from one traced forward."""
+  units: list
+  cotangents: int = 0     # Σ_calls output elements (each has L cotangents per sample).
+  inputs: int = 0         # Σ_calls recorded inputs (conv: their patches).
+  features: int = 0       # Σ_feature units weights (per-sample gradients, per output).
+  fallback: int = 0       # Σ_fallback calls (input + output + weights): per row of its VJPs.
+
+
+def survey(model, sample_shape, dtype):
+  """(Survey, None), or (None, why structured cannot run) for a built model."""
+  if model in _SURVEYS:
+    return _SURVEYS[model]
+  unit_list, why = units(model)
+  result = (None, why)
+  if unit_list is not None:
+    try:
+      result = (_measure(model, unit_list, sample_shape, dtype), None)
+    except Exception as error:  # pylint: disable=broad-except
+      result = (None, str(error) if isinstance(error, ValueError) else
+                f"tracing the intercepted forward failed ({type(error).__name__}: {error})")
+  _SURVEYS[model] = result
+  return result
+
+
+class _Tracer:
+  """The engine interface _forward needs: the model at params, current non-trainables."""
+
+  def __init__(self, model, params):
+    self.model, self.params = model, params
+    self.non_trainable = [v.value for v in model.non_trainable_variables]
+
+  def f(self, params, x):
+    return self.model.stateless_call(list(params), self.non_trainable, x)[0]
+
+
+def _measure(model, unit_list, sample_shape, dtype) -> Survey:
+  """Traces the intercepted forward on one sample (weights as graph inputs), checks that each
+  weight is read only inside its own layer's calls, and adds up the sizes planning needs."""
+  holder = {}
+
+  def trace(x, params):
+    tracer = _Tracer(model, params)
+    _, holder["calls"], _ = _forward(tracer, unit_list, x, track_ops=True)
+    holder["params"] = params
+    return tf.zeros(())
+
+  specs = [tf.TensorSpec(v.shape, v.dtype) for v in model.trainable_weights]
+  tf.function(trace).get_concrete_function(
+      tf.TensorSpec((1,) + tuple(sample_shape), dtype), specs)
+  calls = holder["calls"]
+  for k, unit in enumerate(unit_list):
+    inside = set().union(*[c.ops for c in calls if c.unit == k])
+    for i in unit.indices:
+      outside = [op.name for op in holder["params"][i].consumers() if op.name not in inside]
+      if outside:
+        raise ValueError(f"the weight {model.trainable_weights[i].path} is read outside "
+                         f"the calls of its layer {unit.layer.name} (by {outside[0]})")
+  return _sizes(unit_list, calls)
+
+
+def _sizes(unit_list, calls) -> Survey:
+  """Per-sample sizes of the traced calls (static shapes)."""
+  result = Survey(unit_list)
+  size = lambda t: int(np.prod(t.shape[1:]))
+  counted = set()
+  for call in calls:
+    unit = unit_list[call.unit]
+    out = sum(size(p) for p in call.probes)
+    result.cotangents += out
+    if unit.kind == "fallback":
+      inputs = sum(size(t) for t in tf.nest.flatten(call.inputs)
+                   if tf.is_tensor(t) and t.shape.rank)
+      result.fallback += inputs + out + unit.num_params
+    elif unit.kind in ("conv", "own_conv"):
+      taps = int(np.prod(unit.layer.kernel.shape[:-2]))
+      result.inputs += out // call.probes[0].shape[-1] * taps * call.inputs.shape[-1]
+    else:
+      result.inputs += size(call.inputs)
+    gram = unit.kind in ("dense", "own_dense") and len(call.inputs.shape) == 2
+    if not gram and call.unit not in counted:
+      counted.add(call.unit)
+      result.features += unit.num_params
+  return result
+
+
+def block_bytes(found: Survey, activations: int, num_outputs: int, itemsize: int,
+                block: int) -> int:
+  """Working memory of a block pair: pfor's per-output backward over the activations, every
+  call's cotangents and per-sample weight gradients (both blocks cached, plus the einsum
+  temporaries: the factor 5 the layer-list plan was calibrated with), conv patches, and the
+  fallback's b·L vectorized single-sample VJPs."""
+  per_output = activations + found.cotangents + found.features
+  return (5 * block * num_outputs * per_output + 3 * block * found.inputs
+          + 2 * block * num_outputs * found.fallback) * itemsize

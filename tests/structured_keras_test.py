@@ -1,0 +1,218 @@
+"""The structured empirical NTK of stock Keras models (ntk_tf/ntk/structured.py): every rule,
+the per-layer fallback, shared layers and any topology, against explicit per-sample
+Jacobians in float64 (Novak et al. 2022 structured derivatives must be exact)."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl.testing import absltest, parameterized
+
+import ntk_tf
+from ntk_tf.errors import ConfigError
+from ntk_tf.ntk import empirical, structured
+from tests import test_utils
+from tests.keras_models_test import MODELS, explicit_kernel
+
+F64 = "float64"
+
+
+def looped_kernel(model, x):
+  """explicit_kernel without pfor (its grouped-convolution filter gradient fails): one
+  gradient per sample and output."""
+  rows = []
+  for xi in x:
+    with tf.GradientTape(persistent=True) as tape:
+      outs = tf.unstack(model(xi[None], training=False)[0])
+    rows.append([np.concatenate([np.ravel(g) for g in tape.gradient(
+        out, model.trainable_weights)]) for out in outs])
+  jac = np.asarray(rows)
+  return np.einsum("iap,jbp->ijab", jac, jac)
+
+
+def sequential(input_shape, *layers):
+  """A float64 Sequential model of `layers` on inputs of `input_shape`."""
+  return keras.Sequential([keras.Input(input_shape, dtype=F64)] + list(layers))
+
+
+class Scaled(keras.layers.Layer):
+  """A custom layer with a weight and no rule: y = x ⊙ tanh(v)."""
+
+  def build(self, input_shape):
+    self.v = self.add_weight(shape=input_shape[-1:], initializer="random_normal")
+
+  def call(self, x):
+    return x * keras.ops.tanh(self.v)
+
+
+class Tied(keras.layers.Layer):
+  """Reads another layer's kernel: a weight no per-layer interception can attribute."""
+
+  def __init__(self, other, **kwargs):
+    super().__init__(**kwargs)
+    self.other = other
+
+  def call(self, x):
+    return keras.ops.matmul(x, keras.ops.transpose(self.other.kernel))
+
+
+CASES = {
+    "dense_2d": (lambda: sequential((5,), keras.layers.Dense(4, activation="tanh", dtype=F64),
+                                    keras.layers.Dense(3, dtype=F64)), (4, 5)),
+    "dense_no_bias": (lambda: sequential(
+        (5,), keras.layers.Dense(4, activation="relu", use_bias=False, dtype=F64),
+        keras.layers.Dense(2, use_bias=False, dtype=F64)), (4, 5)),
+    "dense_3d_input": (lambda: sequential(
+        (3, 4), keras.layers.Dense(6, activation="tanh", dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (4, 3, 4)),
+    "conv2d_stride2_same": (lambda: sequential(
+        (7, 7, 2), keras.layers.Conv2D(3, 3, strides=2, padding="same", activation="relu",
+                                       dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 7, 7, 2)),
+    "conv2d_even_kernel_same": (lambda: sequential(
+        (6, 6, 1), keras.layers.Conv2D(2, (4, 2), strides=(2, 1), padding="same", dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 6, 6, 1)),
+    "conv2d_dilation2_valid": (lambda: sequential(
+        (9, 9, 2), keras.layers.Conv2D(3, 3, dilation_rate=2, activation="tanh", dtype=F64),
+        keras.layers.GlobalAveragePooling2D(dtype=F64), keras.layers.Dense(2, dtype=F64)),
+        (3, 9, 9, 2)),
+    "conv2d_dilation2_same_no_bias": (lambda: sequential(
+        (6, 6, 2), keras.layers.Conv2D(3, 3, dilation_rate=2, padding="same", use_bias=False,
+                                       dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 6, 6, 2)),
+    "conv2d_groups2": (lambda: sequential(
+        (6, 6, 4), keras.layers.Conv2D(6, 3, groups=2, padding="same", activation="relu",
+                                       dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 6, 6, 4)),
+    "conv1d_causal_dilated": (lambda: sequential(
+        (8, 2), keras.layers.Conv1D(3, 3, padding="causal", dilation_rate=2,
+                                    activation="tanh", dtype=F64),
+        keras.layers.Conv1D(2, 2, strides=2, dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 8, 2)),
+    "conv3d_same": (lambda: sequential(
+        (4, 4, 4, 1), keras.layers.Conv3D(2, 3, padding="same", strides=2, dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 4, 4, 4, 1)),
+    "batchnorm_no_center": (lambda: sequential(
+        (4, 4, 2), keras.layers.Conv2D(3, 3, dtype=F64),
+        keras.layers.BatchNormalization(center=False, dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 4, 4, 2)),
+    "fallback_depthwise_layernorm_custom": (lambda: sequential(
+        (6, 6, 2), keras.layers.DepthwiseConv2D(3, depth_multiplier=2, dtype=F64),
+        keras.layers.LayerNormalization(dtype=F64), Scaled(dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(3, dtype=F64)), (3, 6, 6, 2)),
+}
+KINDS = {"conv1d_causal_dilated": ["conv", "conv", "dense"],
+         "batchnorm_no_center": ["conv", "batchnorm", "dense"],
+         "fallback_depthwise_layernorm_custom": ["fallback", "fallback", "fallback", "dense"]}
+
+
+def nested_model():
+  """A functional model holding a Sequential block called twice (shared) and a skip."""
+  block = sequential((4,), keras.layers.Dense(4, activation="tanh", dtype=F64),
+                     keras.layers.BatchNormalization(dtype=F64))
+  inp = keras.Input((4,), dtype=F64)
+  h = block(block(inp)) + keras.layers.Dense(4, dtype=F64)(inp)
+  return keras.Model(inp, keras.layers.Dense(2, dtype=F64)(h))
+
+
+class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
+
+  def assert_exact(self, theta, reference, tolerance=1e-10):
+    self.assertEqual(theta.shape, reference.shape)
+    self.assertLess(np.abs(theta - reference).max() / np.abs(reference).max(), tolerance)
+
+  def kernel(self, model, x, x2=None, **kwargs):
+    return ntk_tf.empirical_ntk(model, x, x2, method="structured", dtype=F64, **kwargs)
+
+  @parameterized.named_parameters(*[(name, name) for name in CASES])
+  def test_rule_matches_explicit_jacobians(self, name):
+    keras.utils.set_random_seed(0)
+    build, shape = CASES[name]
+    model = build()
+    for layer in model.layers:  # Moving statistics away from 0/1, so x̂ is not x.
+      if isinstance(layer, keras.layers.BatchNormalization):
+        layer.moving_mean.assign(np.linspace(-0.5, 0.5, layer.moving_mean.shape[0]))
+        layer.moving_variance.assign(np.linspace(0.5, 2.0, layer.moving_variance.shape[0]))
+    if name in KINDS:
+      self.assertEqual([u.kind for u in structured.units(model)[0]], KINDS[name])
+    x = np.random.default_rng(1).normal(size=shape)
+    reference = (looped_kernel if "groups" in name else explicit_kernel)(model, x)
+    self.assert_exact(self.kernel(model, x, block_size=2), reference)
+
+  @parameterized.named_parameters(*[(name, name) for name in MODELS])
+  def test_keras_models_module(self, name):
+    keras.utils.set_random_seed(0)
+    build, shape = MODELS[name]
+    model = build()
+    x = np.random.default_rng(1).normal(size=shape)
+    self.assert_exact(self.kernel(model, x), explicit_kernel(model, x))
+
+  def test_nested_shared_block_and_skip(self):
+    keras.utils.set_random_seed(0)
+    model = nested_model()
+    x = np.random.default_rng(2).normal(size=(5, 4))
+    self.assert_exact(self.kernel(model, x, block_size=2), explicit_kernel(model, x))
+
+  def test_our_layers_rewired_as_a_functional_model_give_the_layer_list_kernel(self):
+    ours = ntk_tf.build_model("myrtle", width=2, input_shape=(8, 8, 2), num_outputs=2,
+                              parameterization="ntk", b_std=0.1, seed=0, dtype=F64)
+    rewired = keras.Model(ours.inputs, ours.outputs)  # Not Sequential: the intercepting path.
+    self.assertEqual({u.kind for u in structured.units(rewired)[0]}, {"own_conv", "own_dense"})
+    x = np.random.default_rng(8).normal(size=(4, 8, 8, 2))
+    self.assert_exact(self.kernel(rewired, x), self.kernel(ours, x))
+
+  def test_kernel_at_other_params_leaves_the_weights(self):
+    keras.utils.set_random_seed(0)
+    model = MODELS["residual_batchnorm_concat"][0]()
+    x = np.random.default_rng(3).normal(size=(4, 8, 8, 2))
+    rng = np.random.default_rng(4)
+    current = [v.numpy() for v in model.trainable_weights]
+    params = [w + 0.3 * rng.normal(size=w.shape) for w in current]
+    theta = self.kernel(model, x, params=params)
+    for v, w in zip(model.trainable_weights, current):
+      self.assertAllClose(v.numpy(), w, rtol=0, atol=0)
+    for v, p in zip(model.trainable_weights, params):
+      v.assign(p)
+    self.assert_exact(theta, explicit_kernel(model, x))
+
+  def test_trace_is_the_average_diagonal(self):
+    keras.utils.set_random_seed(0)
+    model = nested_model()
+    x = np.random.default_rng(5).normal(size=(5, 4))
+    full = self.kernel(model, x)
+    trace = self.kernel(model, x, outputs="trace", block_size=3)
+    self.assert_exact(trace, np.einsum("ijaa->ij", full) / full.shape[-1])
+
+  def test_two_inputs_and_a_partial_block(self):
+    keras.utils.set_random_seed(0)
+    model = MODELS["subclassed_shared_layer"][0]()
+    rng = np.random.default_rng(6)
+    x1, x2 = rng.normal(size=(5, 5)), rng.normal(size=(3, 5))
+    theta = self.kernel(model, x1, x2, block_size=2)
+    both = explicit_kernel(model, np.concatenate([x1, x2]))
+    self.assert_exact(theta, both[:5, 5:])
+
+  def test_a_weight_outside_its_layer_falls_back_to_jacobians(self):
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((3,), dtype=F64)
+    first = keras.layers.Dense(4, activation="tanh", dtype=F64)
+    model = keras.Model(inp, Tied(first, dtype=F64)(first(inp)))
+    with self.assertRaisesRegex(ConfigError, "cannot run on model"):
+      self.kernel(model, np.zeros((2, 3)))
+    self.assertEqual(empirical.plan(model, 4, 4).method, "jacobian")
+    x = np.random.default_rng(7).normal(size=(4, 3))
+    self.assert_exact(ntk_tf.empirical_ntk(model, x, dtype=F64), explicit_kernel(model, x))
+
+  def test_auto_plans_structured_with_the_layers_sizes(self):
+    keras.utils.set_random_seed(0)
+    model = MODELS["residual_batchnorm_concat"][0]()
+    self.assertEqual(empirical.plan(model, 100, 100).method, "structured")
+    found, _ = empirical._structured_survey(model)
+    convs = sum(u.num_params for u in found.units if u.kind in ("conv", "batchnorm"))
+    self.assertEqual(found.features, convs)  # The Dense head uses the Gram rule.
+    self.assertGreater(found.cotangents, 8 * 8 * 4)
+    small = empirical._block_bytes(model, "structured", 2, 1000, 8, 10)
+    self.assertEqual(empirical._block_bytes(model, "structured", 2, 1000, 8, 20), 2 * small)
+
+
+if __name__ == "__main__":
+  absltest.main()
