@@ -95,6 +95,12 @@ CASES = {
         (4, 4, 2), keras.layers.Conv2D(3, 3, dtype=F64),
         keras.layers.BatchNormalization(center=False, dtype=F64),
         keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 4, 4, 2)),
+    "layernorm_two_axes_no_center": (lambda: sequential(
+        (4, 4, 2), keras.layers.Conv2D(3, 3, padding="same", dtype=F64),
+        keras.layers.LayerNormalization(axis=[1, 3], center=False, dtype=F64),
+        keras.layers.Dense(2, activation="tanh", dtype=F64),
+        keras.layers.LayerNormalization(dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 4, 4, 2)),
     "fallback_depthwise_layernorm_custom": (lambda: sequential(
         (6, 6, 2), keras.layers.DepthwiseConv2D(3, depth_multiplier=2, dtype=F64),
         keras.layers.LayerNormalization(dtype=F64), Scaled(dtype=F64),
@@ -102,7 +108,8 @@ CASES = {
 }
 KINDS = {"conv1d_causal_dilated": ["conv", "conv", "dense"],
          "batchnorm_no_center": ["conv", "batchnorm", "dense"],
-         "fallback_depthwise_layernorm_custom": ["fallback", "fallback", "fallback", "dense"]}
+         "layernorm_two_axes_no_center": ["conv", "layernorm", "dense", "layernorm", "dense"],
+         "fallback_depthwise_layernorm_custom": ["fallback", "layernorm", "fallback", "dense"]}
 
 
 def nested_model():
@@ -128,10 +135,14 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     keras.utils.set_random_seed(0)
     build, shape = CASES[name]
     model = build()
-    for layer in model.layers:  # Moving statistics away from 0/1, so x̂ is not x.
+    rng = np.random.default_rng(9)
+    for layer in model.layers:  # Moving statistics away from 0/1, so x̂ is not x; γ, β ≠ 1, 0.
       if isinstance(layer, keras.layers.BatchNormalization):
         layer.moving_mean.assign(np.linspace(-0.5, 0.5, layer.moving_mean.shape[0]))
         layer.moving_variance.assign(np.linspace(0.5, 2.0, layer.moving_variance.shape[0]))
+      if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.LayerNormalization)):
+        for w in layer.trainable_weights:
+          w.assign(w.numpy() + 0.3 * rng.normal(size=w.shape))
     if name in KINDS:
       self.assertEqual([u.kind for u in structured.units(model)[0]], KINDS[name])
     x = np.random.default_rng(1).normal(size=shape)

@@ -19,7 +19,7 @@ weights) ∂f/∂w_u = Σ_calls of the per-call gradients, so cross-call terms a
   model, summed over calls, then one Gram matrix for all of them: convolutions (Σ_positions
   patchᵀ g: strides, dilation, groups, valid/same/causal padding, Conv1D/2D/3D), Dense on
   inputs of rank > 2 (Σ_positions aᵀ g), BatchNormalization in inference (γ: Σ x̂ ⊙ g,
-  β: Σ g), and a fallback for every other layer: the per-sample Jacobian of that layer's own
+  β: Σ g) and LayerNormalization (the same with x̂ over its axes), and a fallback for every other layer: the per-sample Jacobian of that layer's own
   weights only, by VJPs of its recorded input and output cotangents through the layer alone.
 Weights the wrappers cannot attribute (a model's own weights, a variable in two layers) make
 the model unsupported (`units` returns the reason), and the caller uses per-sample Jacobians.
@@ -84,6 +84,8 @@ def _kind(layer) -> Optional[str]:
     return "conv"
   if _same_call(layer, keras.layers.BatchNormalization) and not layer.renorm:
     return "batchnorm"
+  if _same_call(layer, keras.layers.LayerNormalization) and not layer.rms_scaling:
+    return "layernorm"
   return None
 
 
@@ -178,6 +180,8 @@ def _wrapper(k, unit, call, tape, calls):
       record.inputs = x
     elif unit.kind == "batchnorm":
       record.inputs = _normalized(layer, x)
+    elif unit.kind == "layernorm":  # x̂ = (x - mean) / sqrt(var + ε) over the layer's axes.
+      record.inputs = keras.ops.layer_normalization(x, axis=layer.axis, epsilon=layer.epsilon)
     else:
       record.inputs = (args, kwargs)
     return tf.nest.map_structure(probe, out)
@@ -195,12 +199,14 @@ def _normalized(layer, x):
   return (x - mean) * tf.math.rsqrt(variance + layer.epsilon)
 
 
-def _channels_last(t, axis):
-  """(b, ...) -> (b, positions, channels), the channel axis moved last."""
-  axis = axis % len(t.shape)
-  if axis != len(t.shape) - 1:
-    t = tf.experimental.numpy.moveaxis(t, axis, -1)
-  return tf.reshape(t, [tf.shape(t)[0], -1, t.shape[-1]])
+def _params_last(t, axes):
+  """(n, ...) -> (n, positions, parameters): the normalized axes moved last and flattened."""
+  rank = len(t.shape)
+  axes = sorted(a % rank for a in (axes if isinstance(axes, (list, tuple)) else [axes]))
+  rest = [d for d in range(1, rank) if d not in axes]
+  t = tf.transpose(t, [0] + rest + axes)
+  return tf.reshape(t, [tf.shape(t)[0], -1, int(np.prod([t.shape[d] for d in
+                                                          range(len(rest) + 1, rank)]))])
 
 
 def _scales(unit):
@@ -268,15 +274,16 @@ def _call_features(engine, unit, call):
     if beta is not None:
       parts.append(beta * tf.reduce_sum(g, axis=list(range(2, len(g.shape) - 1))))
     return tf.concat(parts, axis=-1)
-  if unit.kind == "batchnorm":
+  if unit.kind in ("batchnorm", "layernorm"):  # y = γ ⊙ x̂ + β, elementwise in γ and β.
     layer, parts = unit.layer, []
-    x_hat = _channels_last(call.inputs, layer.axis)                      # (b, S, C)
-    axis = layer.axis % len(call.inputs.shape) + 1                       # In g: (b, L, ...).
-    gl = tf.stack([_channels_last(g[:, a], axis - 1) for a in range(g.shape[1])], axis=1)
+    x_hat = _params_last(call.inputs, layer.axis)                              # (b, S, P)
+    b, num_out = tf.shape(g)[0], g.shape[1]
+    g = _params_last(tf.reshape(g, [-1] + g.shape[2:].as_list()), layer.axis)  # (b·L, S, P)
+    g = tf.reshape(g, [b, num_out, -1, g.shape[-1]])
     if layer.scale:
-      parts.append(tf.einsum("bsc,basc->bac", x_hat, gl))
+      parts.append(tf.einsum("bsp,basp->bap", x_hat, g))
     if layer.center:
-      parts.append(tf.reduce_sum(gl, axis=2))
+      parts.append(tf.reduce_sum(g, axis=2))
     return tf.concat(parts, axis=-1)
   return _fallback_features(engine, unit, call)
 
