@@ -878,8 +878,9 @@ def measure_gap_tasks(tasks):
     return m
   return measure
 SPECTRUM_RUNS = spectrum_runs
-BINARY_ALL = lambda tier: binary_runs(BINARY, tier) + binary_runs(BINARY_TRANSLATED, tier,
-                                                                   "_translated")
+BINARY_TASKS = {"MNIST": lambda tier: binary_runs(BINARY, tier),
+                "shifted MNIST": lambda tier: binary_runs(BINARY_TRANSLATED, tier, "_translated")}
+BINARY_ALL = lambda tier: [run for runs in BINARY_TASKS.values() for run in runs(tier)]
 HARDER_NAME = {"smoke": "Fashion-MNIST (stand-in for CIFAR-10)",
                "cpu": "Fashion-MNIST (stand-in for CIFAR-10)", "paper": "CIFAR-10"}
 ALEX_TASKS = {"LinAlexNet lr 1, wd 5e-7": lambda t: alexnet_runs(t),
@@ -890,10 +891,6 @@ def _ce_runs(config):
   return lambda tier: compare_runs(config, tier, widths=(1,), suffix="_cross_entropy",
                                    extra=(("train.loss", "cross_entropy"),
                                           ("train.train_linearized", False)))
-
-
-def _arora_not_run():
-  return {}
 
 
 CLAIMS: List[Claim] = [
@@ -1017,9 +1014,7 @@ CLAIMS: List[Claim] = [
           "shifted: 95.48 vs 99.72 (x1), 99.55 vs 99.86 (x60)",
           "LeNet − Lin. gap shrinks from the smallest to the largest width in test and train "
           "accuracy (plain MNIST); with shifts the test gap is still positive at the largest width",
-          BINARY_ALL, measure_binary({"MNIST": lambda t: binary_runs(BINARY, t),
-                                      "shifted MNIST": lambda t: binary_runs(
-                                          BINARY_TRANSLATED, t, "_translated")}),
+          BINARY_ALL, measure_binary(BINARY_TASKS),
           judge_binary_sgd,
           scale={"smoke": "256 mnist5k digits, 1 epoch, widths x1, x2",
                  "cpu": "mnist5k 0 vs rest (4,000 / 1,000), SGD 20 epochs (paper 200), one seed, "
@@ -1032,9 +1027,7 @@ CLAIMS: List[Claim] = [
           "solver 99.86/99.89 vs LeNet 99.89/99.88",
           "at the smallest width the solver's train accuracy is 100 % and its test accuracy is "
           "below SGD's (plain and shifted); at the other widths it is within 0.5 pp of LeNet",
-          BINARY_ALL, measure_binary({"MNIST": lambda t: binary_runs(BINARY, t),
-                                      "shifted MNIST": lambda t: binary_runs(
-                                          BINARY_TRANSLATED, t, "_translated")}),
+          BINARY_ALL, measure_binary(BINARY_TASKS),
           judge_solver,
           scale={"smoke": "256 mnist5k digits, widths x1, x2",
                  "cpu": "mnist5k 0 vs rest: exact minimum-norm solve (kernel form, float64 and "
