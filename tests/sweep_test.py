@@ -1,6 +1,7 @@
 """Sweeps end to end: a 2x2 width x seed sweep on mnist5k, killed and resumed, then reported."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -50,6 +51,34 @@ class SweepTest(test_utils.TestCase):
     with open(self.config, "w") as f:
       f.write(CONFIG)
     self.workdir = os.path.join(self.tmp, "sweep")
+
+  def test_override_flags_parse_back_to_the_same_values(self):
+    """Tuples of strings survive the command line (a reproduce run once got ('(network,)',))."""
+    overrides = {"kinds": ("network",), "pair": ("network", "empirical_ntk"), "widths": (),
+                 "seeds": (0, 1), "lr": 0.5, "name": "lenet"}
+    path = os.path.join(self.create_tempdir().full_path, "c.py")
+    with open(path, "w") as f:
+      f.write(textwrap.dedent("""
+          import ml_collections
+          def get_config():
+            return ml_collections.ConfigDict({"kinds": ("a", "b"), "pair": ("a",),
+                                              "widths": (64, 128), "seeds": (3,), "lr": 1.0,
+                                              "name": "mlp"})
+          """))
+    script = textwrap.dedent("""
+        import json, sys
+        from absl import flags
+        from ml_collections import config_flags
+        config = config_flags.DEFINE_config_file("config")
+        flags.FLAGS(sys.argv)
+        print(json.dumps(config.value.to_dict()))
+        """)
+    out = subprocess.run([sys.executable, "-c", script, f"--config={path}",
+                          *sweep.override_flags(overrides)],
+                         capture_output=True, text=True, check=True).stdout
+    parsed = json.loads(out.strip().splitlines()[-1])
+    for key, value in overrides.items():
+      self.assertEqual(parsed[key], list(value) if isinstance(value, tuple) else value, key)
 
   def test_killed_sweep_resumes_without_redoing_cells_then_report_matches(self):
     cells = sweep.plan(self.config, self.workdir, ["--config.train.epochs=1"])
