@@ -60,14 +60,9 @@ def cell_name(overrides: Dict) -> str:
   return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
 
 
-def _value_text(value, quote: bool = False, inner: bool = False) -> str:
-  """The text of an override value. With `quote` (command-line flags), strings inside tuples are
-  quoted so the flag parser reads `('network',)` as a tuple of one string, not "(network,)"."""
+def _value_text(value) -> str:
   if isinstance(value, (tuple, list)):
-    return ("(" + ",".join(_value_text(v, quote, inner=True) for v in value)
-            + ("," if len(value) == 1 else "") + ")")
-  if quote and inner and isinstance(value, str):
-    return repr(value)
+    return "(" + ",".join(_value_text(v) for v in value) + ("," if len(value) == 1 else "") + ")"
   return str(value)
 
 
@@ -93,7 +88,10 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Dict) -> ml_co
 
 
 def override_flags(overrides: Dict) -> List[str]:
-  return [f"--config.{key}={_value_text(value, quote=True)}" for key, value in overrides.items()]
+  """`--config.<key>=<value>` flags; a tuple is written as its Python literal, so its strings are
+  quoted (`('network',)`, which the flag parser would otherwise read as the string "(network,)")."""
+  return [f"--config.{key}={repr(tuple(value)) if isinstance(value, (tuple, list)) else value}"
+          for key, value in overrides.items()]
 
 
 def plan(config_path: str, workdir: str, base_flags: Sequence[str] = ()) -> List[Dict]:
