@@ -23,8 +23,8 @@ def looped_kernel(model, x):
   for xi in x:
     with tf.GradientTape(persistent=True) as tape:
       outs = tf.unstack(model(xi[None], training=False)[0])
-    rows.append([np.concatenate([np.ravel(g) for g in tape.gradient(
-        out, model.trainable_weights)]) for out in outs])
+    rows.append([np.concatenate([np.ravel(tf.convert_to_tensor(g)) for g in tape.gradient(
+        out, model.trainable_weights)]) for out in outs])  # Embedding: IndexedSlices.
   jac = np.asarray(rows)
   return np.einsum("iap,jbp->ijab", jac, jac)
 
@@ -101,15 +101,85 @@ CASES = {
         keras.layers.Dense(2, activation="tanh", dtype=F64),
         keras.layers.LayerNormalization(dtype=F64),
         keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 4, 4, 2)),
-    "fallback_depthwise_layernorm_custom": (lambda: sequential(
+    "fallback_custom_between_rules": (lambda: sequential(
         (6, 6, 2), keras.layers.DepthwiseConv2D(3, depth_multiplier=2, dtype=F64),
         keras.layers.LayerNormalization(dtype=F64), Scaled(dtype=F64),
         keras.layers.Flatten(dtype=F64), keras.layers.Dense(3, dtype=F64)), (3, 6, 6, 2)),
+    "depthwise2d_stride2_same": (lambda: sequential(
+        (7, 7, 2), keras.layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2,
+                                                activation="tanh", dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 7, 7, 2)),
+    "depthwise2d_dilation2_no_bias": (lambda: sequential(
+        (7, 7, 3), keras.layers.DepthwiseConv2D((3, 2), dilation_rate=2, use_bias=False,
+                                                dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 7, 7, 3)),
+    "depthwise1d_same": (lambda: sequential(
+        (8, 2), keras.layers.DepthwiseConv1D(3, padding="same", depth_multiplier=3, dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 8, 2)),
+    "separable2d_stride2_same": (lambda: sequential(
+        (7, 7, 2), keras.layers.SeparableConv2D(4, 3, strides=2, padding="same",
+                                                depth_multiplier=2, activation="relu",
+                                                dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 7, 7, 2)),
+    "separable2d_dilation2_no_bias": (lambda: sequential(
+        (7, 7, 2), keras.layers.SeparableConv2D(3, 3, dilation_rate=2, use_bias=False,
+                                                dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 7, 7, 2)),
+    "separable1d_valid": (lambda: sequential(
+        (8, 3), keras.layers.SeparableConv1D(2, 3, activation="tanh", dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 8, 3)),
+    "conv2d_transpose_stride2_same": (lambda: sequential(
+        (4, 4, 2), keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same",
+                                                activation="tanh", dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 4, 4, 2)),
+    "conv2d_transpose_output_padding_no_bias": (lambda: sequential(
+        (3, 4, 2), keras.layers.Conv2DTranspose(2, (3, 2), strides=2, output_padding=1,
+                                                use_bias=False, dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 3, 4, 2)),
+    "conv2d_transpose_valid_strides_1_2": (lambda: sequential(
+        (4, 3, 2), keras.layers.Conv2DTranspose(2, 3, strides=(1, 2), activation="relu",
+                                                dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 4, 3, 2)),
+    "conv1d_transpose_same_and_conv3d_transpose": (lambda: sequential(
+        (3, 2, 2, 1), keras.layers.Conv3DTranspose(2, 2, strides=(1, 2, 1), dtype=F64),
+        keras.layers.Reshape((-1, 2), dtype=F64),
+        keras.layers.Conv1DTranspose(2, 3, strides=2, padding="same", dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 3, 2, 2, 1)),
+    "einsum_dense_matrix": (lambda: sequential(
+        (5,), keras.layers.EinsumDense("ab,bc->ac", 4, bias_axes="c", activation="tanh",
+                                       dtype=F64),
+        keras.layers.EinsumDense("ab,bc->ac", 2, dtype=F64)), (4, 5)),
+    "einsum_dense_sequence_ellipsis": (lambda: sequential(
+        (3, 4), keras.layers.EinsumDense("...b,bc->...c", (5,), bias_axes="c", dtype=F64),
+        keras.layers.EinsumDense("abc,cde->abde", (3, 2, 2), bias_axes="de",
+                                 activation="relu", dtype=F64),
+        keras.layers.EinsumDense("abcd,bcde->ae", 2, bias_axes="e", dtype=F64)), (4, 3, 4)),
+    "einsum_dense_bias_on_a_middle_axis": (lambda: sequential(
+        (3, 4), keras.layers.EinsumDense("abc,cd->abd", (3, 2), bias_axes="b", dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (4, 3, 4)),
+    "groupnorm_two_groups": (lambda: sequential(
+        (5, 5, 2), keras.layers.Conv2D(4, 3, padding="same", dtype=F64),
+        keras.layers.GroupNormalization(groups=2, dtype=F64),
+        keras.layers.Conv2D(3, 2, activation="tanh", dtype=F64),
+        keras.layers.GroupNormalization(groups=3, center=False, dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 5, 5, 2)),
+    "groupnorm_sequence": (lambda: sequential(
+        (6, 4), keras.layers.GroupNormalization(groups=2, scale=False, dtype=F64),
+        keras.layers.Conv1D(3, 2, dtype=F64),
+        keras.layers.Flatten(dtype=F64), keras.layers.Dense(2, dtype=F64)), (3, 6, 4)),
 }
 KINDS = {"conv1d_causal_dilated": ["conv", "conv", "dense"],
          "batchnorm_no_center": ["conv", "batchnorm", "dense"],
          "layernorm_two_axes_no_center": ["conv", "layernorm", "dense", "layernorm", "dense"],
-         "fallback_depthwise_layernorm_custom": ["fallback", "layernorm", "fallback", "dense"]}
+         "fallback_custom_between_rules": ["depthwise", "layernorm", "fallback", "dense"],
+         "depthwise1d_same": ["depthwise", "dense"],
+         "separable1d_valid": ["separable", "dense"],
+         "conv1d_transpose_same_and_conv3d_transpose": ["conv_transpose", "conv_transpose",
+                                                        "dense"],
+         "einsum_dense_sequence_ellipsis": ["einsum"] * 3,
+         "groupnorm_two_groups": ["conv", "groupnorm", "conv", "groupnorm", "dense"]}
+# References by one gradient per sample and output, where pfor's Jacobian fails or is slow.
+LOOPED = ("groups", "depthwise", "separable", "transpose", "fallback_custom", "middle_axis")
 
 
 def nested_model():
@@ -140,14 +210,29 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
       if isinstance(layer, keras.layers.BatchNormalization):
         layer.moving_mean.assign(np.linspace(-0.5, 0.5, layer.moving_mean.shape[0]))
         layer.moving_variance.assign(np.linspace(0.5, 2.0, layer.moving_variance.shape[0]))
-      if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.LayerNormalization)):
+      if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.LayerNormalization,
+                            keras.layers.GroupNormalization)):
         for w in layer.trainable_weights:
           w.assign(w.numpy() + 0.3 * rng.normal(size=w.shape))
     if name in KINDS:
       self.assertEqual([u.kind for u in structured.units(model)[0]], KINDS[name])
     x = np.random.default_rng(1).normal(size=shape)
-    reference = (looped_kernel if "groups" in name else explicit_kernel)(model, x)
+    looped = any(part in name for part in LOOPED)
+    reference = (looped_kernel if looped else explicit_kernel)(model, x)
     self.assert_exact(self.kernel(model, x, block_size=2), reference)
+
+  @parameterized.named_parameters(("int_sequence", "int32", (4,)), ("float_id_grid", F64, (2, 3)))
+  def test_embedding_rule_matches_explicit_jacobians(self, input_dtype, shape):
+    keras.utils.set_random_seed(0)
+    inp = keras.Input(shape, dtype=input_dtype)
+    embedding = keras.layers.Embedding(7, 3, dtype=F64)
+    h = keras.layers.Flatten(dtype=F64)(embedding(inp))
+    h = keras.layers.Dense(4, activation="tanh", dtype=F64)(h)
+    model = keras.Model(inp, keras.layers.Dense(2, dtype=F64)(h))
+    self.assertEqual([u.kind for u in structured.units(model)[0]],
+                     ["embedding", "dense", "dense"])
+    x = np.random.default_rng(1).integers(0, 7, size=(5,) + shape)  # Repeated ids in a row.
+    self.assert_exact(self.kernel(model, x, block_size=2), looped_kernel(model, x))
 
   @parameterized.named_parameters(*[(name, name) for name in MODELS])
   def test_keras_models_module(self, name):

@@ -16,11 +16,20 @@ weights) ∂f/∂w_u = Σ_calls of the per-call gradients, so cross-call terms a
   Θ_u = Σ_{c,d} (A_c A'_dᵀ) ⊙ (G_c G'_dᵀ) (Novak et al. 2022, §3 fully connected layers), the
   bias as a constant input column and the NTK-parameterization scales folded into A.
 - feature rules: per-sample weight gradients (b, L, P_u) formed without any Jacobian of the
-  model, summed over calls, then one Gram matrix for all of them: convolutions (Σ_positions
-  patchᵀ g: strides, dilation, groups, valid/same/causal padding, Conv1D/2D/3D), Dense on
-  inputs of rank > 2 (Σ_positions aᵀ g), BatchNormalization in inference (γ: Σ x̂ ⊙ g,
-  β: Σ g) and LayerNormalization (the same with x̂ over its axes), and a fallback for every other layer: the per-sample Jacobian of that layer's own
-  weights only, by VJPs of its recorded input and output cotangents through the layer alone.
+  model, summed over calls, then one Gram matrix for all of them:
+  - convolutions, Σ_positions patchᵀ g (Conv1D/2D/3D with strides, dilation, groups,
+    valid/same/causal padding; DepthwiseConv1D/2D as one group per input channel);
+  - SeparableConv1D/2D: the pointwise kernel from the depthwise stage's output h, the
+    depthwise kernel from x and ∂f/∂h = g Pᵀ;
+  - Conv1D/2D/3DTranspose, y = Cᵀ(W) x for the convolution C from y's shape to x's:
+    ⟨g, Cᵀ(W) x⟩ = ⟨C(W) g, x⟩, so Σ_positions patch(g)ᵀ x;
+  - Dense on inputs of rank > 2 (Σ_positions aᵀ g) and EinsumDense (its equation with g in
+    place of the output, keeping the batch axis; the bias as g summed where it broadcasts);
+  - Embedding: g scattered onto the rows of the ids (repeated ids add);
+  - BatchNormalization in inference, LayerNormalization and GroupNormalization: γ: Σ x̂ ⊙ g,
+    β: Σ g, with x̂ the layer's normalized input;
+  - a fallback for every other layer: the per-sample Jacobian of that layer's own weights only,
+    by VJPs of its recorded input and output cotangents through the layer alone.
 Weights the wrappers cannot attribute (a model's own weights, a variable in two layers) make
 the model unsupported (`units` returns the reason), and the caller uses per-sample Jacobians.
 """
@@ -29,6 +38,8 @@ import contextlib
 import dataclasses
 import itertools
 import math
+import re
+import string
 import weakref
 from typing import List, Optional
 
@@ -39,13 +50,21 @@ import tensorflow as tf
 from ntk_tf.models import layers as ntk_layers
 
 _KERAS_CONVS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+_KERAS_DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
+_KERAS_SEPARABLE = (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
+_KERAS_TRANSPOSED = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose,
+                     keras.layers.Conv3DTranspose)
+# Rules whose probe goes on the pre-activation z (the layer's fused activation is wrapped).
+_PRE_ACTIVATION = ("dense", "conv", "einsum", "depthwise", "separable", "conv_transpose")
+# Rules that take x̂ (the normalized input) and contract γ: Σ x̂ ⊙ g, β: Σ g.
+_NORMALIZATIONS = ("batchnorm", "layernorm", "groupnorm")
 
 
 @dataclasses.dataclass
 class Unit:
   """A layer whose weights get one rule; indices: its weights in model.trainable_weights."""
   layer: object
-  kind: str  # "dense", "conv", "own_dense", "own_conv", "batchnorm" or "fallback".
+  kind: str  # A rule of _kind (e.g. "dense", "conv", "own_conv", "batchnorm") or "fallback".
   indices: List[int]
 
   @property
@@ -79,9 +98,18 @@ def _kind(layer) -> Optional[str]:
            and not getattr(layer, "lora_enabled", False))
   if plain and _same_call(layer, keras.layers.Dense):
     return "dense"
-  if plain and any(_same_call(layer, c) for c in _KERAS_CONVS) and \
-      layer.data_format == "channels_last":
-    return "conv"
+  channels_last = getattr(layer, "data_format", "channels_last") == "channels_last"
+  if plain and channels_last:
+    for classes, kind in ((_KERAS_CONVS, "conv"), (_KERAS_DEPTHWISE, "depthwise"),
+                          (_KERAS_SEPARABLE, "separable"), (_KERAS_TRANSPOSED, "conv_transpose")):
+      if any(_same_call(layer, c) for c in classes):
+        return kind
+  if plain and _same_call(layer, keras.layers.EinsumDense) and _einsum_specs(layer):
+    return "einsum"
+  if plain and _same_call(layer, keras.layers.Embedding):
+    return "embedding"
+  if _same_call(layer, keras.layers.GroupNormalization):
+    return "groupnorm"
   if _same_call(layer, keras.layers.BatchNormalization) and not layer.renorm:
     return "batchnorm"
   if _same_call(layer, keras.layers.LayerNormalization) and not layer.rms_scaling:
@@ -164,8 +192,13 @@ def _wrapper(k, unit, call, tape, calls):
       return t + zero
 
     x = args[0] if args else kwargs.get("inputs")
-    if unit.kind in ("dense", "conv"):  # The probe goes on z, before the fused activation.
+    if unit.kind in _PRE_ACTIVATION:  # The probe goes on z, before the fused activation.
       record.inputs, activation = x, layer.activation
+      if unit.kind == "separable":  # The depthwise stage's output and the pointwise kernel.
+        record.inputs = (x, keras.ops.depthwise_conv(
+            x, layer.depthwise_kernel, strides=layer.strides, padding=layer.padding,
+            dilation_rate=layer.dilation_rate, data_format=layer.data_format),
+            layer.pointwise_kernel)
       object.__setattr__(layer, "activation",
                          lambda z: activation(probe(z)) if activation else probe(z))
       try:
@@ -182,6 +215,10 @@ def _wrapper(k, unit, call, tape, calls):
       record.inputs = _normalized(layer, x)
     elif unit.kind == "layernorm":  # x̂ = (x - mean) / sqrt(var + ε) over the layer's axes.
       record.inputs = keras.ops.layer_normalization(x, axis=layer.axis, epsilon=layer.epsilon)
+    elif unit.kind == "groupnorm":
+      record.inputs = _group_normalized(layer, x)
+    elif unit.kind == "embedding":
+      record.inputs = tf.cast(x, "int64")
     else:
       record.inputs = (args, kwargs)
     return tf.nest.map_structure(probe, out)
@@ -197,6 +234,41 @@ def _normalized(layer, x):
   mean = tf.reshape(tf.cast(layer.moving_mean, x.dtype), shape)
   variance = tf.reshape(tf.cast(layer.moving_variance, x.dtype), shape)
   return (x - mean) * tf.math.rsqrt(variance + layer.epsilon)
+
+
+def _group_normalized(layer, x):
+  """x̂ of GroupNormalization: each group of channels standardized over it and all non-batch
+  axes (moments as the layer computes them), before γ and β."""
+  x = tf.cast(x, keras.backend.result_type(x.dtype, "float32"))
+  rank, axis = len(x.shape), layer.axis % len(x.shape)
+  grouped = x.shape.as_list()
+  grouped[0] = -1
+  grouped[axis:axis + 1] = [layer.groups, x.shape[axis] // layer.groups]
+  r = tf.reshape(x, grouped)
+  axes = [d for d in range(1, rank + 1) if d != axis]
+  mean, variance = tf.nn.moments(r, axes=axes, keepdims=True)
+  return tf.reshape((r - mean) * tf.math.rsqrt(variance + layer.epsilon), tf.shape(x))
+
+
+def _einsum_specs(layer, rank: Optional[int] = None):
+  """(input, kernel, output) subscripts of an EinsumDense equation with any ellipsis written
+  out (for inputs of `rank`), or None when the rule cannot apply: the batch axis must lead both
+  the input and the output."""
+  match = re.fullmatch(r"([a-zA-Z.]+),([a-zA-Z]+)->([a-zA-Z.]+)", layer.equation.replace(" ", ""))
+  if not match:
+    return None
+  x_spec, w_spec, out_spec = match.groups()
+  if "..." in x_spec:
+    if rank is None:
+      rank = len(layer.input.shape) if getattr(layer, "_inbound_nodes", None) else None
+    if rank is None:  # Unknown until called: decided again when the features are formed.
+      return x_spec, w_spec, out_spec
+    unused = [c for c in string.ascii_letters if c not in layer.equation]
+    elided = "".join(unused[:rank - (len(x_spec) - 3)])
+    x_spec, out_spec = x_spec.replace("...", elided), out_spec.replace("...", elided)
+  if x_spec[:1] != out_spec[:1] or x_spec[0] in w_spec or x_spec[0] in x_spec[1:]:
+    return None
+  return x_spec, w_spec, out_spec
 
 
 def _params_last(t, axes):
@@ -217,43 +289,87 @@ def _scales(unit):
   return 1.0, (1.0 if layer.use_bias else None)
 
 
-def _conv_geometry(unit, spatial):
-  """(kernel size, strides, dilations, (before, after) pads, groups) of a convolution."""
+def _conv_geometry(unit, spatial, out_spatial=None):
+  """(kernel size, strides, dilations, (before, after) pads, groups) of a convolution.
+
+  spatial: the input's spatial shape; out_spatial: the output's, which "same" padding is
+  computed for when given (a transposed convolution is the adjoint of the convolution from its
+  output back to its input, padded as TensorFlow pads that one).
+  """
   layer = unit.layer
   if unit.kind == "own_conv":
     k, p = layer.kernel_size, layer.padding
     return (k, k), (layer.strides,) * 2, (1, 1), [(p, p)] * 2, 1
   ks, st, dil = tuple(layer.kernel_size), tuple(layer.strides), tuple(layer.dilation_rate)
+  if len(st) < len(ks):
+    st = st * len(ks)
+  if len(dil) < len(ks):
+    dil = dil * len(ks)
   if layer.padding == "valid":
     pads = [(0, 0)] * len(ks)
   elif layer.padding == "causal":
     pads = [((ks[0] - 1) * dil[0], 0)]
   else:  # "same", as TensorFlow pads: the odd pixel after.
     pads = []
-    for n, k, s, d in zip(spatial, ks, st, dil):
-      total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
+    out_spatial = out_spatial or [math.ceil(n / s) for n, s in zip(spatial, st)]
+    for n, m, k, s, d in zip(spatial, out_spatial, ks, st, dil):
+      total = max((m - 1) * s + (k - 1) * d + 1 - n, 0)
       pads.append((total // 2, total - total // 2))
-  return ks, st, dil, pads, layer.groups
+  groups = getattr(layer, "groups", 1)
+  if unit.kind in ("depthwise", "separable"):  # A grouped convolution, one group per channel.
+    groups = None
+  return ks, st, dil, pads, groups
+
+
+def _patches(x, geometry, out):
+  """(B, positions, taps, C): x_padded[b, position·stride + offset·dilation, c] for the output
+  positions of spatial shape `out`."""
+  kernel_size, strides, dilations, pads, _ = geometry
+  x = tf.pad(x, [[0, 0]] + [list(p) for p in pads] + [[0, 0]])
+  patches = tf.stack([
+      x[(slice(None),) + tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
+                               for o, d, s, n in zip(offset, dilations, strides, out))]
+      for offset in itertools.product(*map(range, kernel_size))], axis=-2)
+  return tf.reshape(patches, [tf.shape(x)[0], int(np.prod(out)), patches.shape[-2],
+                              x.shape[-1]])
 
 
 def _conv_weight_grads(x, g, geometry):
   """Per-sample ∂f_a/∂W = Σ_positions patchᵀ g (b, L, K·C_in/groups·C_out) of a convolution.
 
   patch[b, position, offset, c] = x_padded[b, position·stride + offset·dilation, c]; with
-  groups, output channels of group q see only input channels of group q.
+  groups, output channels of group q see only input channels of group q (groups=None: one
+  group per input channel, a depthwise convolution).
   """
-  kernel_size, strides, dilations, pads, groups = geometry
-  x = tf.pad(x, [[0, 0]] + [list(p) for p in pads] + [[0, 0]])
-  out = g.shape[2:-1]
-  patches = tf.stack([
-      x[(slice(None),) + tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
-                               for o, d, s, n in zip(offset, dilations, strides, out))]
-      for offset in itertools.product(*map(range, kernel_size))], axis=-2)
+  groups = geometry[-1] or x.shape[-1]
+  patches = _patches(x, geometry, g.shape[2:-1])
   b, num_out, cin, cout = tf.shape(x)[0], g.shape[1], x.shape[-1], g.shape[-1]
-  positions, taps = int(np.prod(out)), patches.shape[-2]
+  positions, taps = patches.shape[1], patches.shape[2]
   patches = tf.reshape(patches, [b, positions, taps, groups, cin // groups])
   g = tf.reshape(g, [b, num_out, positions, groups, cout // groups])
   return tf.reshape(tf.einsum("bskqc,basqo->bakcqo", patches, g), [b, num_out, -1])
+
+
+def _transposed_weight_grads(x, g, geometry):
+  """Per-sample ∂f_a/∂W of a transposed convolution y = Cᵀ(W) x, where C(W) convolves from
+  y's shape to x's: ⟨g, Cᵀ(W) x⟩ = ⟨C(W) g, x⟩, so the gradient is a convolution's weight
+  gradient with g as its input and x as its output cotangent: Σ_positions patch(g)ᵀ x."""
+  b, num_out = tf.shape(g)[0], g.shape[1]
+  flat = tf.reshape(g, [-1] + g.shape[2:].as_list())                   # (b·L, *y, C_y)
+  patches = _patches(flat, geometry, x.shape[1:-1])                     # (b·L, S, K, C_y)
+  patches = tf.reshape(patches, [b, num_out] + patches.shape[1:].as_list())
+  x = tf.reshape(x, [b, -1, x.shape[-1]])                               # (b, S, C_x)
+  return tf.reshape(tf.einsum("baskc,bsd->bakcd", patches, x), [b, num_out, -1])
+
+
+def _bias_grads(g, bias_shape):
+  """Per-sample ∂f_a/∂b (b, L, |b|) for a bias of `bias_shape` broadcast onto g's trailing
+  axes (numpy broadcasting, right-aligned): g summed over every axis the bias is constant on."""
+  rank = len(g.shape)
+  padded = [1] * (rank - 2 - len(bias_shape)) + list(bias_shape)
+  axes = [2 + d for d, size in enumerate(padded) if size == 1 and g.shape[2 + d] != 1]
+  summed = tf.reduce_sum(g, axis=axes) if axes else g
+  return tf.reshape(summed, [tf.shape(g)[0], g.shape[1], -1])
 
 
 def _call_features(engine, unit, call):
@@ -267,14 +383,53 @@ def _call_features(engine, unit, call):
     if beta is not None:
       parts.append(beta * tf.reduce_sum(g, axis=2))
     return tf.concat(parts, axis=-1)
-  if unit.kind in ("conv", "own_conv"):
+  if unit.kind in ("conv", "own_conv", "depthwise"):
     s, beta = _scales(unit)
     geometry = _conv_geometry(unit, call.inputs.shape[1:-1])
     parts = [s * _conv_weight_grads(call.inputs, g, geometry)]
     if beta is not None:
       parts.append(beta * tf.reduce_sum(g, axis=list(range(2, len(g.shape) - 1))))
     return tf.concat(parts, axis=-1)
-  if unit.kind in ("batchnorm", "layernorm"):  # y = γ ⊙ x̂ + β, elementwise in γ and β.
+  if unit.kind == "conv_transpose":
+    geometry = _conv_geometry(unit, g.shape[2:-1], out_spatial=call.inputs.shape[1:-1])
+    parts = [_transposed_weight_grads(call.inputs, g, geometry)]
+    if unit.layer.use_bias:
+      parts.append(tf.reduce_sum(g, axis=list(range(2, len(g.shape) - 1))))
+    return tf.concat(parts, axis=-1)
+  if unit.kind == "separable":  # z = P(D(x)) + b: pointwise P on h = D(x), depthwise D on x.
+    x, h, pointwise = call.inputs
+    b, num_out = tf.shape(g)[0], g.shape[1]
+    pointwise = tf.reshape(pointwise, pointwise.shape[-2:])              # (C_h, C_out)
+    g_h = tf.einsum("ba...o,co->ba...c", g, pointwise)                   # ∂f/∂h
+    geometry = _conv_geometry(unit, x.shape[1:-1])
+    parts = [_conv_weight_grads(x, g_h, geometry),
+             tf.reshape(tf.einsum("bsc,baso->baco", tf.reshape(h, [b, -1, h.shape[-1]]),
+                                  tf.reshape(g, [b, num_out, -1, g.shape[-1]])),
+                        [b, num_out, -1])]
+    if unit.layer.use_bias:
+      parts.append(tf.reduce_sum(g, axis=list(range(2, len(g.shape) - 1))))
+    return tf.concat(parts, axis=-1)
+  if unit.kind == "einsum":  # z = einsum(x, W) + b: ∂f_a/∂W = einsum(x, g_a) per sample.
+    layer = unit.layer
+    x_spec, w_spec, out_spec = _einsum_specs(layer, len(call.inputs.shape))
+    output = next(c for c in string.ascii_letters if c not in x_spec + w_spec + out_spec)
+    batch = x_spec[0]
+    grads = tf.einsum(f"{x_spec},{batch}{output}{out_spec[1:]}->{batch}{output}{w_spec}",
+                      call.inputs, g)
+    parts = [tf.reshape(grads, [tf.shape(g)[0], g.shape[1], -1])]
+    if layer.bias is not None:
+      parts.append(_bias_grads(g, layer.bias.shape))
+    return tf.concat(parts, axis=-1)
+  if unit.kind == "embedding":  # ∂f_a/∂E[v] = Σ over the positions holding id v of g_a.
+    ids = tf.reshape(call.inputs, [tf.shape(g)[0], -1])                 # (b, S)
+    b, num_out, vocab = tf.shape(g)[0], g.shape[1], unit.layer.input_dim
+    rows = tf.reshape(tf.transpose(tf.reshape(g, [b, num_out, -1, g.shape[-1]]), [0, 2, 1, 3]),
+                      [-1, num_out * g.shape[-1]])                      # (b·S, L·D)
+    segments = tf.reshape(ids + tf.cast(tf.range(b)[:, None] * vocab, ids.dtype), [-1])
+    table = tf.math.unsorted_segment_sum(rows, segments, b * vocab)     # (b·V, L·D)
+    table = tf.reshape(table, [b, vocab, num_out, -1])
+    return tf.reshape(tf.transpose(table, [0, 2, 1, 3]), [b, num_out, -1])
+  if unit.kind in _NORMALIZATIONS:  # y = γ ⊙ x̂ + β, elementwise in γ and β.
     layer, parts = unit.layer, []
     x_hat = _params_last(call.inputs, layer.axis)                              # (b, S, P)
     b, num_out = tf.shape(g)[0], g.shape[1]
@@ -467,9 +622,18 @@ def _sizes(unit_list, calls) -> Survey:
       inputs = sum(size(t) for t in tf.nest.flatten(call.inputs)
                    if tf.is_tensor(t) and t.shape.rank)
       result.fallback += inputs + out + unit.num_params
-    elif unit.kind in ("conv", "own_conv"):
+    elif unit.kind in ("conv", "own_conv", "depthwise"):
       taps = int(np.prod(unit.layer.kernel.shape[:-2]))
       result.inputs += out // call.probes[0].shape[-1] * taps * call.inputs.shape[-1]
+    elif unit.kind == "separable":  # Depthwise patches of x, and h.
+      x, h, _ = call.inputs
+      taps = int(np.prod(unit.layer.depthwise_kernel.shape[:-2]))
+      result.inputs += size(h) // h.shape[-1] * taps * x.shape[-1] + size(h)
+    elif unit.kind == "conv_transpose":  # Patches of the cotangents: per output, like them.
+      taps = int(np.prod(unit.layer.kernel.shape[:-2]))
+      result.inputs += size(call.inputs)
+      result.cotangents += size(call.inputs) // call.inputs.shape[-1] * taps * \
+          call.probes[0].shape[-1]
     else:
       result.inputs += size(call.inputs)
     gram = unit.kind in ("dense", "own_dense") and len(call.inputs.shape) == 2
