@@ -1,4 +1,9 @@
-"""Models by name: `build(name, *, width, input_shape, num_outputs, seed, ...)` -> keras.Model."""
+"""Models by name: `build(name, *, width, input_shape, num_outputs, seed, ...)` -> keras.Model.
+
+A name is a built-in architecture (ARCHITECTURES) or a user model, "package.module:function" or
+"path/to/file.py:function": a function (input_shape, num_outputs, seed) -> built keras.Model
+(ntk_tf.models.user; width 1 and parameterization "standard" only).
+"""
 
 import dataclasses
 import math
@@ -6,7 +11,8 @@ import math
 import keras
 
 from ntk_tf.errors import ConfigError
-from ntk_tf.models import alexnet, arora, common, layers, lenet, vyas
+from ntk_tf.model_names import is_user_model
+from ntk_tf.models import alexnet, arora, common, layers, lenet, user, vyas
 from ntk_tf.models.layers import PARAMETERIZATIONS
 
 ARCHITECTURES = {
@@ -22,17 +28,23 @@ DTYPES = ("float32", "float64")
 
 
 def validate(name, width, parameterization="standard", dtype="float32"):
-  """Checks the build arguments that do not depend on the data (before any work)."""
+  """Checks the build arguments that do not depend on the data (before any work); a user
+  model's module or file is imported and its function's arguments checked."""
+  if dtype not in DTYPES:
+    raise ConfigError(f"dtype {dtype!r} is not supported; use float32 or float64.")
+  if is_user_model(name):
+    user.validate(name, width, parameterization, dtype)
+    return
   if name not in ARCHITECTURES:
-    raise ConfigError(f"unknown model {name!r}; valid models: {', '.join(ARCHITECTURES)}.")
+    raise ConfigError(f"unknown model {name!r}; valid models: {', '.join(ARCHITECTURES)}, or "
+                      "your own function as 'package.module:function' or "
+                      "'path/to/file.py:function'.")
   if isinstance(width, bool) or not isinstance(width, int) or width < 1:
     raise ConfigError(f"model.width={width!r} must be a positive integer (a width factor for "
                       "lenet/alexnet, channels or units for the others).")
   if parameterization not in PARAMETERIZATIONS:
     raise ConfigError(f"model.parameterization={parameterization!r}; use one of "
                       f"{', '.join(PARAMETERIZATIONS)}.")
-  if dtype not in DTYPES:
-    raise ConfigError(f"dtype {dtype!r} is not supported; use float32 or float64.")
 
 
 def _layers(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs) -> list:
@@ -46,13 +58,19 @@ def _layers(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs) 
 
 def check_input(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs):
   """Raises the ConfigError `build` would for this input shape (e.g. AlexNet on 28x28),
-  without creating any weights."""
+  without creating any weights (a user model is built once, at seed 0, and checked)."""
+  if is_user_model(name):
+    user.probe(name, input_shape, num_outputs, kwargs)
+    return
   _layers(name, width, input_shape, num_outputs, **kwargs)
 
 
 def has_overlapping_max_pool(name: str, width: int, input_shape, **kwargs) -> bool:
   """Whether the model uses Keras' max-pool (stride < window, e.g. AlexNet), whose gradient
-  has no deterministic XLA kernel (op determinism + jit_compile fails)."""
+  has no deterministic XLA kernel (op determinism + jit_compile fails). A user model: any
+  Keras MaxPooling layer with a stride smaller than its window, in the built model."""
+  if is_user_model(name):
+    return user.probe(name, input_shape, options=kwargs).overlapping_max_pool
   return any(isinstance(layer, keras.layers.MaxPooling2D)
              for layer in _layers(name, width, input_shape, **kwargs))
 
@@ -70,8 +88,12 @@ def footprint(name: str, width: int, input_shape, num_outputs: int = 1, **kwargs
 
   Counted layer by layer with compute_output_shape, so a model too large to build can be
   refused before its weights exist. Convolutions add their padded input, the max-pool its
-  window copy and one-hot mask (see layers.MaxPool2D).
+  window copy and one-hot mask (see layers.MaxPool2D). A user model (assumed small enough to
+  build) is built once and its activations read from its traced forward pass.
   """
+  if is_user_model(name):
+    p = user.probe(name, input_shape, num_outputs, kwargs)
+    return Footprint(p.num_params, p.activations_per_sample, p.peak_layer_activations)
   layer_list = _layers(name, width, input_shape, num_outputs, **kwargs)
   shape = (1,) + tuple(int(d) for d in input_shape)
   params = activations = peak = 0
@@ -98,6 +120,10 @@ def build(name: str, *, width: int, input_shape, num_outputs: int, seed: int = 0
           w_std: float = math.sqrt(2.0), b_std: float = 0.0, **kwargs) -> keras.Model:
   """Builds architecture `name` and creates its weights (deterministic in `seed`).
 
+  A user model ("module:function", "file.py:function") is `function(input_shape, num_outputs,
+  seed)` (with dtype= if it takes that keyword) after keras.utils.set_random_seed(seed); it
+  takes width 1 and parameterization "standard" only, and no w_std, b_std or options.
+
   Args:
     width: width factor (lenet, alexnet) or channels/units c (myrtle, cnn5, mlp, cnn_v, cnn_gap).
     input_shape: (H, W, C) images, or (D,) vectors for mlp.
@@ -109,6 +135,10 @@ def build(name: str, *, width: int, input_shape, num_outputs: int, seed: int = 0
   validate(name, width, parameterization, dtype)
   if int(num_outputs) < 1:
     raise ConfigError(f"num_outputs={num_outputs} must be at least 1.")
+  if is_user_model(name):
+    if kwargs:
+      user.validate(name, width, parameterization, dtype, kwargs)
+    return user.build(name, input_shape, num_outputs, seed, dtype)
   factory = common.LayerFactory(parameterization, int(seed), dtype, w_std, b_std)
   try:
     layer_list = ARCHITECTURES[name](width, tuple(input_shape), int(num_outputs), factory,
