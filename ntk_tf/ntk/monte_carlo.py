@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 from absl import logging
 
-from ntk_tf import models
+from ntk_tf import model_names, models
 from ntk_tf.errors import ConfigError
 from ntk_tf.ntk import empirical
 
@@ -26,7 +26,8 @@ def kernels(arch: str, x1, x2=None, *, width: int, num_samples: int = 10, seed: 
 
   Each initialization (seeds seed, seed+1, ...) contributes its eNTK averaged over the
   `num_outputs` outputs (independent readouts, so more outputs lower the variance) and the
-  output-averaged f(x1) f(x2)ᵀ for the NNGP.
+  output-averaged f(x1) f(x2)ᵀ for the NNGP. A user model ("module:function", width 1) is
+  built as its function initializes it: the mean of its eNTK over initializations.
   """
   if num_samples < 2:
     raise ConfigError(f"num_samples={num_samples}: a standard error needs at least 2 "
@@ -38,7 +39,9 @@ def kernels(arch: str, x1, x2=None, *, width: int, num_samples: int = 10, seed: 
   ntks, nngps = [], []
   for index in range(num_samples):
     model = models.build(arch, width=width, input_shape=x1.shape[1:], num_outputs=num_outputs,
-                         seed=seed + index, dtype=dtype, parameterization="ntk", w_std=w_std,
+                         seed=seed + index, dtype=dtype,
+                         parameterization="standard" if model_names.is_user_model(arch) else "ntk",
+                         w_std=w_std,
                          b_std=b_std, **kwargs)
     ntks.append(empirical.empirical_ntk(model, x1, None if symmetric else x2,
                                         memory_limit_gb=memory_limit_gb, outputs="trace"))
