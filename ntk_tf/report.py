@@ -23,12 +23,11 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from ntk_tf import io, paper_tables, plots  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ntk_tf import io, model_names, paper_tables, plots  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ntk_tf.errors import ConfigError, NtkTfError  # pylint: disable=wrong-import-position
 
 
-PRETTY = {"lenet": "LeNet", "alexnet": "AlexNet", "myrtle": "Myrtle", "mlp": "MLP",
-          "cnn5": "CNN5", "cnn_v": "CNN-V", "cnn_gap": "CNN-GAP"}
+PRETTY = model_names.PRETTY
 
 
 def collect(workdir: str) -> List[Dict]:
@@ -142,12 +141,13 @@ def _paper_width_rows(cells: List[Dict], names: Dict, widths: List[int]) -> List
 
 
 def compare_report(cells: List[Dict], out: str) -> List[str]:
-  model = PRETTY.get(cells[0]["results"]["model"], cells[0]["results"]["model"])
+  model = model_names.pretty(cells[0]["results"]["model"])
+  lin = model_names.linearized(cells[0]["results"]["model"])
   dataset = cells[0]["results"]["dataset"]
   values = compare_values(cells)
   widths = sorted({w for row in values.values() for w in row})
-  names = {"linearized": f"Lin{model}", "standard": model}
-  lines = [f"# {model} and Lin{model} on {dataset}: accuracy (%) by width, mean ± std over "
+  names = {"linearized": lin, "standard": model}
+  lines = [f"# {model} and {lin} on {dataset}: accuracy (%) by width, mean ± std over "
            "seeds", "", "| | " + " | ".join(f"x{w}" for w in widths) + " |",
            "|---" * (len(widths) + 1) + "|"]
   rows = []
@@ -180,7 +180,7 @@ def compare_report(cells: List[Dict], out: str) -> List[str]:
   ax.set_xscale("log")
   ax.set_xlabel("width factor")
   ax.set_ylabel("accuracy (%)")
-  ax.set_title(f"{model} vs Lin{model} on {dataset}")
+  ax.set_title(f"{model} vs {lin} on {dataset}")
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
   fig.tight_layout()
@@ -191,7 +191,8 @@ def compare_report(cells: List[Dict], out: str) -> List[str]:
     base = os.path.join(out, f"trajectories_x{r['width']}")
     if os.path.exists(npz) and not os.path.exists(base + ".png"):
       for ext in (".png", ".pdf"):
-        plots.trajectories(npz, base + ext, f"{model} x{r['width']} on {dataset}")
+        plots.trajectories(npz, base + ext, f"{model_names.label(r['model'], r['width'], True)} on "
+                           f"{dataset}")
       written += [base + ".png", base + ".pdf"]
   return [os.path.join(out, "width_table.md"), os.path.join(out, "width_table.csv")] + written
 
@@ -328,7 +329,7 @@ def kernel_regression_report(cells: List[Dict], out: str) -> List[str]:
     if depth is not None and r["model"] in ("cnn_v", "cnn_gap"):
       depth += 1  # Arora et al. count the dense readout as a layer.
     prefix = {"infinite": "NTK", "empirical": "eNTK", "monte_carlo": "MC-NTK"}[r["kernel"]]
-    name = f"{prefix}-{PRETTY.get(r['model'], r['model'])}"
+    name = f"{prefix}-{model_names.pretty(r['model'])}"
     if r["kernel"] == "infinite" and r["model"] in ("cnn_v", "cnn_gap"):
       name = "CNTK-" + ("V" if r["model"] == "cnn_v" else "GAP")  # Arora et al.'s names.
     for n, entry in r["train_sizes"].items():

@@ -24,7 +24,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import data, io, models, paired_runs
+from ntk_tf import data, io, model_names, models, paired_runs
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
 from ntk_tf.solvers import linearized
@@ -131,6 +131,9 @@ def validate(config: ml_collections.ConfigDict):
     key = "solver.dtype" if config.solver.get("dtype") else "solver.dtypes"
     raise ConfigError(f"{key}={config.solver.get('dtype') or dtypes!r}; use float64 and/or "
                       "float32, each once, e.g. ('float64', 'float32').")
+  if model_names.is_user_model(config.model.name):  # Its function must build in each precision.
+    for d in dtypes:
+      models.validate(config.model.name, 1, config.model.parameterization, d)
   if config.dataset.target != "class_vs_rest":
     raise ConfigError("binary_solver needs dataset.target='class_vs_rest' (one output).")
   if "sgd" in methods:
@@ -260,7 +263,8 @@ def format_table(results: dict, extra_rows=()) -> str:
       if not any(cells):
         continue
       if key == "sgd_standard" and results.get("model") != "lenet":
-        name = results.get("model", name)
+        model = results.get("model", name)
+        name = model_names.pretty(model) if model_names.is_user_model(model) else model
       values = []
       for c in cells:
         if not c:

@@ -9,7 +9,7 @@ import shutil
 import ml_collections
 from absl import logging
 
-from ntk_tf import data, distribute, io, learning_curves, memory, models
+from ntk_tf import data, distribute, io, learning_curves, memory, model_names, models
 from ntk_tf.errors import ConfigError
 from ntk_tf.paired_training import TrainConfig
 
@@ -92,9 +92,9 @@ def check_determinism(config: ml_collections.ConfigDict):
         "on the CPU gives identical results run to run anyway).")
 
 
-def validate_model(cfg: ml_collections.ConfigDict, dataset_cfg=None):
+def validate_model(cfg: ml_collections.ConfigDict, dataset_cfg=None, dtype: str = "float32"):
   check_keys(cfg, model_config(), "model")
-  models.validate(cfg.name, cfg.width, cfg.get("parameterization", "standard"))
+  models.validate(cfg.name, cfg.width, cfg.get("parameterization", "standard"), dtype)
   _check_input(cfg, cfg.width, dataset_cfg)
 
 
@@ -254,7 +254,7 @@ def check_training_memory(cfg: ml_collections.ConfigDict, input_shape, num_outpu
   need = memory.training_bytes(fp.num_params, fp.activations_per_sample, batch_size,
                                eval_batch_size, 8 if dtype == "float64" else 4, paired,
                                jit_compile, fp.peak_layer_activations)
-  memory.check(need, f"{what} of {cfg.name} x{cfg.width}",
+  memory.check(need, f"{what} of {model_names.label(cfg.name, cfg.width)}",
                memory.describe_training(fp.num_params, batch_size), device="accelerator")
 
 

@@ -14,7 +14,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import baselines, data, distribute, models, paired_runs, plots
+from ntk_tf import baselines, data, distribute, model_names, models, paired_runs, plots
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
 
@@ -50,14 +50,14 @@ def validate(config: ml_collections.ConfigDict):
   """Every check that needs no data, run before anything heavy."""
   common.check_keys(config, default_config(), "")
   data.validate(config.dataset)
-  common.validate_model(config.model, config.dataset)
+  if config.get("dtype", "float32") not in models.DTYPES:
+    raise ConfigError(f"config.dtype={config.dtype!r}; use float32 or float64.")
+  common.validate_model(config.model, config.dataset, config.get("dtype", "float32"))
   common.validate_train(config.train)
   distribute.validate(config.get("distribute", "default"))
   if config.get("distribute", "default") != "default" and config.train.jit_compile:
     logging.info("train.jit_compile applies to the default strategy only; the distributed "
                  "steps run without XLA.")
-  if config.get("dtype", "float32") not in models.DTYPES:
-    raise ConfigError(f"config.dtype={config.dtype!r}; use float32 or float64.")
 
 
 def seeds_of(config) -> list:
@@ -87,11 +87,9 @@ def _aggregate(per_seed, which):
 def format_table(results: dict) -> str:
   """Train/test accuracy of both models (and the baseline) as a small text table."""
   lines = [f"{'model':<28}{'train acc':>10}{'test acc':>10}"]
-  pretty = {"lenet": "LeNet", "alexnet": "AlexNet", "myrtle": "Myrtle", "mlp": "MLP",
-            "cnn5": "CNN5", "cnn_v": "CNN-V", "cnn_gap": "CNN-GAP"}.get(results["model"],
-                                                                       results["model"])
-  names = {"standard": f"{pretty} x{results['width']}",
-           "linearized": f"Lin{pretty} x{results['width']}",
+  size = "" if model_names.is_user_model(results["model"]) else f" x{results['width']}"
+  names = {"standard": model_names.pretty(results["model"]) + size,
+           "linearized": model_names.linearized(results["model"]) + size,
            "logistic_regression": "logistic regression"}
   for key, name in names.items():
     if results.get(key):
@@ -124,7 +122,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         seed=config.seed)
   results["per_seed"] = per_seed
   first = os.path.join(workdir, f"seed_{per_seed[0]['seed']}")
-  title = f"{config.model.name} x{config.model.width} on {config.dataset.name}"
+  title = f"{model_names.label(config.model.name, config.model.width)} on {config.dataset.name}"
   figures = [
       (lambda _, out: plots.accuracy_curves(os.path.join(first, "metrics.jsonl"), out, title),
        "accuracy.png"),

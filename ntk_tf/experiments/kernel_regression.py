@@ -28,7 +28,8 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import checkpoints, data, distribute, io, memory, models, plots, training
+from ntk_tf import (checkpoints, data, distribute, io, memory, model_names, models, plots,
+                    training)
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common
 from ntk_tf.ntk import empirical, infinite, monte_carlo
@@ -105,7 +106,7 @@ def validate(config: ml_collections.ConfigDict):
     common.check_keys(config[section], defaults[section], section)
   data.validate(config.dataset)
   distribute.validate(config.get("distribute", "default"))
-  common.validate_model(config.model, config.dataset)
+  common.validate_model(config.model, config.dataset, config.get("dtype", "float32"))
   k = config.kernel
   if k.name not in KERNELS:
     raise ConfigError(f"kernel.name={k.name!r}; available kernels: {', '.join(KERNELS)}.")
@@ -124,6 +125,11 @@ def validate(config: ml_collections.ConfigDict):
   if k.trained_layers != "all" and (k.name != "infinite" or k.which != "ntk"):
     raise ConfigError(f"kernel.trained_layers={k.trained_layers!r} applies to the infinite NTK "
                       "only (kernel.name='infinite', kernel.which='ntk').")
+  if k.name == "infinite" and model_names.is_user_model(config.model.name):
+    raise ConfigError("kernel.name='infinite': closed-form kernels exist for the built-in "
+                      f"architectures only, not for a user model ({config.model.name}); use "
+                      "kernel.name='empirical' (its eNTK at initialization) or 'monte_carlo' "
+                      "(the mean eNTK/NNGP over kernel.num_samples initializations).")
   if k.name == "infinite":
     spec = infinite.layers(config.model.name, config.model.depth)  # Refuses lenet/alexnet.
     infinite.trained_flags(spec, k.trained_layers)  # Refuses nets without middle layers.
