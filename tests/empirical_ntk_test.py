@@ -183,11 +183,35 @@ class BlocksAndBudgetTest(parameterized.TestCase, test_utils.TestCase):
     x = inputs(kwargs, 5, 7)
     directory = self.create_tempdir().full_path
     empirical_ntk(model, x, method="structured", block_size=3, checkpoint_dir=directory)
-    with self.assertRaisesRegex(ConfigError, r"different kernel \(block_size differ: "
+    with self.assertRaisesRegex(ConfigError, r"another kernel \(block_size differ: "
                                 r"block_size=3\).*same inputs"):
       empirical_ntk(model, x, method="structured", block_size=2, checkpoint_dir=directory)
     with self.assertRaisesRegex(ConfigError, r"inputs or weights differ"):
       empirical_ntk(model, x + 1, method="structured", block_size=3, checkpoint_dir=directory)
+
+  def test_ntvp_in_several_chunks_of_tangents(self):
+    name, kwargs = CASES[3][1:]  # mlp, 4 outputs: blocks of 5 give 20 tangents, 2 chunks.
+    model = build(name, kwargs)
+    x1, x2 = inputs(kwargs, 3, 4), inputs(kwargs, 7, 5)
+    self.assertGreater(5 * 4, empirical.NTVP_CHUNK)
+    k = empirical_ntk(model, x1, x2, method="ntvp", block_size=5)
+    reference = explicit_kernel(model, x1, x2)
+    self.assertLess(np.abs(k - reference).max() / np.abs(reference).max(), 1e-12)
+
+  def test_plan_estimates_the_contraction_flops(self):
+    name, kwargs = CASES[3][1:]  # mlp of width 9: Dense layers 9, 9, ..., 4 outputs.
+    model = build(name, kwargs)
+    size = sum(int(w.shape[-1]) for w in model.trainable_weights[::2])  # Σ units (G Gᵀ).
+    # 10 samples in blocks of 4 (4, 4, 2), symmetric: 36 diagonal + 32 off-diagonal entries.
+    plan = empirical.plan(model, 10, 10, "structured", block_size=4, itemsize=8,
+                          symmetric=True)
+    self.assertEqual(plan.flops, 2 * 68 * 4 * 4 * size)
+    self.assertGreater(plan.seconds, 0)
+    self.assertRegex(plan.describe(), r"GiB peak, ≥ \d+s \(.* TFLOP of contraction at \d+ GFLOP/s\)")
+    jacobian = empirical.plan(model, 10, 6, "jacobian", block_size=4)
+    self.assertEqual(jacobian.flops, 2 * 60 * 16 * models.num_params(model))
+    trace = empirical.plan(model, 10, 6, "structured", block_size=4, outputs="trace")
+    self.assertEqual(trace.flops, 2 * 60 * 4 * size)
 
   def test_memory_budget_refused_before_work(self):
     model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)

@@ -99,6 +99,45 @@ class KerasModelsTest(test_utils.TestCase, parameterized.TestCase):
                                 r"model takes \(12, 12, 1\)"):
       ntk_tf.empirical_ntk(functional_lenet(), np.zeros((2, 12, 12)), dtype="float64")
 
+  def test_wrong_input_dtypes_are_one_error(self):
+    model = functional_lenet()
+    with self.assertRaisesRegex(ConfigError, "x1 has dtype complex128; pass real numbers"):
+      ntk_tf.empirical_ntk(model, np.zeros((2, 12, 12, 1), complex), dtype="float64")
+    with self.assertRaisesRegex(ConfigError, "x2 has dtype <U1; pass real numbers"):
+      ntk_tf.empirical_ntk(model, np.zeros((2, 12, 12, 1)), np.full((2, 12, 12, 1), "a"),
+                           dtype="float64")
+    inp = keras.Input((3,), dtype="int32")
+    h = keras.layers.Flatten(dtype="float64")(keras.layers.Embedding(5, 2, dtype="float64")(inp))
+    ids = keras.Model(inp, keras.layers.Dense(2, dtype="float64")(h))
+    with self.assertRaisesRegex(ConfigError, "takes int32 inputs \\(ids\\) but x1 holds "
+                                "non-integer values; pass the integer ids"):
+      ntk_tf.empirical_ntk(ids, np.full((2, 3), 0.5), dtype="float64")
+    self.assertEqual(ntk_tf.empirical_ntk(ids, np.ones((2, 3)), dtype="float64").shape,
+                     (2, 2, 2, 2))  # Whole-number floats are ids.
+
+  @parameterized.named_parameters(("structured", "structured"), ("jacobian", "jacobian"))
+  def test_a_weight_behind_an_op_without_gradient_is_refused_before_work(self, method):
+
+    class Quantized(keras.layers.Layer):
+      """y = x + int(v): v is read, but the cast to integers has no gradient."""
+
+      def build(self, input_shape):
+        self.v = self.add_weight(shape=input_shape[-1:], initializer="ones")
+
+      def call(self, x):
+        return x + tf.cast(tf.cast(3.0 * self.v, "int32"), x.dtype)
+
+    inp = keras.Input((4,), dtype="float64")
+    h = Quantized(dtype="float64", name="quantized")(inp)
+    model = keras.Model(inp, keras.layers.Dense(2, dtype="float64")(h))
+    with self.assertRaisesRegex(ConfigError, "no gradient with respect to the weight "
+                                "quantized/.*freeze the layer"):
+      ntk_tf.empirical_ntk(model, np.zeros((3, 4)), method=method, dtype="float64")
+    model.get_layer("quantized").trainable = False  # The kernel of the other weights.
+    x = np.random.default_rng(5).normal(size=(3, 4))
+    self.assertAllClose(ntk_tf.empirical_ntk(model, x, method=method, dtype="float64"),
+                        explicit_kernel(model, x), rtol=1e-10, atol=1e-12)
+
   def test_stock_keras_lenet_with_our_weights_gives_our_kernel(self):
     ours = ntk_tf.build_model("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10,
                               seed=3)

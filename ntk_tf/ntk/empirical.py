@@ -22,24 +22,23 @@ kernels compute each off-diagonal block once), estimated before starting, with p
 progress lines and optional per-block checkpoints so an interrupted kernel resumes.
 """
 
-import contextlib
 import dataclasses
 import math
-import os
 import weakref
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import distribute, io, memory, progress
+from ntk_tf import io, memory, progress
 from ntk_tf.errors import ConfigError, require_finite, require_finite_inputs
 from ntk_tf.models import layers as ntk_layers
-from ntk_tf.ntk import structured
+from ntk_tf.ntk import blocked, structured
 
 METHODS = ("auto", "jacobian", "ntvp", "structured")
+NTVP_CHUNK = 16  # Tangents per vectorized JVP in method "ntvp".
 
 
 def flatten(kernel: np.ndarray) -> np.ndarray:
@@ -56,6 +55,44 @@ class Plan:
   num_blocks: int
   peak_bytes: int
   output_bytes: int
+  flops: float = 0.0     # Of the contraction of per-sample features, the dominant term.
+  seconds: float = 0.0   # flops at this machine's measured BLAS rate: a lower bound.
+
+  def describe(self) -> str:
+    """'~1.2 GiB peak, ≥ 35s (4.1 TFLOP at 120 GFLOP/s)' for the log before a kernel starts."""
+    text = f"~{self.peak_bytes / 2 ** 30:.2f} GiB peak"
+    if self.seconds:
+      text += (f", ≥ {progress.duration(self.seconds)} ({self.flops / 1e12:.3g} TFLOP of "
+               f"contraction at {self.flops / self.seconds / 1e9:.0f} GFLOP/s)")
+    return text
+
+
+def _contracted_size(model, method: str, num_params: int) -> int:
+  """Per-sample, per-output length of the vectors a block pair's Gram products contract."""
+  if method == "jacobian":
+    return num_params
+  if method != "structured":
+    return 0
+  if not _plain_layer_list(model):
+    found = _structured_survey(model)[0]
+    return found.features + found.gram_outputs
+  total = 0  # Convolutions: their per-sample weight gradients; Dense: G Gᵀ over its outputs.
+  for layer in model.layers:
+    if isinstance(layer, ntk_layers.Conv2D):
+      total += _num_params(layer.trainable_weights)
+    elif isinstance(layer, ntk_layers.Dense):
+      total += int(layer.trainable_weights[0].shape[-1])
+  return total
+
+
+def _contraction_flops(n1: int, n2: int, block: int, symmetric: bool, num_outputs: int,
+                       size: int, trace: bool) -> float:
+  """2 · entries · (L² or L with trace) · size over the block pairs computed (a symmetric
+  kernel's diagonal blocks in full, its other pairs once)."""
+  rows, cols, pairs = blocked.block_pairs(n1, n2, block, symmetric)
+  entries = sum((rows[i].stop - rows[i].start) * (cols[j].stop - cols[j].start)
+                for i, j in pairs)
+  return 2.0 * entries * num_outputs * (1 if trace else num_outputs) * size
 
 
 def _num_params(params) -> int:
@@ -149,9 +186,9 @@ def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize
   activations = _activation_size(model)
   if method == "jacobian":   # Both blocks' Jacobians plus pfor's per-output work space.
     return 3 * block * num_outputs * (num_params + activations) * itemsize
-  if method == "ntvp":       # block·L rows of J, then block·L JVPs over `block` samples each.
+  if method == "ntvp":  # block·L rows of J, then JVPs over `block` samples, NTVP_CHUNK at once.
     return (2 * block * num_outputs * num_params
-            + 4 * block * block * num_outputs * activations) * itemsize
+            + 4 * block * NTVP_CHUNK * activations) * itemsize
   if not _plain_layer_list(model):
     return structured.block_bytes(_structured_survey(model)[0], activations, num_outputs,
                                   itemsize, block)
@@ -165,8 +202,9 @@ def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize
 
 def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float = 4.0,
          block_size: Optional[int] = None, itemsize: int = 4, num_outputs: int = None,
-         outputs: str = "all") -> Plan:
-  """Chooses the method and block size, or refuses with what would be needed."""
+         outputs: str = "all", symmetric: bool = False) -> Plan:
+  """Chooses the method and block size, or refuses with what would be needed; estimates the
+  time of the contraction (symmetric: each off-diagonal block pair once)."""
   if method not in METHODS:
     raise ConfigError(f"empirical NTK method {method!r}; use one of {', '.join(METHODS)}.")
   if method == "structured" and not _supports_structured(model):
@@ -204,7 +242,11 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
         f"{output_bytes / 2 ** 30:.2f} GiB) but memory_limit_gb={memory_limit_gb}; raise the "
         f"limit, use fewer samples, or try method='{cheapest}'.")
   blocks = math.ceil(n1 / block_size) * math.ceil(n2 / block_size)
-  return Plan(method, block_size, blocks, int(peak), output_bytes)
+  flops = _contraction_flops(n1, n2, block_size, symmetric, num_outputs,
+                             _contracted_size(model, method, p),
+                             trace=outputs == "trace" and method == "structured")
+  seconds = flops / (blocked.blas_gflops(itemsize) * 1e9) if flops else 0.0
+  return Plan(method, block_size, blocks, int(peak), output_bytes, flops, seconds)
 
 
 class _Engine:
@@ -215,6 +257,7 @@ class _Engine:
     self.params = [tf.convert_to_tensor(p, dtype=dtype) for p in params]
     self.non_trainable = [v.value for v in model.non_trainable_variables]
     self.num_outputs = model_shapes(model)[1]
+    self.input_dtype = input_dtype(model, dtype)
     self.param_layers = [l for l in model.layers
                          if isinstance(l, (ntk_layers.Dense, ntk_layers.Conv2D))]
     # Any other model: the intercepting structured path (ntk_tf/ntk/structured.py).
@@ -273,7 +316,17 @@ class _Engine:
       return acc.jvp(out)
 
     rows = tf.vectorized_map(row, tf.range(b2 * num_out))
-    cols = tf.vectorized_map(column, rows)          # (b2·L, b1, L)
+    # JVPs in chunks of NTVP_CHUNK tangents, one chunk at a time: memory ∝ chunk · b1, not
+    # (b2·L) · b1 (vectorizing all b2·L tangents at once took 618 s for LeNet x1 at 600).
+    total = b2 * num_out
+    chunks = (total + NTVP_CHUNK - 1) // NTVP_CHUNK
+    padded = [tf.reshape(tf.pad(r, [[0, chunks * NTVP_CHUNK - total]]
+                                + [[0, 0]] * (len(r.shape) - 1)),
+                         [chunks, NTVP_CHUNK] + r.shape[1:].as_list()) for r in rows]
+    cols = tf.map_fn(lambda chunk: tf.vectorized_map(column, chunk), padded,
+                     fn_output_signature=tf.TensorSpec([NTVP_CHUNK, None, num_out], self.dtype),
+                     parallel_iterations=1)           # (chunks, NTVP_CHUNK, b1, L)
+    cols = tf.reshape(cols, [chunks * NTVP_CHUNK, tf.shape(x1)[0], num_out])[:total]
     cols = tf.reshape(cols, [b2, num_out, tf.shape(x1)[0], num_out])
     return tf.transpose(cols, [2, 0, 3, 1])          # (b1, b2, L, L)
 
@@ -355,22 +408,6 @@ def _fingerprint(p: Plan, dtype, x1, x2, params, outputs: str = "all") -> dict:
           "sha1": io.sha1_of(x1, x2, *[np.asarray(w) for w in params])}
 
 
-def _open_checkpoint_dir(directory: str, fingerprint: dict) -> None:
-  """Creates the block directory, or checks that its blocks belong to this kernel."""
-  os.makedirs(directory, exist_ok=True)
-  changed = io.check_manifest(os.path.join(directory, "manifest.json"), fingerprint)
-  if changed:
-    raise ConfigError(
-        f"checkpoint_dir {directory} holds blocks of a different kernel ({', '.join(changed)} "
-        f"differ: {', '.join(f'{k}={v!r}' for k, v in changed.items() if k != 'sha1')}"
-        f"{'; inputs or weights differ' if 'sha1' in changed else ''}); pass the same "
-        "inputs, weights and block_size as the interrupted run, or an empty directory.")
-
-
-def _blocks(n: int, size: int) -> List[slice]:
-  return [slice(start, min(start + size, n)) for start in range(0, n, size)]
-
-
 def jacobian_rows(model: keras.Model, x, *, params: Optional[Sequence] = None,
                   block_size: int = 64, jit_compile: bool = False):
   """Yields (sample slice, rows) of J = ∇_w f(params, x) block by block.
@@ -382,8 +419,8 @@ def jacobian_rows(model: keras.Model, x, *, params: Optional[Sequence] = None,
   params = [v.value for v in model.trainable_weights] if params is None else params
   engine = _Engine(model, params, dtype, jit_compile)
   x = np.asarray(x)
-  for rows in _blocks(len(x), block_size):
-    jac = engine.jacobian(tf.constant(x[rows], dtype=dtype))
+  for rows in blocked.blocks(len(x), block_size):
+    jac = engine.jacobian(tf.constant(x[rows], dtype=engine.input_dtype))
     b, num_out = rows.stop - rows.start, engine.num_outputs
     yield rows, np.concatenate([np.reshape(j, (b * num_out, -1)) for j in jac], axis=1)
 
@@ -398,6 +435,69 @@ def _check_built(model):
     logging.info("%s: the kernel is taken in inference mode (%s with its moving statistics, "
                  "not updated).", model.name, ", ".join(stateful))
   return model
+
+
+def input_dtype(model, dtype):
+  """The dtype inputs are fed in: a model's declared integer input (token ids for an
+  Embedding) stays integer; any other input is computed in `dtype`."""
+  inputs = getattr(model, "inputs", None) or []
+  declared = tf.as_dtype(inputs[0].dtype) if len(inputs) == 1 else None
+  return declared if declared is not None and declared.is_integer else tf.as_dtype(dtype)
+
+
+_DIFFERENTIABLE = weakref.WeakKeyDictionary()  # model -> (its trainable weights' ids, None or
+# the first weight without a gradient).
+
+
+def _check_differentiable(model, sample_shape, fed_dtype):
+  """Refuses a model whose outputs have no gradient with respect to a weight its forward pass
+  reads (an op without a gradient, such as round, argmax or a cast to integers, between the
+  weight and the outputs): its kernel would silently miss that weight. One traced forward and
+  backward pass on one symbolic sample."""
+  key = tuple(id(v) for v in model.trainable_weights)  # Freezing a layer changes the answer.
+  if _DIFFERENTIABLE.get(model, (None,))[0] != key:
+    holder = {}
+
+    def trace(x, params):
+      with tf.GradientTape() as tape:
+        tape.watch(params)
+        out = model.stateless_call(list(params), [v.value for v in
+                                                  model.non_trainable_variables], x)[0]
+        total = tf.reduce_sum(tf.cast(out, params[0].dtype))
+      holder["grads"] = tape.gradient(total, params)
+      holder["params"] = params
+      return total
+
+    specs = [tf.TensorSpec(v.shape, v.dtype) for v in model.trainable_weights]
+    tf.function(trace).get_concrete_function(
+        tf.TensorSpec((1,) + tuple(sample_shape), fed_dtype), specs)
+    _DIFFERENTIABLE[model] = key, next(
+        (weight for weight, grad, param in zip(model.trainable_weights, holder["grads"],
+                                               holder["params"])
+         if grad is None and param.consumers()), None)
+  weight = _DIFFERENTIABLE[model][1]
+  if weight is not None:
+    raise ConfigError(
+        f"the outputs of model {model.name} have no gradient with respect to the weight "
+        f"{weight.path}, though the forward pass reads it (an op without a gradient, such as "
+        "round, argmax or a cast to integers, lies between it and the outputs); replace that "
+        "op with a differentiable one, or freeze the layer (layer.trainable = False) to take "
+        "the kernel of the other weights.")
+
+
+def _check_inputs(model, x, name, expected, fed_dtype):
+  """One error for inputs of the wrong shape or dtype."""
+  if tuple(x.shape[1:]) != expected:
+    raise ConfigError(f"{name} has shape {x.shape[1:]} per sample but the model takes "
+                      f"{expected}; pass inputs of that shape.")
+  if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or \
+      np.issubdtype(x.dtype, np.complexfloating):
+    raise ConfigError(f"{name} has dtype {x.dtype}; pass real numbers (a float array, or "
+                      "integer ids for a model whose input is integer).")
+  if fed_dtype.is_integer and not np.issubdtype(x.dtype, np.integer) and \
+      np.any(x != np.round(x)):
+    raise ConfigError(f"model {model.name} takes {fed_dtype.name} inputs (ids) but {name} "
+                      "holds non-integer values; pass the integer ids.")
 
 
 def _single_output(model, output_index: Optional[int]):
@@ -456,9 +556,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
   x2 = x1 if symmetric else np.asarray(x2)
   expected = model_shapes(model, x1)[0]
   for name, x in (("x1", x1), ("x2", x2)):
-    if tuple(x.shape[1:]) != expected:
-      raise ConfigError(f"{name} has shape {x.shape[1:]} per sample but the model takes "
-                        f"{expected}; pass inputs of that shape.")
+    _check_inputs(model, x, name, expected, input_dtype(model, dtype))
   if params is None:
     params = [v.value for v in model.trainable_weights]
   if len(params) != len(model.trainable_weights) or any(
@@ -468,81 +566,63 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
   if outputs not in ("all", "trace"):
     raise ConfigError(f"outputs={outputs!r}; use 'all' or 'trace'.")
   require_finite_inputs(x1, x2)
+  _check_differentiable(model, expected, input_dtype(model, dtype))
   for weight, value in zip(model.trainable_weights, params):
     require_finite(value, f"the weight {weight.path} the empirical NTK is taken at",
                    "a diverged training run? Take the kernel at its last good checkpoint, or "
                    "lower the learning rate that produced these weights.")
   trace = outputs == "trace"
   n1, n2 = len(x1), len(x2)
-  p = plan(model, n1, n2, method, memory_limit_gb, block_size, dtype.size, outputs=outputs)
+  p = plan(model, n1, n2, method, memory_limit_gb, block_size, dtype.size, outputs=outputs,
+           symmetric=symmetric)
   memory.check(p.peak_bytes, f"the {n1}x{n2} empirical NTK ({p.method}, blocks of "
                f"{p.block_size})", "lower memory_limit_gb below that (smaller blocks, the same "
                "kernel) or use fewer samples.")
   engine = _Engine(model, params, dtype, jit_compile)
   num_out = engine.num_outputs
   logging.info("empirical NTK %dx%d (L=%d) by '%s': blocks of %d samples, %d block pairs, "
-               "~%.2f GiB peak", n1, n2, num_out, p.method, p.block_size, p.num_blocks,
-               p.peak_bytes / 2 ** 30)
-  kernel = np.zeros((n1, n2) if trace else (n1, n2, num_out, num_out), dtype=np.float64)
-  rows, cols = _blocks(n1, p.block_size), _blocks(n2, p.block_size)
-  pairs = [(i, j) for i in range(len(rows)) for j in range(len(cols))
-           if not symmetric or j >= i]
+               "%s", n1, n2, num_out, p.method, p.block_size, p.num_blocks, p.describe())
   if checkpoint_dir:
-    _open_checkpoint_dir(checkpoint_dir, _fingerprint(p, dtype, x1, x2, params, outputs))
+    blocked.open_checkpoints(
+        checkpoint_dir, _fingerprint(p, dtype, x1, x2, params, outputs),
+        "pass the same inputs, weights and block_size as the interrupted run, or an empty "
+        "directory.")
   cache = {}
-  bar = progress.Progress(len(pairs), "empirical NTK", unit="block pairs",
-                          log_every_seconds=log_every_seconds)
 
   def features(x, key, keep=None):
     """Features of a block, cached; a new block evicts every cached one except `keep`."""
     if key not in cache:
       for stale in [k for k in cache if k != keep]:
         del cache[stale]
-      t = tf.constant(x, dtype=dtype)
+      t = tf.constant(x, dtype=engine.input_dtype)
       cache[key] = (engine.jacobian(t) if p.method == "jacobian" else
                     engine.layer_features(t) if p.method == "structured" else t)
     return cache[key]
 
-  device_list = distribute.resolve_devices(devices)
-  for group_start in range(0, len(pairs), len(device_list)):
-    # One block pair per device, all dispatched before any is read back (concurrent on GPUs).
-    launched = []
-    for device, (i, j) in zip(device_list, pairs[group_start:group_start + len(device_list)]):
-      path = checkpoint_dir and os.path.join(checkpoint_dir, f"block_{i}_{j}.npy")
-      if path and os.path.exists(path):
-        shape = (rows[i].stop - rows[i].start, cols[j].stop - cols[j].start)
-        saved = io.load_arrays(path, shapes={"array": shape if trace else
-                                             shape + (num_out, num_out)})
-        if saved is not None:  # Else set aside with a warning, and recomputed.
-          launched.append((i, j, path, saved["array"], False))
-          continue
-      with tf.device(device) if device else contextlib.nullcontext():
-        a = features(x1[rows[i]], ("x1", i))
-        b = features(x2[cols[j]], ("x1" if symmetric else "x2", j), keep=("x1", i))
-        if p.method == "jacobian":
-          block = engine.contract(a, b)
-        elif p.method == "structured":
-          block = engine.structured_block(a, b, trace=trace)
-        else:
-          block = engine.ntvp_block(a, b)
-      launched.append((i, j, path, block, True))
-    for i, j, path, block, fresh in launched:
-      if fresh:
-        block = require_finite(
-            np.asarray(block, dtype=np.float64),
-            f"the empirical NTK block of samples {rows[i].start}:{rows[i].stop} x "
-            f"{cols[j].start}:{cols[j].stop}",
-            "the inputs and weights were finite, so this is an overflow: standardize the "
-            "inputs, lower the init scale (w_std), or compute in float64 (dtype='float64').")
-        if trace and block.ndim == 4:
-          block = np.einsum("ijaa->ij", block)
-        if trace:
-          block = block / num_out
-        if path:
-          io.write_npy(path, block)
-      kernel[rows[i], cols[j]] = block
-      if symmetric and i != j:
-        kernel[cols[j], rows[i]] = block.T if trace else block.transpose(1, 0, 3, 2)
-      bar.update(1)
-  bar.close()
-  return kernel
+  def compute(rows, cols, device):
+    del device  # The driver places the work.
+    i, j = rows.start // p.block_size, cols.start // p.block_size
+    a = features(x1[rows], ("x1", i))
+    b = features(x2[cols], ("x1" if symmetric else "x2", j), keep=("x1", i))
+    if p.method == "jacobian":
+      return {"array": engine.contract(a, b)}
+    if p.method == "structured":
+      return {"array": engine.structured_block(a, b, trace=trace)}
+    return {"array": engine.ntvp_block(a, b)}
+
+  def finish(name, block):
+    del name
+    if trace and block.ndim == 4:
+      block = np.einsum("ijaa->ij", block)
+    return block / num_out if trace else block
+
+  return blocked.run(
+      n1, n2, p.block_size, symmetric=symmetric,
+      trailing={"array": () if trace else (num_out, num_out)}, compute=compute,
+      label="empirical NTK",
+      where=lambda r, c: (f"the empirical NTK block of samples {r.start}:{r.stop} x "
+                          f"{c.start}:{c.stop}"),
+      fix=("the inputs and weights were finite, so this is an overflow: standardize the "
+           "inputs, lower the init scale (w_std), or compute in float64 (dtype='float64')."),
+      finish=finish, checkpoint_dir=checkpoint_dir, devices=devices,
+      log_every_seconds=log_every_seconds)["array"]

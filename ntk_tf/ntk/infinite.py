@@ -39,16 +39,15 @@ relative rounding error of order √eps from cos θ: ~1e-8 in float64, ~3e-4 in 
 
 import dataclasses
 import math
-import os
-import time
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import distribute, io, memory, progress
-from ntk_tf.errors import ConfigError, require_finite, require_finite_inputs
+from ntk_tf import io, memory
+from ntk_tf.errors import ConfigError, require_finite_inputs
+from ntk_tf.ntk import blocked
 
 ARCHITECTURES = ("mlp", "cnn_v", "cnn_gap", "myrtle", "cnn5")
 TRAINED_LAYERS = ("all", "middle")  # Whose weights the NTK differentiates (module docstring).
@@ -351,75 +350,34 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   memory.check(2 * n1 * n2 * 8 + per_pair * block_size ** 2,
                f"the {n1}x{n2} {arch} kernels (blocks of {block_size})",
                "use fewer samples, a smaller kernel.block_size, or a larger machine.")
-  rows = [slice(s, min(s + block_size, n1)) for s in range(0, n1, block_size)]
-  cols = [slice(s, min(s + block_size, n2)) for s in range(0, n2, block_size)]
-  pairs = [(i, j) for i in range(len(rows)) for j in range(len(cols))
-           if not symmetric or j >= i]
   fn = tf.function(lambda a, b: block_kernels(spec, a, b, w_std, b_std,
                                               trained_layers=trained_layers))
-  nngp = np.zeros((n1, n2))
-  ntk = np.zeros((n1, n2))
   if checkpoint_dir:
-    _check_manifest(checkpoint_dir, dict(arch=arch, depth=depth, w_std=w_std, b_std=b_std,
-                                         dtype=dtype.name, block_size=block_size,
-                                         n1=n1, n2=n2, symmetric=symmetric,
-                                         digest=io.sha1_of(x1, x2),
-                                         trained_layers=trained_layers))
+    blocked.open_checkpoints(
+        checkpoint_dir, dict(arch=arch, depth=depth, w_std=w_std, b_std=b_std,
+                             dtype=dtype.name, block_size=block_size, n1=n1, n2=n2,
+                             symmetric=symmetric, digest=io.sha1_of(x1, x2),
+                             trained_layers=trained_layers),
+        "use an empty directory.", defaults=_MANIFEST_DEFAULTS)
+  num_pairs = len(blocked.block_pairs(n1, n2, block_size, symmetric)[2])
   logging.info("%s kernel %dx%d (%s): blocks of %d samples, %d block pairs", arch, n1, n2,
-               VARIANT_LABELS[trained_layers], block_size, len(pairs))
-  bar = progress.Progress(len(pairs), f"{arch} kernel", unit="block pairs",
-                          log_every_seconds=log_every_seconds)
-  entries = 0
-  devices = distribute.resolve_devices(devices)
-  if len(devices) > 1:
-    logging.info("%s kernel: blocks spread over %s", arch, ", ".join(devices))
-  for group_start in range(0, len(pairs), len(devices)):
-    # One block pair per device, all dispatched before any result is read back, so the
-    # devices work concurrently.
-    group, launched = pairs[group_start:group_start + len(devices)], []
-    for device, (i, j) in zip(devices, group):
-      path = checkpoint_dir and os.path.join(checkpoint_dir, f"block_{i}_{j}.npz")
-      if path and os.path.exists(path):
-        shape = (rows[i].stop - rows[i].start, cols[j].stop - cols[j].start)
-        saved = io.load_arrays(path, shapes={"nngp": shape, "ntk": shape})
-        if saved is not None:  # Else set aside with a warning, and recomputed.
-          launched.append((i, j, path, saved["nngp"], saved["ntk"], False))
-          continue
-      with tf.device(device):
-        k, t = fn(tf.constant(x1[rows[i]], dtype), tf.constant(x2[cols[j]], dtype))
-      launched.append((i, j, path, k, t, True))
-    for i, j, path, k, t, fresh in launched:
-      k, t = np.asarray(k, np.float64), np.asarray(t, np.float64)
-      if fresh:
-        where = (f"the {arch} kernel block of samples {rows[i].start}:{rows[i].stop} x "
-                 f"{cols[j].start}:{cols[j].stop}")
-        fix = ("the inputs were finite, so this is an overflow: standardize the inputs or "
-               "lower w_std/b_std, or compute in float64 (dtype='float64').")
-        require_finite(k, where + " (NNGP)", fix)
-        require_finite(t, where + " (NTK)", fix)
-      if path and fresh:
-        io.write_npz(path, nngp=k, ntk=t)
-      nngp[rows[i], cols[j]], ntk[rows[i], cols[j]] = k, t
-      if symmetric and i != j:
-        nngp[cols[j], rows[i]], ntk[cols[j], rows[i]] = k.T, t.T
-      if fresh:
-        entries += (rows[i].stop - rows[i].start) * (cols[j].stop - cols[j].start)
-    elapsed = max(time.time() - bar.start, 1e-9)
-    bar.update(len(launched), extra=f"({entries / elapsed:.0f} entries/s)")
-  bar.close()
-  return {"nngp": nngp, "ntk": ntk}
+               VARIANT_LABELS[trained_layers], block_size, num_pairs)
+
+  def compute(rows, cols, device):
+    del device  # The driver places the work.
+    k, t = fn(tf.constant(x1[rows], dtype), tf.constant(x2[cols], dtype))
+    return {"nngp": k, "ntk": t}
+
+  return blocked.run(
+      n1, n2, block_size, symmetric=symmetric, trailing={"nngp": (), "ntk": ()},
+      compute=compute, label=f"{arch} kernel",
+      where=lambda r, c: (f"the {arch} kernel block of samples {r.start}:{r.stop} x "
+                          f"{c.start}:{c.stop}"),
+      fix=("the inputs were finite, so this is an overflow: standardize the inputs or lower "
+           "w_std/b_std, or compute in float64 (dtype='float64')."),
+      checkpoint_dir=checkpoint_dir, devices=devices, log_every_seconds=log_every_seconds)
 
 
 # Keys added to the manifest later, with the value an older manifest without them meant.
 _MANIFEST_DEFAULTS = {"trained_layers": "all"}
 
-
-def _check_manifest(directory: str, manifest: dict):
-  os.makedirs(directory, exist_ok=True)
-  changed = io.check_manifest(os.path.join(directory, "manifest.json"), manifest)
-  for key, default in _MANIFEST_DEFAULTS.items():  # Blocks saved before the key existed.
-    if key in changed and changed[key] is None and manifest[key] == default:
-      del changed[key]
-  if changed:
-    raise ConfigError(f"checkpoint_dir {directory} holds blocks of another kernel "
-                      f"({', '.join(changed)} differ); use an empty directory.")

@@ -544,7 +544,7 @@ def block(feats1, feats2, num_out: int, trace: bool = False) -> np.ndarray:
 
 
 # -- planning --------------------------------------------------------------------------------
-_SURVEYS = weakref.WeakKeyDictionary()  # model -> Survey (or the reason it has none).
+_SURVEYS = weakref.WeakKeyDictionary()  # model -> (key, (Survey, None) or (None, why)).
 
 
 @dataclasses.dataclass
@@ -555,12 +555,14 @@ class Survey:
   inputs: int = 0         # Σ_calls recorded inputs (conv: their patches).
   features: int = 0       # Σ_feature units weights (per-sample gradients, per output).
   fallback: int = 0       # Σ_fallback calls (input + output + weights): per row of its VJPs.
+  gram_outputs: int = 0   # Σ_Gram-rule calls output units (the G Gᵀ products' inner size).
 
 
 def survey(model, sample_shape, dtype):
   """(Survey, None), or (None, why structured cannot run) for a built model."""
-  if model in _SURVEYS:
-    return _SURVEYS[model]
+  key = (tuple(id(v) for v in model.trainable_weights), tuple(sample_shape), str(dtype))
+  if model in _SURVEYS and _SURVEYS[model][0] == key:  # Not after a layer was (un)frozen.
+    return _SURVEYS[model][1]
   unit_list, why = units(model)
   result = (None, why)
   if unit_list is not None:
@@ -569,7 +571,7 @@ def survey(model, sample_shape, dtype):
     except Exception as error:  # pylint: disable=broad-except
       result = (None, str(error) if isinstance(error, ValueError) else
                 f"tracing the intercepted forward failed ({type(error).__name__}: {error})")
-  _SURVEYS[model] = result
+  _SURVEYS[model] = key, result
   return result
 
 
@@ -637,6 +639,8 @@ def _sizes(unit_list, calls) -> Survey:
     else:
       result.inputs += size(call.inputs)
     gram = unit.kind in ("dense", "own_dense") and len(call.inputs.shape) == 2
+    if gram:
+      result.gram_outputs += out
     if not gram and call.unit not in counted:
       counted.add(call.unit)
       result.features += unit.num_params
