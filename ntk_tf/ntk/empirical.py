@@ -35,6 +35,7 @@ from absl import logging
 from ntk_tf import io, memory, progress
 from ntk_tf.errors import ConfigError, require_finite, require_finite_inputs
 from ntk_tf.models import layers as ntk_layers
+from ntk_tf.models import traced
 from ntk_tf.ntk import blocked, structured
 
 METHODS = ("auto", "jacobian", "ntvp", "structured")
@@ -138,10 +139,6 @@ def model_shapes(model, sample=None):
     shapes = tuple(sample.shape[1:]), int(model(sample, training=False).shape[-1])
   _SHAPES[model] = shapes
   return shapes
-_NOT_ACTIVATIONS = ("Const", "ReadVariableOp", "Placeholder", "VarHandleOp", "NoOp",
-                    "AssignVariableOp", "Identity")
-
-
 def _activation_size(model) -> int:
   """Numbers per sample in all layer outputs: from the layers' static shapes where every layer
   of a plain layer list knows them (this project's models: the block plans were calibrated on
@@ -165,18 +162,8 @@ def _traced_activation_size(model) -> int:
   model (Sequential, functional with branches, subclassed), not only for layer lists whose
   layers know their output shapes.
   """
-  shape = (1,) + model_shapes(model)[0]
   if model not in _ACTIVATION_SIZES:
-    traced = tf.function(lambda x: model(x, training=False)).get_concrete_function(
-        tf.TensorSpec(shape, model.compute_dtype))
-    total = 0
-    for op in traced.graph.get_operations():
-      if op.type in _NOT_ACTIVATIONS:
-        continue
-      for t in op.outputs:
-        if t.dtype.is_floating and t.shape.is_fully_defined():
-          total += int(np.prod(t.shape.as_list()))
-    _ACTIVATION_SIZES[model] = total
+    _ACTIVATION_SIZES[model] = traced.activation_sizes(model, model_shapes(model)[0])[0]
   return _ACTIVATION_SIZES[model]
 
 
