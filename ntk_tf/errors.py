@@ -17,6 +17,10 @@ class DataError(NtkTfError):
   """A data set cannot be found, read or prepared."""
 
 
+class StorageError(NtkTfError):
+  """A file could not be written: the disk is full or the quota reached."""
+
+
 class NumericalError(NtkTfError):
   """A computation produced NaN or inf; the message says where and what to try."""
 

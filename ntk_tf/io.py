@@ -1,5 +1,6 @@
 """Workdir files: atomic JSON/npz writes so no reader ever sees a partial file."""
 
+import errno
 import hashlib
 import json
 import os
@@ -9,6 +10,8 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 from absl import logging
+
+from ntk_tf.errors import StorageError
 
 
 def _default(obj):
@@ -21,6 +24,9 @@ def _default(obj):
   raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
 def _atomic_write(path: str, write_fn, mode: str):
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
@@ -31,9 +37,15 @@ def _atomic_write(path: str, write_fn, mode: str):
       f.flush()
       os.fsync(f.fileno())
     os.replace(tmp, path)
-  except BaseException:
+  except BaseException as e:
     if os.path.exists(tmp):
       os.remove(tmp)
+    if isinstance(e, OSError) and e.errno in _DISK_FULL:
+      state = "is unchanged" if os.path.exists(path) else "was not created"
+      raise StorageError(
+          f"the disk filled while writing {path} ({e.strerror}): nothing was half-written "
+          f"(the file {state}); free space and rerun the same command: finished work is "
+          "kept and resumes.") from e
     raise
 
 

@@ -2,16 +2,19 @@
 
 Parses the config (ml_collections, overrides like `--config.model.width=5`), sets up the
 platform and calls `experiments.<config.experiment>.run(config, workdir)`. Problems the user
-can fix are printed as one line (no traceback) and exit with status 2.
+can fix are printed as one line (no traceback) and exit with status 2. `--list` prints every
+config with its experiment, the paper result it reproduces and its CPU runtime. TensorFlow's
+own logs are hidden unless `--verbosity=1` or TF_CPP_MIN_LOG_LEVEL asks for them (cli.py).
 """
 
 import os
 import sys
+import tempfile
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from ntk_tf import config_files, io
+from ntk_tf import cli, config_files, io
 from ntk_tf.errors import NtkTfError
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -20,7 +23,8 @@ _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Where results, checkpoints and logs go (default: workdirs/<config name>).")
 _OVERWRITE = flags.DEFINE_bool(
     "overwrite", False, "Allow a workdir that holds a finished run of a different config.")
-flags.mark_flags_as_required(["config"])
+_LIST = flags.DEFINE_bool(
+    "list", False, "Print every config file (experiment, paper result, CPU runtime) and exit.")
 
 
 def default_workdir(config_path: str) -> str:
@@ -61,11 +65,31 @@ def _unknown_override_message(argv) -> str:
   return "a --config.* override names a key that does not exist."
 
 
-def parse_flags(argv):
-  """absl's flag parsing, with unknown config keys reported in one line."""
-  for arg in argv:
+def _config_arg(argv):
+  """The value of --config (either `--config=x` or `--config x`), or None."""
+  for i, arg in enumerate(argv):
     if arg.startswith("--config="):
-      config_files.add_root(arg.split("=", 1)[1])
+      return arg.split("=", 1)[1]
+    if arg == "--config" and i + 1 < len(argv):
+      return argv[i + 1]
+  return None
+
+
+def parse_flags(argv):
+  """absl's flag parsing; a missing, unreadable or broken config file and unknown config keys
+  are reported in one line (exit status 2) before any work."""
+  listing = any(a in ("--list", "--list=true", "--list=True") for a in argv[1:])
+  config_path = _config_arg(argv)
+  if config_path is None and not listing:
+    cli.fail(f"--config is required, e.g. --config=configs/quickstart.py; configs: "
+             f"{', '.join(config_files.available())} (python -m ntk_tf.main --list describes "
+             "them).")
+  if config_path is not None:
+    config_files.add_root(config_path)
+    try:
+      config_files.load_config(config_path)  # Every problem of the file itself, in one line.
+    except NtkTfError as e:
+      cli.fail(str(e))
   try:
     return flags.FLAGS(argv)
   except (AttributeError, KeyError):
@@ -77,8 +101,34 @@ def parse_flags(argv):
     sys.exit(2)
 
 
+def check_workdir(workdir: str) -> None:
+  """Creates the workdir and proves it writable, or fails with one line saying what to do."""
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    with tempfile.TemporaryFile(dir=workdir):
+      pass
+  except OSError as e:
+    cli.fail(f"workdir {workdir} cannot be created or written ({e.strerror or e}); pass "
+             "--workdir=<a directory you can write to>.")
+
+
+def print_list() -> None:
+  """Every config file: experiment, what it runs, the paper result it reproduces, runtime."""
+  for path in config_files.available(full_paths=True):
+    r = config_files.describe(path)
+    print(f"{r['config']}  [{r['experiment']}]  {r['summary']}")
+    details = [f"reproduces: {r['reproduces']}"] if r["reproduces"] else []
+    details += [f"runtime: {r['runtime']}"] if r["runtime"] else []
+    for detail in details:
+      print(f"    {detail}")
+
+
 def main(argv):
   del argv
+  cli.concise_logging()
+  if _LIST.value:
+    print_list()
+    return
   config = _CONFIG.value
   workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
   from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
@@ -88,7 +138,7 @@ def main(argv):
     if hasattr(experiment, "validate"):
       experiment.validate(config)
     common.check_determinism(config)
-    os.makedirs(workdir, exist_ok=True)
+    check_workdir(workdir)
     if hasattr(experiment, "prepare_workdir"):
       experiment.prepare_workdir(config, workdir, overwrite=_OVERWRITE.value)
     setup_platform(config)
@@ -101,4 +151,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  cli.quiet_start(sys.argv)
   app.run(main, flags_parser=parse_flags)

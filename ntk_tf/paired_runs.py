@@ -42,11 +42,13 @@ def run_seed(build_model: Callable, dataset, train_cfg: TrainConfig, seed: int, 
     strategy = distribute.get_strategy("default")
   with strategy.scope():
     model = build_model()
-  logging.info("seed %d: %s with %d parameters on %d replica(s)", seed, model.name,
-               models.num_params(model), strategy.num_replicas_in_sync)
+  logging.info("seed %d: %s with %s parameters on %d replica(s)", seed, model.name,
+               f"{models.num_params(model):,}", strategy.num_replicas_in_sync)
   trainer = PairedTrainer(model, dataset, train_cfg, seed, seed_dir, dtype,
                           dataset.decision_threshold, strategy)
   writer = tf.summary.create_file_writer(os.path.join(seed_dir, "tensorboard"))
+  logging.info("TensorBoard curves: tensorboard --logdir %s",
+               os.path.dirname(os.path.abspath(seed_dir)))
   history = trainer.train(writer=writer)
   write_metrics(history, seed_dir)
   io.write_npz(os.path.join(seed_dir, "trajectories.npz"),

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from ntk_tf import io, model_names, paper_tables, plots  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ntk_tf import cli, io, model_names, paper_tables, plots  # pylint: disable=g-import-not-at-top, wrong-import-position
 from ntk_tf.errors import ConfigError, NtkTfError  # pylint: disable=wrong-import-position
 
 
@@ -413,6 +413,7 @@ def build_report(workdir: str) -> List[str]:
 
 def main(argv):
   del argv
+  cli.concise_logging()
   workdir = flags.FLAGS.workdir
   if not workdir:
     print("ntk_tf.report: error: --workdir=<sweep dir> is required.", file=sys.stderr)
@@ -427,5 +428,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  cli.quiet_start(sys.argv)
   flags.DEFINE_string("workdir", None, "A sweep directory (python -m ntk_tf.sweep).")
   app.run(main)

@@ -16,7 +16,6 @@ import concurrent.futures
 import dataclasses
 import datetime
 import glob
-import json
 import os
 import platform
 import shutil
@@ -28,7 +27,7 @@ from typing import Dict, List, Optional, Sequence
 from absl import app, flags, logging
 
 from ntk_tf import claims as claims_lib
-from ntk_tf import config_files, io, memory, progress, sweep
+from ntk_tf import cli, config_files, io, memory, progress, sweep
 from ntk_tf.errors import ConfigError, NtkTfError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -474,6 +473,7 @@ def reproduce(tier: str, workdir: str, ids=(), parallel: int = 1, in_process: bo
 
 
 def main(argv):
+  cli.concise_logging()
   if len(argv) > 1:
     print(f"ntk_tf.reproduce: error: unexpected arguments {argv[1:]}", file=sys.stderr)
     sys.exit(2)
@@ -498,5 +498,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  cli.quiet_start(sys.argv)
   define_flags()
   app.run(main)

@@ -23,7 +23,7 @@ from typing import Dict, List, Sequence
 import ml_collections
 from absl import app, flags, logging
 
-from ntk_tf import config_files, io, progress
+from ntk_tf import cli, config_files, io, progress
 from ntk_tf.errors import ConfigError, NtkTfError
 
 
@@ -179,6 +179,7 @@ def run_sweep(config_path: str, workdir: str, parallel: int = 1, base_flags: Seq
 
 
 def main(argv):
+  cli.concise_logging()
   base_flags = [a for a in argv[1:] if a.startswith("--config.")]
   unknown = [a for a in argv[1:] if not a.startswith("--config.")]
   if unknown:
@@ -215,5 +216,6 @@ def _parse_flags(argv):
 
 
 if __name__ == "__main__":
+  cli.quiet_start(sys.argv)
   define_flags()
   app.run(main, flags_parser=_parse_flags)
