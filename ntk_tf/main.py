@@ -114,7 +114,12 @@ def check_workdir(workdir: str) -> None:
 
 def print_list() -> None:
   """Every config file: experiment, what it runs, the paper result it reproduces, runtime."""
-  for path in config_files.available(full_paths=True):
+  paths = config_files.available(full_paths=True)
+  if not paths:  # A wheel install: the configs come with the repository.
+    print(f"no config files here (looked for {config_files.configs_dir()}): they come with "
+          "the repository; clone it and run from its root, e.g. python -m ntk_tf.main "
+          "--config=configs/quickstart.py")
+  for path in paths:
     r = config_files.describe(path)
     print(f"{r['config']}  [{r['experiment']}]  {r['summary']}")
     details = [f"reproduces: {r['reproduces']}"] if r["reproduces"] else []
