@@ -14,7 +14,7 @@ import tempfile
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from ntk_tf import cli, config_files, io
+from ntk_tf import cli, config_files, io, plots
 from ntk_tf.errors import NtkTfError
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -147,6 +147,7 @@ def main(argv):
     if hasattr(experiment, "prepare_workdir"):
       experiment.prepare_workdir(config, workdir, overwrite=_OVERWRITE.value)
     setup_platform(config)
+    plots.label_runs(flags.FLAGS["config"].config_filename)
     io.write_json(os.path.join(workdir, "config.json"), config.to_dict())
     experiment.run(config, workdir)
   except NtkTfError as e:

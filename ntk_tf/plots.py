@@ -6,10 +6,31 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+import matplotlib.ticker  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 COLORS = {"standard": "tab:blue", "linearized": "tab:orange"}
 LABELS = {"standard": "network", "linearized": "linearization"}
+_RUN = {"label": ""}  # The config a command-line run came from, named in every title.
+
+
+def label_runs(config_path: str) -> None:
+  """Titles name the config file (`configs/quickstart.py:smoke` -> 'quickstart:smoke'); set by
+  ntk_tf.main, empty for library use."""
+  base, _, arg = config_path.partition(":")
+  name = base.rsplit("/", 1)[-1].removesuffix(".py")
+  _RUN["label"] = f"{name}:{arg}" if arg else name
+
+
+def _title(ax, title: str) -> None:
+  """The axes' title, with the config's name when a command-line run set one."""
+  label = _RUN["label"]
+  ax.set_title(f"{title} [{label}]" if label and title else (title or label), fontsize=10)
+
+
+def _integer_ticks(ax) -> None:
+  """Epochs and steps are whole numbers: no 0.5-epoch ticks."""
+  ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
 
 
 def read_jsonl(path):
@@ -31,10 +52,11 @@ def accuracy_curves(metrics_path: str, out_path: str, title: str = ""):
     ax.plot(epochs, [r[which]["train_accuracy"] for r in rows], "--", color=COLORS[which],
             label=f"{LABELS[which]} train")
   ax.set_xlabel("epoch")
+  _integer_ticks(ax)
   ax.set_ylabel("accuracy")
-  ax.set_title(title)
+  _title(ax, title)
   ax.grid(alpha=0.3)
-  ax.legend()
+  ax.legend(fontsize=8, ncol=2, loc="lower right", framealpha=0.9)
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
   plt.close(fig)
@@ -52,7 +74,7 @@ def trajectories(npz_path: str, out_path: str, title: str = "", max_points: int 
   ax.set_xscale("symlog", linthresh=1)
   ax.set_xlabel("step")
   ax.set_ylabel("output for the correct class")
-  ax.set_title(title + " (light: linearization)")
+  _title(ax, title + " (light: linearization)")
   ax.grid(alpha=0.3)
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
@@ -73,7 +95,7 @@ def effective_rank_vs_width(results_path: str, out_path: str):
   ax.set_xlabel("width factor")
   ax.set_ylabel("effective rank")
   rows = next(iter(results["widths"].values()))["num_rows"]
-  ax.set_title(f"{results['model']} on {results['dataset']} ({rows} rows)")
+  _title(ax, f"{results['model']} on {results['dataset']} ({rows} rows)")
   ax.grid(alpha=0.3)
   ax.legend()
   fig.tight_layout()
@@ -155,7 +177,7 @@ def learning_curves(results_path: str, out_path: str):
   ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
   ax.set_xlabel("training samples n")
   ax.set_ylabel("test error (optimal early stopping)")
-  ax.set_title(f"{results['model']} width {results['width']} on {results['dataset']}")
+  _title(ax, f"{results['model']} width {results['width']} on {results['dataset']}")
   ax.grid(alpha=0.3, which="both")
   ax.legend(fontsize=8)
   fig.tight_layout()
@@ -180,7 +202,7 @@ def width_sweep(results_path: str, out_path: str):
   ax.set_xscale("log")
   ax.set_xlabel("width")
   ax.set_ylabel("test error")
-  ax.set_title(f"n = {sweep['train_size']}")
+  _title(ax, f"n = {sweep['train_size']}")
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
   fig.tight_layout()
@@ -219,8 +241,8 @@ def after_kernel(results_path: str, out_path: str):
     ax.set_ylabel("test error")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-  left.set_title(f"after-kernels, {results['model']} width {results['width']}")
-  right.set_title("after-kernel trained on m samples")
+  _title(left, f"after-kernels, {results['model']} width {results['width']}")
+  _title(right, "after-kernel trained on m samples")
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
   plt.close(fig)
@@ -249,7 +271,7 @@ def time_dynamics(results_path: str, out_path: str):
   ax.set_yscale("log")
   ax.set_xlabel("step t (batches)")
   ax.set_ylabel("test error")
-  ax.set_title(f"{results['model']} width {results['width']}, n = {results['train_size']}")
+  _title(ax, f"{results['model']} width {results['width']}, n = {results['train_size']}")
   ax.grid(alpha=0.3, which="both")
   ax.legend(fontsize=8)
   fig.tight_layout()
