@@ -129,7 +129,7 @@ def run(n1: int, n2: int, block_size: int, *, symmetric: bool,
       if fresh:
         arrays = {name: require_finite(np.asarray(arrays[name], dtype=np.float64),
                                        f"{where(rows[i], cols[j])}"
-                                       f"{'' if len(trailing) == 1 else f' ({name})'}", fix)
+                                       f"{'' if len(trailing) == 1 else f' ({name.upper()})'}", fix)
                   for name in trailing}
         if finish:
           arrays = {name: finish(name, a) for name, a in arrays.items()}
