@@ -8,6 +8,7 @@ import csv
 import os
 from typing import Callable, Optional
 
+import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
@@ -34,6 +35,21 @@ def write_metrics(history, seed_dir: str):
     writer.writerows(rows)
 
 
+def training_state_notice(model) -> Optional[str]:
+  """What a model whose layers keep state updated in training (BatchNormalization's moving
+  statistics) means for a paired run, or None: the network trains with batch statistics, while
+  its linearization f(w0) + J(w0)·u and every kernel use inference mode at w0's statistics."""
+  stateful = sorted({layer.name for layer in model._flatten_layers()  # pylint: disable=protected-access
+                     if isinstance(layer, keras.layers.BatchNormalization)})
+  if not stateful:
+    return None
+  return (f"{model.name} has BatchNormalization ({', '.join(stateful)}): the network trains "
+          "with batch statistics and updates its moving statistics; its linearization "
+          "f(w0) + J(w0)·u, and every kernel, use inference mode at w0's moving statistics "
+          "(mean 0, variance 1 at initialization), so the two models differ by more than "
+          "the linearization.")
+
+
 def run_seed(build_model: Callable, dataset, train_cfg: TrainConfig, seed: int, seed_dir: str,
              dtype: str = "float32",
              strategy: Optional[tf.distribute.Strategy] = None) -> dict:
@@ -44,6 +60,9 @@ def run_seed(build_model: Callable, dataset, train_cfg: TrainConfig, seed: int, 
     model = build_model()
   logging.info("seed %d: %s with %s parameters on %d replica(s)", seed, model.name,
                f"{models.num_params(model):,}", strategy.num_replicas_in_sync)
+  notice = training_state_notice(model)
+  if notice:
+    logging.warning("%s", notice)
   trainer = PairedTrainer(model, dataset, train_cfg, seed, seed_dir, dtype,
                           dataset.decision_threshold, strategy)
   writer = tf.summary.create_file_writer(os.path.join(seed_dir, "tensorboard"))

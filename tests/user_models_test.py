@@ -110,6 +110,21 @@ class UserModelExperimentsTest(parameterized.TestCase, test_utils.TestCase):
     self.assertEqual(on_disk["widths"]["1"]["num_rows"], 120)
 
 
+class TrainingStateNoticeTest(test_utils.TestCase):
+
+  def test_batchnorm_models_are_told_what_the_paired_run_means(self):
+    import keras  # pylint: disable=g-import-not-at-top
+    from ntk_tf import paired_runs  # pylint: disable=g-import-not-at-top
+    inp = keras.Input((4,))
+    h = keras.layers.BatchNormalization(name="bn")(keras.layers.Dense(3)(inp))
+    notice = paired_runs.training_state_notice(keras.Model(inp, keras.layers.Dense(2)(h)))
+    self.assertIn("has BatchNormalization (bn): the network trains with batch statistics",
+                  notice)
+    self.assertIn("use inference mode at w0's moving statistics", notice)
+    plain = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Dense(3)(inp)))
+    self.assertIsNone(paired_runs.training_state_notice(plain))
+
+
 class UserModelBuildTest(test_utils.TestCase):
 
   def test_seeded_even_if_the_function_ignores_its_seed(self):
