@@ -542,8 +542,9 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
   x1 = np.asarray(x1)
   x2 = x1 if symmetric else np.asarray(x2)
   expected = model_shapes(model, x1)[0]
+  fed_dtype = input_dtype(model, dtype)
   for name, x in (("x1", x1), ("x2", x2)):
-    _check_inputs(model, x, name, expected, input_dtype(model, dtype))
+    _check_inputs(model, x, name, expected, fed_dtype)
   if params is None:
     params = [v.value for v in model.trainable_weights]
   if len(params) != len(model.trainable_weights) or any(
@@ -553,7 +554,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
   if outputs not in ("all", "trace"):
     raise ConfigError(f"outputs={outputs!r}; use 'all' or 'trace'.")
   require_finite_inputs(x1, x2)
-  _check_differentiable(model, expected, input_dtype(model, dtype))
+  _check_differentiable(model, expected, fed_dtype)
   for weight, value in zip(model.trainable_weights, params):
     require_finite(value, f"the weight {weight.path} the empirical NTK is taken at",
                    "a diverged training run? Take the kernel at its last good checkpoint, or "
