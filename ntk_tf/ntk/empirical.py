@@ -306,14 +306,16 @@ class _Engine:
     # JVPs in chunks of NTVP_CHUNK tangents, one chunk at a time: memory ∝ chunk · b1, not
     # (b2·L) · b1 (vectorizing all b2·L tangents at once took 618 s for LeNet x1 at 600).
     total = b2 * num_out
-    chunks = (total + NTVP_CHUNK - 1) // NTVP_CHUNK
-    padded = [tf.reshape(tf.pad(r, [[0, chunks * NTVP_CHUNK - total]]
+    # Never more tangents at once than there are (a block of one sample has only L).
+    chunk = min(NTVP_CHUNK, x2.shape[0] * num_out) if x2.shape[0] else NTVP_CHUNK
+    chunks = (total + chunk - 1) // chunk
+    padded = [tf.reshape(tf.pad(r, [[0, chunks * chunk - total]]
                                 + [[0, 0]] * (len(r.shape) - 1)),
-                         [chunks, NTVP_CHUNK] + r.shape[1:].as_list()) for r in rows]
-    cols = tf.map_fn(lambda chunk: tf.vectorized_map(column, chunk), padded,
-                     fn_output_signature=tf.TensorSpec([NTVP_CHUNK, None, num_out], self.dtype),
-                     parallel_iterations=1)           # (chunks, NTVP_CHUNK, b1, L)
-    cols = tf.reshape(cols, [chunks * NTVP_CHUNK, tf.shape(x1)[0], num_out])[:total]
+                         [chunks, chunk] + r.shape[1:].as_list()) for r in rows]
+    cols = tf.map_fn(lambda tangents: tf.vectorized_map(column, tangents), padded,
+                     fn_output_signature=tf.TensorSpec([chunk, None, num_out], self.dtype),
+                     parallel_iterations=1)           # (chunks, chunk, b1, L)
+    cols = tf.reshape(cols, [chunks * chunk, tf.shape(x1)[0], num_out])[:total]
     cols = tf.reshape(cols, [b2, num_out, tf.shape(x1)[0], num_out])
     return tf.transpose(cols, [2, 0, 3, 1])          # (b1, b2, L, L)
 
