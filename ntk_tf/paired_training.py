@@ -5,9 +5,11 @@ for the correct class on fixed validation points (every step for the first T ste
 epoch; Samarin et al. 2020, Fig. 2). With translate_mode="per_epoch" the minibatches are shifted
 afresh every epoch (Dataset.train_batch) and the epoch's train loss/accuracy are measured on
 that epoch's shifted training images, the inputs its steps saw (with "fixed": x_train itself);
-the test set keeps its fixed shift. Everything needed to resume (weights, velocities, u, step,
-history, trajectories) is in one TensorFlow checkpoint, so an interrupted run resumes and ends
-with results identical to an uninterrupted one.
+the test set keeps its fixed shift. With steps_per_call > 1 each compiled call runs a chunk of
+consecutive steps (training.CompiledStep, the same bits as one step per call); chunks end at
+every step the loop records, checkpoints or evaluates at. Everything needed to resume (weights,
+velocities, u, step, history, trajectories) is in one TensorFlow checkpoint, so an interrupted
+run resumes and ends with results identical to an uninterrupted one.
 """
 
 import dataclasses
@@ -23,7 +25,7 @@ from absl import logging
 from tensorflow.core.framework import summary_pb2
 
 from ntk_tf import distribute, progress, training
-from ntk_tf.errors import DataError
+from ntk_tf.errors import ConfigError, DataError
 from ntk_tf.data import Dataset
 from ntk_tf.linearize import LinearizedModel
 
@@ -53,6 +55,29 @@ class TrainConfig:
   train_linearized: bool = True
   centered: bool = False
   order: int = 1
+  steps_per_call: int = 16  # SGD steps per compiled call (1: one Python dispatch per step).
+
+  def __post_init__(self):
+    k = self.steps_per_call
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+      raise ConfigError(f"train.steps_per_call={k!r} must be a positive integer (1: one step "
+                        "per compiled call).")
+
+
+def chunk_end(step: int, epoch_end: int, steps_per_call: int, trajectory_steps: int,
+              checkpoint_every: Optional[int]) -> int:
+  """The step at which the chunk of steps after `step` ends.
+
+  At most steps_per_call steps, and never past a step after which the loop records something:
+  the epoch's end, the output trajectories (every step up to trajectory_steps) or a mid-epoch
+  checkpoint (every checkpoint_every steps).
+  """
+  if step < trajectory_steps:
+    return step + 1
+  end = min(step + steps_per_call, epoch_end)
+  if checkpoint_every:
+    end = min(end, (step // checkpoint_every + 1) * checkpoint_every)
+  return end
 
 
 class PairedTrainer:
@@ -98,20 +123,21 @@ class PairedTrainer:
 
     # Traced per batch shape, never shape-generalized (reduce_retracing): a resumed run that
     # meets the short last batch first must compute bit for bit what an uninterrupted one does.
-    @tf.function(jit_compile=jit)
     def standard_step(x, y, lr):
       with tf.GradientTape() as tape:
         loss = self.std_loss(model(x, training=True), y)
       self.std_opt.apply(tape.gradient(loss, self.params), lr)
       return loss
 
-    @tf.function(jit_compile=jit)
     def linearized_step(x, y, lr):
       loss, grads = lin.loss_and_gradient(x, y, self.lin_loss)
       self.lin_opt.apply(grads, lr)
       return loss
 
-    self.standard_step, self.linearized_step = standard_step, linearized_step
+    self.compiled_steps = dict(standard=training.CompiledStep(standard_step, jit),
+                               linearized=training.CompiledStep(linearized_step, jit))
+    self.standard_step = self.compiled_steps["standard"].step
+    self.linearized_step = self.compiled_steps["linearized"].step
     if self.strategy.num_replicas_in_sync > 1:
       self.standard_step, self.linearized_step = self._distributed_steps()
     self.standard_fn = tf.function(lambda x: model(x, training=False), jit_compile=jit)
@@ -164,6 +190,35 @@ class PairedTrainer:
     return (distribute.split_batch(self.strategy, x, self.dtype),
             distribute.split_batch(self.strategy, d.targets_train[idx], self.dtype),
             (tf.constant(len(idx), tf.int32),))
+
+  def _chunk(self, chunk_idx, epoch: int):
+    """(xs, ys, n): the minibatches `chunk_idx` of epoch `epoch` stacked on a leading axis and
+    zero-padded to steps_per_call of them, so that every chunk has one shape (one trace)."""
+    d, k = self.data, self.cfg.steps_per_call
+    x = [d.train_batch(idx, epoch) for idx in chunk_idx]
+    y = [d.targets_train[idx] for idx in chunk_idx]
+    xs, ys = np.zeros((k, *x[0].shape), x[0].dtype), np.zeros((k, *y[0].shape), y[0].dtype)
+    xs[:len(x)], ys[:len(y)] = x, y
+    return (tf.constant(xs, dtype=self.dtype), tf.constant(ys, dtype=self.dtype),
+            tf.constant(len(chunk_idx), tf.int32))
+
+  def _train_chunk(self, chunk_idx, epoch: int, rates: dict, step: int):
+    """Trains the models in `rates` ({which: (learning rate, as a tensor)}) on the minibatches
+    `chunk_idx`, steps step + 1, ...: one compiled call per step when the chunk has one, else
+    one per model. Each loss is checked in the order the per-step loop checks it."""
+    if len(chunk_idx) == 1:
+      x, y, extra = self._batch(chunk_idx[0], epoch)
+      per_step = dict(standard=self.standard_step, linearized=self.linearized_step)
+      for which, (lr, lr_t) in rates.items():
+        self._check_finite(which, float(per_step[which](x, y, lr_t, *extra)), step + 1, epoch,
+                           lr)
+      return
+    xs, ys, n = self._chunk(chunk_idx, epoch)
+    losses = {which: self.compiled_steps[which].steps(xs, ys, n, lr_t).numpy()
+              for which, (_, lr_t) in rates.items()}
+    for i in range(len(chunk_idx)):
+      for which, (lr, _) in rates.items():
+        self._check_finite(which, float(losses[which][i]), step + 1 + i, epoch, lr)
 
   # --- state ----------------------------------------------------------------------------
   def restore(self) -> bool:
@@ -227,10 +282,42 @@ class PairedTrainer:
           "and run again.")
 
   # --- the loop -------------------------------------------------------------------------
+  def _train_epoch(self, epoch: int, step: int, steps_per_epoch: int, rates: dict, bar,
+                   on_step) -> int:
+    """Trains from `step` to the end of epoch `epoch` at learning rates {which: lr}, in chunks
+    of steps that end wherever the loop records, checkpoints or ends the epoch; the new step."""
+    cfg = self.cfg
+    rates = {which: (lr, tf.constant(lr, self.dtype)) for which, lr in rates.items()
+             if getattr(cfg, f"train_{which}")}
+    # A chunk needs one batch shape per compiled call: not split over replicas.
+    per_call = cfg.steps_per_call if self.strategy.num_replicas_in_sync == 1 else 1
+    batches = training.epoch_batches(len(self.data.x_train), cfg.batch_size, self.seed, epoch)
+    epoch_end = (epoch + 1) * steps_per_epoch
+    # A short last batch has a shape of its own, so a chunk of its own.
+    full_end = epoch_end - int(len(self.data.x_train) % cfg.batch_size != 0)
+    while step < epoch_end:
+      first = step - epoch * steps_per_epoch
+      n = chunk_end(step, full_end if step < full_end else epoch_end, per_call,
+                    cfg.trajectory_steps, cfg.checkpoint_every_steps) - step
+      self._train_chunk(batches[first:first + n], epoch, rates, step)
+      step += n
+      self.step.assign(step)
+      if step <= cfg.trajectory_steps:
+        self._record_trajectory(step)
+      if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps == 0 and \
+          step % steps_per_epoch:
+        self.save()
+      bar.update(n, extra=f"epoch {epoch + 1}/{cfg.epochs}")
+      if on_step:
+        for b in range(first, first + n):
+          on_step(epoch, b + 1, steps_per_epoch)
+    return step
+
   def train(self, writer=None, on_step=None) -> list:
     """Runs (or resumes) the paired training; returns the per-epoch history.
 
-    on_step(epoch, batch, steps_per_epoch), if given, is called after every step.
+    on_step(epoch, batch, steps_per_epoch), if given, is called after every step (after the
+    chunk of steps that holds it).
     """
     cfg, d = self.cfg, self.data
     self.restore()
@@ -245,27 +332,9 @@ class PairedTrainer:
     for epoch in range(step // steps_per_epoch, cfg.epochs):
       lr = training.step_decay(cfg.learning_rate, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
       lin_lr = training.step_decay(lin_base, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
-      lr_t, lin_lr_t = tf.constant(lr, self.dtype), tf.constant(lin_lr, self.dtype)
-      batches = training.epoch_batches(len(d.x_train), cfg.batch_size, self.seed, epoch)
       start = time.time()
-      for b in range(step - epoch * steps_per_epoch, steps_per_epoch):
-        x, y, extra = self._batch(batches[b], epoch)
-        if cfg.train_standard:
-          self._check_finite("standard", float(self.standard_step(x, y, lr_t, *extra)),
-                             step + 1, epoch, lr)
-        if cfg.train_linearized:
-          self._check_finite("linearized", float(self.linearized_step(x, y, lin_lr_t, *extra)),
-                             step + 1, epoch, lin_lr)
-        step += 1
-        self.step.assign(step)
-        if step <= cfg.trajectory_steps:
-          self._record_trajectory(step)
-        if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps == 0 and \
-            step % steps_per_epoch:
-          self.save()
-        bar.update(1, extra=f"epoch {epoch + 1}/{cfg.epochs}")
-        if on_step:
-          on_step(epoch, b + 1, steps_per_epoch)
+      step = self._train_epoch(epoch, step, steps_per_epoch, dict(standard=lr, linearized=lin_lr),
+                               bar, on_step)
       seconds = time.time() - start
       if step > cfg.trajectory_steps:
         self._record_trajectory(step)

@@ -80,6 +80,53 @@ class SGD:
       p.assign_sub(lr * v)
 
 
+class CompiledStep:
+  """One SGD step, compiled once, run one step per call or many steps per call, same bits.
+
+  `body(x, y, lr)` applies one step and returns its loss. `step(x, y, lr)` runs it once;
+  `steps(xs, ys, n, lr)` runs it on xs[i], ys[i] for i < n in one call (xs, ys: a chunk of
+  minibatches stacked on a leading axis, possibly longer than n) and returns the n losses.
+
+  The chunk's loop is a TensorFlow graph loop that calls the very same compiled step, so both
+  give identical bits. With XLA that step is one XLA executable. Compiling the loop itself
+  with XLA would be slower and different in the last bits: XLA's CPU backend rewrites
+  convolutions into the layouts its fast (Eigen) kernels take only in the entry computation, so
+  the gradient convolutions inside a while loop go to its generic emitter. Without XLA the
+  step is a function that is never inlined into its callers (grappler's arithmetic optimizer
+  rewrites an inlined linearized step differently) and the per-step call goes through it too.
+  """
+
+  def __init__(self, body: Callable, jit_compile: bool):
+    if jit_compile:
+      compiled = tf.function(body, jit_compile=True)
+      self.step = compiled
+    else:
+      compiled = tf.function(body, experimental_attributes={"_noinline": True})
+
+      @tf.function
+      def step(x, y, lr):
+        return compiled(x, y, lr)
+
+      self.step = step
+    self.steps = _loop_of(compiled)
+
+
+def _loop_of(compiled: Callable) -> Callable:
+  """A tf.function running compiled(xs[i], ys[i], lr) for i < n, one after the other; the n
+  losses. The loop is TensorFlow's, not XLA's, whatever `compiled` is."""
+
+  @tf.function
+  def steps(xs, ys, n, lr):
+    def body(i, losses):
+      return i + 1, losses.write(i, compiled(xs[i], ys[i], lr))
+    losses = tf.TensorArray(xs.dtype, size=n, element_shape=[])
+    _, losses = tf.while_loop(lambda i, _: i < n, body, (tf.constant(0, n.dtype), losses),
+                              parallel_iterations=1)
+    return losses.stack()
+
+  return steps
+
+
 def _as_dtype(value, dtype):
   """A scalar in `dtype`; Python floats are converted directly (tf.cast would round them to
   float32 first, an error of ~1e-9 in float64 training)."""
