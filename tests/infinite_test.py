@@ -43,6 +43,32 @@ def mlp_closed_form(x, hidden_layers, w_std, b_std):
   return k, w_std ** 2 * theta + k
 
 
+def cntk_v_same_pixel(x1, x2, depth, w_std, b_std, trained_layers="all"):
+  """Arora et al.'s CNTK-V recursion written out in NumPy at same-pixel pairs only (a flatten
+  readout never sees p != p'): (n, n) NNGP and NTK of the images x1 and x2 stacked together,
+  each 3x3 SAME convolution one shift at a time, every variance read off the joint kernel."""
+  x = np.concatenate([x1, x2])
+  n, h, w = x.shape[:3]
+  k = np.einsum("ahwc,bhwc->abhw", x, x) / x.shape[-1]
+  theta = np.zeros_like(k)
+  for layer in range(depth):
+    padded = np.pad(k, [(0, 0), (0, 0), (1, 1), (1, 1)])
+    padded_theta = np.pad(theta, [(0, 0), (0, 0), (1, 1), (1, 1)])
+    k, theta = np.zeros_like(k), np.zeros_like(k)
+    for di in range(3):
+      for dj in range(3):
+        k += padded[:, :, di:di + h, dj:dj + w]
+        theta += padded_theta[:, :, di:di + h, dj:dj + w]
+    k = w_std ** 2 / 9 * k + b_std ** 2
+    theta = w_std ** 2 / 9 * theta + (k if layer > 0 or trained_layers == "all" else 0.0)
+    var = k[np.arange(n), np.arange(n)]  # (n, H, W): K(x, x) at each pixel.
+    k, derivative = arccos_relu(k, var[:, None], var[None, :])
+    theta = theta * derivative
+  k = w_std ** 2 * k.mean(axis=(2, 3)) + b_std ** 2
+  theta = w_std ** 2 * theta.mean(axis=(2, 3)) + (k if trained_layers == "all" else 0.0)
+  return k, theta
+
+
 def mean_empirical_ntk(arch, x, width, seeds, **kwargs):
   """Mean and standard error of the eNTK over seeds of the finite net, NTK parameterization."""
   kernels = []
@@ -72,6 +98,38 @@ class ClosedFormTest(test_utils.TestCase, parameterized.TestCase):
     out = infinite.kernels("mlp", x, depth=2)
     self.assertAllClose(out["nngp"], [[2.0, 2 / math.pi], [2 / math.pi, 2.0]], rtol=RTOL)
     self.assertAllClose(out["ntk"], [[4.0, 2 / math.pi], [2 / math.pi, 4.0]], rtol=RTOL)
+
+
+class SamePixelReferenceTest(test_utils.TestCase, parameterized.TestCase):
+  """CNTK-V's pairs-at-once computation (each pair once in a block with itself) equals the
+  recursion written out directly, to float64 round-off."""
+
+  @parameterized.named_parameters(
+      ("depth3", 3, math.sqrt(2.0), 0.0, "all"),
+      ("depth10", 10, math.sqrt(2.0), 0.0, "all"),
+      ("depth3_biases_middle", 3, 1.4, 0.3, "middle"),
+  )
+  def test_equals_the_direct_recursion(self, depth, w_std, b_std, trained_layers):
+    rng = np.random.default_rng(8)
+    x1, x2 = rng.standard_normal((3, 8, 8, 3)), rng.standard_normal((2, 8, 8, 3))
+    nngp, ntk = cntk_v_same_pixel(x1, x2, depth, w_std, b_std, trained_layers)
+    kwargs = dict(depth=depth, w_std=w_std, b_std=b_std, trained_layers=trained_layers)
+    for block_size in (None, 2):  # One block; blocks of 2 (triangles, cross and short blocks).
+      out = infinite.kernels("cnn_v", x1, block_size=block_size, **kwargs)
+      self.assertAllClose(out["nngp"], nngp[:3, :3], rtol=1e-12, atol=0)
+      self.assertAllClose(out["ntk"], ntk[:3, :3], rtol=1e-12, atol=0)
+    cross = infinite.kernels("cnn_v", x1, x2, **kwargs)
+    self.assertAllClose(cross["nngp"], nngp[:3, 3:], rtol=1e-12, atol=0)
+    self.assertAllClose(cross["ntk"], ntk[:3, 3:], rtol=1e-12, atol=0)
+
+  def test_float32_diagonal_is_exact_to_float32_round_off(self):
+    # Each sample's pair with itself has cos θ = 1 exactly; a cos θ one rounding below 1 would
+    # move the NTK's diagonal by ~√eps (3e-4 in float32), through the arc-cosine's derivative.
+    x = np.random.default_rng(9).standard_normal((4, 8, 8, 3))
+    k64 = infinite.kernels("cnn_v", x, depth=10, dtype="float64")
+    k32 = infinite.kernels("cnn_v", x, depth=10, dtype="float32")
+    self.assertAllClose(k32["ntk"], k64["ntk"], rtol=2e-6, atol=0)
+    self.assertAllClose(k32["nngp"], k64["nngp"], rtol=2e-6, atol=0)
 
 
 class ConvergenceTest(test_utils.TestCase, parameterized.TestCase):

@@ -33,11 +33,19 @@ So Θ_middle = Θ − NNGP − Θ_1 (both dropped terms are PSD kernels); the NN
 ReLU needs K(x, x) at every pixel pair of each sample (average pooling mixes pixels), so each
 block carries the self-kernels of its samples beside the cross kernel.
 
+Same-pixel architectures (CNTK-V, cnn5: a flatten readout and no pooling) only ever need
+p = p' (Arora et al. 2019 §4: the CNTK is tr Θ⁽ᴸ⁾, the trace over pixels, and each layer's
+patch trace tr([K]_{D_ij,i'j'}) keeps the offset p' − p). There a block is one list of sample pairs, each sample's pair with itself included,
+held as a (pairs, H, W) tensor; each layer is a few elementwise ops and two band-matrix
+products over all pairs at once, and a block with itself computes each unordered pair once.
+
 Precision: d/dc arccos(c) diverges at c = 1, so entries with x ≈ x' (the diagonal) inherit a
-relative rounding error of order √eps from cos θ: ~1e-8 in float64, ~3e-4 in float32.
+relative rounding error of order √eps from cos θ: ~1e-8 in float64, ~3e-4 in float32. The
+same-pixel pairs avoid it on the diagonal: a pair with itself has cos θ = 1 exactly.
 """
 
 import dataclasses
+import functools
 import math
 from typing import List, Optional, Sequence, Tuple
 
@@ -106,59 +114,50 @@ def trained_flags(spec: Sequence[Tuple], trained_layers: str = "all") -> List[bo
 # -- kernel algebra on blocks --------------------------------------------------------------
 @dataclasses.dataclass
 class _State:
-  """NNGP and NTK of a block of sample pairs, and each sample's self-kernel.
-
-  Images: cross (b1, b2, H, W, H, W), self (b, H, W, H, W); with `diagonal` only the
-  same-pixel pairs p = p': (b1, b2, H, W) and (b, H, W). Vectors: (b1, b2) and (b,).
+  """NNGP and NTK of a block of sample pairs at every pixel pair, and each sample's
+  self-kernel: images cross (b1, b2, H, W, H, W), self (b, H, W, H, W); vectors (b1, b2), (b,).
   """
   nngp: tf.Tensor
   ntk: tf.Tensor
   self1: tf.Tensor
   self2: tf.Tensor
   image: bool
-  diagonal: bool = False
 
 
-def _input_state(x1, x2, diagonal: bool = False) -> _State:
+def _input_state(x1, x2) -> _State:
   if len(x1.shape) == 2:  # Vectors: K = x·x' / d.
     d = tf.cast(tf.shape(x1)[-1], x1.dtype)
     nngp = tf.matmul(x1, x2, transpose_b=True) / d
     return _State(nngp, tf.zeros_like(nngp), tf.reduce_sum(x1 * x1, -1) / d,
                   tf.reduce_sum(x2 * x2, -1) / d, image=False)
   c = tf.cast(tf.shape(x1)[-1], x1.dtype)
-  if diagonal:
-    nngp = tf.einsum("ahwc,bhwc->abhw", x1, x2) / c
-    return _State(nngp, tf.zeros_like(nngp), tf.reduce_sum(x1 * x1, -1) / c,
-                  tf.reduce_sum(x2 * x2, -1) / c, image=True, diagonal=True)
   nngp = tf.einsum("ahwc,bijc->ahwbij", x1, x2) / c
   nngp = tf.transpose(nngp, [0, 3, 1, 2, 4, 5])
   return _State(nngp, tf.zeros_like(nngp), tf.einsum("ahwc,aijc->ahwij", x1, x1) / c,
                 tf.einsum("ahwc,aijc->ahwij", x2, x2) / c, image=True)
 
 
-def _diag(self_kernel, image: bool, diagonal: bool = False):
+def _diag(self_kernel, image: bool):
   """K(x, x) at each pixel (b, H, W) from the self-kernel (b, H, W, H, W), or (b,)."""
-  if not image or diagonal:
+  if not image:
     return self_kernel
   b, h, w = tf.shape(self_kernel)[0], tf.shape(self_kernel)[1], tf.shape(self_kernel)[2]
   flat = tf.reshape(self_kernel, [b, h * w, h * w])
   return tf.reshape(tf.linalg.diag_part(flat), [b, h, w])
 
 
-def _conv_sum(k, size: int, padding: str, batch_dims: int, diagonal: bool = False):
-  """Σ_δ K(p+δ, p'+δ) over the size×size offsets δ for the spatial dims after batch_dims
-  (with `diagonal`, K holds only p = p' and this is a box sum over the image).
+def _conv_sum(k, size: int, padding: str, batch_dims: int):
+  """Σ_δ K(p+δ, p'+δ) over the size×size offsets δ for the spatial dims after batch_dims.
 
   The sum is separable: shifts along rows (i, i') then along columns (j, j'), 2·size slice-adds
   instead of size² (measured 1.5x faster than the direct form on the CPU).
   """
-  spatial = 2 if diagonal else 4
   if padding == "same":
     lo = (size - 1) // 2
-    pads = [[0, 0]] * batch_dims + [[lo, size - 1 - lo]] * spatial
+    pads = [[0, 0]] * batch_dims + [[lo, size - 1 - lo]] * 4
     k = tf.pad(k, pads)
   for axis in (0, 1):  # Rows (dims batch+0 and batch+2), then columns (batch+1, batch+3).
-    dims = [batch_dims + axis] + ([] if diagonal else [batch_dims + 2 + axis])
+    dims = [batch_dims + axis, batch_dims + 2 + axis]
     out_len = k.shape[dims[0]] - size + 1
     total = None
     for a in range(size):
@@ -171,23 +170,20 @@ def _conv_sum(k, size: int, padding: str, batch_dims: int, diagonal: bool = Fals
   return k
 
 
+def _arc_cosine(k, v1, v2):
+  """The ReLU's arc-cosine maps K' and K̇ (Cho & Saul; the expectations in Arora et al. 2019
+  eq. (11)-(12)) of pre-activations with covariance k and variances v1, v2; a zero variance
+  gives cos θ = 0 and K' = 0."""
+  norm = tf.sqrt(v1 * v2)
+  cos = tf.clip_by_value(tf.math.divide_no_nan(k, norm), -1.0, 1.0)
+  angle = tf.acos(cos)
+  k_new = norm * (tf.sin(angle) + (math.pi - angle) * cos) / (2 * math.pi)
+  return k_new, (math.pi - angle) / (2 * math.pi)
+
+
 def _relu(state: _State) -> _State:
-  d1 = _diag(state.self1, state.image, state.diagonal)
-  d2 = _diag(state.self2, state.image, state.diagonal)
-
-  def arccos(k, theta, v1, v2):
-    norm = tf.sqrt(v1 * v2)
-    safe = tf.where(norm > 0, norm, tf.ones_like(norm))
-    cos = tf.clip_by_value(tf.where(norm > 0, k / safe, tf.zeros_like(k)), -1.0, 1.0)
-    angle = tf.acos(cos)
-    k_new = norm * (tf.sin(angle) + (math.pi - angle) * cos) / (2 * math.pi)
-    derivative = (math.pi - angle) / (2 * math.pi)
-    return k_new, theta * derivative
-
-  if state.diagonal:
-    v1, v2 = d1[:, None], d2[None]
-    s1, s2 = (d1, d1), (d2, d2)
-  elif state.image:
+  d1, d2 = _diag(state.self1, state.image), _diag(state.self2, state.image)
+  if state.image:
     v1 = d1[:, None, :, :, None, None]
     v2 = d2[None, :, None, None, :, :]
     s1 = (d1[:, :, :, None, None], d1[:, None, None, :, :])
@@ -195,10 +191,10 @@ def _relu(state: _State) -> _State:
   else:
     v1, v2 = d1[:, None], d2[None, :]
     s1, s2 = (d1, d1), (d2, d2)
-  nngp, ntk = arccos(state.nngp, state.ntk, v1, v2)
-  self1, _ = arccos(state.self1, state.self1, *s1)
-  self2, _ = arccos(state.self2, state.self2, *s2)
-  return _State(nngp, ntk, self1, self2, state.image, state.diagonal)
+  nngp, derivative = _arc_cosine(state.nngp, v1, v2)
+  self1, _ = _arc_cosine(state.self1, *s1)
+  self2, _ = _arc_cosine(state.self2, *s2)
+  return _State(nngp, state.ntk * derivative, self1, self2, state.image)
 
 
 def _avg_pool(k, size: int, batch_dims: int):
@@ -241,18 +237,11 @@ def _apply(layer: Tuple, state: _State, w_std: float, b_std: float,
     scale = w2 / size ** 2
 
     def conv(batch_dims):
-      return lambda k: scale * _conv_sum(k, size, padding, batch_dims, state.diagonal)
+      return lambda k: scale * _conv_sum(k, size, padding, batch_dims)
 
     nngp = conv(2)(state.nngp) + b2
     ntk = conv(2)(state.ntk) + (nngp if trained else 0.0)
-    return _State(nngp, ntk, conv(1)(state.self1) + b2,
-                  conv(1)(state.self2) + b2, True, state.diagonal)
-  if state.diagonal and kind == "flatten":
-    return _State(*(tf.reduce_mean(t, axis=[-2, -1]) for t in (state.nngp, state.ntk,
-                                                              state.self1, state.self2)),
-                  image=False)
-  if state.diagonal:
-    raise ConfigError(f"layer {kind} needs pixel pairs p != p' (no diagonal mode).")
+    return _State(nngp, ntk, conv(1)(state.self1) + b2, conv(1)(state.self2) + b2, True)
   if kind == "avg_pool":
     return _State(_avg_pool(state.nngp, layer[1], 2), _avg_pool(state.ntk, layer[1], 2),
                   _avg_pool(state.self1, layer[1], 1), _avg_pool(state.self2, layer[1], 1),
@@ -275,11 +264,15 @@ def block_kernels(spec: Sequence[Tuple], x1, x2, w_std: float = math.sqrt(2.0),
   """
   spec = list(spec)
   flags = trained_flags(spec, trained_layers)
+  if _same_pixel(spec) if diagonal is None else diagonal:
+    b1, b2 = tf.shape(x1)[0], tf.shape(x2)[0]
+    nngp, ntk = _pair_kernels(spec, flags, _cross_pairs(x1, x2), w_std, b_std)
+    return tf.reshape(nngp[:b1 * b2], [b1, b2]), tf.reshape(ntk[:b1 * b2], [b1, b2])
   if spec and spec[0][0] == "flatten":
     # Flatten at the input: K = x·x'/(H·W·C), as the mean over same-pixel pairs gives.
     x1, x2 = tf.reshape(x1, [tf.shape(x1)[0], -1]), tf.reshape(x2, [tf.shape(x2)[0], -1])
     spec, flags = spec[1:], flags[1:]
-  state = _input_state(x1, x2, _diagonal(spec) if diagonal is None else diagonal)
+  state = _input_state(x1, x2)
   for layer, trained in zip(spec, flags):
     state = _apply(layer, state, w_std, b_std, trained)
   if state.image:
@@ -287,7 +280,20 @@ def block_kernels(spec: Sequence[Tuple], x1, x2, w_std: float = math.sqrt(2.0),
   return state.nngp, state.ntk
 
 
-def _diagonal(spec) -> bool:
+def symmetric_block_kernels(spec: Sequence[Tuple], x, w_std: float = math.sqrt(2.0),
+                            b_std: float = 0.0, trained_layers: str = "all"):
+  """(nngp, ntk) of shape (b, b) for a block of inputs with itself, of a same-pixel
+  architecture (CNTK-V, cnn5): each unordered pair once, b(b+1)/2 pairs instead of b²."""
+  spec = list(spec)
+  if not _same_pixel(spec):
+    raise ConfigError("symmetric_block_kernels needs a same-pixel architecture (a flatten "
+                      "readout without pooling); use block_kernels(spec, x, x).")
+  pairs, entry_pair = _triangle_pairs(x)
+  nngp, ntk = _pair_kernels(spec, trained_flags(spec, trained_layers), pairs, w_std, b_std)
+  return tf.gather(nngp, entry_pair), tf.gather(ntk, entry_pair)
+
+
+def _same_pixel(spec) -> bool:
   """Whether only same-pixel pairs are needed: convolutions preserve the offset p' − p and a
   flatten readout keeps p = p', so without pooling K(p, p') with p' ≠ p never matters (Arora
   et al.'s CNTK-V then costs O(H·W) per pair instead of O((H·W)²))."""
@@ -296,13 +302,136 @@ def _diagonal(spec) -> bool:
           and not {"avg_pool", "gap"} & set(kinds[:kinds.index("flatten")]))
 
 
+# -- same-pixel pairs (CNTK-V, cnn5): one tensor of sample pairs ---------------------------
+@dataclasses.dataclass
+class _Pairs:
+  """NNGP and NTK of a list of sample pairs (a, b), each at the same pixel p of both samples.
+
+  The list holds every sample's pair with itself, so K(a, a) at the same layer is an entry of
+  the same tensor: own1[q] and own2[q] index the pairs (a, a) and (b, b) of pair q = (a, b).
+  A pair with itself thus gets cos θ = K / sqrt(K·K) = 1 exactly, as the arc-cosine needs
+  (its derivative diverges at 1; module docstring).
+  """
+  nngp: tf.Tensor  # (P, H, W); (P,) after the flatten.
+  ntk: Optional[tf.Tensor]  # As nngp; None while it is 0 (no trained layer yet).
+  own1: tf.Tensor  # (P,) int32.
+  own2: tf.Tensor
+
+
+def _cross_pairs(x1, x2) -> _Pairs:
+  """The pairs of x1 × x2 (row-major), then each sample of x1 and of x2 with itself."""
+  b1, b2 = tf.shape(x1)[0], tf.shape(x2)[0]
+  c = tf.cast(tf.shape(x1)[-1], x1.dtype)
+  cross = tf.einsum("ahwc,bhwc->abhw", x1, x2) / c
+  cross = tf.reshape(cross, tf.concat([[b1 * b2], tf.shape(cross)[2:]], 0))
+  nngp = tf.concat([cross, tf.reduce_sum(x1 * x1, -1) / c, tf.reduce_sum(x2 * x2, -1) / c], 0)
+  cross_index, own = tf.range(b1 * b2), b1 * b2 + tf.range(b1 + b2)
+  return _Pairs(nngp, None, tf.concat([b1 * b2 + cross_index // b2, own], 0),
+                tf.concat([b1 * b2 + b1 + cross_index % b2, own], 0))
+
+
+def _triangle_pairs(x) -> Tuple[_Pairs, tf.Tensor]:
+  """The pairs (a, b), a ≤ b, of the samples of x (row-major), and for each entry (a, b) of the
+  (n, n) kernel the index of its pair."""
+  n = tf.shape(x)[0]
+  c = tf.cast(tf.shape(x)[-1], x.dtype)
+
+  def index(a, b):  # Of the pair (a, b), a ≤ b: the rows before a hold n, n − 1, ... pairs.
+    return a * n - a * (a - 1) // 2 + b - a
+
+  samples = tf.range(n)
+  upper = tf.cast(tf.where(samples[:, None] <= samples[None, :]), tf.int32)  # Row-major.
+  first, second = upper[:, 0], upper[:, 1]
+  gram = tf.einsum("ahwc,bhwc->abhw", x, x) / c
+  gram = tf.reshape(gram, tf.concat([[n * n], tf.shape(gram)[2:]], 0))
+  pairs = _Pairs(tf.gather(gram, first * n + second), None, index(first, first),
+                 index(second, second))
+  rows, cols = samples[:, None], samples[None, :]
+  return pairs, index(tf.minimum(rows, cols), tf.maximum(rows, cols))
+
+
+def _box_matrix(n: int, size: int, padding: str, dtype, scale: float = 1.0) -> tf.Tensor:
+  """(n_out, n) matrix M with (M k)[i] = scale · Σ_a k[i + a − lo] over the `size` offsets a,
+  zero outside the input (lo = (size − 1) // 2 for SAME, 0 for VALID)."""
+  lo = (size - 1) // 2 if padding == "same" else 0
+  n_out = n if padding == "same" else n - size + 1
+  offset = np.arange(n)[None, :] - np.arange(n_out)[:, None] + lo
+  return tf.constant(scale * ((offset >= 0) & (offset < size)), dtype)
+
+
+def _box_sum(k, size: int, padding: str, scale: float):
+  """scale · Σ_δ K(p + δ) over the size×size offsets δ, for K (P, H, W): the patch trace
+  tr([K]_{D_ij,ij}) of Arora et al. 2019 §4 at p = p', as a band-matrix product on each side."""
+  rows = _box_matrix(k.shape[1], size, padding, k.dtype)
+  cols = _box_matrix(k.shape[2], size, padding, k.dtype, scale)
+  return tf.matmul(tf.matmul(rows, k), cols, transpose_b=True)
+
+
+def _pairs_apply(layer: Tuple, pairs: _Pairs, w2: float, b2: float, trained: bool) -> _Pairs:
+  """One layer's rule (module docstring) on same-pixel pairs."""
+  kind, image = layer[0], pairs.nngp.shape.rank == 3
+  nngp, ntk = pairs.nngp, pairs.ntk
+  if kind == "relu":
+    nngp, derivative = _arc_cosine(nngp, tf.gather(nngp, pairs.own1),
+                                   tf.gather(nngp, pairs.own2))
+    ntk = None if ntk is None else ntk * derivative
+  elif kind in ("conv", "dense"):
+    if (kind == "conv") != image:
+      raise ConfigError(f"layer {kind} needs {'image' if kind == 'conv' else 'flattened'} "
+                        "inputs.")
+    if kind == "conv":
+      linear = lambda k: _box_sum(k, layer[1], layer[2], w2 / layer[1] ** 2)
+    else:
+      linear = lambda k: w2 * k
+    nngp = linear(nngp) + b2 if b2 else linear(nngp)
+    ntk = None if ntk is None else linear(ntk)
+    if trained:
+      ntk = nngp if ntk is None else ntk + nngp
+  elif kind == "flatten" and image:
+    nngp = tf.reduce_mean(nngp, axis=[1, 2])
+    ntk = None if ntk is None else tf.reduce_mean(ntk, axis=[1, 2])
+  else:
+    raise ConfigError(f"layer {kind} needs pixel pairs p != p' (no same-pixel mode).")
+  return _Pairs(nngp, ntk, pairs.own1, pairs.own2)
+
+
+def _pair_kernels(spec, flags, pairs: _Pairs, w_std: float, b_std: float):
+  """(nngp, ntk), each (P,), of the network `spec` on the input kernels of `pairs`."""
+  for layer, trained in zip(spec, flags):
+    pairs = _pairs_apply(layer, pairs, w_std ** 2, b_std ** 2, trained)
+  if pairs.nngp.shape.rank != 1:
+    raise ConfigError("the architecture must end with a dense readout.")
+  return pairs.nngp, tf.zeros_like(pairs.nngp) if pairs.ntk is None else pairs.ntk
+
+
 # -- blocked driver ------------------------------------------------------------------------
+@functools.lru_cache(maxsize=32)
+def _block_function(spec: Tuple[Tuple, ...], w_std: float, b_std: float, trained_layers: str,
+                    signature: Tuple[tf.TensorSpec, ...]):
+  """block_kernels (two inputs) or symmetric_block_kernels (one) traced for `signature`, kept
+  for later calls: tracing a deep CNTK takes longer than computing 64 images' CNTK-V, so a
+  kernel computed again (after a warm-up, on another split) reuses the graph."""
+  if len(signature) == 1:
+    fn = lambda x: symmetric_block_kernels(spec, x, w_std, b_std, trained_layers=trained_layers)
+  else:
+    fn = lambda a, b: block_kernels(spec, a, b, w_std, b_std, trained_layers=trained_layers)
+  return tf.function(fn, input_signature=signature, autograph=False)
+
+
+def _block_signature(spec, block, dtype) -> tf.TensorSpec:
+  """The traced input of a block of samples: same-pixel graphs serve every block size (unknown
+  batch dimension); the others are traced per block shape, as before (a trace generalized over
+  shapes rounds differently). Either way a block's values do not depend on which block came
+  first, so a resumed run is bit-identical."""
+  return tf.TensorSpec((None if _same_pixel(spec) else len(block),) + block.shape[1:], dtype)
+
+
 def _pair_bytes(spec, input_shape, itemsize: int) -> int:
   """Bytes per sample pair of the largest intermediate (×6 for NNGP, NTK and temporaries)."""
   if len(input_shape) != 3 or spec[0][0] == "flatten":
     return 64 * itemsize
   h, w = input_shape[:2]
-  return 6 * h * w * (1 if _diagonal(spec) else h * w) * itemsize
+  return 6 * h * w * (1 if _same_pixel(spec) else h * w) * itemsize
 
 
 def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
@@ -350,8 +479,6 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   memory.check(2 * n1 * n2 * 8 + per_pair * block_size ** 2,
                f"the {n1}x{n2} {arch} kernels (blocks of {block_size})",
                "use fewer samples, a smaller kernel.block_size, or a larger machine.")
-  fn = tf.function(lambda a, b: block_kernels(spec, a, b, w_std, b_std,
-                                              trained_layers=trained_layers))
   if checkpoint_dir:
     blocked.open_checkpoints(
         checkpoint_dir, dict(arch=arch, depth=depth, w_std=w_std, b_std=b_std,
@@ -363,9 +490,14 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   logging.info("%s kernel %dx%d (%s): blocks of %d samples, %d block pairs", arch, n1, n2,
                VARIANT_LABELS[trained_layers], block_size, num_pairs)
 
+  triangles = symmetric and _same_pixel(spec)  # A block with itself: each pair once.
+
   def compute(rows, cols, device):
     del device  # The driver places the work.
-    k, t = fn(tf.constant(x1[rows], dtype), tf.constant(x2[cols], dtype))
+    blocks = [x1[rows]] if triangles and rows == cols else [x1[rows], x2[cols]]
+    fn = _block_function(tuple(spec), w_std, b_std, trained_layers,
+                         tuple(_block_signature(spec, b, dtype) for b in blocks))
+    k, t = fn(*(tf.constant(b, dtype) for b in blocks))
     return {"nngp": k, "ntk": t}
 
   return blocked.run(
