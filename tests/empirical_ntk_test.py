@@ -1,6 +1,7 @@
 """Empirical NTK implementations against explicit Jacobians and each other (float64)."""
 
 import os
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -202,10 +203,11 @@ class BlocksAndBudgetTest(parameterized.TestCase, test_utils.TestCase):
     name, kwargs = CASES[3][1:]  # mlp of width 9: Dense layers 9, 9, ..., 4 outputs.
     model = build(name, kwargs)
     size = sum(int(w.shape[-1]) for w in model.trainable_weights[::2])  # Σ units (G Gᵀ).
-    # 10 samples in blocks of 4 (4, 4, 2), symmetric: 36 diagonal + 32 off-diagonal entries.
+    # 10 samples in blocks of 4 (4, 4, 2), symmetric: 32 off-diagonal entries, and the
+    # diagonal blocks' 16, 16 and 8 rows (4 outputs) in half by syrk: 136 + 136 + 36 of 16².
     plan = empirical.plan(model, 10, 10, "structured", block_size=4, itemsize=8,
                           symmetric=True)
-    self.assertEqual(plan.flops, 2 * 68 * 4 * 4 * size)
+    self.assertEqual(plan.flops, 2 * (32 * 16 + 136 + 136 + 36) * size)
     self.assertGreater(plan.seconds, 0)
     self.assertRegex(plan.describe(), r"GiB peak, ≥ \d+s \(.* TFLOP of contraction at \d+ GFLOP/s\)")
     jacobian = empirical.plan(model, 10, 6, "jacobian", block_size=4)
@@ -235,6 +237,85 @@ class BlocksAndBudgetTest(parameterized.TestCase, test_utils.TestCase):
       empirical_ntk(model, np.zeros((2, 28, 28, 1), np.float32), dtype="float64")
     with self.assertRaisesRegex(ConfigError, "method 'svd'"):
       empirical_ntk(model, np.zeros((2, 28, 28, 1), np.float32), method="svd")
+
+
+class WideConvolutionTest(parameterized.TestCase, test_utils.TestCase):
+  """Convolutions that keep patches and cotangents, their gradients formed chunk by chunk."""
+
+  KWARGS = dict(width=2, input_shape=(12, 12, 1), num_outputs=3)
+
+  def setUp(self):
+    super().setUp()
+    self.model = build("lenet", self.KWARGS)
+    self.x1, self.x2 = inputs(self.KWARGS, 5, 1), inputs(self.KWARGS, 4, 2)
+
+  def test_lenet_conv2_is_wide_and_conv1_is_not(self):
+    shapes = [dims for kind, *dims in empirical._param_layer_shapes(self.model) if kind == "conv"]
+    self.assertEqual(shapes, [[144, 25, 12], [4, 300, 32]])
+    self.assertEqual([empirical.keeps_patches(*dims, 3) for dims in shapes], [False, True])
+
+  @parameterized.named_parameters(("one_block", {}), ("blocks_of_2", dict(block_size=2)),
+                                  ("trace", dict(outputs="trace")))
+  def test_equals_explicit_jacobians(self, kwargs):
+    for x2 in (None, self.x2):
+      k = empirical_ntk(self.model, self.x1, x2, method="structured", **kwargs)
+      reference = explicit_kernel(self.model, self.x1, self.x1 if x2 is None else x2)
+      if kwargs.get("outputs") == "trace":
+        reference = np.einsum("ijaa->ij", reference) / 3
+      self.assertLess(np.abs(k - reference).max() / np.abs(reference).max(), 1e-13)
+
+  def features(self, x):
+    engine = empirical._Engine(self.model, [v.value for v in self.model.trainable_weights],
+                               tf.float64)
+    return engine, engine.block_features(x, batch=2)
+
+  def test_reverse_passes_in_batches_keep_the_same_features(self):
+    engine, batched = self.features(self.x1)
+    whole = engine.block_features(self.x1)
+    for a, b in zip(tf.nest.flatten(batched), tf.nest.flatten(whole)):
+      self.assertAllClose(a, b, rtol=1e-14, atol=1e-14)
+
+  @parameterized.parameters(True, False)
+  def test_chunks_of_channels_sum_to_the_whole(self, same):
+    engine, f1 = self.features(self.x1)
+    f2 = f1 if same else engine.block_features(self.x1[::-1].copy())
+    whole = engine.structured_block(f1, f2, chunk_bytes=2 ** 30)
+    for chunk_bytes in (1, 3 * 300 * 8 * 10 * 5):  # One channel; a chunk not dividing 32.
+      self.assertAllClose(engine.structured_block(f1, f2, chunk_bytes=chunk_bytes), whole,
+                          rtol=1e-13, atol=1e-13)
+
+  def test_an_interrupted_block_resumes_bit_identically(self):
+    engine, f = self.features(self.x1)
+    partial = os.path.join(self.create_tempdir().full_path, "partial_0_0.npz")
+    full = engine.structured_block(f, f, chunk_bytes=1)
+    real, calls = empirical._weight_grads, []
+
+    def interrupted(*args):
+      calls.append(1)
+      if len(calls) == 20:
+        raise KeyboardInterrupt
+      return real(*args)
+
+    with mock.patch.object(empirical, "PARTIAL_SAVE_SECONDS", 0), \
+        mock.patch.object(empirical, "_weight_grads", interrupted):
+      with self.assertRaises(KeyboardInterrupt):
+        engine.structured_block(f, f, chunk_bytes=1, partial=partial)
+    self.assertEqual(int(np.load(partial)["channel"]), 19)
+    with mock.patch.object(empirical, "_weight_grads", lambda *a: calls.append(1) or real(*a)):
+      resumed = engine.structured_block(f, f, chunk_bytes=1, partial=partial)
+    self.assertLen(calls, 20 + 13)  # 19 channels were not formed again.
+    np.testing.assert_array_equal(resumed, full)
+    self.assertFalse(os.path.exists(partial))
+
+  def test_lenet_x60_kernel_of_the_papers_is_one_block_within_16_gib(self):
+    wide = models.build("lenet", width=60, input_shape=(28, 28, 1), num_outputs=10, seed=0)
+    p = empirical.plan(wide, 600, 600, "structured", memory_limit_gb=16, symmetric=True)
+    self.assertEqual((p.block_size, p.num_blocks), (600, 1))
+    self.assertLessEqual(p.peak_bytes, 16 * 2 ** 30)
+    self.assertBetween(p.batch, 1, 600)
+    self.assertGreater(p.chunk_bytes, 600 * 10 * 9000 * 4)  # More than one channel of conv2.
+    narrow = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
+    self.assertIsNone(empirical.plan(narrow, 600, 600, memory_limit_gb=16).batch)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ progress lines and optional per-block checkpoints so an interrupted kernel resum
 
 import dataclasses
 import math
+import os
+import time
 import weakref
 from typing import Optional, Sequence
 
@@ -40,6 +42,7 @@ from ntk_tf.ntk import blocked, structured
 
 METHODS = ("auto", "jacobian", "ntvp", "structured")
 NTVP_CHUNK = 16  # Tangents per vectorized JVP in method "ntvp".
+PARTIAL_SAVE_SECONDS = 120  # A long block pair saves its partial sums this often.
 
 
 def flatten(kernel: np.ndarray) -> np.ndarray:
@@ -58,6 +61,8 @@ class Plan:
   output_bytes: int
   flops: float = 0.0     # Of the contraction of per-sample features, the dominant term.
   seconds: float = 0.0   # flops at this machine's measured BLAS rate: a lower bound.
+  batch: Optional[int] = None  # Samples per reverse pass (None: the whole block at once).
+  chunk_bytes: int = 0   # Weight gradients of a wide convolution formed at once (per chunk).
 
   def describe(self) -> str:
     """'~1.2 GiB peak, ≥ 35s (4.1 TFLOP at 120 GFLOP/s)' for the log before a kernel starts."""
@@ -87,12 +92,19 @@ def _contracted_size(model, method: str, num_params: int) -> int:
 
 
 def _contraction_flops(n1: int, n2: int, block: int, symmetric: bool, num_outputs: int,
-                       size: int, trace: bool) -> float:
+                       size: int, trace: bool, half_diagonal: bool = False) -> float:
   """2 · entries · (L² or L with trace) · size over the block pairs computed (a symmetric
-  kernel's diagonal blocks in full, its other pairs once)."""
+  kernel's other pairs once; its diagonal blocks in full, or in half with half_diagonal: the
+  structured method's F Fᵀ, which NumPy hands to BLAS syrk)."""
   rows, cols, pairs = blocked.block_pairs(n1, n2, block, symmetric)
-  entries = sum((rows[i].stop - rows[i].start) * (cols[j].stop - cols[j].start)
-                for i, j in pairs)
+  entries = 0.0
+  for i, j in pairs:
+    b1, b2 = rows[i].stop - rows[i].start, cols[j].stop - cols[j].start
+    if symmetric and i == j and half_diagonal:
+      rows_out = b1 * (1 if trace else num_outputs)
+      entries += rows_out * (rows_out + 1) / 2 / (1 if trace else num_outputs ** 2)
+    else:
+      entries += b1 * b2
   return 2.0 * entries * num_outputs * (1 if trace else num_outputs) * size
 
 
@@ -187,6 +199,82 @@ def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize
   return 5 * block * num_outputs * (activations + conv_params) * itemsize
 
 
+def _param_layer_shapes(model):
+  """[("dense", d_in, d_out) or ("conv", positions P, taps·channels K, filters C)] for the
+  weight layers of a plain layer list, from the layers' static shapes."""
+  shape, found = (1,) + tuple(model.input_shape[1:]), []
+  for layer in model.layers:
+    out = layer.compute_output_shape(shape)
+    if isinstance(layer, ntk_layers.Dense):
+      found.append(("dense", int(shape[-1]), int(out[-1])))
+    elif isinstance(layer, ntk_layers.Conv2D):
+      found.append(("conv", int(out[1] * out[2]), layer.kernel_size ** 2 * int(shape[-1]),
+                    int(out[-1])))
+    shape = out
+  return found
+
+
+def _has_wide_convolutions(model, num_outputs: int) -> bool:
+  return _plain_layer_list(model) and any(
+      kind == "conv" and keeps_patches(*dims, num_outputs)
+      for kind, *dims in _param_layer_shapes(model))
+
+
+def _wide_costs(model, num_outputs: int):
+  """Per-sample numbers for a plain layer list with wide convolutions: (kept, reverse, widest,
+  whole).
+
+  kept: what a block keeps per sample (dense inputs and cotangents, narrow convolutions' weight
+  gradients, wide ones' patches and cotangents); reverse: the working set of one sample's
+  reverse passes (every output's cotangents of every activation, and the temporaries of what
+  is kept); widest: K of the widest wide convolution (one output channel of its gradients per
+  row); whole: L·K·C of the largest (all its gradients at once). Checked against measured
+  peaks in BUILD_NOTES (LeNet x2 ... x60).
+  """
+  kept, narrow, widest, whole = 0, 0, 0, 0
+  for kind, *dims in _param_layer_shapes(model):
+    if kind == "dense":
+      kept += dims[0] + 1 + num_outputs * dims[1]
+    elif keeps_patches(*dims, num_outputs):
+      positions, taps, filters = dims
+      kept += positions * taps + num_outputs * filters * (positions + 1)
+      widest, whole = max(widest, taps), max(whole, num_outputs * taps * filters)
+    else:
+      positions, taps, filters = dims
+      kept += num_outputs * filters * (taps + 1)
+      narrow += num_outputs * filters * taps
+  reverse = 4 * num_outputs * _activation_size(model) + 3 * narrow + 3 * kept
+  return kept, reverse, widest, whole
+
+
+def _wide_plan(model, n1, n2, num_outputs, itemsize, available, block_size, symmetric):
+  """(block, batch, chunk_bytes, bytes) for a model with wide convolutions: the blocks' kept
+  features, plus the larger of the reverse passes of `batch` samples and the contraction (one
+  chunk of weight gradients for both blocks and the block pair's Gram products)."""
+  kept, reverse, widest, whole = _wide_costs(model, num_outputs)
+
+  def fixed(b):  # Kept features of the row and column blocks, and the Gram temporaries.
+    blocks_kept = (1 if symmetric and b >= n1 else 2) * b * kept
+    return (blocks_kept + 3 * (b * num_outputs) ** 2) * itemsize + 8 * (b * num_outputs) ** 2
+
+  def least(b):  # One sample's reverse passes, or one output channel of gradients.
+    return fixed(b) + max(reverse * itemsize, 2 * b * num_outputs * widest * itemsize)
+
+  if block_size is None:
+    block_size, high = 0, max(n1, n2)
+    while block_size < high:
+      middle = (block_size + high + 1) // 2
+      block_size, high = (middle, high) if least(middle) <= available else \
+          (block_size, middle - 1)
+  b = max(int(block_size), 1)
+  spare = available - fixed(b)
+  batch = int(min(b, max(1, spare // (reverse * itemsize))))
+  chunk = int(min(max(spare, 2 * b * num_outputs * widest * itemsize), 4 * 2 ** 30,
+                  2 * b * whole * itemsize))
+  return int(block_size), batch, chunk, fixed(b) + max(batch * reverse * itemsize, chunk,
+                                                        least(b) - fixed(b))
+
+
 def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float = 4.0,
          block_size: Optional[int] = None, itemsize: int = 4, num_outputs: int = None,
          outputs: str = "all", symmetric: bool = False) -> Plan:
@@ -206,10 +294,16 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
   p = _num_params(model.trainable_weights)
   output_bytes = n1 * n2 * (1 if outputs == "trace" else num_outputs ** 2) * 8
   budget = int(memory_limit_gb * 2 ** 30)
-  def cost(m, b):
-    return _block_bytes(model, m, num_outputs, p, itemsize, b)
-
   available = budget - output_bytes - 2 * p * itemsize
+  batch, chunk_bytes, wide_bytes = None, 0, None
+  if method == "structured" and _has_wide_convolutions(model, num_outputs):
+    block_size, batch, chunk_bytes, wide_bytes = _wide_plan(
+        model, n1, n2, num_outputs, itemsize, available, block_size, symmetric)
+
+  def cost(m, b):
+    if m == method and wide_bytes is not None:
+      return wide_bytes
+    return _block_bytes(model, m, num_outputs, p, itemsize, b)
   if block_size is None:
     block_size, high = 0, max(n1, n2)
     while block_size < high:  # The largest block that fits (cost grows with the block).
@@ -231,9 +325,11 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
   blocks = math.ceil(n1 / block_size) * math.ceil(n2 / block_size)
   flops = _contraction_flops(n1, n2, block_size, symmetric, num_outputs,
                              _contracted_size(model, method, p),
-                             trace=outputs == "trace" and method == "structured")
+                             trace=outputs == "trace" and method == "structured",
+                             half_diagonal=method == "structured")
   seconds = flops / (blocked.blas_gflops(itemsize) * 1e9) if flops else 0.0
-  return Plan(method, block_size, blocks, int(peak), output_bytes, flops, seconds)
+  return Plan(method, block_size, blocks, int(peak), output_bytes, flops, seconds, batch,
+              chunk_bytes)
 
 
 class _Engine:
@@ -323,10 +419,12 @@ class _Engine:
   def _layer_features(self, x):
     """What the structured method contracts, for a block of samples.
 
-    Returns (dense, conv): dense is a list over dense layers of (s²-free input A (b, d_in),
-    cotangent G = ∂f/∂z (b, L, d_out)); conv is (b, L, Q): every convolution's per-sample
-    weight and bias gradients, scaled by s and β and concatenated (Q = conv weights). A model that is
-    not a plain layer list: structured.layer_features.
+    Returns (dense, conv, wide): dense is a list over dense layers of (s²-free input A
+    (b, d_in), cotangent G = ∂f/∂z (b, L, d_out)); conv is (b, L, Q): the per-sample weight
+    gradients of the narrow convolutions and every convolution's bias gradients, scaled by s and
+    β and concatenated; wide is a list over the wide convolutions (`keeps_patches`) of (s·patches
+    (b, P, K), cotangents (b, L, C, P)), whose weight gradients the contraction forms chunk by
+    chunk. A model that is not a plain layer list: structured.layer_features.
     """
     if self.units is not None:
       return structured.layer_features(self, self.units, x)
@@ -345,30 +443,57 @@ class _Engine:
           h = layer(h)
       summed = tf.reduce_sum(h, axis=0)  # Samples are independent: one VJP per output.
     cotangents = tape.jacobian(summed, zs)  # (L, b, ...) per layer.
-    dense, conv = [], []
+    dense, conv, wide = [], [], []
     for layer, a, g in zip(self.param_layers, inputs, cotangents):
       g = tf.transpose(g, [1, 0] + list(range(2, len(g.shape))))  # (b, L, ...)
       if isinstance(layer, ntk_layers.Dense):
         dense.append((a, g))  # The Dense layer's input is already flat: (b, d_in).
+        continue
+      k, st = layer.kernel_size, layer.strides
+      patches = tf.image.extract_patches(layer.pad(a), sizes=[1, k, k, 1],
+                                         strides=[1, st, st, 1], rates=[1, 1, 1, 1],
+                                         padding="VALID")           # (b, oh, ow, k·k·cin)
+      b, num_out = tf.shape(g)[0], self.num_outputs
+      positions, taps, filters = patches.shape[1] * patches.shape[2], patches.shape[3], \
+          g.shape[-1]
+      if keeps_patches(positions, taps, filters, num_out):
+        wide.append((layer.kernel_scale * tf.reshape(patches, [b, positions, taps]),
+                     tf.reshape(tf.transpose(g, [0, 1, 4, 2, 3]),
+                                [b, num_out, filters, positions])))
       else:
-        k, st = layer.kernel_size, layer.strides
-        patches = tf.image.extract_patches(layer.pad(a), sizes=[1, k, k, 1],
-                                           strides=[1, st, st, 1], rates=[1, 1, 1, 1],
-                                           padding="VALID")           # (b, oh, ow, k·k·cin)
         weight_grads = tf.einsum("bhwk,bahwc->bakc", patches, g)      # Pᵀ G per sample
-        b, num_out = tf.shape(g)[0], self.num_outputs
         conv.append(layer.kernel_scale * tf.reshape(weight_grads, [b, num_out, -1]))
-        conv.append(layer.bias_scale * tf.reduce_sum(g, axis=[2, 3]))  # (b, L, cout)
+      conv.append(layer.bias_scale * tf.reduce_sum(g, axis=[2, 3]))  # (b, L, cout)
     conv = tf.concat(conv, axis=-1) if conv else None
-    return dense, conv
+    return dense, conv, wide
 
-  def structured_block(self, feats1, feats2, trace: bool = False) -> np.ndarray:
+  def block_features(self, x, batch: Optional[int] = None):
+    """layer_features of a block as NumPy arrays, computed `batch` samples at a time (the
+    reverse passes' memory grows with the samples at once; the kept features are the same)."""
+    def numpy(v):
+      return tf.nest.map_structure(lambda t: None if t is None else np.asarray(t),
+                                   self.layer_features(tf.constant(v, dtype=self.input_dtype)))
+
+    if self.units is not None or not batch or batch >= len(x):
+      return numpy(x)
+    parts = [numpy(x[rows]) for rows in blocked.blocks(len(x), batch)]
+    return tf.nest.map_structure(
+        lambda *arrays: None if arrays[0] is None else np.concatenate(arrays), *parts)
+
+  def structured_block(self, feats1, feats2, trace: bool = False, chunk_bytes: int = 2 ** 30,
+                       partial: Optional[str] = None, log_every_seconds: float = 30.0
+                       ) -> np.ndarray:
     """Θ for a block pair from the layer features; the products run in NumPy's BLAS, which
     is ~2x faster than TensorFlow's matmul on the CPU here. trace: only Σ_a Θ[i, j, a, a]
-    (b1, b2), contracting the outputs inside the matrix products (L times fewer flops)."""
+    (b1, b2), contracting the outputs inside the matrix products (L times fewer flops).
+
+    Wide convolutions are contracted chunk by chunk of output channels (`_wide_gram`) in
+    float64 sums, each chunk's weight gradients within chunk_bytes; partial: a file the sum so
+    far is saved to every few minutes and resumed from (the same block of the same kernel).
+    """
     if self.units is not None:
       return structured.block(feats1, feats2, self.num_outputs, trace)
-    (dense1, conv1), (dense2, conv2) = feats1, feats2
+    (dense1, conv1, wide1), (dense2, conv2, wide2) = feats1, feats2
     num_out = self.num_outputs
 
     def gram(f1, f2):  # (b1, L, d), (b2, L, d) -> (b1, L, b2, L), or (b1, b2) with trace.
@@ -387,7 +512,85 @@ class _Engine:
     if conv1 is not None:
       term = gram(np.asarray(conv1), np.asarray(conv2))
       total = term if total is None else total + term
+    if wide1:
+      total = _wide_gram(total, wide1, wide2, same=feats1 is feats2, trace=trace,
+                         chunk_bytes=chunk_bytes, partial=partial,
+                         log_every_seconds=log_every_seconds)
     return total if trace else total.transpose(0, 2, 1, 3)
+
+
+def keeps_patches(positions: int, taps: int, filters: int, num_outputs: int) -> bool:
+  """Whether a convolution keeps its patches (P·K per sample) and cotangents (L·C·P) for the
+  contraction to form its weight gradients (L·K·C) from, a chunk of output channels at a time,
+  instead of keeping the gradients: whenever that is less to keep. LeNet x60's conv2 keeps
+  1.9M numbers per sample instead of 86M, so all 600 samples of the papers' kernel fit at once
+  and each weight gradient is formed once, not once per block pair."""
+  return num_outputs * taps * filters > positions * (taps + num_outputs * filters)
+
+
+def _wide_gram(total, wide1, wide2, *, same: bool, trace: bool, chunk_bytes: int,
+               partial: Optional[str], log_every_seconds: float):
+  """total + Σ over wide convolutions of the Gram matrix of their weight gradients, formed
+  chunk by chunk of output channels c: F[(i, a), (c, k)] = Σ_p g[i, a, c, p] patches[i, p, k].
+
+  A diagonal block (same) takes F Fᵀ, which NumPy hands to BLAS syrk (half the flops of a
+  product). Sums are float64: (b1·L, b2·L), or (b1, b2) with trace.
+  """
+  b1, num_out = wide1[0][1].shape[:2]
+  b2 = wide2[0][1].shape[0]
+  shape = (b1, b2) if trace else (b1 * num_out, b2 * num_out)
+  start = {"total": np.zeros(shape), "layer": 0, "channel": 0, "chunk": 0}
+  if total is not None:
+    start["total"] += total.reshape(shape)
+  if partial and os.path.exists(partial):
+    saved = io.load_arrays(partial, shapes={"total": shape, "layer": (), "channel": (),
+                                            "chunk": ()})
+    if saved is not None:
+      start = {k: (v if k == "total" else int(v)) for k, v in saved.items()}
+      logging.info("resuming a block of the empirical NTK at convolution %d, channel %d",
+                   start["layer"], start["channel"])
+  total = start["total"]
+  work = [(layer, c) for layer, (_, g) in enumerate(wide1) for c in range(g.shape[2])]
+  done = sum(1 for layer, c in work if (layer, c) < (start["layer"], start["channel"]))
+  bar = progress.Progress(len(work), "empirical NTK block", unit="channels", done=done,
+                          log_every_seconds=log_every_seconds)
+  saved_at = time.time()
+  for layer, ((p1, g1), (p2, g2)) in enumerate(zip(wide1, wide2)):
+    if layer < start["layer"]:
+      continue
+    filters, taps = g1.shape[2], p1.shape[2]
+    rows = b1 if same else b1 + b2
+    chunk = start["chunk"] if layer == start["layer"] and start["chunk"] else max(
+        1, min(filters, chunk_bytes // (rows * num_out * taps * p1.itemsize)))
+    first = start["channel"] if layer == start["layer"] else 0
+    # Written in place chunk after chunk: fresh 4 GiB arrays cost as much in page faults.
+    buffers = [np.empty(b * num_out * chunk * taps, p1.dtype) for b in ((b1,) if same else
+                                                                        (b1, b2))]
+    for c in range(first, filters, chunk):
+      channels = slice(c, min(c + chunk, filters))
+      f1 = _weight_grads(p1, g1, channels, trace, buffers[0])
+      f2 = f1 if same else _weight_grads(p2, g2, channels, trace, buffers[1])
+      total += f1 @ f2.T
+      del f1, f2
+      bar.update(channels.stop - channels.start)
+      if partial and time.time() - saved_at >= PARTIAL_SAVE_SECONDS and channels.stop < filters:
+        io.write_npz(partial, total=total, layer=layer, channel=channels.stop, chunk=chunk)
+        saved_at = time.time()
+  bar.close()
+  if partial and os.path.exists(partial):
+    os.remove(partial)
+  return total.reshape(b1, num_out, b2, num_out) if not trace else total
+
+
+def _weight_grads(patches, cotangents, channels: slice, trace: bool,
+                  buffer: np.ndarray) -> np.ndarray:
+  """Per-sample weight gradients of output channels `channels`, written into the start of
+  `buffer`: (b·L, c·K), or (b, L·c·K) with trace."""
+  b, num_out = cotangents.shape[:2]
+  g = np.ascontiguousarray(cotangents[:, :, channels]).reshape(b, -1, cotangents.shape[3])
+  f = buffer[:g.shape[1] * b * patches.shape[2]].reshape(b, g.shape[1], patches.shape[2])
+  np.matmul(g, patches, out=f)                                 # (b, L·c, K)
+  return f.reshape(b, -1) if trace else f.reshape(b * num_out, -1)
 
 
 def _fingerprint(p: Plan, dtype, x1, x2, params, outputs: str = "all") -> dict:
@@ -584,9 +787,11 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     if key not in cache:
       for stale in [k for k in cache if k != keep]:
         del cache[stale]
-      t = tf.constant(x, dtype=engine.input_dtype)
-      cache[key] = (engine.jacobian(t) if p.method == "jacobian" else
-                    engine.layer_features(t) if p.method == "structured" else t)
+      if p.method == "structured":
+        cache[key] = engine.block_features(x, p.batch)
+      else:
+        t = tf.constant(x, dtype=engine.input_dtype)
+        cache[key] = engine.jacobian(t) if p.method == "jacobian" else t
     return cache[key]
 
   def compute(rows, cols, device):
@@ -597,7 +802,10 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     if p.method == "jacobian":
       return {"array": engine.contract(a, b)}
     if p.method == "structured":
-      return {"array": engine.structured_block(a, b, trace=trace)}
+      partial = checkpoint_dir and os.path.join(checkpoint_dir, f"partial_{i}_{j}.npz")
+      return {"array": engine.structured_block(a, b, trace=trace, chunk_bytes=p.chunk_bytes,
+                                               partial=partial,
+                                               log_every_seconds=log_every_seconds)}
     return {"array": engine.ntvp_block(a, b)}
 
   def finish(name, block):
