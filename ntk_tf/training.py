@@ -87,27 +87,27 @@ class CompiledStep:
   `steps(xs, ys, n, lr)` runs it on xs[i], ys[i] for i < n in one call (xs, ys: a chunk of
   minibatches stacked on a leading axis, possibly longer than n) and returns the n losses.
 
-  The chunk's loop is a TensorFlow graph loop that calls the very same compiled step, so both
-  give identical bits. With XLA that step is one XLA executable. Compiling the loop itself
-  with XLA would be slower and different in the last bits: XLA's CPU backend rewrites
-  convolutions into the layouts its fast (Eigen) kernels take only in the entry computation, so
-  the gradient convolutions inside a while loop go to its generic emitter. Without XLA the
-  step is a function that is never inlined into its callers (grappler's arithmetic optimizer
-  rewrites an inlined linearized step differently) and the per-step call goes through it too.
+  Both call one compiled function: `step` from a thin tf.function, `steps` from a TensorFlow
+  graph loop, so both give identical bits, and with XLA one executable serves both (compiled
+  once per batch shape, the same bits as a plain tf.function(body, jit_compile=True)). An XLA
+  loop instead would be slower and differ in the last bits: XLA's CPU backend rewrites
+  convolutions into the layouts of its Eigen kernels only in the entry computation, so the
+  gradient convolutions inside a while loop go to its generic emitter. Without XLA the compiled
+  function is never inlined into its callers: grappler's arithmetic optimizer rewrites the
+  linearized step differently once inlined (a change in the last bits).
   """
 
   def __init__(self, body: Callable, jit_compile: bool):
     if jit_compile:
       compiled = tf.function(body, jit_compile=True)
-      self.step = compiled
     else:
       compiled = tf.function(body, experimental_attributes={"_noinline": True})
 
-      @tf.function
-      def step(x, y, lr):
-        return compiled(x, y, lr)
+    @tf.function
+    def step(x, y, lr):
+      return compiled(x, y, lr)
 
-      self.step = step
+    self.step = step
     self.steps = _loop_of(compiled)
 
 

@@ -37,7 +37,8 @@ def _state(variables):
 
 class CompiledStepTest(test_utils.TestCase, parameterized.TestCase):
   """Steps one per call and in chunks (a chunk longer than its steps, a step left over) from the
-  same start: identical weights, velocities and losses, for LeNet and its linearization."""
+  same start: identical weights, velocities and losses, for LeNet and its linearization; with
+  XLA also identical to a plain jit-compiled tf.function per step."""
 
   @parameterized.parameters(True, False)
   def test_chunks_equal_single_steps(self, jit_compile):
@@ -75,6 +76,14 @@ class CompiledStepTest(test_utils.TestCase, parameterized.TestCase):
       np.testing.assert_array_equal(chunked, single)
       for a, b in zip(_state(variables), after_single):
         np.testing.assert_array_equal(a, b)
+      if jit_compile:  # One step per plain XLA call, as paired training ran before chunks.
+        for v, value in zip(variables, start):
+          v.assign(value)
+        plain = tf.function(body, jit_compile=True)
+        np.testing.assert_array_equal([float(plain(xs[i], ys[i], lr)) for i in range(5)],
+                                      single)
+        for a, b in zip(_state(variables), after_single):
+          np.testing.assert_array_equal(a, b)
 
 
 class ChunkedPairedTrainingTest(test_utils.TestCase, parameterized.TestCase):
