@@ -86,7 +86,7 @@ class CompiledStepTest(test_utils.TestCase, parameterized.TestCase):
           np.testing.assert_array_equal(a, b)
 
 
-class ChunkedPairedTrainingTest(test_utils.TestCase, parameterized.TestCase):
+class ChunkedPairedTrainingTest(test_utils.TestCase):
 
   @classmethod
   def setUpClass(cls):
@@ -108,11 +108,17 @@ class ChunkedPairedTrainingTest(test_utils.TestCase, parameterized.TestCase):
     for key in ("step", "standard", "linearized"):
       np.testing.assert_array_equal(np.asarray(a.trajectory[key]), np.asarray(b.trajectory[key]))
 
-  @parameterized.parameters(2, 3)
-  def test_chunked_equals_one_step_per_call(self, steps_per_call):
-    # 96 samples in batches of 40: 40, 40, 16 (the short batch has its own shape).
+  def test_chunked_equals_one_step_per_call(self):
+    # 96 samples in batches of 16: 6 steps per epoch, in chunks of 4 after the first step (a
+    # trajectory step): 1, 4, 1 | 4, 2.
+    per_step = self.trainer(self.create_tempdir().full_path, batch_size=16, steps_per_call=1)
+    chunked = self.trainer(self.create_tempdir().full_path, batch_size=16, steps_per_call=4)
+    self.assertSameRun(per_step, per_step.train(), chunked, chunked.train())
+
+  def test_short_last_batch_is_a_call_of_its_own(self):
+    # 96 samples in batches of 40: 40, 40, 16, in chunks 1, 1, 1 | 2, 1.
     per_step = self.trainer(self.create_tempdir().full_path, steps_per_call=1)
-    chunked = self.trainer(self.create_tempdir().full_path, steps_per_call=steps_per_call)
+    chunked = self.trainer(self.create_tempdir().full_path, steps_per_call=3)
     self.assertSameRun(per_step, per_step.train(), chunked, chunked.train())
 
   def test_resume_with_chunks_equals_uninterrupted(self):
@@ -135,12 +141,13 @@ class ChunkedPairedTrainingTest(test_utils.TestCase, parameterized.TestCase):
 
   def test_divergence_names_the_same_step(self):
     messages = []
-    for steps_per_call in (1, 3):
+    for steps_per_call in (1, 3):  # The loss becomes inf at step 2, inside the first chunk.
       with self.assertRaises(training.TrainingDivergedError) as e:
         self.trainer(self.create_tempdir().full_path, batch_size=16, learning_rate=1e6,
-                     steps_per_call=steps_per_call).train()
+                     trajectory_steps=0, steps_per_call=steps_per_call).train()
       messages.append(str(e.exception).split("; ")[0])
     self.assertEqual(messages[0], messages[1])
+    self.assertIn("at step 2 ", messages[1])
 
 
 if __name__ == "__main__":
