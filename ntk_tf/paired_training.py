@@ -80,6 +80,11 @@ def chunk_end(step: int, epoch_end: int, steps_per_call: int, trajectory_steps: 
   return end
 
 
+# The most input bytes a chunk of steps holds (train.steps_per_call is cut to fit): 0.5 GB
+# of ImageNet-sized batches would buy nothing where a step takes seconds.
+CHUNK_BYTES = 64 * 2 ** 20
+
+
 class PairedTrainer:
   """Trains `model` and LinearizedModel(model) from the same w0 on the same batches."""
 
@@ -191,14 +196,24 @@ class PairedTrainer:
             distribute.split_batch(self.strategy, d.targets_train[idx], self.dtype),
             (tf.constant(len(idx), tf.int32),))
 
+  def _steps_per_call(self) -> int:
+    """train.steps_per_call, cut so that a chunk's inputs stay within CHUNK_BYTES; 1 under a
+    multi-replica strategy (a chunk is not split over replicas)."""
+    if self.strategy.num_replicas_in_sync > 1:
+      return 1
+    batch_bytes = self.cfg.batch_size * self.data.x_train[0].size * self.dtype.size
+    return max(1, min(self.cfg.steps_per_call, CHUNK_BYTES // batch_bytes))
+
   def _chunk(self, chunk_idx, epoch: int):
     """(xs, ys, n): the minibatches `chunk_idx` of epoch `epoch` stacked on a leading axis and
-    zero-padded to steps_per_call of them, so that every chunk has one shape (one trace)."""
-    d, k = self.data, self.cfg.steps_per_call
-    x = [d.train_batch(idx, epoch) for idx in chunk_idx]
-    y = [d.targets_train[idx] for idx in chunk_idx]
-    xs, ys = np.zeros((k, *x[0].shape), x[0].dtype), np.zeros((k, *y[0].shape), y[0].dtype)
-    xs[:len(x)], ys[:len(y)] = x, y
+    zero-padded to _steps_per_call() of them, so that every chunk has one shape (one trace)."""
+    d, k = self.data, self._steps_per_call()
+    xs = ys = None
+    for i, idx in enumerate(chunk_idx):
+      x, y = d.train_batch(idx, epoch), d.targets_train[idx]
+      if xs is None:  # In the batches' own dtypes: converted once, as single steps convert.
+        xs, ys = np.zeros((k, *x.shape), x.dtype), np.zeros((k, *y.shape), y.dtype)
+      xs[i], ys[i] = x, y
     return (tf.constant(xs, dtype=self.dtype), tf.constant(ys, dtype=self.dtype),
             tf.constant(len(chunk_idx), tf.int32))
 
@@ -289,8 +304,7 @@ class PairedTrainer:
     cfg = self.cfg
     rates = {which: (lr, tf.constant(lr, self.dtype)) for which, lr in rates.items()
              if getattr(cfg, f"train_{which}")}
-    # A chunk needs one batch shape per compiled call: not split over replicas.
-    per_call = cfg.steps_per_call if self.strategy.num_replicas_in_sync == 1 else 1
+    per_call = self._steps_per_call()
     batches = training.epoch_batches(len(self.data.x_train), cfg.batch_size, self.seed, epoch)
     epoch_end = (epoch + 1) * steps_per_epoch
     # A short last batch has a shape of its own, so a chunk of its own.

@@ -1,5 +1,7 @@
 """Many SGD steps per compiled call (train.steps_per_call): the same bits as one step per call."""
 
+from unittest import mock
+
 import numpy as np
 import tensorflow as tf
 from absl.testing import absltest, parameterized
@@ -138,6 +140,13 @@ class ChunkedPairedTrainingTest(test_utils.TestCase):
       self.trainer(workdir, **cfg).train(on_step=stop)
     resumed = self.trainer(workdir, **cfg)
     self.assertSameRun(full, full_history, resumed, resumed.train())
+
+  def test_a_chunk_holds_at_most_chunk_bytes_of_inputs(self):
+    trainer = self.trainer(self.create_tempdir().full_path, batch_size=16, steps_per_call=16)
+    batch_bytes = 16 * int(np.prod(self.dataset.input_shape)) * 4
+    with mock.patch.object(paired_training, "CHUNK_BYTES", 3 * batch_bytes + 1):
+      self.assertEqual(trainer._steps_per_call(), 3)  # pylint: disable=protected-access
+    self.assertEqual(trainer._steps_per_call(), 16)  # pylint: disable=protected-access
 
   def test_divergence_names_the_same_step(self):
     messages = []
