@@ -7,8 +7,9 @@ Runtime: ~2 min on a 2-core CPU at widths 1,5 (the naive method adds ~30 s at x1
 Prints, per width and compiler (XLA or TensorFlow's graph runtime), the ms per step of the
 standard model (forward + backward + SGD update) and of the linearized one (one JVP forward +
 one VJP, ntk_tf.linearize), run the way paired training runs them (training.CompiledStep): one
-step per call, each synchronized by reading its loss ("per-step"), or steps_per_call steps per
-call, the losses read once ("chunk k"). Beside them, the ratio to PyTorch torch.func on the
+step per call, each synchronized by reading its loss ("per-step"; "plain": a plain tf.function
+of the step, as paired training ran before train.steps_per_call), or k steps per call, the
+losses read once ("chunk k"). Beside them, the ratio to PyTorch torch.func on the
 same kind of 2-core CPU at x1 (4.4 ms standard, 7.9 ms linearized). Each figure is the best of
 `repeats` repetitions, all functions alternating in each repetition (the machine is shared),
 with the spread over repetitions and the 1-minute load average (/proc/loadavg) at the best and
@@ -68,15 +69,19 @@ def step_bodies(width):
   return model, lin, {"standard": standard, "linearized": linearized}
 
 
-def runners(compiled: training.CompiledStep, xs, ys, lr, chunk_sizes):
-  """{path: run()} where run() trains some steps and returns how many: one step per call
-  (len(xs) of them), or one call of k steps for each k in chunk_sizes."""
+def runners(body, jit, xs, ys, lr, chunk_sizes):
+  """{path: run()} where run() trains some steps and returns how many: one step per call of a
+  plain tf.function of `body` (paired training before steps_per_call) and of CompiledStep
+  (steps_per_call=1), len(xs) steps each, or one call of k steps for each k in chunk_sizes."""
   batches = [(xs[i], ys[i]) for i in range(int(xs.shape[0]))]
+  compiled = training.CompiledStep(body, jit)
 
-  def per_step():
-    for x, y in batches:
-      float(compiled.step(x, y, lr))  # Read each loss, as the per-step training loop does.
-    return len(batches)
+  def one_per_call(step):
+    def run():
+      for x, y in batches:
+        float(step(x, y, lr))  # Read each loss, as the per-step training loop does.
+      return len(batches)
+    return run
 
   def chunk_of(k):
     n = tf.constant(k, tf.int32)
@@ -86,7 +91,9 @@ def runners(compiled: training.CompiledStep, xs, ys, lr, chunk_sizes):
       return k
     return chunked
 
-  return {"per-step": per_step, **{f"chunk {k}": chunk_of(k) for k in chunk_sizes}}
+  return {"plain": one_per_call(tf.function(body, jit_compile=jit)),
+          "per-step": one_per_call(compiled.step),
+          **{f"chunk {k}": chunk_of(k) for k in chunk_sizes}}
 
 
 def time_alternating(fns: dict, calls: int, repeats: int) -> dict:
@@ -171,6 +178,7 @@ def print_rows(width, params, jit, results, paths):
 
 def main(argv):
   del argv
+  tf.get_logger().setLevel("ERROR")  # Chunks of several sizes retrace on purpose.
   rng = np.random.default_rng(0)
   batch, sizes = _BATCH.value, [int(k) for k in _PER_CALL.value]
   k = max(sizes)
@@ -191,12 +199,11 @@ def main(argv):
       model, lin, bodies = step_bodies(width)
       fns = {}
       for which, body in bodies.items():
-        for path, run in runners(training.CompiledStep(body, jit), xs, ys, lr,
-                                 sizes).items():
+        for path, run in runners(body, jit, xs, ys, lr, sizes).items():
           fns[(which, path)] = run
       results = time_alternating(fns, _CALLS.value, _REPEATS.value)
       print_rows(width, models.num_params(model), jit, results,
-                 ["per-step"] + [f"chunk {k}" for k in sizes])
+                 ["plain", "per-step"] + [f"chunk {k}" for k in sizes])
       if _BREAKDOWN.value and width == 1:
         for name, samples in breakdown(lin, model, xs[0], ys[0], jit, _CALLS.value,
                                        _REPEATS.value).items():
