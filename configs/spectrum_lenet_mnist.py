@@ -4,12 +4,13 @@
 Command:  python -m ntk_tf.main --config=configs/spectrum_lenet_mnist.py \
             --workdir=workdirs/spectrum_lenet_mnist [--config.dataset.name=mnist5k  # offline]
 Runtime:  600 samples x 10 outputs = 6000x6000 kernels for widths 1, 2, 5, 10, 25, 60, on plain
-          and 7-pixel-translated MNIST: ~5 s (x1) to hours (x60, structured method) on a 2-core
-          CPU, within 16 GB; minutes on a GPU.
+          and 7-pixel-translated MNIST: ~5 s (x1), ~5 min (x25) and ~35 min (x60) per kernel
+          on an idle 2-core CPU within 16 GB (structured method; BUILD_NOTES.md).
 Paper:    effective rank far below 6000 at every width, growing with width; lower growth with
           translations.
-Tiers:    `:cpu`: 600 offline mnist5k digits, widths 1, 2, 5, 10 (x25 takes ~30 min, x60 hours on
-          this CPU); `:smoke`: 20 digits, widths 1, 2.
+Tiers:    `:cpu`: 600 offline mnist5k digits, widths 1, 2, 5, 10 (add 25 and 60 with
+          --config.model.widths=1,2,5,10,25,60 and memory_limit_gb=16: ~40 min more);
+          `:smoke`: 20 digits, widths 1, 2.
 """
 
 from configs import common as cc
