@@ -1,8 +1,10 @@
 """Fits the linearized network exactly: u solving J(w0, X)·u = y − f(w0, X) (Samarin 2022 eq. 4).
 
-One entry point, `solve`, with four backends that must agree on the minimum-norm solution:
+One entry point, `solve`, with five backends that must agree on the minimum-norm solution:
   "lstsq" — J built densely (memory or memmap), LAPACK gelsd;
   "lsqr", "lsmr" — matrix-free, JVP/VJP LinearOperator (any width);
+  "nystrom_pcg" — matrix-free CG on Θ α = r, u = Jᵀ α, preconditioned by a Nyström
+    approximation of Θ from `nystrom_rank` of its columns (any width; J of full row rank);
   "kernel" — u = Jᵀ Θ⁺ r through the empirical NTK Θ = J Jᵀ (eigh with a floor).
 `rcond` is relative to J's largest singular value for every method (the kernel form applies
 rcond² to Θ's eigenvalues; by default it resolves σ down to ~sqrt(n·eps)·σ_max, gelsd to
@@ -20,10 +22,11 @@ from absl import logging
 from ntk_tf import memory, training
 from ntk_tf.errors import ConfigError, require_finite
 from ntk_tf.ntk import empirical
-from ntk_tf.solvers import dense, iterative, kernel
+from ntk_tf.solvers import dense, iterative, kernel, nystrom_pcg
 from ntk_tf.solvers.operator import JacobianOperator, check_finite
 
-METHODS = ("lstsq", "lsqr", "lsmr", "kernel")
+METHODS = ("lstsq", "lsqr", "lsmr", "kernel", "nystrom_pcg")
+PCG_ITER_LIM = 1000   # nystrom_pcg's default iteration limit (mnist5k x1, x5: ~80 used).
 
 
 def options(**overrides) -> dict:
@@ -31,7 +34,8 @@ def options(**overrides) -> dict:
   out = dict(storage="memory", workdir=None, memory_limit_gb=16.0, rcond=None,
              batch_size=250, jacobian_block_size=32, damp=0.0, atol=1e-10, btol=1e-10,
              iter_lim=None, checkpoint_every=200, conlim=0.0, kernel_method="auto",
-             jit_compile=False)
+             jit_compile=False, nystrom_rank=None, nystrom_shift=0.0, nystrom_seed=0,
+             pcg_tol=1e-7)
   unknown = sorted(set(overrides) - set(out))
   if unknown:
     raise ConfigError(f"unknown solver option(s) {unknown}; valid: {', '.join(sorted(out))}.")
@@ -51,6 +55,9 @@ def check_feasible(method: str, num_rows: int, num_params: int, opts: dict,
     return est
   if method == "kernel":   # empirical_ntk checks its own plan.
     return None
+  if method == "nystrom_pcg":
+    _check_nystrom(num_rows, num_params, opts, num_outputs)
+    return None
   # LSQR/LSMR keep ~5 parameter-length float64 vectors (x, v, w, Aᵀu, the checkpointed
   # iterate) and the operator w0, tangents and gradients in the model's dtype (≤ float64).
   memory.check(num_params * 8 * 8 + memory.RUNTIME_BYTES,
@@ -58,6 +65,42 @@ def check_feasible(method: str, num_rows: int, num_params: int, opts: dict,
                "use a smaller width or a machine with more memory.",
                limit_gb=opts["memory_limit_gb"])
   return None
+
+
+def _check_nystrom(num_rows: int, num_params: int, opts: dict, num_outputs: int):
+  """Refuses bad nystrom_pcg options, and a preconditioner or iterate over the budget."""
+  rank = nystrom_pcg.default_rank(opts["nystrom_rank"], num_rows // num_outputs)
+  shift, tol = opts["nystrom_shift"], opts["pcg_tol"]
+  if not (np.isfinite(shift) and shift >= 0):
+    raise ConfigError(f"nystrom_shift={shift!r} must be a finite number >= 0 (0: none).")
+  if not 0 < tol < 1:
+    raise ConfigError(f"pcg_tol={tol!r} is the relative residual to reach; use a number in "
+                      "(0, 1), e.g. 1e-7.")
+  columns = nystrom_pcg.column_bytes(num_rows // num_outputs, rank, num_outputs)
+  # CG keeps u, Jᵀp and the operator's w0, tangents and gradients (≤ float64): ~6 P-vectors.
+  memory.check(max(columns, num_params * 8 * 6) + memory.RUNTIME_BYTES,
+               f"the Nyström-preconditioned CG solve ({rank:,} kernel columns "
+               f"of {num_rows:,} rows, {num_params:,} parameters)",
+               "lower solver.nystrom_rank, or use a machine with more memory.",
+               limit_gb=opts["memory_limit_gb"])
+
+
+def _solve_nystrom_pcg(model, x_train, op, residual0, opts: dict) -> tuple:
+  """u by Nyström-preconditioned CG on the dual system; (u, report entries)."""
+  start = time.time()
+  rank = nystrom_pcg.default_rank(opts["nystrom_rank"], len(x_train))
+  pre = nystrom_pcg.from_model(model, x_train, rank, seed=opts["nystrom_seed"],
+                               shift=opts["nystrom_shift"], kernel_method=opts["kernel_method"],
+                               memory_limit_gb=opts["memory_limit_gb"],
+                               jit_compile=opts["jit_compile"])
+  setup = time.time() - start
+  sol = nystrom_pcg.pcg(op, residual0.ravel(), pre.apply, tol=opts["pcg_tol"],
+                        iter_lim=int(opts["iter_lim"] or PCG_ITER_LIM))
+  return sol.u, dict(iterations=sol.iterations, converged=sol.converged,
+                     nystrom_samples=rank, preconditioner_rank=pre.rank,
+                     nystrom_eigenvalues=[float(pre.values[0]), float(pre.values[-1])],
+                     setup_seconds=setup, iteration_seconds=sol.seconds,
+                     pcg_tol=float(opts["pcg_tol"]))
 
 
 def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_test, *,
@@ -110,6 +153,9 @@ def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_tes
       u = sol.u
       report.update(rank=sol.rank, singular_value_max=float(sol.singular_values[0]),
                     singular_value_min=float(sol.singular_values[-1]))
+    elif method == "nystrom_pcg":
+      u, entries = _solve_nystrom_pcg(model, x_train, op, residual0, opts)
+      report.update(entries)
     else:
       checkpoint = os.path.join(workdir, f"{method}_iterate.npz") if workdir else None
       sol = iterative.solve(op, residual0.ravel(), method=method, damp=opts["damp"],
