@@ -479,9 +479,16 @@ class _Engine:
 
     if self.units is not None or not batch or batch >= len(x):
       return numpy(x)
-    parts = [numpy(x[rows]) for rows in blocked.blocks(len(x), batch)]
-    return tf.nest.map_structure(
-        lambda *arrays: None if arrays[0] is None else np.concatenate(arrays), *parts)
+    whole = None
+    for rows in blocked.blocks(len(x), batch):  # Filled in place: no second copy to join.
+      part = numpy(x[rows])
+      if whole is None:
+        whole = tf.nest.map_structure(
+            lambda t: None if t is None else np.empty((len(x),) + t.shape[1:], t.dtype), part)
+      for target, source in zip(tf.nest.flatten(whole), tf.nest.flatten(part)):
+        if source is not None:
+          target[rows] = source
+    return whole
 
   def structured_block(self, feats1, feats2, trace: bool = False, chunk_bytes: int = 2 ** 30,
                        partial: Optional[str] = None, log_every_seconds: float = 30.0
