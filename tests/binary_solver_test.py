@@ -113,6 +113,42 @@ class BinarySolverTest(test_utils.TestCase):
       binary_solver.run(config, workdir)
     self.assertEqual(os.listdir(workdir), [])
 
+  def test_nystrom_pcg_runs_from_the_config_beside_gelsd(self):
+    config = test_utils.smoke_config("binary_mnist_pcg", {
+        "dataset.num_train": 60, "dataset.num_test": 40, "solver.nystrom_rank": 20,
+        "solver.dtypes": ("float64", "float32")})
+    workdir = self.create_tempdir().full_path
+    with self.assertLogs(level="INFO") as logs:
+      cell = binary_solver.run(config, workdir)["widths"]["1"]
+    self.assertTrue(any("nystrom_pcg [" in line and "|r|/|r0|" in line for line in logs.output))
+    self.assertCountEqual(cell, ["lstsq", "nystrom_pcg", "lstsq_float32", "nystrom_pcg_float32"])
+    pcg, gelsd = cell["nystrom_pcg"], cell["lstsq"]
+    self.assertTrue(pcg["converged"])
+    self.assertLessEqual(pcg["relative_residual"], 1e-7)
+    self.assertBetween(pcg["iterations"], 1, 60)
+    self.assertEqual((pcg["nystrom_samples"], pcg["preconditioner_rank"]), (20, 20))
+    self.assertAllClose(pcg["u_norm"], gelsd["u_norm"], rtol=1e-7)
+    self.assertEqual(pcg["test_accuracy"], gelsd["test_accuracy"])
+    self.assertEqual(pcg["train_accuracy"], 1.0)
+    single = cell["nystrom_pcg_float32"]
+    self.assertAllClose(single["precision_options"]["pcg_tol"], 10 * 2.0 ** -23)
+    self.assertLess(single["relative_residual"], 1e-4)
+    self.assertAllClose(single["u_norm"], pcg["u_norm"], rtol=1e-4)
+    with open(os.path.join(workdir, "table.md")) as f:
+      table = f.read()
+    self.assertIn("| Test | Solver (Nyström PCG) | ", table)
+    self.assertIn("| Test | Solver (Nyström PCG, float32) | ", table)
+
+  def test_nystrom_rank_above_the_samples_is_refused_before_any_work(self):
+    config = tiny_config()
+    config.solver.methods = ("sgd", "lstsq", "nystrom_pcg")
+    config.solver.nystrom_rank = 151
+    workdir = self.create_tempdir().full_path
+    with self.assertRaisesRegex(ConfigError, r"nystrom_rank=151: .* of the 150 training "
+                                             r"samples; use an integer from 1 to 150"):
+      binary_solver.run(config, workdir)
+    self.assertEqual(os.listdir(workdir), [])
+
   def test_config_errors(self):
     config = tiny_config()
     config.solver.methods = ("lstsq", "svd")

@@ -2,7 +2,9 @@
 
 For each width: the linearized LeNet's system J(w0, X)·u = y − f(w0, X) (eq. 4, one output) is
 solved by the methods in `config.solver.methods` — "lstsq" (dense, LAPACK gelsd), "lsqr"/"lsmr"
-(matrix-free, any width), "kernel" (u = Jᵀ Θ⁺ r via the empirical NTK) — and "sgd" trains LeNet
+(matrix-free, any width), "nystrom_pcg" (matrix-free CG on Θ α = r, u = Jᵀ α, preconditioned
+by `solver.nystrom_rank` columns of the eNTK Θ), "kernel" (u = Jᵀ Θ⁺ r via the empirical
+NTK) — and "sgd" trains LeNet
 and LinLeNet side by side as the `compare` experiment does (lr 0.01, 200 epochs in the paper).
 Tables 1 and 2 of the paper: rows Solver / Lin. / LeNet x Test / Train, columns widths.
 
@@ -57,6 +59,7 @@ def default_config() -> ml_collections.ConfigDict:
          and v is not None},
       rcond=ml_collections.FieldReference(None, field_type=float),
       iter_lim=ml_collections.FieldReference(None, field_type=int),
+      nystrom_rank=ml_collections.FieldReference(None, field_type=int),  # None: min(1000, n).
   ))
   config.solver.atol = config.solver.btol = 1e-8
   config.train = common.train_config()
@@ -104,13 +107,16 @@ def precision_options(config, method: str, dtype: str, num_rows: int) -> dict:
 
   lstsq: rcond ε (what SciPy's lstsq, i.e. LAPACK sgelsd, uses on a float32 J); kernel: the
   eigenvalue floor n·ε·λ_max (scipy.linalg.pinvh's on a float32 Θ); lsqr/lsmr: atol, btol at
-  least ε (SciPy: "if A is only accurate to about d digits, set atol to 10^-d").
+  least ε (SciPy: "if A is only accurate to about d digits, set atol to 10^-d"); nystrom_pcg:
+  pcg_tol at least 10·ε (its float32 products stall CG's recomputed residual near ε·cond(J)).
   """
   if dtype == "float64":
     return {}
   eps = float(np.finfo(dtype).eps)
   if method in ("lsqr", "lsmr"):
     return dict(atol=max(config.solver.atol, eps), btol=max(config.solver.btol, eps))
+  if method == "nystrom_pcg":
+    return dict(pcg_tol=max(config.solver.pcg_tol, 10 * eps))
   if config.solver.rcond is not None:
     return {}
   return dict(rcond=eps if method == "lstsq" else math.sqrt(num_rows * eps))
@@ -200,14 +206,15 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     raise ConfigError("binary_solver needs one output; set dataset.target='class_vs_rest'.")
   rows = len(dataset.x_train)
   models_by_width = {}
-  for width in config.model.widths:  # Every dense solve is checked before any work starts.
+  for width in config.model.widths:  # Every dense and Nyström solve is checked before any work.
     models_by_width[int(width)] = {d: common.build_model(
         common.model_at_width(config.model, width), dataset.input_shape, 1, int(config.seed), d)
         for d in dtypes_of(config)}
     num_params = models.num_params(next(iter(models_by_width[int(width)].values())))
-    if "lstsq" in _methods_at(config, int(width)):
-      linearized.check_feasible("lstsq", rows, num_params,
-                                linearized.options(**_solver_options(config, None)))
+    for method in ("lstsq", "nystrom_pcg"):
+      if method in _methods_at(config, int(width)):
+        linearized.check_feasible(method, rows, num_params,
+                                  linearized.options(**_solver_options(config, None)))
   results = dict(experiment="binary_solver", model=config.model.name, dataset=config.dataset.name,
                  translate=config.dataset.translate, num_train=rows,
                  num_test=len(dataset.x_test), positive_class=config.dataset.positive_class,
@@ -239,7 +246,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
 
 SOLVER_ROWS = (("Solver (lstsq)", "lstsq"), ("Solver (kernel)", "kernel"),
-               ("Solver (LSQR)", "lsqr"), ("Solver (LSMR)", "lsmr"))
+               ("Solver (LSQR)", "lsqr"), ("Solver (LSMR)", "lsmr"),
+               ("Solver (Nyström PCG)", "nystrom_pcg"))
 ROWS = SOLVER_ROWS + (("Lin.", "sgd_linearized"), ("LeNet", "sgd_standard"))
 
 
