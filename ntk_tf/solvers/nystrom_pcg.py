@@ -121,7 +121,7 @@ def check_rank(rank, num_samples: int):
       1 <= rank <= num_samples:
     raise ConfigError(f"nystrom_rank={rank!r}: the Nyström preconditioner samples that many "
                       f"of the {num_samples:,} training samples; use an integer from 1 to "
-                      f"{num_samples:,} (e.g. {min(1000, num_samples):,}).")
+                      f"{num_samples:,} (e.g. {min(DEFAULT_RANK, num_samples):,}).")
 
 
 def column_bytes(num_rows: int, rank: int, num_outputs: int = 1) -> int:
