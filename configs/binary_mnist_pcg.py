@@ -2,9 +2,9 @@
 
 Command:  python -m ntk_tf.main --config=configs/binary_mnist_pcg.py:cpu \
               --workdir=workdirs/binary_mnist_pcg
-Runtime:  `:cpu` (mnist5k, 4,000 training digits, float64): gelsd x1 ~1-7 min, Nyström PCG x1
-          ~2 min set-up + ~85 iterations at 3-7 s, x5 ~5 min + ~85 iterations at 20-45 s (2-core
-          CPU, idle to loaded; docs/solvers.md has the measured figures); `:smoke` ~1 min.
+Runtime:  `:cpu` (mnist5k, 4,000 training digits, float64) ~55 min on a loaded 2-core CPU (load
+          ~5): gelsd x1 6.7 min (66 s idle), Nyström PCG x1 28 s set-up + 83 iterations at
+          6.3 s, x5 2.3 min + 59 iterations at 40 s (docs/solvers.md); `:smoke` 44 s.
 Paper:    the exact solve of Table 1 (Solver row: 97.8 / 99.86 / 99.89 test at x1 / x2 / x5),
           which the paper could only run up to x5 with a dense solver ("more than 1 TB" of J
           beyond); here the minimum-norm u by CG on the dual system (J Jᵀ) α = r, u = Jᵀ α,

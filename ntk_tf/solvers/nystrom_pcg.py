@@ -221,7 +221,8 @@ def pcg(operator, rhs, precondition: Optional[Callable] = None, *, tol: float = 
     restarts += 1
     logging.info("%s: recomputed residual %.3g > tol %.3g after %d iterations; restarting CG "
                  "from it", label, relative, tol, done)
-  bar.close(extra=f"|r|/|r0| {relative:.3g}")
+  bar.total = done  # Closes as finished, without an ETA to the limit.
+  bar.close(extra=f"(limit {iter_lim}) |r|/|r0| {relative:.3g}, tol {tol:g}")
   converged = relative <= tol
   if not converged:
     logging.warning("%s stopped after %d iterations without reaching tol %.3g: |r|/|r0| = %.3g",
