@@ -4,17 +4,21 @@ Usage:  python benchmarks/solvers.py [--lsqr_widths=1,5,25] [--lstsq_widths=1]
                                      [--iterations=5] [--dtype=float32] [--jit]
                                      [--pcg_widths=1,5] [--pcg_probe_widths=25]
                                      [--nystrom_rank=1000] [--pcg_tol=1e-7]
+                                     [--kernel_form_widths=1,5,25]
 LSQR/lstsq rows: all 5,000 offline MNIST digits (mnist5k train + test), digit 0 vs rest, one
 output (LinLeNet, Samarin et al. 2022 §4.3). Nyström PCG rows: the binary_solver experiment's
 own system, the 4,000 mnist5k training digits, float64, solved to --pcg_tol, beside gelsd on
 the same 4,000 rows at x1 (its u is the reference) and the previous figures of issue 18
 (unpreconditioned LSQR at x1: 0.41 iterations/s, relative residual 0.145 after 200 iterations;
 gelsd 66 s). --pcg_probe_widths only builds the preconditioner and times --probe_iterations
-iterations, extrapolated to 300. Each measurement runs in its own process so its peak
+iterations, extrapolated to 300. --kernel_form_widths solves the same system exactly through
+its n×n empirical NTK (computed by the structured engine in float64, then Cholesky and one VJP),
+the form that is cheaper while the kernel fits in memory. Each measurement runs in its own process so its peak
 resident memory is its own; the 1-minute load average (`uptime`) is printed with each row.
 LSQR figures exclude the first iteration (tracing/compilation).
 Runtime: x1 ~1 min, x5 ~2 min, x25 ~15 min on a 2-core CPU; lstsq x1 ~3 min; PCG x1 ~10 min,
-x5 ~1 h, the x25 probe ~30 min (idle-machine figures are lower; see docs/solvers.md).
+x5 ~1 h, the x25 probe ~30 min; kernel form x1 ~1 min, x25 ~5 min (idle-machine figures are
+lower; see docs/solvers.md).
 """
 
 import os
@@ -36,6 +40,8 @@ _RANK = flags.DEFINE_integer("nystrom_rank", 1000, "Nyström columns (samples) k
 _TOL = flags.DEFINE_float("pcg_tol", 1e-7, "Relative residual Nyström PCG stops at.")
 _PROBE_ITERS = flags.DEFINE_integer("probe_iterations", 2, "Iterations timed by the probe.")
 _BATCH = flags.DEFINE_integer("pcg_batch_size", 250, "Samples per JVP/VJP batch in PCG.")
+_KERNEL = flags.DEFINE_list("kernel_form_widths", [],
+                            "Widths solved in kernel form: the n×n eNTK, Cholesky, u = Jᵀα.")
 # Issue 18's figures for the mnist5k x1 system, compared as ratios.
 LSQR_ITERATIONS_PER_SECOND, LSQR_RESIDUAL_AT_200, GELSD_SECONDS = 0.41, 0.145, 66.0
 
@@ -104,6 +110,23 @@ if kind == "gelsd":
   np.save(ref, sol.u)
   out.update(seconds=time.time() - start, gelsd_seconds=sol.seconds,
              relative_residual=float(np.linalg.norm(op.matvec(sol.u) - r) / np.linalg.norm(r)))
+elif kind == "kernel":
+  import scipy.linalg
+  from ntk_tf import ntk
+  start = time.time()
+  theta = ntk.flatten(ntk.empirical_ntk(model, x, memory_limit_gb=8.0, log_every_seconds=1e9))
+  kernel_seconds = time.time() - start
+  start = time.time()
+  alpha = scipy.linalg.cho_solve(scipy.linalg.cho_factor(theta, overwrite_a=True), r)
+  cholesky_seconds = time.time() - start
+  start = time.time()
+  u = op.rmatvec(alpha)
+  out.update(kernel_seconds=kernel_seconds, cholesky_seconds=cholesky_seconds,
+             vjp_seconds=time.time() - start,
+             relative_residual=float(np.linalg.norm(op.matvec(u) - r) / np.linalg.norm(r)))
+  if os.path.exists(ref):
+    out["relative_difference_from_gelsd"] = float(np.linalg.norm(u - np.load(ref))
+                                                  / np.linalg.norm(np.load(ref)))
 else:
   start = time.time()
   pre = nystrom_pcg.from_model(model, x, rank, memory_limit_gb=3.0)
@@ -139,7 +162,7 @@ def pcg_section():
   print(f"\nNyström-preconditioned CG, mnist5k 0 vs rest (4,000 training digits), float64, "
         f"k = {_RANK.value}, tol {_TOL.value:g}")
   g = {"error": "not run"}
-  if "1" in _PCG.value:
+  if "1" in _PCG.value or "1" in _KERNEL.value:
     g = child.run_json(PCG_CHILD, "gelsd", 1, *args)
     if "error" in g:
       print(f"gelsd x1 failed: {g['error']}")
@@ -166,6 +189,22 @@ def pcg_section():
             f"LSQR's after 200 iterations, {total / GELSD_SECONDS:.2f}x gelsd's 66 s"
             + ("" if "error" in g else f"; {total / g['seconds']:.2f}x gelsd's time measured "
                "above (J built + dgelsd)"))
+  if _KERNEL.value:
+    print("\nKernel form: Θ = J Jᵀ (n×n, float64, structured engine), "
+          "Cholesky, u = Jᵀ α")
+    print(f"{'width':>5} {'params':>12} {'eNTK s':>8} {'chol s':>7} {'VJP s':>7} {'total s':>8} "
+          f"{'peak GiB':>8} {'residual':>9} {'|u-u_gelsd|':>11} {'load':>9}")
+  for width in _KERNEL.value:
+    r = child.run_json(PCG_CHILD, "kernel", width, *args)
+    if "error" in r:
+      print(f"{width:>5} kernel form failed: {r['error']}")
+      continue
+    diff = r.get("relative_difference_from_gelsd")
+    total = r["kernel_seconds"] + r["cholesky_seconds"] + r["vjp_seconds"]
+    print(f"{width:>5} {r['params']:>12,} {r['kernel_seconds']:>8.1f} {r['cholesky_seconds']:>7.1f} "
+          f"{r['vjp_seconds']:>7.1f} {total:>8.1f} {r['peak_rss_gib']:>8.2f} "
+          f"{r['relative_residual']:>9.1e} {'–' if diff is None else f'{diff:.1e}':>11} "
+          f"{_load(r):>9}", flush=True)
   for width in _PROBE.value:
     r = child.run_json(PCG_CHILD, "probe", width, *args)
     if "error" in r:
@@ -199,7 +238,7 @@ def main(argv):
       continue
     print(f"{width:>5} {r['params']:>12,} {r['build_seconds']:>8.1f} {r['solve_seconds']:>8.1f} "
           f"{r['rank']:>6} {r['peak_rss_gib']:>9.2f} {r['estimated_peak_gib']:>9.2f}", flush=True)
-  if _PCG.value or _PROBE.value:
+  if _PCG.value or _PROBE.value or _KERNEL.value:
     pcg_section()
 
 
