@@ -13,8 +13,9 @@ the same 4,000 rows at x1 (its u is the reference) and the previous figures of i
 gelsd 66 s). --pcg_probe_widths only builds the preconditioner and times --probe_iterations
 iterations, extrapolated to 300. --kernel_form_widths solves the same system exactly through
 its n×n empirical NTK (computed by the structured engine in float64, then Cholesky and one VJP),
-the form that is cheaper while the kernel fits in memory. Each measurement runs in its own process so its peak
-resident memory is its own; the 1-minute load average (`uptime`) is printed with each row.
+the form that is cheaper while the kernel fits in memory. Each measurement runs in its own
+process so its peak resident memory is its own; the 1-minute load average (`uptime`) is printed
+with each row.
 LSQR figures exclude the first iteration (tracing/compilation).
 Runtime: x1 ~1 min, x5 ~2 min, x25 ~15 min on a 2-core CPU; lstsq x1 ~3 min; PCG x1 ~10 min,
 x5 ~1 h, the x25 probe ~30 min; kernel form x1 ~1 min, x25 ~5 min (idle-machine figures are
@@ -102,6 +103,18 @@ x = d.x_train
 op = JacobianOperator(model, x, batch_size=batch)
 r = (d.targets_train.reshape(len(x), -1) - op.initial_outputs()).ravel()
 out = dict(kind=kind, width=width, params=op.shape[1], rows=len(x))
+
+
+def relative_residual(u):
+  return float(np.linalg.norm(op.matvec(u) - r) / np.linalg.norm(r))
+
+
+def compare_with_gelsd(u):  # u's relative difference from gelsd's u, where a run saved one.
+  if os.path.exists(ref):
+    u_ref = np.load(ref)
+    out["relative_difference_from_gelsd"] = float(np.linalg.norm(u - u_ref) / np.linalg.norm(u_ref))
+
+
 if kind == "gelsd":
   start = time.time()
   jac = dense.jacobian_matrix(model, x, block_size=32)
@@ -109,7 +122,7 @@ if kind == "gelsd":
   del jac
   np.save(ref, sol.u)
   out.update(seconds=time.time() - start, gelsd_seconds=sol.seconds,
-             relative_residual=float(np.linalg.norm(op.matvec(sol.u) - r) / np.linalg.norm(r)))
+             relative_residual=relative_residual(sol.u))
 elif kind == "kernel":
   import scipy.linalg
   from ntk_tf import ntk
@@ -122,11 +135,8 @@ elif kind == "kernel":
   start = time.time()
   u = op.rmatvec(alpha)
   out.update(kernel_seconds=kernel_seconds, cholesky_seconds=cholesky_seconds,
-             vjp_seconds=time.time() - start,
-             relative_residual=float(np.linalg.norm(op.matvec(u) - r) / np.linalg.norm(r)))
-  if os.path.exists(ref):
-    out["relative_difference_from_gelsd"] = float(np.linalg.norm(u - np.load(ref))
-                                                  / np.linalg.norm(np.load(ref)))
+             vjp_seconds=time.time() - start, relative_residual=relative_residual(u))
+  compare_with_gelsd(u)
 else:
   start = time.time()
   pre = nystrom_pcg.from_model(model, x, rank, memory_limit_gb=3.0)
@@ -142,9 +152,7 @@ else:
                seconds_per_iteration=sol.seconds / max(sol.iterations, 1),
                iterations_to_1e_6=int(np.argmax(history <= 1e-6)) + 1 if (history <= 1e-6).any()
                else None, relative_residual=sol.residual_norm / float(np.linalg.norm(r)))
-    if os.path.exists(ref):
-      u = np.load(ref)
-      out["relative_difference_from_gelsd"] = float(np.linalg.norm(sol.u - u) / np.linalg.norm(u))
+    compare_with_gelsd(sol.u)
 out["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 out["load"] = [load, os.getloadavg()[0]]
 print(json.dumps(out))
@@ -153,6 +161,11 @@ print(json.dumps(out))
 
 def _load(r) -> str:
   return f"{r['load'][0]:.1f}-{r['load'][1]:.1f}"
+
+
+def _versus_gelsd(r) -> str:
+  diff = r.get("relative_difference_from_gelsd")
+  return f"{'–' if diff is None else f'{diff:.1e}':>11}"
 
 
 def pcg_section():
@@ -177,11 +190,10 @@ def pcg_section():
     if "error" in r:
       print(f"{width:>5} failed: {r['error']}")
       continue
-    diff = r.get("relative_difference_from_gelsd")
     print(f"{width:>5} {r['params']:>12,} {r['iterations']:>5} {r['iterations_to_1e_6']:>7} "
           f"{r['setup_seconds']:>8.1f} {r['seconds']:>8.1f} {r['seconds_per_iteration']:>7.2f} "
           f"{r['peak_rss_gib']:>8.2f} {r['relative_residual']:>9.1e} "
-          f"{'–' if diff is None else f'{diff:.1e}':>11} {_load(r):>9}", flush=True)
+          f"{_versus_gelsd(r)} {_load(r):>9}", flush=True)
     if width == "1":
       total = r["setup_seconds"] + r["seconds"]
       print(f"      vs issue 18 (x1): {1 / r['seconds_per_iteration'] / LSQR_ITERATIONS_PER_SECOND:.2f}"
@@ -199,11 +211,11 @@ def pcg_section():
     if "error" in r:
       print(f"{width:>5} kernel form failed: {r['error']}")
       continue
-    diff = r.get("relative_difference_from_gelsd")
     total = r["kernel_seconds"] + r["cholesky_seconds"] + r["vjp_seconds"]
-    print(f"{width:>5} {r['params']:>12,} {r['kernel_seconds']:>8.1f} {r['cholesky_seconds']:>7.1f} "
-          f"{r['vjp_seconds']:>7.1f} {total:>8.1f} {r['peak_rss_gib']:>8.2f} "
-          f"{r['relative_residual']:>9.1e} {'–' if diff is None else f'{diff:.1e}':>11} "
+    print(f"{width:>5} {r['params']:>12,} {r['kernel_seconds']:>8.1f} "
+          f"{r['cholesky_seconds']:>7.1f} {r['vjp_seconds']:>7.1f} {total:>8.1f} "
+          f"{r['peak_rss_gib']:>8.2f} "
+          f"{r['relative_residual']:>9.1e} {_versus_gelsd(r)} "
           f"{_load(r):>9}", flush=True)
   for width in _PROBE.value:
     r = child.run_json(PCG_CHILD, "probe", width, *args)
