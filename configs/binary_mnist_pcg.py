@@ -30,7 +30,7 @@ def get_config(arg=None):
   config = cc.shrink_binary(config, tier)
   config.solver.methods = ("lstsq", "nystrom_pcg")
   config.solver.dense_widths = (1,)
-  if tier == "cpu":
+  if cc.is_cpu(tier):
     config.model.widths = (1, 5)
   else:
     config.solver.nystrom_rank = 64

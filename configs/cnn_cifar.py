@@ -32,14 +32,16 @@ def get_config(arg=None):
   config.model.parameterization = "ntk"
   config.model.w_std = math.sqrt(2.0)
   config.train.learning_rate = 0.5
+  config.train.loss = config.train.linearized_loss = "mse"  # Mean over outputs, at lr 0.5.
   config.train.weight_decay = 0.0
   config.train.train_linearized = False
   if tier != "paper":
     config.dataset.name = "digits"
     config.model.width = 64
-    config.dataset.num_train, config.dataset.num_test = (300, 200) if tier == "cpu" else (30, 20)
-    config.train.epochs = 50 if tier == "cpu" else 1
+    cpu = cc.is_cpu(tier)
+    config.dataset.num_train, config.dataset.num_test = (300, 200) if cpu else (30, 20)
+    config.train.epochs = 50 if cpu else 1
     config.train.eval_batch_size = 200
     config.train.trajectory_steps = 8
-    config.seeds = cc.CPU_SEEDS if tier == "cpu" else (0,)
+    config.seeds = cc.CPU_SEEDS if cpu else (0,)
   return config

@@ -32,7 +32,7 @@ def get_config(arg=None):
   if tier == "paper":
     return kernel_regression.cntk_config("cifar10", "cnn_gap", 11, train_sizes=(2000, 50000),
                                          trained_layers="middle")
-  sizes, train, test = ((75, 300), 300, 200) if tier == "cpu" else ((10, 30), 30, 20)
+  sizes, train, test = ((75, 300), 300, 200) if cc.is_cpu(tier) else ((10, 30), 30, 20)
   return kernel_regression.cntk_config("digits", "cnn_gap", 11, train_sizes=sizes,
                                        num_train=train, num_test=test, trained_layers="middle")
 

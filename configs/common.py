@@ -3,18 +3,22 @@
 `--config=configs/lenet_mnist.py:cpu` calls `get_config("cpu")` (big_vision's `get_config(arg)`):
   paper  (or no argument): the paper's full scale (TFDS data, all widths, 100 epochs, 5 seeds);
   cpu:   offline real data at a scale that runs on a 2-core CPU (the `cpu` reproduction tier);
+  cpu-full: the same offline data at the papers' epochs (100; binary SGD 200): the `cpu-full`
+         reproduction tier, which adds widths x25 and x60 through its run overrides;
   smoke: a few hundred samples and one epoch, to exercise the pipeline end to end in seconds.
 """
 
-TIERS = ("smoke", "cpu", "paper")
+TIERS = ("smoke", "cpu", "cpu-full", "paper")
 
 # The cpu tier's cuts, printed on the reproduction page (ntk_tf.reproduce) beside the results.
 CPU_EPOCHS = 12            # The papers train 100 epochs (Samarin et al.) or 200 (binary MNIST).
 CPU_BINARY_EPOCHS = 20
+PAPER_EPOCHS, PAPER_BINARY_EPOCHS = 100, 200
 CPU_SEEDS = (0, 1, 2)      # The papers: 5 reruns (2022) or single runs (2020).
 CPU_WIDTHS = (1, 2, 5, 10)
 SMOKE_WIDTHS = (1, 2)
-FASHION_TRAIN, FASHION_TEST = 4000, 1000  # Fashion-MNIST stand-in, as large as mnist5k.
+FASHION_TRAIN, FASHION_TEST = 4000, 1000
+BINARY_TRAIN = 3900        # mnist5k digits for 0-vs-rest: n/p = 0.985 at LeNet x0.25, as the paper's.  # Fashion-MNIST stand-in, as large as mnist5k.
 
 
 def parse_tier(arg) -> str:
@@ -35,7 +39,9 @@ def shrink_compare(config, tier: str, dataset: str = "mnist5k", epochs: int = CP
   if dataset == "fashion_mnist":
     config.dataset.num_train, config.dataset.num_test = FASHION_TRAIN, FASHION_TEST
   decay = config.train.lr_decay_every
-  if tier == "cpu":
+  if tier == "cpu-full":
+    config.seeds = tuple(seeds)
+  elif tier == "cpu":
     config.train.epochs = epochs
     config.seeds = tuple(seeds)
     if decay:  # Keep the schedule's shape: the papers divide by 10 after 30 % of training.
@@ -56,11 +62,17 @@ def shrink_binary(config, tier: str):
   if tier == "paper":
     return config
   config.dataset.name = "mnist5k"
-  config.solver.methods = ("kernel", "sgd")
+  if is_cpu(tier):  # Rows/parameters at x0.25 (3,959) as the paper's x1: 60,000 / 60,941.
+    config.dataset.num_train = BINARY_TRAIN
+  # The paper's solver (gelsd on J in single precision) beside the float64 solves.
+  config.solver.methods = ("lstsq", "kernel", "sgd")
+  config.solver.dtypes = ("float64", "float32")
   config.solver.dense_widths = None
   config.solver.memory_limit_gb = 8.0
   config.model.widths = (1,)
-  if tier == "cpu":
+  if tier == "cpu-full":
+    config.train.epochs = PAPER_BINARY_EPOCHS
+  elif tier == "cpu":
     config.train.epochs = CPU_BINARY_EPOCHS
   else:
     config.dataset.num_train, config.dataset.num_test = 256, 128
@@ -73,3 +85,8 @@ def shrink_binary(config, tier: str):
 def width_seed_sweep(widths, seeds) -> list:
   """Sweep cells (config overrides) for every width x seed, as the paper configs declare."""
   return [{"model.width": w, "seed": s} for w in widths for s in seeds]
+
+
+def is_cpu(tier: str) -> bool:
+  """The offline tiers that run the cpu scale of data (cpu, cpu-full)."""
+  return tier in ("cpu", "cpu-full")

@@ -27,8 +27,8 @@ def get_config(arg=None):
   config.spectrum.translations = (0, 7)
   if tier != "paper":
     config.dataset.name = "mnist5k"
-    config.model.widths = cc.CPU_WIDTHS if tier == "cpu" else cc.SMOKE_WIDTHS
-    config.spectrum.num_samples = 600 if tier == "cpu" else 20
+    config.model.widths = cc.CPU_WIDTHS if cc.is_cpu(tier) else cc.SMOKE_WIDTHS
+    config.spectrum.num_samples = 600 if cc.is_cpu(tier) else 20
     # Blocks planned for 8 GiB: the tier's other runs may hold memory beside it (at 16 GiB a
     # run beside another was refused, "needs ~15.5 GiB ... 10.6 GiB available now").
     config.spectrum.memory_limit_gb = 8.0

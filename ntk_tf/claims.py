@@ -1,28 +1,45 @@
 """The reproduction registry: every headline claim of the four papers, as data.
 
 Each claim (ids as in the papers' digitized tables, `paper_tables.md`: "samarin2020.1", ...)
-says which runs it needs at each tier (a config file, its tier argument and overrides), which
-numbers it reads from their results, the paper's numbers, and the rule that decides its verdict.
-Runs are shared between claims by name, so a run is computed once for every claim that reads it.
-`ntk_tf.reproduce` runs them and writes the page; the rules are pure functions of the numbers.
+quotes the paper's sentence, says which runs it needs at each tier (a config file, its tier
+argument and overrides), which numbers it reads from their results, and the rule that decides
+its verdict (`ntk_tf.verdicts`: reproduced, not reproduced, inconclusive, not testable at this
+tier). Each rule declares the conditions under which it can decide (training length, widths,
+data size, the n/p regime) and is also run on the paper's own numbers (`paper_values`), where
+the papers print them: a faithful rule says "reproduced" there. Runs are shared between claims
+by name, so a run is computed once for every claim that reads it. `ntk_tf.reproduce` runs them
+and writes the page; the rules are pure functions of the numbers.
 """
 
 import dataclasses
+import json
 import math
 import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-TIERS = ("smoke", "cpu", "paper")
-WIDTHS = {"smoke": (1, 2), "cpu": (1, 2, 5, 10), "paper": (1, 2, 5, 10, 25, 60)}
-BINARY_WIDTHS = {"smoke": (1, 2), "cpu": (1, 2, 5), "paper": (1, 2, 5, 10, 25, 60)}
+from ntk_tf import claim_quotes, paper_tables
+from ntk_tf.verdicts import (INCONCLUSIVE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, TOO_SMALL,
+                             VERDICTS, Rule, Stat, accuracy_se, greater)
+
+TIERS = ("smoke", "cpu", "cpu-full", "paper")
+WIDTHS = {"smoke": (1, 2), "cpu": (1, 2, 5, 10), "cpu-full": (1, 2, 5, 10, 25, 60),
+          "paper": (1, 2, 5, 10, 25, 60)}
+# Binary 0-vs-rest: the offline tiers narrow LeNet so that rows/parameters match the paper's
+# x1, x2, x5 (60,000 rows against 60,941 / ~240k / ~1.5M parameters: n/p 0.98, 0.25, 0.04);
+# with mnist5k's 4,000 rows that is LeNet x0.25 (3,959 parameters), x0.5 and x1.25.
+BINARY_WIDTHS = {"smoke": (1, 2), "cpu": (0.25, 0.5, 1.25), "cpu-full": (0.25, 0.5, 1.25),
+                 "paper": (1, 2, 5, 10, 25, 60)}
 ALEXNET_WIDTHS = (1, 2, 3, 4)
 PAPER_SEEDS = (0, 1, 2, 3, 4)
+CPU_FULL_WIDE_SEEDS = (0,)      # x25 and x60 at tier cpu-full: one seed (the 2020 paper's too).
+PAPER_EPOCHS, PAPER_BINARY_EPOCHS = 100, 200
+CONVERGED_PP = 0.5  # Train accuracy gaining at most this over the last quarter: converged.
 
-REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
-NOT_RUN, TOO_SMALL, FAILED = "not run at this tier", "too small to judge", "run failed"
-UNFINISHED = "not finished"  # Its runs have not all finished yet (the tier resumes them).
+NOT_RUN = NOT_TESTABLE  # The claim has no run at this tier.
+FAILED = "run failed"   # Shown in the log; the page gives the claim NOT_TESTABLE with the run.
+UNFINISHED = "not finished"
 
 OFFLINE_ALEXNET = ("AlexNet needs inputs of at least 63x63 and the snakes subset is an ImageNet "
                    "download (TFDS with the ILSVRC2012 tars); no offline stand-in. Runs at tier "
@@ -33,15 +50,18 @@ OFFLINE_ALEXNET = ("AlexNet needs inputs of at least 63x63 and the snakes subset
 class Run:
   """One experiment run: `python -m ntk_tf.main --config=<config>:<tier> <overrides>`.
 
-  minutes: estimated wall time per tier: smoke and cpu on a 2-core CPU, paper on one GPU.
+  minutes: estimated wall time per tier (smoke, cpu, cpu-full on a 2-core CPU; paper on one
+  GPU); a 3-tuple gives cpu-full the cpu figure.
   """
   name: str
   config: str
   overrides: Tuple[Tuple[str, object], ...] = ()
-  minutes: Tuple[float, float, float] = (0.3, 5.0, 60.0)
+  minutes: Tuple[float, ...] = (0.3, 5.0, 60.0)
 
   def estimate(self, tier: str) -> float:
-    return self.minutes[TIERS.index(tier)]
+    m = self.minutes if len(self.minutes) == 4 else (*self.minutes[:2], self.minutes[1],
+                                                     self.minutes[2])
+    return m[TIERS.index(tier)]
 
 
 @dataclasses.dataclass
@@ -62,9 +82,12 @@ class Claim:
   rule: str
   runs: Callable[[str], Optional[List[Run]]]     # tier -> runs, None: not run at that tier.
   measure: Callable[["Results", str], Measured]
-  judge: Callable[[dict], Tuple[bool, str]]      # values -> (holds, what was found).
+  judge: Callable[[dict], Tuple[str, str]]       # values -> (verdict, what was found).
   not_run: Dict[str, str] = dataclasses.field(default_factory=dict)
   scale: Dict[str, str] = dataclasses.field(default_factory=dict)
+  quote: str = ""                                # The paper's sentence(s), verbatim.
+  where: str = ""                                # Its section or figure.
+  paper_values: Optional[Callable[[], dict]] = None  # The paper's numbers in `values` form.
 
 
 class Results:
@@ -81,42 +104,28 @@ class Results:
     return os.path.join(self.roots[name], *parts)
 
 
-# --- statistics used by the rules ------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class Stat:
-  """Mean, standard deviation and count of a quantity over seeds."""
-  mean: float
-  std: float
-  n: int
-
-  @classmethod
-  def of(cls, values: Sequence[float]) -> "Stat":
-    v = np.asarray(values, dtype=np.float64)
-    return cls(float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v))
-
-  @property
-  def se(self) -> float:
-    return self.std / math.sqrt(self.n) if self.n else 0.0
-
-  def text(self, digits: int = 2) -> str:
-    if self.n > 1:
-      return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
-    return f"{self.mean:.{digits}f}"
+def _width_label(w) -> str:
+  return f"x{w:g}" if isinstance(w, float) else f"x{w}"
 
 
-def above(a: Stat, b: Stat) -> bool:
-  """a > b by more than one standard error of the difference (a > b when both are exact)."""
-  return a.mean - b.mean > math.hypot(a.se, b.se)
-
-
-def not_above(a: Stat, b: Stat) -> bool:
-  """a is not larger than b beyond one standard error of the difference."""
-  return a.mean - b.mean <= math.hypot(a.se, b.se)
+def _num(w):
+  """A width key read back from JSON: 1 -> 1, "0.25" -> 0.25."""
+  f = float(w)
+  return int(f) if f.is_integer() else f
 
 
 # --- runs ------------------------------------------------------------------------------------
-def _seeds(tier):
-  return (("seeds", PAPER_SEEDS),) if tier == "paper" else ()
+def _seeds(tier, width=None):
+  if tier == "paper":
+    return (("seeds", PAPER_SEEDS),)
+  if tier == "cpu-full" and width is not None and width >= 25:
+    return (("seeds", CPU_FULL_WIDE_SEEDS),)
+  return ()
+
+
+# Seconds per epoch of a paired LeNet run on 4,000 images (both models, evaluation included) on
+# a 2-core CPU, measured at x1 (0.7 s) and scaled by conv2's FLOPs beyond (x60 ~1.1 s per step).
+_EPOCH_SECONDS = {1: 0.8, 2: 1.2, 5: 3.0, 10: 8.0, 25: 60.0, 60: 560.0}
 
 
 def compare_runs(config: str, tier: str, widths=None, extra=(), suffix="", minutes=None):
@@ -125,16 +134,17 @@ def compare_runs(config: str, tier: str, widths=None, extra=(), suffix="", minut
   out = []
   for w in widths or WIDTHS[tier]:
     cost = minutes(w) if minutes else _compare_minutes(w)
-    out.append(Run(f"{base}{suffix}_x{w}", config, (("model.width", w),) + _seeds(tier)
+    out.append(Run(f"{base}{suffix}_x{w}", config, (("model.width", w),) + _seeds(tier, w)
                    + tuple(extra), cost))
   return out
 
 
 def _compare_minutes(width):
-  """Paired LeNet runs on 4,000 images: 12 epochs x 3 seeds (cpu), 100 x 5 on a GPU (paper)."""
-  per_epoch_s = {1: 3.5, 2: 3.8, 5: 4.3, 10: 11.5, 25: 60.0, 60: 300.0}.get(width, 20.0)
-  return (0.3, (12 * per_epoch_s + 20) * 3 / 60, {1: 75, 2: 80, 5: 90, 10: 120, 25: 240,
-                                                   60: 600}.get(width, 120))
+  """smoke; cpu (12 epochs x 3 seeds); cpu-full (100 epochs, 3 seeds, 1 from x25); paper (GPU)."""
+  s = _EPOCH_SECONDS.get(width, 20.0)
+  seeds = len(CPU_FULL_WIDE_SEEDS) if width >= 25 else 3
+  return (0.3, (12 * s + 20) * 3 / 60, (100 * s + 20) * seeds / 60,
+          {1: 75, 2: 80, 5: 90, 10: 120, 25: 240, 60: 600}.get(width, 120))
 
 
 MNIST, TRANSLATED, HARDER = "configs/lenet_mnist.py", "configs/lenet_mnist_translated.py", \
@@ -149,44 +159,110 @@ def alexnet_runs(tier, variant=ALEXNET):
   """AlexNet vs LinAlexNet on snakes, widths x1-x4 (paper tier only)."""
   if tier != "paper":
     return None
-  return compare_runs(variant, tier, ALEXNET_WIDTHS, minutes=lambda w: (0, 0, 360 * w))
+  return compare_runs(variant, tier, ALEXNET_WIDTHS, minutes=lambda w: (0, 0, 0, 360 * w))
 
 
 def spectrum_runs(tier):
+  if tier == "cpu-full":  # x25 and x60 beside x1-x10, both shifts (x60: ~32 min each).
+    return [Run("spectrum_lenet_mnist_full", SPECTRUM, (("model.widths", WIDTHS[tier]),),
+                (0, 0, 150.0, 0))]
   return [Run("spectrum_lenet_mnist", SPECTRUM, (), (0.5, 10.0, 240.0))]
 
 
 def binary_runs(config, tier, suffix=""):
-  return [Run(f"binary{suffix}_x{w}", config, (("model.widths", (w,)),),
-              (0.3, {1: 2.0, 2: 2.5, 5: 4.0}.get(w, 10.0), 60.0 * max(1, w / 5)))
+  epochs = (("train.epochs", PAPER_BINARY_EPOCHS),) if tier == "cpu-full" else ()
+  return [Run(f"binary{suffix}_x{w}", config, (("model.widths", (w,)),) + epochs,
+              (0.3, 2.0 + 2 * w, 10.0 * (1 + w), 60.0 * max(1, w / 5)))
           for w in BINARY_WIDTHS[tier]]
 
 
 # --- measurements ----------------------------------------------------------------------------
+def _train_gain(results: Results, run_name: str, seeds: Sequence[int], model: str,
+                paths: Optional[Sequence[str]] = None) -> Optional[float]:
+  """Seed-mean train accuracy gained (pp) over the last quarter of epochs (≥ 2), or None.
+
+  paths: the per-epoch metrics.jsonl files (default: seed_<s>/metrics.jsonl of the run)."""
+  curves = []
+  for path in paths or [results.path(run_name, f"seed_{s}", "metrics.jsonl") for s in seeds]:
+    if not os.path.exists(path):
+      return None
+    with open(path) as f:
+      rows = [json.loads(line) for line in f if line.strip()]
+    curves.append([100 * r[model]["train_accuracy"] for r in rows if model in r])
+  epochs = min(len(c) for c in curves) if curves else 0
+  if epochs < 3:
+    return None
+  mean = np.mean([c[:epochs] for c in curves], axis=0)
+  back = max(2, epochs // 4)
+  return float(mean[-1] - mean[-1 - back])
+
+
 def compare_stats(results: Results, runs: List[Run]) -> Dict[int, Dict[str, Stat]]:
-  """Per width: accuracies (percent) of both models and their gaps, over seeds."""
+  """Per width: accuracies (percent) of both models and their gaps, over seeds.
+
+  A single seed gets the binomial error of its test (or train) set as its standard error."""
   out = {}
   for run in runs:
     r = results[run.name]
     seeds = r["per_seed"]
+    sizes = dict(train=r.get("num_train"), test=r.get("num_test"))
     pick = lambda model, split: [100 * s[model][f"{split}_accuracy"] for s in seeds]
     trained = [m for m in ("standard", "linearized") if m in seeds[0]]
-    stats = {f"{m}_{split}": Stat.of(pick(m, split)) for m in trained
-             for split in ("train", "test")}
+    stats = {f"{m}_{split}": Stat.of(pick(m, split), accuracy_se(np.mean(pick(m, split)),
+                                                                 sizes[split]))
+             for m in trained for split in ("train", "test")}
     for split in ("train", "test") if len(trained) == 2 else ():
+      floor = math.hypot(stats[f"standard_{split}"].floor, stats[f"linearized_{split}"].floor)
       stats[f"gap_{split}"] = Stat.of(np.subtract(pick("standard", split),
-                                                  pick("linearized", split)))
+                                                  pick("linearized", split)), floor)
     if r.get("logistic_regression"):
       stats["logistic_test"] = Stat.of([100 * r["logistic_regression"]["test_accuracy"]])
       stats["logistic_train"] = Stat.of([100 * r["logistic_regression"]["train_accuracy"]])
-    out[int(r["width"])] = stats
+    out[_num(r["width"])] = stats
   return out
 
 
+def training_context(results: Results, runs: List[Run], paper_epochs: int = PAPER_EPOCHS
+                     ) -> Dict[str, dict]:
+  """Per width: epochs run, the paper's, each model's train-accuracy gain over the last quarter
+  of epochs (None where the per-epoch curves were not kept), and the training set's size."""
+  out = {}
+  for run in runs:
+    r = results[run.name]
+    seeds = [s["seed"] for s in r["per_seed"]]
+    trained = [m for m in ("standard", "linearized") if m in r["per_seed"][0]]
+    out[str(_num(r["width"]))] = dict(
+        epochs=r.get("epochs"), paper_epochs=paper_epochs, num_train=r.get("num_train"),
+        num_params=r.get("num_params"), gain={m: _train_gain(results, run.name, seeds, m)
+                                               for m in trained})
+  return out
+
+
+def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: str = "LeNet"):
+  """The claim reads final accuracies: every run trained the paper's epochs or converged."""
+  short = []
+  for w, t in sorted(training.items(), key=lambda kv: float(kv[0])):
+    if t["epochs"] is not None and t["epochs"] >= t["paper_epochs"]:
+      continue
+    gains = t.get("gain") or {}
+    if gains and all(g is not None and g <= CONVERGED_PP for g in gains.values()):
+      continue
+    worst = max(((m, g) for m, g in gains.items() if g is not None), key=lambda mg: mg[1],
+                default=None)
+    label = f"{'Lin' if worst and worst[0] == 'linearized' else ''}{net} x{w}"
+    short.append(f"{label} ({t['epochs']} of {t['paper_epochs']} epochs" + (
+        f", train accuracy still +{worst[1]:.2f} pp over the last quarter)" if worst else
+        ", no per-epoch curves to show convergence)"))
+  rule.needs(not short, f"{what}training to the paper's epochs or to convergence (train "
+             f"accuracy within {CONVERGED_PP} pp over the last quarter); unconverged: "
+             + ", ".join(short[:4]) + ("…" if len(short) > 4 else "")
+             + "; tier cpu-full trains the paper's epochs")
+
+
 def width_table(stats: Dict[int, Dict[str, Stat]], keys, labels, digits=2):
-  header = ["", *[f"x{w}" for w in stats]]
-  rows = [[label, *[stats[w][key].text(digits) for w in stats]] for key, label in
-          zip(keys, labels)]
+  header = ["", *[_width_label(w) for w in stats]]
+  rows = [[label, *[stats[w][key].text(digits) if key in stats[w] else "–" for w in stats]]
+          for key, label in zip(keys, labels)]
   return header, rows
 
 
@@ -200,29 +276,40 @@ def compare_labels(net):
 
 
 def _values(stats):
-  return {w: {k: dataclasses.asdict(v) for k, v in s.items()} for w, s in stats.items()}
+  return {str(w): {k: dataclasses.asdict(v) for k, v in s.items()} for w, s in stats.items()}
 
 
 def stats_of(values) -> Dict[int, Dict[str, Stat]]:
   """The inverse of _values: {width: {key: Stat}} from the JSON-able values."""
-  return {int(w): {k: Stat(**v) for k, v in s.items()} for w, s in values.items()}
+  return {_num(w): {k: Stat(**v) for k, v in s.items()} for w, s in values.items()}
 
 
 def measure_compare(runs_fn, net="LeNet", task_label=""):
   def measure(results: Results, tier: str) -> Measured:
-    stats = compare_stats(results, runs_fn(tier))
+    runs = runs_fn(tier)
+    stats = compare_stats(results, runs)
     header, rows = width_table(stats, COMPARE_KEYS, compare_labels(net))
     if task_label:
       rows = [[f"{task_label}: {r[0]}", *r[1:]] for r in rows]
-    return Measured(dict(widths=_values(stats)), header, rows)
+    return Measured(dict(widths=_values(stats), training=training_context(results, runs)),
+                    header, rows, _training_notes(training_context(results, runs)))
   return measure
+
+
+def _training_notes(training: Dict[str, dict], task: str = "") -> List[str]:
+  parts = []
+  for w, t in sorted(training.items(), key=lambda kv: float(kv[0])):
+    gains = ", ".join(f"{m} {g:+.2f}" for m, g in (t.get("gain") or {}).items() if g is not None)
+    parts.append(f"x{w}: {t['epochs']} epochs" + (f" (last-quarter train gain {gains} pp)"
+                                                   if gains else ""))
+  return [f"{task + ': ' if task else ''}training " + "; ".join(parts)] if parts else []
 
 
 def measure_tasks(tasks: Dict[str, Callable[[str], Optional[List[Run]]]], keys=("gap_test",),
                   net="LeNet"):
   """Several compare tasks side by side (rows task x key)."""
   def measure(results: Results, tier: str) -> Measured:
-    values, rows, header = {}, [], None
+    values, training, rows, header, notes = {}, {}, [], None, []
     labels = dict(zip(COMPARE_KEYS, compare_labels(net)))
     for task, runs_fn in tasks.items():
       runs = runs_fn(tier)
@@ -230,115 +317,157 @@ def measure_tasks(tasks: Dict[str, Callable[[str], Optional[List[Run]]]], keys=(
         continue
       stats = compare_stats(results, runs)
       values[task] = _values(stats)
+      training[task] = training_context(results, runs)
+      notes += _training_notes(training[task], task)
       shown = HARDER_NAME[tier] if task == "harder" else task
       h, r = width_table(stats, keys, [f"{shown}: {labels[k]}" for k in keys])
       header = header if header and len(header) >= len(h) else h
       rows += r
-    return Measured(dict(tasks=values), header, rows)
+    return Measured(dict(tasks=values, training=training), header, rows, notes)
   return measure
 
 
-# --- rules -----------------------------------------------------------------------------------
-def gap_closes(stats, min_gap=3.0, key="gap_test") -> Tuple[bool, str]:
-  """gap(smallest width) ≥ min_gap; it shrinks to the largest width beyond one SE; no step
-  between consecutive widths grows it beyond one SE."""
-  widths = sorted(stats)
-  gaps = [stats[w][key] for w in widths]
-  first, last = gaps[0], gaps[-1]
-  ups = [f"x{a}→x{b}" for a, b, g0, g1 in zip(widths, widths[1:], gaps, gaps[1:])
-         if above(g1, g0)]
-  holds = first.mean >= min_gap and above(first, last) and not ups
-  found = (f"gap {first.text()} pp at x{widths[0]} → {last.text()} pp at x{widths[-1]}"
-           + (f"; grows at {', '.join(ups)}" if ups else ""))
-  if first.mean < min_gap:
-    found += f"; the x{widths[0]} gap is below {min_gap} pp"
-  return holds, found
+def _all_training(rule: Rule, values: dict, net: str = "LeNet"):
+  for task, training in values.get("training", {}).items():
+    needs_training(rule, training, f"{task}: ", net)
+
+
+# --- Samarin et al.: rules ---------------------------------------------------------------------
+MIN_GAP = 3.0  # "much worse": half the paper's x1 gap (6.0 pp in 2020; 4.67 pp in 2022).
+
+
+def _sorted(stats):
+  return sorted(stats)
 
 
 def judge_mnist_gap(values):
+  """samarin2020.1: a gap ≥ 3 pp at x1 that closes with width while LeNet barely moves."""
   stats = stats_of(values["widths"])
-  holds, found = gap_closes(stats)
-  w0, w1 = min(stats), max(stats)
+  rule = Rule()
+  needs_training(rule, values.get("training", {}))
+  widths = _sorted(stats)
+  w0, w1 = widths[0], widths[-1]
+  gaps = [stats[w]["gap_test"] for w in widths]
+  rule.greater(f"x{w0} gap above {MIN_GAP} pp", gaps[0], Stat(MIN_GAP))
+  rule.greater(f"gap closes x{w0}→x{w1}", gaps[0], gaps[-1])
+  for a, b, g0, g1 in zip(widths, widths[1:], gaps, gaps[1:]):
+    rule.not_greater(f"gap does not grow x{a}→x{b}", g1, g0)
   net_move = stats[w1]["standard_test"].mean - stats[w0]["standard_test"].mean
-  closing = stats[w0]["gap_test"].mean - stats[w1]["gap_test"].mean
-  barely = abs(net_move) < closing
-  found += f"; LeNet test moves {net_move:+.2f} pp while the gap closes {closing:.2f} pp"
-  return holds and barely, found
+  closing = gaps[0].mean - gaps[-1].mean
+  rule.check(f"LeNet's test accuracy moves less ({net_move:+.2f} pp) than the gap closes "
+             f"({closing:.2f} pp)", abs(net_move) < closing)
+  return rule.verdict(f"gap {gaps[0].text()} pp at x{w0} → {gaps[-1].text()} pp at x{w1}; "
+                      f"LeNet test moves {net_move:+.2f} pp")
 
 
 def judge_harder_gap(values):
+  """samarin2020.2: the harder task's gap above MNIST's at both ends, ≥ 2x at the widest, and
+  the linearization gaining more from width than the network."""
   mnist, harder = stats_of(values["tasks"]["MNIST"]), stats_of(values["tasks"]["harder"])
-  w0, w1 = min(harder), max(harder)
-  checks = {f"harder gap > MNIST gap at x{w0}": above(harder[w0]["gap_test"],
-                                                     mnist[w0]["gap_test"]),
-            f"harder gap > MNIST gap at x{w1}": above(harder[w1]["gap_test"],
-                                                     mnist[w1]["gap_test"]),
-            f"harder gap at x{w1} ≥ 2x MNIST's": harder[w1]["gap_test"].mean
-            >= 2 * mnist[w1]["gap_test"].mean}
+  rule = Rule()
+  _all_training(rule, values)
+  common = sorted(set(mnist) & set(harder))
+  w0, w1 = common[0], common[-1]
+  for w in (w0, w1):
+    rule.greater(f"harder gap > MNIST gap at x{w}", harder[w]["gap_test"], mnist[w]["gap_test"])
+  rule.check(f"harder gap at x{w1} ≥ 2x MNIST's", harder[w1]["gap_test"].mean
+             >= 2 * mnist[w1]["gap_test"].mean)
   lin_gain = harder[w1]["linearized_test"].mean - harder[w0]["linearized_test"].mean
   net_gain = harder[w1]["standard_test"].mean - harder[w0]["standard_test"].mean
-  checks[f"LinLeNet gains more from width ({lin_gain:+.2f} pp) than LeNet ({net_gain:+.2f})"] = \
-      lin_gain > net_gain
-  return _all(checks, f"harder-task gap {harder[w0]['gap_test'].text()} → "
+  rule.check(f"LinLeNet gains more from width ({lin_gain:+.2f} pp) than LeNet "
+             f"({net_gain:+.2f})", lin_gain > net_gain)
+  return rule.verdict(f"harder-task gap {harder[w0]['gap_test'].text()} → "
                       f"{harder[w1]['gap_test'].text()} pp, MNIST {mnist[w0]['gap_test'].text()}"
                       f" → {mnist[w1]['gap_test'].text()} pp")
 
 
-def _all(checks: Dict[str, bool], found: str) -> Tuple[bool, str]:
-  failed = [name for name, ok in checks.items() if not ok]
-  return not failed, found + ("; fails: " + "; ".join(failed) if failed else "")
-
-
 def judge_underfit(values):
+  """samarin2020.3: LinLeNet under-fits at the smallest width (≥ 3 pp below LeNet's train
+  accuracy) in the paper's regime (more training rows than parameters), and its train
+  accuracy rises with width."""
   stats = stats_of(values["widths"])
+  rule = Rule()
+  training = values.get("training", {})
+  needs_training(rule, training)
   w0, w1 = min(stats), max(stats)
+  t0 = training.get(str(w0), {})
+  rows, params = (t0.get("num_train") or 0) * t0.get("num_outputs", 10), t0.get("num_params")
+  if params:
+    rule.needs(rows > params, f"more training rows (samples x outputs) than parameters at "
+               f"x{w0}, the regime the paper explains under-fitting with (paper: 600,000 rows, "
+               f"61,706 parameters; here {rows:,} rows, {params:,} parameters, so LinLeNet x{w0}"
+               " can interpolate); full MNIST at tier paper")
   s0 = stats[w0]
-  checks = {f"LinLeNet x{w0} train ≥ 3 pp below LeNet's":
-            s0["standard_train"].mean - s0["linearized_train"].mean >= 3,
-            f"LinLeNet train rises x{w0}→x{w1}": above(stats[w1]["linearized_train"],
-                                                      s0["linearized_train"])}
+  rule.greater(f"LinLeNet x{w0} train ≥ 3 pp below LeNet's", s0["standard_train"],
+               s0["linearized_train"], MIN_GAP)
+  rule.greater(f"LinLeNet train rises x{w0}→x{w1}", stats[w1]["linearized_train"],
+               s0["linearized_train"])
   found = (f"LinLeNet train {s0['linearized_train'].text()} (x{w0}) → "
            f"{stats[w1]['linearized_train'].text()} (x{w1}), LeNet "
            f"{s0['standard_train'].text()} → {stats[w1]['standard_train'].text()}")
   if "logistic_test" in s0:
     found += (f"; logistic regression test {s0['logistic_test'].text()} vs LinLeNet x{w0} "
               f"{s0['linearized_test'].text()} (reported, not judged)")
-  return _all(checks, found)
+  return rule.verdict(found)
+
+
+LARGE_GAP = 10.0  # "large": half the paper's ~20 pp headline gap (its smallest is 17.8 pp).
 
 
 def judge_alexnet(values):
-  checks, parts = {}, []
+  """samarin2020.4: gap ≥ 10 pp at every width x1-x4 for both settings; LinAlexNet train ≤ 90 %
+  and AlexNet ≥ 95 % (the paper: 17.8-25 pp gaps, 37.5-84.9 % vs 99.1-99.2 % train)."""
+  rule, parts = Rule(), []
+  _all_training(rule, values, "AlexNet")
   for variant, by_width in values["tasks"].items():
     stats = stats_of(by_width)
     for w, s in stats.items():
-      checks[f"{variant} x{w}: gap ≥ 15 pp"] = s["gap_test"].mean >= 15
-      checks[f"{variant} x{w}: LinAlexNet train ≤ 90 %"] = s["linearized_train"].mean <= 90
-      checks[f"{variant} x{w}: AlexNet train ≥ 95 %"] = s["standard_train"].mean >= 95
+      rule.greater(f"{variant} x{w}: gap ≥ {LARGE_GAP:g} pp", s["gap_test"], Stat(LARGE_GAP))
+      rule.greater(f"{variant} x{w}: LinAlexNet train ≤ 90 %", Stat(90.0), s["linearized_train"])
+      rule.greater(f"{variant} x{w}: AlexNet train ≥ 95 %", s["standard_train"], Stat(95.0))
     parts.append(f"{variant}: gaps " + ", ".join(f"x{w} {s['gap_test'].text()}"
                                                  for w, s in stats.items()))
-  return _all(checks, "; ".join(parts))
+  return rule.verdict("; ".join(parts))
 
 
-def measure_loss(l2_runs, ce_runs, net):
+ON_PAR_PP = 3.0  # The paper calls 53.8 (L2) vs 51.4 (CE), 2.4 pp apart, similar.
+
+
+def measure_loss(l2_runs, ce_runs_by_lr, net):
   def measure(results: Results, tier: str) -> Measured:
     l2 = compare_stats(results, l2_runs(tier))
-    ce = compare_stats(results, ce_runs(tier))
     w = min(l2)
-    rows = [[f"{net} x{w}, L2 loss", l2[w]["standard_train"].text(), l2[w]["standard_test"].text()],
-            [f"{net} x{w}, cross-entropy", ce[w]["standard_train"].text(),
-             ce[w]["standard_test"].text()]]
-    return Measured(dict(l2=_values({w: l2[w]}), ce=_values({w: ce[w]})), ["", "train", "test"],
-                    rows)
+    ce = {lr: compare_stats(results, runs_fn(tier))[w] for lr, runs_fn in ce_runs_by_lr.items()}
+    best = max(ce, key=lambda lr: ce[lr]["standard_test"].mean)
+    rows = [[f"{net} x{w}, L2 loss (lr 0.1)", l2[w]["standard_train"].text(),
+             l2[w]["standard_test"].text()]]
+    rows += [[f"{net} x{w}, cross-entropy, lr {lr:g}" + (" (best)" if lr == best else ""),
+              s["standard_train"].text(), s["standard_test"].text()] for lr, s in ce.items()]
+    return Measured(dict(l2=_values({w: l2[w]}), ce=_values({w: ce[best]}),
+                         ce_learning_rates=sorted(ce), ce_best_lr=best),
+                    ["", "train", "test"], rows,
+                    [f"cross-entropy's learning rate picked from {sorted(ce)} by test accuracy "
+                     "(the paper tuned each setting's hyperparameters the same way; L2 uses the "
+                     "paper's tuned lr 0.1)"])
   return measure
 
 
 def judge_loss(values):
+  """samarin2020.5: L2 on par with cross-entropy, two-sided: neither test accuracy above the
+  other by more than 3 pp beyond sampling error, cross-entropy with its own tuned learning rate."""
   l2, ce = stats_of(values["l2"]), stats_of(values["ce"])
   w = min(l2)
+  rule = Rule()
+  rule.needs(len(values.get("ce_learning_rates", [1, 2])) >= 2,
+             "cross-entropy with its own learning rate from a grid (one rate here)")
   diff = l2[w]["standard_test"].mean - ce[w]["standard_test"].mean
-  return diff >= -3.0, (f"test accuracy L2 {l2[w]['standard_test'].text()} vs cross-entropy "
-                        f"{ce[w]['standard_test'].text()} ({diff:+.2f} pp; on par = L2 at most "
-                        "3 pp below)")
+  a, b = l2[w]["standard_test"], ce[w]["standard_test"]
+  rule.check(f"L2 not above cross-entropy by more than {ON_PAR_PP:g} pp",
+             greater(a, b, ON_PAR_PP) is not True)
+  rule.check(f"cross-entropy not above L2 by more than {ON_PAR_PP:g} pp",
+             greater(b, a, ON_PAR_PP) is not True)
+  return rule.verdict(f"test accuracy L2 {l2[w]['standard_test'].text()} vs cross-entropy "
+                      f"{ce[w]['standard_test'].text()} ({diff:+.2f} pp)")
 
 
 def trajectory_divergence(path: str, steps: int = 200) -> float:
@@ -356,112 +485,221 @@ def measure_trajectories(runs_fn):
     by_width = {}
     for run in runs_fn(tier):
       r = results[run.name]
-      by_width[int(r["width"])] = Stat.of([trajectory_divergence(
+      by_width[_num(r["width"])] = Stat.of([trajectory_divergence(
           results.path(run.name, f"seed_{s['seed']}", "trajectories.npz"))
           for s in r["per_seed"]])
-    header = ["", *[f"x{w}" for w in by_width]]
+    header = ["", *[_width_label(w) for w in by_width]]
     rows = [["relative RMS of f − f_lin, first 200 steps", *[s.text(3) for s in
                                                              by_width.values()]]]
-    return Measured(dict(divergence={w: dataclasses.asdict(s) for w, s in by_width.items()}),
-                    header, rows)
+    return Measured(dict(divergence={str(w): dataclasses.asdict(s) for w, s in
+                                     by_width.items()}), header, rows)
   return measure
 
 
 def judge_trajectories(values):
-  d = {int(w): Stat(**s) for w, s in values["divergence"].items()}
+  """samarin2020.6: at x1 the outputs differ by ≥ 10 % of their own movement within the first
+  200 steps ("immediately"), and less at the largest width."""
+  d = {_num(w): Stat(**s) for w, s in values["divergence"].items()}
   w0, w1 = min(d), max(d)
-  checks = {f"x{w0} trajectories differ by ≥ 10 %": d[w0].mean >= 0.1,
-            f"closer at x{w1} than x{w0}": above(d[w0], d[w1])}
-  return _all(checks, f"divergence {d[w0].text(3)} (x{w0}) → {d[w1].text(3)} (x{w1})")
+  rule = Rule()
+  rule.greater(f"x{w0} trajectories differ by ≥ 10 %", d[w0], Stat(0.1))
+  rule.greater(f"closer at x{w1} than x{w0}", d[w0], d[w1])
+  return rule.verdict(f"divergence {d[w0].text(3)} (x{w0}) → {d[w1].text(3)} (x{w1})")
+
+
+RANK_FRACTION = 0.5  # "much lower than the number of rows": at most half (the paper: no number).
 
 
 def spectrum_values(results: Results, tier: str) -> Measured:
-  r = results["spectrum_lenet_mnist"]
+  r = results[spectrum_runs(tier)[0].name]
   values, rows = {}, []
   for t, entry in r["translations"].items():
-    widths = {int(w): info for w, info in entry["widths"].items()}
-    values[t] = {w: dict(effective_rank=i["effective_rank"], condition=i["condition_number"],
-                         rows=i["num_rows"]) for w, i in widths.items()}
-    rows.append([f"effective rank, shifts ≤ {t} px", *[f"{i['effective_rank']:.1f}"
-                                                       for i in widths.values()]])
-    rows.append([f"condition number, shifts ≤ {t} px", *[f"{i['condition_number']:.3g}"
-                                                         for i in widths.values()]])
+    widths = {_num(w): info for w, info in entry["widths"].items()}
+    values[t] = {str(w): dict(effective_rank=i["effective_rank"],
+                              kernel_effective_rank=i.get("kernel_effective_rank"),
+                              condition=i["condition_number"], rows=i["num_rows"])
+                 for w, i in widths.items()}
+    rows.append([f"effective rank of σ(J), shifts ≤ {t} px",
+                 *[f"{i['effective_rank']:.1f}" for i in widths.values()]])
+    rows.append([f"effective rank of the kernel's eigenvalues σ², shifts ≤ {t} px",
+                 *[f"{i['kernel_effective_rank']:.1f}" if i.get("kernel_effective_rank")
+                   else "–" for i in widths.values()]])
+    rows.append([f"condition number of J, shifts ≤ {t} px",
+                 *[f"{i['condition_number']:.3g}" for i in widths.values()]])
   first = next(iter(values.values()))
   header = [f"({next(iter(first.values()))['rows']} rows)", *[f"x{w}" for w in first]]
-  return Measured(dict(translations=values), header, rows)
+  notes = ["Two readings of \"effective rank\": Roy & Vetterli's entropy of the singular values "
+           "σ of the 6000-row feature matrix J (2020 §3.2: \"the matrix A\"), and of the "
+           "6000x6000 kernel J Jᵀ, whose singular values are σ² (2022 §4.2). Both are shown; "
+           "each paper is judged on its own reading, 2020 on both where they disagree."]
+  return Measured(dict(translations=values), header, rows, notes)
 
 
 def _increasing(seq):
   return all(b > a for a, b in zip(seq, seq[1:]))
 
 
-def judge_rank(values, with_condition=False):
-  checks, parts = {}, []
-  for t, by_width in values["translations"].items():
-    widths = sorted(by_width, key=int)
-    ranks = [by_width[w]["effective_rank"] for w in widths]
-    rows = by_width[widths[0]]["rows"]
-    if t == "0" or not with_condition:
-      checks[f"shift {t}: effective rank < rows / 2 at every width"] = max(ranks) < rows / 2
-      checks[f"shift {t}: effective rank grows with width"] = _increasing(ranks)
-    if with_condition and t == "0":
-      cond = [by_width[w]["condition"] for w in widths]
-      checks[f"shift {t}: condition number x{widths[-1]} < x{widths[0]}"] = cond[-1] < cond[0]
-    parts.append(f"shift {t}: rank " + " → ".join(f"{r:.0f}" for r in ranks) + f" of {rows}")
-  return _all(checks, "; ".join(parts))
+def _rank_checks(rule, by_width, key, label, prefix=""):
+  widths = sorted(by_width, key=float)
+  ranks = [by_width[w][key] for w in widths]
+  rows = by_width[widths[0]]["rows"]
+  rule.check(f"{prefix}{label}: below {RANK_FRACTION:g} x rows ({rows}) at every width "
+             f"(largest {max(ranks):.0f})", max(ranks) < RANK_FRACTION * rows)
+  rule.check(f"{prefix}{label}: grows with width", _increasing(ranks))
+  return ranks, rows
+
+
+READINGS = (("effective_rank", "σ(J)"), ("kernel_effective_rank", "kernel σ²"))
+
+
+def _both_readings(values, judge_one) -> Tuple[str, str]:
+  """A rank rule judged on σ(J) and on the kernel's eigenvalues σ²; the papers are ambiguous
+  (2020: "the matrix A"; 2022: the text says the kernel, Fig. 6's caption the matrix ∇f), so
+  readings that disagree make the verdict inconclusive."""
+  plain = values["translations"]["0"]
+  outcomes, found = {}, []
+  for key, label in READINGS:
+    if any(v.get(key) is None for v in plain.values()):
+      continue
+    status, text = judge_one(key, label)
+    outcomes[label] = status
+    found.append(f"{label}: {text}")
+  text = "; ".join(found)
+  if len(outcomes) < len(READINGS):
+    return NOT_TESTABLE, ("needs both readings of the effective rank (this run recorded σ(J) "
+                          "only; a rerun records the kernel's too). Found: " + text)
+  verdicts = set(outcomes.values())
+  if len(verdicts) == 1:
+    return verdicts.pop(), text
+  return INCONCLUSIVE, (text + "; the two readings disagree (" + ", ".join(
+      f"{k} {v}" for k, v in outcomes.items()) + ") and the paper's text does not decide which")
+
+
+def judge_rank_2020(values):
+  """samarin2020.7: the effective rank far below the rows (at most half) at every width and
+  growing with width, on both readings."""
+  plain = values["translations"]["0"]
+
+  def one(key, label):
+    rule = Rule()
+    ranks, rows = _rank_checks(rule, plain, key, label)
+    return rule.verdict(" → ".join(f"{r:.0f}" for r in ranks) + f" of {rows}")
+  return _both_readings(values, one)
+
+
+def judge_rank_2022(values):
+  """samarin2022.6: far below the rows and growing with width on plain MNIST; with shifts,
+  growing less; the condition number falls with width. On both readings."""
+  t = values["translations"]
+  plain = t["0"]
+  widths = sorted(plain, key=float)
+  cond = [plain[w]["condition"] for w in widths]
+  shifted = [k for k in t if k != "0"]
+
+  def one(key, label):
+    rule = Rule()
+    ranks, rows = _rank_checks(rule, plain, key, label, "shift 0: ")
+    rule.check(f"condition number x{widths[-1]} < x{widths[0]}", cond[-1] < cond[0])
+    parts = ["shift 0: " + " → ".join(f"{r:.0f}" for r in ranks) + f" of {rows}"]
+    if shifted:
+      s = t[shifted[0]]
+      sranks = [s[w][key] for w in sorted(s, key=float)]
+      growth, sgrowth = ranks[-1] / ranks[0], sranks[-1] / sranks[0]
+      rule.check("shifted: grows with width", _increasing(sranks))
+      rule.check(f"shifted: less growth ({sgrowth:.2f}x) than plain ({growth:.2f}x)",
+                 sgrowth < growth)
+      parts.append(f"shift {shifted[0]}: " + " → ".join(f"{r:.0f}" for r in sranks))
+    return rule.verdict(", ".join(parts) + f"; condition {cond[0]:.3g} → {cond[-1]:.3g}")
+  return _both_readings(values, one)
 
 
 def judge_every_task_closes(values):
-  checks, parts = {}, []
+  """samarin2022.1: on every LeNet task run the x1 gap above the widest's; on snakes (AlexNet,
+  x1-x4, where the paper's own 20.4 → 18.56 pp is within its 500 test images' error) the gap
+  does not grow."""
+  rule, parts = Rule(), []
+  _all_training(rule, values)
   for task, by_width in values["tasks"].items():
     stats = stats_of(by_width)
     w0, w1 = min(stats), max(stats)
-    checks[f"{task} gap shrinks x{w0}→x{w1}"] = above(stats[w0]["gap_test"],
-                                                      stats[w1]["gap_test"])
+    if task == "snakes":
+      rule.not_greater(f"{task} gap does not grow x{w0}→x{w1}", stats[w1]["gap_test"],
+                       stats[w0]["gap_test"])
+    else:
+      rule.greater(f"{task} gap shrinks x{w0}→x{w1}", stats[w0]["gap_test"],
+                   stats[w1]["gap_test"])
     parts.append(f"{task} {stats[w0]['gap_test'].text()} → {stats[w1]['gap_test'].text()}")
-  return _all(checks, "test gaps (pp): " + "; ".join(parts))
+  return rule.verdict("test gaps (pp): " + "; ".join(parts))
 
 
 def judge_harder_bigger(values):
+  """samarin2022.2: at the largest width all tasks share, the shifted and harder tasks' gaps
+  above MNIST's (the paper's order at x60; at x1 it is reported)."""
   tasks = {t: stats_of(v) for t, v in values["tasks"].items()}
+  rule = Rule()
+  _all_training(rule, values)
+  common = sorted(set.intersection(*(set(s) for s in tasks.values())))
+  w0, w1 = common[0], common[-1]
   mnist = tasks["MNIST"]
-  w0, w1 = min(mnist), max(mnist)
-  checks = {}
   for task in ("translated MNIST", "harder"):
-    checks[f"{task} gap > MNIST gap at x{w1}"] = above(tasks[task][w1]["gap_test"],
-                                                       mnist[w1]["gap_test"])
+    rule.greater(f"{task} gap > MNIST gap at x{w1}", tasks[task][w1]["gap_test"],
+                 mnist[w1]["gap_test"])
   order0 = sorted(tasks, key=lambda t: -tasks[t][w0]["gap_test"].mean)
   order1 = sorted(tasks, key=lambda t: -tasks[t][w1]["gap_test"].mean)
-  return _all(checks, f"largest gap first: x{w0} {', '.join(order0)}; x{w1} {', '.join(order1)}")
+  return rule.verdict(f"largest gap first: x{w0} {', '.join(order0)}; x{w1} {', '.join(order1)}")
+
+
+WIDE = 60  # samarin2022.3 is about x60: the paper's own x10 and x25 rows fail it.
 
 
 def judge_wide_beats_narrow(values):
+  """samarin2022.3: LinLeNet x60 above LeNet x1 in test and train accuracy (harder task)."""
   stats = stats_of(values["tasks"]["harder"])
+  rule = Rule()
+  _all_training(rule, values)
   w0, w1 = min(stats), max(stats)
-  checks = {f"LinLeNet x{w1} test > LeNet x{w0} test": above(stats[w1]["linearized_test"],
-                                                             stats[w0]["standard_test"]),
-            f"LinLeNet x{w1} train > LeNet x{w0} train": above(stats[w1]["linearized_train"],
-                                                               stats[w0]["standard_train"])}
-  return _all(checks, f"LinLeNet x{w1} test/train {stats[w1]['linearized_test'].text()} / "
+  rule.needs(w1 >= WIDE, f"LinLeNet x{WIDE} (the paper's own x10 and x25 rows fail this claim: "
+             f"57.7 and 62.2 vs 62.5; widest here x{w1}); tier cpu-full runs x60")
+  rule.greater(f"LinLeNet x{w1} test > LeNet x{w0} test", stats[w1]["linearized_test"],
+               stats[w0]["standard_test"])
+  rule.greater(f"LinLeNet x{w1} train > LeNet x{w0} train", stats[w1]["linearized_train"],
+               stats[w0]["standard_train"])
+  return rule.verdict(f"LinLeNet x{w1} test/train {stats[w1]['linearized_test'].text()} / "
                       f"{stats[w1]['linearized_train'].text()} vs LeNet x{w0} "
-                      f"{stats[w0]['standard_test'].text()} / {stats[w0]['standard_train'].text()}")
+                      f"{stats[w0]['standard_test'].text()} / "
+                      f"{stats[w0]['standard_train'].text()}")
 
 
-BINARY_ROWS = (("kernel", "Solver (float64)"), ("kernel_float32", "Solver (float32)"),
-               ("lstsq", "Solver lstsq (float64)"), ("sgd_linearized", "Lin. (SGD)"),
-               ("sgd_standard", "LeNet (SGD)"))
+BINARY_ROWS = (("lstsq_float32", "Solver lstsq (float32, the paper's)"),
+               ("lstsq", "Solver lstsq (float64)"), ("kernel", "Solver kernel form (float64)"),
+               ("kernel_float32", "Solver kernel form (float32)"),
+               ("sgd_linearized", "Lin. (SGD)"), ("sgd_standard", "LeNet (SGD)"))
 
 
 def measure_binary(tasks: Dict[str, Callable]):
   def measure(results: Results, tier: str) -> Measured:
-    values, rows, header = {}, [], None
+    values, rows, header, context, training = {}, [], None, {}, {}
     for task, runs_fn in tasks.items():
       by_width = {}
+      training[task] = {}
       for run in runs_fn(tier):
-        for w, cells in results[run.name]["widths"].items():
-          by_width[int(w)] = {k: dict(train=100 * c["train_accuracy"],
-                                      test=100 * c["test_accuracy"])
-                              for k, c in cells.items() if "test_accuracy" in c}
+        r = results[run.name]
+        config_path = results.path(run.name, "config.json")
+        epochs = (json.load(open(config_path))["train"]["epochs"]
+                  if os.path.exists(config_path) else None)
+        for w in r["widths"]:
+          sgd = results.path(run.name, f"w{w}", "sgd", "metrics.jsonl")
+          training[task][str(_num(w))] = dict(
+              epochs=epochs, paper_epochs=PAPER_BINARY_EPOCHS, num_train=r.get("num_train"),
+              gain={m: _train_gain(results, run.name, (), m, [sgd])
+                    for m in ("standard", "linearized")})
+        for w, cells in r["widths"].items():
+          by_width[str(_num(w))] = {
+              k: dict(train=100 * c["train_accuracy"], test=100 * c["test_accuracy"],
+                      num_params=c.get("num_params")) for k, c in cells.items()
+              if "test_accuracy" in c}
+        context[task] = dict(num_train=r.get("num_train"), num_test=r.get("num_test"),
+                             epochs=(r.get("train") or {}).get("epochs", r.get("epochs")))
       values[task] = by_width
       header = ["", *[f"x{w}" for w in by_width]]
       for key, label in BINARY_ROWS:
@@ -470,45 +708,97 @@ def measure_binary(tasks: Dict[str, Callable]):
             rows.append([f"{task}, {split}: {label}",
                          *[f"{cells[key][split]:.2f}" if key in cells else "–"
                            for cells in by_width.values()]])
-    return Measured(dict(tasks=values), header, rows)
+      params = {w: next((c["num_params"] for c in cells.values() if c.get("num_params")), None)
+                for w, cells in by_width.items()}
+      n = context[task]["num_train"]
+      if n and all(params.values()):
+        rows.append([f"{task}: rows / parameters (n/p)", *[f"{n / p:.3f}" for p in
+                                                            params.values()]])
+    notes = [n for task, t in training.items() for n in _training_notes(t, f"{task} SGD")]
+    return Measured(dict(tasks=values, context=context, training=training), header, rows, notes)
   return measure
 
 
 def _binary(values, task):
-  return {int(w): c for w, c in values["tasks"][task].items()}
+  return {_num(w): c for w, c in values["tasks"][task].items()}
+
+
+def _acc(cells, key, split, num):
+  v = cells[key][split]
+  return Stat(v, floor=accuracy_se(v, num))
 
 
 def judge_binary_sgd(values):
+  """samarin2022.4: the LeNet − Lin. gap shrinks with width (test and train, plain MNIST) and
+  with shifts it persists (> 0) at the largest width."""
   plain, shifted = _binary(values, "MNIST"), _binary(values, "shifted MNIST")
+  ctx = values.get("context", {})
+  nt = {t: (ctx.get(t) or {}).get("num_test") for t in ("MNIST", "shifted MNIST")}
+  ntr = {t: (ctx.get(t) or {}).get("num_train") for t in ("MNIST", "shifted MNIST")}
   w0, w1 = min(plain), max(plain)
-  gap = lambda cells, split: cells["sgd_standard"][split] - cells["sgd_linearized"][split]
-  checks = {f"MNIST test gap shrinks x{w0}→x{w1}": gap(plain[w1], "test") < gap(plain[w0], "test"),
-            f"MNIST train gap shrinks x{w0}→x{w1}": gap(plain[w1], "train")
-            < gap(plain[w0], "train"),
-            f"shifted: gap persists at x{w1} (> 0)": gap(shifted[w1], "test") > 0}
-  return _all(checks, f"LeNet − Lin. test gap MNIST {gap(plain[w0], 'test'):.2f} → "
-                      f"{gap(plain[w1], 'test'):.2f} pp, shifted {gap(shifted[w0], 'test'):.2f} → "
-                      f"{gap(shifted[w1], 'test'):.2f} pp")
+  rule = Rule()
+  _all_training(rule, values)
+
+  def gap(cells, split, num):
+    a, b = _acc(cells, "sgd_standard", split, num), _acc(cells, "sgd_linearized", split, num)
+    return Stat(a.mean - b.mean, floor=math.hypot(a.floor, b.floor))
+
+  for split, num in (("test", nt["MNIST"]), ("train", ntr["MNIST"])):
+    rule.greater(f"MNIST {split} gap shrinks x{w0}→x{w1}", gap(plain[w0], split, num),
+                 gap(plain[w1], split, num))
+  rule.greater(f"shifted: gap persists at x{w1} (> 0)",
+               gap(shifted[max(shifted)], "test", nt["shifted MNIST"]), Stat(0.0))
+  g = lambda cells, split: cells["sgd_standard"][split] - cells["sgd_linearized"][split]
+  return rule.verdict(f"LeNet − Lin. test gap MNIST {g(plain[w0], 'test'):.2f} → "
+                      f"{g(plain[w1], 'test'):.2f} pp, shifted {g(shifted[min(shifted)], 'test'):.2f}"
+                      f" → {g(shifted[max(shifted)], 'test'):.2f} pp")
+
+
+SOLVER_MATCH_PP = 0.5  # "matches": the paper's x2/x5 solver is 0.03/0.01 pp from LeNet.
+INTERPOLATION_BAND = (0.5, 1.0)  # n/p at the smallest width; the paper's x1: 60,000 / 60,941.
 
 
 def judge_solver(values):
-  checks, parts = {}, []
+  """samarin2022.5: near the interpolation threshold (n/p ≈ 1 at the smallest width) the
+  minimum-norm least-squares solve interpolates (100 % train) yet tests below SGD's
+  linearization, plain and shifted; at the other widths it matches LeNet within 0.5 pp. Judged
+  on the paper's solver (lstsq in float32) where it ran, else on the float64 solve."""
+  rule, parts = Rule(), []
+  _all_training(rule, values)  # The comparison is against SGD's linearization.
+  ctx = values.get("context", {})
   for task in ("MNIST", "shifted MNIST"):
     cells = _binary(values, task)
     w0 = min(cells)
-    solver = cells[w0]["kernel"]
-    checks[f"{task}: solver interpolates at x{w0} (train 100 %)"] = solver["train"] >= 99.999
-    checks[f"{task}: solver test < Lin. SGD test at x{w0}"] = \
-        solver["test"] < cells[w0]["sgd_linearized"]["test"]
-    parts.append(f"{task} x{w0}: solver {solver['test']:.2f} vs Lin. "
+    num_train = (ctx.get(task) or {}).get("num_train")
+    num_test = (ctx.get(task) or {}).get("num_test")
+    key = next((k for k in ("lstsq_float32", "lstsq", "kernel") if k in cells[w0]), None)
+    params = cells[w0][key].get("num_params") if key else None
+    if num_train and params:
+      ratio = num_train / params
+      rule.needs(INTERPOLATION_BAND[0] <= ratio <= INTERPOLATION_BAND[1],
+                 f"{task}: rows/parameters near the interpolation threshold at the smallest "
+                 f"width (paper x1: 60,000 / 60,941 = 0.98; here {num_train:,} / {params:,} = "
+                 f"{ratio:.3f}); the offline tiers narrow LeNet to x0.25 for this")
+    solver = cells[w0][key]
+    rule.check(f"{task}: solver interpolates at x{w0} (train {solver['train']:.2f} %)",
+               solver["train"] >= 99.99)
+    rule.greater(f"{task}: solver test < Lin. SGD test at x{w0}",
+                 _acc(cells[w0], "sgd_linearized", "test", num_test),
+                 _acc(cells[w0], key, "test", num_test))
+    parts.append(f"{task} x{w0} ({key}): solver {solver['test']:.2f} vs Lin. "
                  f"{cells[w0]['sgd_linearized']['test']:.2f} test")
   plain = _binary(values, "MNIST")
+  num_test = (ctx.get("MNIST") or {}).get("num_test")
   for w in sorted(plain)[1:]:
-    diff = plain[w]["kernel"]["test"] - plain[w]["sgd_standard"]["test"]
-    checks[f"MNIST x{w}: solver within 0.5 pp of LeNet"] = abs(diff) <= 0.5
+    key = next((k for k in ("lstsq_float32", "lstsq", "kernel") if k in plain[w]), None)
+    if key is None:
+      continue
+    diff = plain[w][key]["test"] - plain[w]["sgd_standard"]["test"]
+    rule.within(f"MNIST x{w}: solver within {SOLVER_MATCH_PP} pp of LeNet",
+                _acc(plain[w], key, "test", num_test),
+                _acc(plain[w], "sgd_standard", "test", num_test), SOLVER_MATCH_PP)
     parts.append(f"x{w} solver − LeNet {diff:+.2f} pp")
-  return _all(checks, "; ".join(parts))
-
+  return rule.verdict("; ".join(parts))
 
 # --- Vyas et al. -----------------------------------------------------------------------------
 SCALING_SYNTHETIC = "configs/scaling_synthetic.py"
@@ -546,6 +836,7 @@ def measure_betas(runs_fn):
     for run in runs_fn(tier):
       r = results[run.name]
       values[run.name] = {kind: _beta(r, kind) for kind, _ in KINDS if kind in r}
+      values[run.name]["seeds"] = len(r.get("seeds") or ())
       rows.append([run.name, *[_beta_text(values[run.name][k]) if k in values[run.name] else "–"
                                for k, _ in KINDS]])
     return Measured(dict(runs=values), ["run", *[f"β {label}" for _, label in KINDS]], rows)
@@ -560,25 +851,52 @@ def _high(b):
   return b["interval"][1] if b["interval"] else b["beta"]
 
 
+MIN_BETA_SEEDS = 4  # β intervals are bootstraps over seeds: at least 4 to compare them.
+
+
+def _interval_greater(a, b) -> Optional[bool]:
+  """β a above β b: True if a's interval lies above b's, False if below, None if they overlap."""
+  if a["beta"] is None or b["beta"] is None:
+    return None
+  if _low(a) > _high(b):
+    return True
+  if _high(a) < _low(b):
+    return False
+  return None
+
+
 def judge_betas(values):
-  checks, parts = {}, []
+  """vyas2022.1: the network's β above both kernels' β, bootstrap intervals apart (≥ 4 seeds)."""
+  rule, parts = Rule(), []
   for name, betas in values["runs"].items():
     nn = betas["network"]
+    seeds = betas.get("seeds")
+    if seeds is not None:
+      rule.needs(seeds >= MIN_BETA_SEEDS, f"{name}: at least {MIN_BETA_SEEDS} seeds for the β "
+                 f"intervals (here {seeds})")
     for kind in ("empirical_ntk", "infinite_ntk"):
       if kind in betas:
-        checks[f"{name}: β NN > β {kind} (intervals apart)"] = _low(nn) > _high(betas[kind])
-    parts.append(f"{name}: " + ", ".join(f"{k} {_beta_text(b)}" for k, b in betas.items()))
-  return _all(checks, "; ".join(parts))
+        rule.check(f"{name}: β NN > β {kind} (intervals apart)",
+                   _interval_greater(nn, betas[kind]))
+    parts.append(f"{name}: " + ", ".join(f"{k} {_beta_text(b)}" for k, b in betas.items()
+                                         if isinstance(b, dict)))
+  return rule.verdict("; ".join(parts))
 
 
-# Variants of the appendix-D base (batch 100, lr 10, no momentum, final error), network only,
-# seeds 0 and 1. The paper's lr x3 and width 16 would exceed this task's critical rate (~14 for
-# the eNTK at width >= 64; widths 16/32 diverge for some seeds), so the variants stay below it.
-VARIANTS = (("width 64", (("model.width", 64),)),
-            ("lr / 2", (("train.learning_rate", 5.0),)),
+# Variants of the appendix-D base (batch 100, lr 10, no momentum, final error), network only.
+# The paper's (Fig. 3) are lr x3, lr / 10, full-batch GD, no momentum (its base has momentum 0.9:
+# ours has none, so its complement is run, momentum 0.9 at lr 1 = the same effective step) and
+# no early stopping (both stoppings come from the base runs), and widths 16 and 1024. lr x3 (30)
+# and width 16 exceed this task's critical rate (~14: they diverge) and are named on the page.
+VARIANTS = (("lr / 10", (("train.learning_rate", 1.0),)),
             ("momentum 0.9 at lr 1 (same effective step)", (("train.momentum", 0.9),
-                                                             ("train.learning_rate", 1.0))))
-NETWORK_ONLY = (("scaling.kinds", ("network",)), ("width_sweep.widths", ()), ("seeds", (0, 1)))
+                                                             ("train.learning_rate", 1.0))),
+            ("width 64", (("model.width", 64),)))
+NOT_RUNNABLE = ("lr x3 (30, above the critical rate ~14: diverges)",
+                "width 16 (diverges at lr 10)", "full-batch GD (not run yet)",
+                "width 1024 (not run yet)")
+NETWORK_ONLY = (("scaling.kinds", ("network",)), ("width_sweep.widths", ()))
+VARIANT_SEEDS = {"cpu": (0, 1), "cpu-full": (0, 1, 2, 3)}
 
 
 def _variant_name(label):
@@ -588,14 +906,17 @@ def _variant_name(label):
 def vyas_variants(tier):
   if tier == "paper":
     return None
-  return vyas_base(tier) + [Run(_variant_name(label), SCALING_SYNTHETIC, NETWORK_ONLY + extra,
-                                (0.3, 3.0, 3.0)) for label, extra in VARIANTS]
+  seeds = (("seeds", VARIANT_SEEDS.get(tier, (0,))),)
+  return vyas_base(tier) + [Run(_variant_name(label), SCALING_SYNTHETIC,
+                                NETWORK_ONLY + seeds + extra, (0.3, 3.0, 6.0, 6.0))
+                            for label, extra in VARIANTS]
 
 
 def measure_variants(results: Results, tier: str) -> Measured:
   runs = vyas_variants(tier)
   base = results[runs[0].name]
-  values = dict(base={k: _beta(base, k) for k, _ in KINDS if k in base}, variants={})
+  values = dict(base={k: _beta(base, k) for k, _ in KINDS if k in base}, variants={},
+                not_runnable=list(NOT_RUNNABLE))
   rows = [[f"base: appendix D, {base.get('stopping', 'optimal')} error",
            *[_beta_text(values["base"][k]) if k in values["base"] else "–" for k, _ in KINDS]]]
   other = "optimal" if base.get("stopping") == "final" else "final"
@@ -606,18 +927,28 @@ def measure_variants(results: Results, tier: str) -> Measured:
     values["variants"][label] = _beta(fits, "network")
     rows.append([label, *[_beta_text(_beta(fits, k)) if k in fits else "–" for k, _ in KINDS]])
   for (label, _), run in zip(VARIANTS, runs[1:]):
-    values["variants"][label] = _beta(results[run.name], "network")
-    rows.append([f"{label}, seeds 0-1", _beta_text(values["variants"][label]), "", ""])
+    values["variants"][label] = dict(_beta(results[run.name], "network"),
+                                     seeds=len(results[run.name].get("seeds") or ()))
+    rows.append([f"{label}, {values['variants'][label]['seeds']} seeds",
+                 _beta_text(values["variants"][label]), "", ""])
   return Measured(values, ["setting", "β NN", "β eNTK", "β NTK"], rows)
 
 
 def judge_variants(values):
-  kernel = max(_high(values["base"][k]) for k in ("empirical_ntk", "infinite_ntk")
-               if k in values["base"])
-  checks = {f"{label}: β NN above both kernels' β ({kernel:.3f})": b["beta"] is not None
-            and b["beta"] > kernel for label, b in values["variants"].items()}
-  return _all(checks, ", ".join(f"{label} {_beta_text(b)}" for label, b in
-                                values["variants"].items()))
+  """vyas2022.2: every runnable variant's network β above both kernels' β of the base run
+  (bootstrap intervals apart; ≥ 4 seeds per variant)."""
+  rule = Rule()
+  kernels = {k: values["base"][k] for k in ("empirical_ntk", "infinite_ntk") if k in values["base"]}
+  for label, b in values["variants"].items():
+    if b.get("seeds") is not None:
+      rule.needs(b["seeds"] >= MIN_BETA_SEEDS, f"{label}: at least {MIN_BETA_SEEDS} seeds (here "
+                 f"{b['seeds']}); tier cpu-full runs 4")
+    for kind, k in kernels.items():
+      rule.check(f"{label}: β NN above β {kind} ({_beta_text(k)})", _interval_greater(b, k))
+  return rule.verdict(", ".join(f"{label} {_beta_text(b)}" for label, b in
+                                values["variants"].items())
+                      + ("; not runnable on this task: " + ", ".join(values["not_runnable"])
+                         if values.get("not_runnable") else ""))
 
 
 def measure_width_sweep(results: Results, tier: str) -> Measured:
@@ -630,17 +961,28 @@ def measure_width_sweep(results: Results, tier: str) -> Measured:
                                   *[f"c={w}" for w in s["widths"]]], rows)
 
 
+SMALL_WIDTH = 16  # vyas2022.4 is about the network's non-monotone error from small widths.
+
+
 def judge_width_sweep(values):
+  """vyas2022.4: the eNTK's error falls with width and stays above the NTK; the network's
+  first falls, then rises toward the NTK from below (minimum at an interior width)."""
   s = values["sweep"]
+  rule = Rule()
+  widths = s.get("widths") or []
+  rule.needs(bool(widths) and min(widths) <= SMALL_WIDTH,
+             f"network widths from {SMALL_WIDTH} or below (the small-width regime the claim is "
+             f"about; here from {min(widths) if widths else '?'}, since eNTK-SGD at lr 10 "
+             "diverges below 64): the eNTK's error from the minimum-norm kernel solve instead, "
+             "not yet run at an offline tier")
   nn, entk, ntk = s["network"]["mean"], s["empirical_ntk"]["mean"], s["infinite_ntk"]
   interior = 0 < int(np.argmin(nn)) < len(nn) - 1
-  checks = {"eNTK error falls with width": entk[-1] < entk[0],
-            "eNTK above the NTK at every width": min(entk) >= ntk,
-            "NN below the NTK at every width": max(nn) <= ntk,
-            "NN closer to the NTK at the largest width": abs(ntk - nn[-1]) < abs(ntk - nn[0]),
-            "NN error first falls, then rises (minimum at an interior width)": interior}
-  return _all(checks, "NN " + " → ".join(f"{e:.3f}" for e in nn) + "; eNTK " +
-              " → ".join(f"{e:.3f}" for e in entk) + f"; NTK {ntk:.3f}")
+  rule.check("eNTK error falls with width", entk[-1] < entk[0])
+  rule.check("eNTK above the NTK at every width", min(entk) >= ntk)
+  rule.check("NN below the NTK at the largest width", nn[-1] <= ntk)
+  rule.check("NN error first falls, then rises (minimum at an interior width)", interior)
+  return rule.verdict("NN " + " → ".join(f"{e:.3f}" for e in nn) + "; eNTK " +
+                      " → ".join(f"{e:.3f}" for e in entk) + f"; NTK {ntk:.3f}")
 
 
 def after_kernel_runs(tier):
@@ -675,44 +1017,74 @@ def _beta_of_curve(curve):
 
 
 def judge_after_kernel(values):
+  """vyas2022.5: K_m(n0) falls with every increase of m, and every after-kernel's β is below the
+  network's (bootstrap intervals apart; a flat learning curve counts as below)."""
   trained = [(m, e) for m, e in zip(values["m"], values["error"]) if e is not None]
   errors = [e for _, e in trained]
-  checks = {"K_m(n0) improves with every increase of m": all(b < a for a, b in
-                                                            zip(errors, errors[1:]))}
+  rule = Rule()
+  rule.check("K_m(n0) improves with every increase of m", all(b < a for a, b in
+                                                             zip(errors, errors[1:])))
   nn = values.get("network")
+  rule.needs(bool(nn and nn["beta"] is not None), "the network's fitted β (the scaling run)")
   if nn and nn["beta"] is not None:
     for m, _ in trained[1:] if trained and trained[0][0] == 0 else trained:
       b = values["betas"][str(m)]
-      worse = b["beta"] is None or b["is_exponent"] is False or b["beta"] < nn["beta"]
-      checks[f"K_{m} scales worse than the NN (β {_beta_text(b)} vs {nn['beta']:.3f})"] = worse
-  return _all(checks, "K_m(n0): " + " → ".join(f"{e:.3f}" for _, e in trained))
+      worse = True if b["is_exponent"] is False else _interval_greater(nn, b)
+      rule.check(f"K_{m} scales worse than the NN (β {_beta_text(b)} vs {_beta_text(nn)})", worse)
+  return rule.verdict("K_m(n0): " + " → ".join(f"{e:.3f}" for _, e in trained))
 
 
 def time_dynamics_runs(tier):
   if tier == "paper":
     return [Run("time_dynamics_cifar5m", "configs/time_dynamics_cifar5m.py", (), (0, 0, 6 * 60))]
-  return [Run("time_dynamics_synthetic", "configs/time_dynamics_synthetic.py", (),
-              (0.5, 1.5, 1.5))]
+  return [Run("time_dynamics_synthetic", "configs/time_dynamics_synthetic.py",
+              (("time_dynamics.num_kernels", 16),), (0.5, 3.0, 3.0))]
 
 
 def measure_time_dynamics(results: Results, tier: str) -> Measured:
-  k = results[time_dynamics_runs(tier)[0].name]["kernel"]
-  return Measured(dict(steps=k["steps"], error=k["test_error_mean"], slope=k["log_log_slope"]),
+  r = results[time_dynamics_runs(tier)[0].name]
+  k, net = r["kernel"], r.get("network") or {}
+  stop = None
+  if net.get("test_error_mean"):  # The network's optimal early-stopping step ends the window.
+    stop = net["steps"][int(np.argmin(net["test_error_mean"]))]
+  return Measured(dict(steps=k["steps"], error=k["test_error_mean"], slope=k["log_log_slope"],
+                       stop=stop),
                   ["step t", *[str(t) for t in k["steps"]]],
                   [["K^t test error", *[f"{e:.4f}" for e in k["test_error_mean"]]]],
-                  [f"log-log slope over the trained steps: {k['log_log_slope']:.3f}"])
+                  [f"log-log slope over the trained steps: {k['log_log_slope']:.3f}"] + (
+                      [f"the network's optimal early-stopping step (end of the paper's window): "
+                       f"{stop}"] if stop is not None else []))
+
+
+FLAT_STEPS, FLAT_CHANGE = 10, 0.1  # "barely changes at first": within 10 % over 10 steps.
+RATE_SPREAD = 3.0  # "roughly constant" log-log rate: every segment within 3x of the median.
 
 
 def judge_time_dynamics(values):
+  """vyas2022.6: K^t's error barely changes over the first steps, then falls at a roughly
+  constant log-log rate: every segment's slope after the flat phase negative and within 3x of
+  their median (the paper: a straight line in log-log after ~140 batches, no slow-down)."""
   steps, errors = values["steps"], values["error"]
   e0 = errors[0]
-  early = [e for t, e in zip(steps, errors) if 0 < t <= 10]
-  later = [e for t, e in zip(steps, errors) if t > 10]
-  checks = {"barely changes over the first 10 steps (< 10 %)": bool(early) and
-            max(abs(e - e0) for e in early) < 0.1 * e0,
-            "then improves by ≥ 20 %": bool(later) and min(later) <= 0.8 * e0}
-  return _all(checks, "K^t error " + ", ".join(f"t={t}: {e:.3f}" for t, e in
-                                               zip(steps, errors)))
+  rule = Rule()
+  early = [e for t, e in zip(steps, errors) if 0 < t <= FLAT_STEPS]
+  rule.check(f"barely changes over the first {FLAT_STEPS} steps (< {FLAT_CHANGE:.0%})",
+             bool(early) and max(abs(e - e0) for e in early) < FLAT_CHANGE * e0)
+  stop = values.get("stop")
+  later = [(t, e) for t, e in zip(steps, errors) if t >= FLAT_STEPS and (stop is None or
+                                                                         t <= stop)]
+  slopes = [(math.log(e1) - math.log(e0_)) / (math.log(t1) - math.log(t0))
+            for (t0, e0_), (t1, e1) in zip(later, later[1:]) if e0_ > 0 and e1 > 0]
+  rule.needs(len(slopes) >= 3, f"at least 4 K^t steps between the flat phase (t = {FLAT_STEPS}) "
+             f"and the network's optimal stopping step ({stop}), the paper's window (here "
+             f"{len(later)}); more time_dynamics.num_kernels")
+  if slopes:
+    median = float(np.median(slopes))
+    constant = median < 0 and all(s < 0 and median / RATE_SPREAD >= s >= median * RATE_SPREAD
+                                  for s in slopes)
+    rule.check("then falls at a roughly constant log-log rate (segment slopes " +
+               ", ".join(f"{s:.2f}" for s in slopes) + ")", constant)
+  return rule.verdict("K^t error " + ", ".join(f"t={t}: {e:.3f}" for t, e in zip(steps, errors)))
 
 
 def zero_output_runs(tier):
@@ -720,8 +1092,8 @@ def zero_output_runs(tier):
     return None
   return vyas_base(tier) + [
       Run("scaling_synthetic_zero_output", SCALING_SYNTHETIC,
-          NETWORK_ONLY + (("train.subtract_initial_outputs", True),), (0.3, 3.0, 3.0)),
-      Run("scaling_synthetic_float64", SCALING_SYNTHETIC, NETWORK_ONLY + (("dtype", "float64"),),
+          NETWORK_ONLY + (("seeds", (0, 1)), ("train.subtract_initial_outputs", True),), (0.3, 3.0, 3.0)),
+      Run("scaling_synthetic_float64", SCALING_SYNTHETIC, NETWORK_ONLY + (("seeds", (0, 1)), ("dtype", "float64"),),
           (0.3, 5.0, 5.0))]
 
 
@@ -739,16 +1111,23 @@ def measure_zero_output(results: Results, tier: str) -> Measured:
   return Measured(dict(errors=errors), ["NN, seeds 0-1", "test error at the largest n"], rows)
 
 
+ZERO_OUTPUT_CHANGE = 0.1  # "changes little": the paper's changes are 0.8 % and 3 %.
+
+
 def judge_zero_output(values):
+  """vyas2022.7: f − f(w0) and float64 change the network's test error at the largest n by at
+  most 10 %."""
   e = {k: v["error_at_largest_n"] for k, v in values["errors"].items()}
   base = e["float32"]
-  checks = {f"{k} within 10 % of float32 ({v:.5f} vs {base:.5f})": abs(v - base) <= 0.1 * base
-            for k, v in e.items() if k != "float32"}
-  return _all(checks, ", ".join(f"{k} {v:.5f}" for k, v in e.items()))
-
-
+  rule = Rule()
+  for k, v in e.items():
+    if k != "float32":
+      rule.check(f"{k} within 10 % of float32 ({v:.5f} vs {base:.5f})",
+                 abs(v - base) <= ZERO_OUTPUT_CHANGE * base)
+  return rule.verdict(", ".join(f"{k} {v:.5f}" for k, v in e.items()))
 # --- Arora et al. ----------------------------------------------------------------------------
-ARORA_DEPTHS = {"smoke": (3, 4), "cpu": (3, 6, 11), "paper": (3, 4, 6, 11, 21)}
+ARORA_DEPTHS = {"smoke": (3, 4), "cpu": (3, 6, 11), "cpu-full": (3, 6, 11),
+                "paper": (3, 4, 6, 11, 21)}
 ARORA_ARCHS = (("cnn_v", "V"), ("cnn_gap", "GAP"))
 
 
@@ -757,7 +1136,8 @@ def arora_runs(tier, finite=True):
   out = []
   for arch, short in ARORA_ARCHS:
     for depth in ARORA_DEPTHS[tier]:
-      cost = (0.3, {"cnn_v": 0.5, "cnn_gap": 1.0 + 0.7 * depth}[arch], 60.0 * depth)
+      kernel_cpu = {"cnn_v": 0.5, "cnn_gap": 1.0 + 0.7 * depth}[arch]
+      cost = (0.3, kernel_cpu, kernel_cpu, 60.0 * depth)
       trained = "middle" if arch == "cnn_gap" else "all"  # Arora et al.'s code: --fix for GAP.
       out.append(Run(f"cntk_{short.lower()}_d{depth}", "configs/cntk_cifar.py",
                      (("model.name", arch), ("model.depth", depth - 1),
@@ -765,22 +1145,32 @@ def arora_runs(tier, finite=True):
       if finite:
         out.append(Run(f"cnn_{short.lower()}_d{depth}", "configs/cnn_cifar.py",
                        (("model.name", arch), ("model.depth", depth - 1)) + _seeds(tier),
-                       (0.3, 1.0, 120.0)))
+                       (0.3, 1.0, 1.0, 120.0)))
   return out
 
 
+STAND_IN_PIXELS, STAND_IN_TEST = 28, 1000  # Issue: depth and pooling need room; 0.1 pp/image.
+DATASET_PIXELS = {"digits": 8, "mnist5k": 28, "fashion_mnist": 28, "mnist": 28, "cifar10": 32}
+FITS_TRAIN = 99.0  # Arora et al.'s CNNs are trained to fit their training set.
+
+
 def measure_arora(results: Results, tier: str) -> Measured:
-  kernel, network, small = {}, {}, {}
+  kernel, network, small, network_train = {}, {}, {}, {}
+  num_test, dataset = None, None
   for arch, short in ARORA_ARCHS:
     for depth in ARORA_DEPTHS[tier]:
       r = results[f"cntk_{short.lower()}_d{depth}"]
+      num_test, dataset = r.get("num_test"), r.get("dataset")
       sizes = sorted(r["train_sizes"], key=int)
       kernel[f"{short}{depth}"] = 100 * r["train_sizes"][sizes[-1]]["test_accuracy"]
       small[f"{short}{depth}"] = 100 * r["train_sizes"][sizes[0]]["test_accuracy"]
       name = f"cnn_{short.lower()}_d{depth}"
       if name in results.by_name:
+        seeds = results[name]["per_seed"]
         network[f"{short}{depth}"] = Stat.of([100 * s["standard"]["test_accuracy"]
-                                              for s in results[name]["per_seed"]])
+                                              for s in seeds])
+        network_train[f"{short}{depth}"] = float(np.mean([100 * s["standard"]["train_accuracy"]
+                                                          for s in seeds]))
   depths = ARORA_DEPTHS[tier]
   header = ["test accuracy (%)", *[f"depth {d}" for d in depths]]
   rows = []
@@ -789,66 +1179,306 @@ def measure_arora(results: Results, tier: str) -> Measured:
     rows.append([f"CNTK-{short}, smallest n", *[f"{small[f'{short}{d}']:.2f}" for d in depths]])
     if network:
       rows.append([f"CNN-{short}", *[network[f"{short}{d}"].text() for d in depths]])
-  return Measured(dict(kernel=kernel, small=small, depths=list(depths),
-                       network={k: dataclasses.asdict(v) for k, v in network.items()}),
-                  header, rows)
+      rows.append([f"CNN-{short} train", *[f"{network_train[f'{short}{d}']:.2f}"
+                                            for d in depths]])
+  context = dict(num_test=num_test, pixels=DATASET_PIXELS.get(dataset), dataset=dataset)
+  return Measured(dict(kernel=kernel, small=small, depths=list(depths), context=context,
+                       network={k: dataclasses.asdict(v) for k, v in network.items()},
+                       network_train=network_train), header, rows)
+
+
+def _arora_rule(values, networks=False) -> Rule:
+  """The conditions every Arora claim needs, and the CNNs' fit where the claim reads them."""
+  rule = Rule()
+  ctx = values.get("context", {})
+  pixels, num_test = ctx.get("pixels"), ctx.get("num_test")
+  rule.needs((pixels or 0) >= STAND_IN_PIXELS and (num_test or 0) >= STAND_IN_TEST,
+             f"images of at least {STAND_IN_PIXELS}x{STAND_IN_PIXELS} px and {STAND_IN_TEST:,} "
+             f"test images (here {ctx.get('dataset')}: {pixels}x{pixels} px, {num_test} test; "
+             "ten 3x3 convolutions see 21 px, so depth and pooling saturate on 8 px): a 28x28 "
+             "stand-in is not yet run offline; tier paper runs CIFAR-10")
+  if networks:
+    unfit = {k: v for k, v in (values.get("network_train") or {}).items() if v < FITS_TRAIN}
+    rule.needs(not unfit, f"finite CNNs trained to fit their training set (train ≥ {FITS_TRAIN}"
+               " %; here " + ", ".join(f"CNN {k} {v:.1f} %" for k, v in unfit.items()) + ")")
+  return rule
+
+
+def _kernel_stat(values, key, which="kernel"):
+  v = values[which][key]
+  return Stat(v, floor=accuracy_se(v, (values.get("context") or {}).get("num_test")))
+
+
+def _net_stat(values, key):
+  return Stat(**values["network"][key])
 
 
 def judge_best_kernel(values):
-  best = max(values["kernel"], key=values["kernel"].get)
-  deepest_gap = max(d for d in values["depths"] if d <= 11)
-  target = f"GAP{deepest_gap}"
-  return best == target, (f"best kernel {best} ({values['kernel'][best]:.2f} %); "
-                          f"{target}: {values['kernel'][target]:.2f} %")
+  """arora2019.1: the best kernel is a CNTK-GAP, every CNTK-V below it beyond sampling error,
+  and the deepest CNTK-GAP up to depth 11 within sampling error of the best."""
+  rule = _arora_rule(values)
+  k = values["kernel"]
+  best = max(k, key=k.get)
+  deepest = f"GAP{max(d for d in values['depths'] if d <= 11)}"
+  rule.check(f"the best kernel ({best}) is a CNTK-GAP", best.startswith("GAP"))
+  for key in k:
+    if key.startswith("V"):
+      rule.greater(f"CNTK-{best} above CNTK-{key}", _kernel_stat(values, best),
+                   _kernel_stat(values, key))
+  if deepest != best:
+    rule.not_greater(f"CNTK-{deepest} within sampling error of the best",
+                     _kernel_stat(values, best), _kernel_stat(values, deepest))
+  return rule.verdict(f"best kernel {best} ({k[best]:.2f} %); {deepest}: {k[deepest]:.2f} %")
 
 
 def judge_cnn_vs_cntk(values):
-  net = {k: Stat(**v) for k, v in values["network"].items()}
-  k = values["kernel"]
+  """arora2019.2: CNN-GAP > CNTK-GAP and CNN-V > CNTK-V at the deepest depth; CNTK-V > CNN-V
+  at depth 3."""
+  rule = _arora_rule(values, networks=True)
   d = values["depths"]
   deep, shallow = d[-1], d[0]
-  checks = {f"CNN-GAP beats CNTK-GAP at depth {deep}": net[f"GAP{deep}"].mean > k[f"GAP{deep}"],
-            f"CNN-V beats CNTK-V at depth {deep}": net[f"V{deep}"].mean > k[f"V{deep}"],
-            f"CNTK-V beats CNN-V at depth {shallow}": k[f"V{shallow}"] > net[f"V{shallow}"].mean}
-  return _all(checks, ", ".join(f"{key}: CNN {net[key].mean:.2f} vs CNTK {k[key]:.2f}"
-                                for key in sorted(k)))
+  rule.greater(f"CNN-GAP beats CNTK-GAP at depth {deep}", _net_stat(values, f"GAP{deep}"),
+               _kernel_stat(values, f"GAP{deep}"))
+  rule.greater(f"CNN-V beats CNTK-V at depth {deep}", _net_stat(values, f"V{deep}"),
+               _kernel_stat(values, f"V{deep}"))
+  rule.greater(f"CNTK-V beats CNN-V at depth {shallow}", _kernel_stat(values, f"V{shallow}"),
+               _net_stat(values, f"V{shallow}"))
+  return rule.verdict(", ".join(f"{key}: CNN {values['network'][key]['mean']:.2f} vs CNTK "
+                                f"{values['kernel'][key]:.2f}" for key in sorted(values["kernel"])))
 
 
 def judge_gap_helps(values):
-  k, net = values["kernel"], {key: Stat(**v) for key, v in values["network"].items()}
-  checks = {}
+  """arora2019.3: GAP above V at every depth, for the CNTK and for the CNN."""
+  rule = _arora_rule(values, networks=True)
+  k = values["kernel"]
   for d in values["depths"]:
-    checks[f"CNTK-GAP > CNTK-V at depth {d}"] = k[f"GAP{d}"] > k[f"V{d}"]
-    checks[f"CNN-GAP > CNN-V at depth {d}"] = net[f"GAP{d}"].mean > net[f"V{d}"].mean
-  return _all(checks, ", ".join(f"depth {d}: CNTK +{k[f'GAP{d}'] - k[f'V{d}']:.2f}, CNN "
-                                f"+{net[f'GAP{d}'].mean - net[f'V{d}'].mean:.2f} pp"
-                                for d in values["depths"]))
+    rule.greater(f"CNTK-GAP > CNTK-V at depth {d}", _kernel_stat(values, f"GAP{d}"),
+                 _kernel_stat(values, f"V{d}"))
+    rule.greater(f"CNN-GAP > CNN-V at depth {d}", _net_stat(values, f"GAP{d}"),
+                 _net_stat(values, f"V{d}"))
+  return rule.verdict(", ".join(
+      f"depth {d}: CNTK {k[f'GAP{d}'] - k[f'V{d}']:+.2f}, CNN "
+      f"{values['network'][f'GAP{d}']['mean'] - values['network'][f'V{d}']['mean']:+.2f} pp"
+      for d in values["depths"]))
 
 
 def judge_depth(values):
-  k, net = values["kernel"], {key: Stat(**v) for key, v in values["network"].items()}
+  """arora2019.4: CNN-V higher at the deepest depth than at depth 3; CNTK-GAP higher at the
+  deepest depth up to 11 than at depth 3."""
+  rule = _arora_rule(values, networks=True)
   d = values["depths"]
   to11 = max(x for x in d if x <= 11)
-  checks = {f"CNN-V rises from depth {d[0]} to {d[-1]}": net[f"V{d[-1]}"].mean > net[f"V{d[0]}"].mean,
-            f"CNTK-GAP rises from depth {d[0]} to {to11}": k[f"GAP{to11}"] > k[f"GAP{d[0]}"]}
-  return _all(checks, f"CNN-V {net[f'V{d[0]}'].mean:.2f} → {net[f'V{d[-1]}'].mean:.2f}, CNTK-GAP "
-                      f"{k[f'GAP{d[0]}']:.2f} → {k[f'GAP{to11}']:.2f}")
+  rule.greater(f"CNN-V rises from depth {d[0]} to {d[-1]}", _net_stat(values, f"V{d[-1]}"),
+               _net_stat(values, f"V{d[0]}"))
+  rule.greater(f"CNTK-GAP rises from depth {d[0]} to {to11}", _kernel_stat(values, f"GAP{to11}"),
+               _kernel_stat(values, f"GAP{d[0]}"))
+  k, net = values["kernel"], values["network"]
+  return rule.verdict(f"CNN-V {net[f'V{d[0]}']['mean']:.2f} → {net[f'V{d[-1]}']['mean']:.2f}, "
+                      f"CNTK-GAP {k[f'GAP{d[0]}']:.2f} → {k[f'GAP{to11}']:.2f}")
+
+
+RANK_CORRELATION = 0.8  # "highly correlated"; the paper's own Table 1 gives ρ = 0.98.
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+  """Spearman's rank correlation (average ranks for ties)."""
+  def ranks(x):
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(x, kind="stable")
+    r = np.empty(len(x))
+    r[order] = np.arange(len(x))
+    for value in np.unique(x):
+      tie = x == value
+      r[tie] = r[tie].mean()
+    return r
+  ra, rb = ranks(a), ranks(b)
+  return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def judge_small_n(values):
+  """arora2019.5: the small-n kernels' accuracies rank like the full-n ones (Spearman ρ ≥ 0.8),
+  and CNTK-GAP beats CNTK-V at the smallest n at every depth."""
+  rule = _arora_rule(values)
   k, s = values["kernel"], values["small"]
-  full_rank = sorted(k, key=k.get)
-  small_rank = sorted(s, key=s.get)
-  gap_wins = {d: s[f"GAP{d}"] > s[f"V{d}"] for d in values["depths"]}
-  checks = {"the smallest-n ranking of kernels equals the full-n ranking": full_rank == small_rank,
-            "CNTK-GAP beats CNTK-V at the smallest n at every depth": all(gap_wins.values())}
-  return _all(checks, f"full-n order {', '.join(full_rank)}; smallest-n {', '.join(small_rank)}")
+  keys = sorted(k)
+  rho = spearman([k[x] for x in keys], [s[x] for x in keys])
+  rule.check(f"small-n and full-n accuracies rank alike (Spearman ρ {rho:.2f} ≥ "
+             f"{RANK_CORRELATION})", rho >= RANK_CORRELATION)
+  small_n = (values.get("context") or {}).get("num_test")
+  for d in values["depths"]:
+    rule.greater(f"CNTK-GAP beats CNTK-V at the smallest n, depth {d}",
+                 Stat(s[f"GAP{d}"], floor=accuracy_se(s[f"GAP{d}"], small_n)),
+                 Stat(s[f"V{d}"], floor=accuracy_se(s[f"V{d}"], small_n)))
+  return rule.verdict(f"Spearman ρ {rho:.2f}; full-n order {', '.join(sorted(k, key=k.get))}; "
+                      f"smallest-n {', '.join(sorted(s, key=s.get))}")
+
+
+# --- the papers' own numbers, in each rule's `values` form -----------------------------------
+# Single runs (2020) and reruns without a printed spread (2022) are exact numbers whose standard
+# error is their test (or train) set's binomial error; trained as the paper did (epochs = the
+# paper's), so the training condition holds by construction.
+PT = paper_tables
+
+
+def _paper_compare(table, num_train, num_test):
+  """{width: stats} from a Samarin 2020 width table (percent)."""
+  out = {}
+  for w in table[("standard", "test")]:
+    s = {}
+    for model in ("standard", "linearized"):
+      for split, num in (("train", num_train), ("test", num_test)):
+        v = table[(model, split)][w]
+        s[f"{model}_{split}"] = Stat(v, floor=accuracy_se(v, num))
+    for split in ("train", "test"):
+      a, b = s[f"standard_{split}"], s[f"linearized_{split}"]
+      s[f"gap_{split}"] = Stat(a.mean - b.mean, floor=math.hypot(a.floor, b.floor))
+    out[w] = s
+  return out
+
+
+def _paper_training(widths, epochs=PAPER_EPOCHS, num_train=None, num_params=None):
+  return {str(w): dict(epochs=epochs, paper_epochs=epochs, num_train=num_train,
+                       num_params=num_params, gain={}) for w in widths}
+
+
+def _paper_mnist():
+  return _paper_compare(PT.SAMARIN2020[("lenet", "mnist")], PT.MNIST_TRAIN, PT.MNIST_TEST)
+
+
+def _paper_cifar():
+  return _paper_compare(PT.SAMARIN2020[("lenet", "cifar10")], PT.CIFAR_TRAIN, PT.CIFAR_TEST)
+
+
+def paper_mnist_widths():
+  stats = _paper_mnist()
+  return dict(widths=_values(stats), training=_paper_training(stats, num_train=60000,
+                                                              num_params=61706))
+
+
+def paper_mnist_and_harder():
+  m, c = _paper_mnist(), _paper_cifar()
+  return dict(tasks=dict(MNIST=_values(m), harder=_values(c)),
+              training=dict(MNIST=_paper_training(m), harder=_paper_training(c)))
+
+
+def paper_harder():
+  c = _paper_cifar()
+  return dict(tasks=dict(harder=_values(c)), training=dict(harder=_paper_training(c)))
+
+
+def paper_alexnet():
+  tasks, training = {}, {}
+  for lr, label in ((1.0, "LinAlexNet lr 1, wd 5e-7"), (0.1, "LinAlexNet lr 0.1, wd 5e-6")):
+    table = PT.width_table("alexnet", "imagenet_snakes", linearized_learning_rate=lr)
+    stats = _paper_compare(table, 13000, 500)
+    tasks[label], training[label] = _values(stats), _paper_training(stats)
+  return dict(tasks=tasks, training=training)
+
+
+def paper_loss():
+  t = PT.SAMARIN2020_LOSS
+  stat = lambda kind: {"standard_test": Stat(t[kind]["test"], floor=accuracy_se(
+      t[kind]["test"], t["num_test"])), "standard_train": Stat(t[kind]["train"])}
+  return dict(l2=_values({1: stat("l2")}), ce=_values({1: stat("cross_entropy")}),
+              ce_learning_rates=[0.1, 0.01], ce_best_lr=0.1)
+
+
+# The 2022 text prints gaps only: their errors at typical accuracies of the task's test set.
+_GAP_TASK_ACCURACY = {"MNIST": (99.0, 10000), "translated MNIST": (90.0, 10000),
+                      "harder": (60.0, 10000), "snakes": (50.0, 500)}
+
+
+def paper_gap_tasks(names=("MNIST", "translated MNIST", "harder", "snakes")):
+  tasks, training = {}, {}
+  for task in names:
+    accuracy, num_test = _GAP_TASK_ACCURACY[task]
+    stats = {w: {"gap_test": Stat(g, floor=math.sqrt(2) * accuracy_se(accuracy, num_test))}
+             for w, g in PT.SAMARIN2022_GAPS[task].items()}
+    tasks[task], training[task] = _values(stats), _paper_training(stats)
+  return dict(tasks=tasks, training=training)
+
+
+def paper_binary():
+  tasks, context = {}, {}
+  for task, translate in (("MNIST", 0), ("shifted MNIST", 7)):
+    table = PT.binary_table(translate)
+    by_width = {}
+    for w in (1, 2, 5, 10, 25, 60):
+      cells = {}
+      for key, row in (("lstsq_float32", "Solver"), ("sgd_linearized", "Lin."),
+                       ("sgd_standard", "LeNet")):
+        test, train = table[(row, "test")][w], table[(row, "train")][w]
+        if test is not None:
+          cells[key] = dict(test=test, train=train, num_params=60941 if w == 1 else None)
+      by_width[str(w)] = cells
+    tasks[task] = by_width
+    context[task] = dict(num_train=60000, num_test=10000, epochs=PAPER_BINARY_EPOCHS)
+  return dict(tasks=tasks, context=context)
+
+
+def paper_betas():
+  return dict(runs={"CIFAR-5m-bin, Myrtle c=64": {
+      k: dict(beta=b, interval=None, is_exponent=True) for k, b in PT.VYAS2022_BETAS.items()}})
+
+
+def paper_variants():
+  base = {k: dict(beta=b, interval=None, is_exponent=True) for k, b in PT.VYAS2022_BETAS.items()}
+  return dict(base=base, variants={k: dict(beta=b, interval=None, is_exponent=True)
+                                   for k, b in PT.VYAS2022_VARIANTS.items()})
+
+
+def paper_small_lr():
+  return dict(network=dict(beta=PT.VYAS2022_SMALL_LR["network"], interval=None,
+                           is_exponent=True),
+              base={k: dict(beta=b, interval=None, is_exponent=True)
+                    for k, b in PT.VYAS2022_BETAS.items()})
+
+
+def judge_small_lr(values):
+  """vyas2022.3: at lr / 1000 the network's β falls to the kernels' range (at most the infinite
+  NTK's β, the paper's .204 vs .213)."""
+  rule = Rule()
+  nn, ntk = values["network"], values["base"]["infinite_ntk"]
+  rule.check(f"network β at lr / 1000 ({_beta_text(nn)}) not above the NTK's "
+             f"({_beta_text(ntk)})", _interval_greater(nn, ntk) is False or
+             (nn["interval"] is None and nn["beta"] <= ntk["beta"]))
+  return rule.verdict(f"NN β {_beta_text(nn)} vs NTK {_beta_text(ntk)}")
+
+
+def paper_zero_output():
+  return dict(errors={k: dict(error_at_largest_n=e) for k, e in PT.VYAS2022_ZERO_OUTPUT.items()})
+
+
+def paper_arora():
+  t = PT.ARORA2019
+  depths = [3, 4, 6, 11, 21]
+  kernel = {f"{s}{d}": t[(f"CNTK-{s}", 50000)][d] for s in ("V", "GAP") for d in depths}
+  small = {f"{s}{d}": t[(f"CNTK-{s}", 2000)][d] for s in ("V", "GAP") for d in depths}
+  network = {f"{s}{d}": dataclasses.asdict(Stat(t[(f"CNN-{s}", 50000)][d],
+                                                 floor=accuracy_se(t[(f"CNN-{s}", 50000)][d],
+                                                                   10000)))
+             for s in ("V", "GAP") for d in depths}
+  return dict(kernel=kernel, small=small, depths=depths, network=network, network_train={},
+              context=dict(num_test=10000, pixels=32, dataset="cifar10"))
+
+
+PAPER_VALUES = {
+    "samarin2020.1": paper_mnist_widths, "samarin2020.2": paper_mnist_and_harder,
+    "samarin2020.3": paper_mnist_widths, "samarin2020.4": paper_alexnet,
+    "samarin2020.5": paper_loss, "samarin2022.1": paper_gap_tasks,
+    "samarin2022.2": lambda: paper_gap_tasks(("MNIST", "translated MNIST", "harder")),
+    "samarin2022.3": paper_harder, "samarin2022.4": paper_binary, "samarin2022.5": paper_binary,
+    "vyas2022.1": paper_betas, "vyas2022.2": paper_variants, "vyas2022.3": paper_small_lr,
+    "vyas2022.7": paper_zero_output, **{f"arora2019.{i}": paper_arora for i in range(1, 6)},
+}
 
 
 # --- the registry ----------------------------------------------------------------------------
-def _scale_compare(dataset_cpu):
+def _scale_compare(dataset_cpu, wide=True):
   return {"smoke": f"{dataset_cpu}, 256 train / 128 test, 1 epoch, 2 seeds, widths x1, x2",
           "cpu": f"{dataset_cpu}, 12 epochs (paper 100), 3 seeds, widths x1, x2, x5, x10",
+          "cpu-full": f"{dataset_cpu}, the paper's 100 epochs, 3 seeds at x1-x10" + (
+              ", one seed at x25 and x60" if wide else ""),
           "paper": "full data set, 100 epochs, 5 seeds, widths x1-x60"}
 
 
@@ -868,7 +1498,7 @@ def measure_gap_tasks(tasks):
     m = inner(results, tier)
     t = m.values["tasks"]
     if "translated MNIST" in t and AUGMENTED in t:
-      w0 = min(int(w) for w in t["translated MNIST"])
+      w0 = min(t["translated MNIST"], key=float)
       fixed, redrawn = (Stat(**t[k][w0]["gap_test"]) for k in ("translated MNIST", AUGMENTED))
       closer = "fixed" if abs(fixed.mean - 27.65) <= abs(redrawn.mean - 27.65) else "re-drawn"
       m.notes.append(f"translated MNIST at x{w0}: gap {fixed.text()} pp with one fixed shift "
@@ -882,15 +1512,37 @@ BINARY_TASKS = {"MNIST": lambda tier: binary_runs(BINARY, tier),
                 "shifted MNIST": lambda tier: binary_runs(BINARY_TRANSLATED, tier, "_translated")}
 BINARY_ALL = lambda tier: [run for runs in BINARY_TASKS.values() for run in runs(tier)]
 HARDER_NAME = {"smoke": "Fashion-MNIST (stand-in for CIFAR-10)",
-               "cpu": "Fashion-MNIST (stand-in for CIFAR-10)", "paper": "CIFAR-10"}
+               "cpu": "Fashion-MNIST (stand-in for CIFAR-10)",
+               "cpu-full": "Fashion-MNIST (stand-in for CIFAR-10)", "paper": "CIFAR-10"}
 ALEX_TASKS = {"LinAlexNet lr 1, wd 5e-7": lambda t: alexnet_runs(t),
               "LinAlexNet lr 0.1, wd 5e-6": lambda t: alexnet_runs(t, ALEXNET_LR01)}
 
 
-def _ce_runs(config):
-  return lambda tier: compare_runs(config, tier, widths=(1,), suffix="_cross_entropy",
+CE_LEARNING_RATES = (0.1, 0.01, 0.001)  # The paper's grid without lr 1 (diverges for LeNet).
+
+
+def _ce_runs(config, lr):
+  return lambda tier: compare_runs(config, tier, widths=(1,), suffix=f"_cross_entropy_lr{lr:g}",
                                    extra=(("train.loss", "cross_entropy"),
+                                          ("train.learning_rate", lr),
                                           ("train.train_linearized", False)))
+
+
+def _ce_grid(config):
+  return {lr: _ce_runs(config, lr) for lr in CE_LEARNING_RATES}
+
+
+def _loss_runs(tier):
+  config = ALEXNET if tier == "paper" else HARDER
+  l2 = alexnet_runs(tier)[:1] if tier == "paper" else compare_runs(HARDER, tier, widths=(1,))
+  return l2 + [r for runs in _ce_grid(config).values() for r in runs(tier)]
+
+
+def _measure_loss(results, tier):
+  if tier == "paper":
+    return measure_loss(lambda t: alexnet_runs(t)[:1], _ce_grid(ALEXNET), "AlexNet")(results, tier)
+  return measure_loss(lambda t: compare_runs(HARDER, t, widths=(1,)), _ce_grid(HARDER),
+                      "LeNet")(results, tier)
 
 
 CLAIMS: List[Claim] = [
@@ -936,18 +1588,14 @@ CLAIMS: List[Claim] = [
           lambda t: (alexnet_runs(t) or []) + (alexnet_runs(t, ALEXNET_LR01) or [])
           if t == "paper" else None,
           measure_tasks(ALEX_TASKS, keys=COMPARE_KEYS, net="AlexNet"), judge_alexnet,
-          not_run={"smoke": OFFLINE_ALEXNET, "cpu": OFFLINE_ALEXNET},
+          not_run={"smoke": OFFLINE_ALEXNET, "cpu": OFFLINE_ALEXNET,
+                   "cpu-full": OFFLINE_ALEXNET},
           scale={"paper": "snakes subset (13,000 / 500), 100 epochs, 5 seeds, widths x1-x4"}),
     Claim("samarin2020.5", "samarin2020",
           "The L2 loss on one-hot targets is on par with cross-entropy.",
           "AlexNet x1 on snakes: test 53.8 (L2) vs 51.4 (CE); train 99.1 vs 98.5",
           "the L2-trained network's test accuracy is at most 3 pp below the cross-entropy one's",
-          lambda t: (alexnet_runs(t)[:1] + _ce_runs(ALEXNET)(t)) if t == "paper"
-          else compare_runs(HARDER, t, widths=(1,)) + _ce_runs(HARDER)(t),
-          lambda results, t: (measure_loss(lambda t: alexnet_runs(t)[:1],
-                                           _ce_runs(ALEXNET), "AlexNet") if t == "paper" else
-                              measure_loss(lambda t: compare_runs(HARDER, t, widths=(1,)),
-                                           _ce_runs(HARDER), "LeNet"))(results, t),
+          _loss_runs, _measure_loss,
           judge_loss,
           scale={"smoke": "LeNet x1 on Fashion-MNIST (stand-in for AlexNet on snakes), tiny",
                  "cpu": "LeNet x1 on Fashion-MNIST (stand-in for AlexNet on snakes: no "
@@ -966,8 +1614,7 @@ CLAIMS: List[Claim] = [
           "and grows with width.",
           "Fig. 5 (no numbers)",
           "effective rank below half the rows at every width and strictly increasing with width",
-          SPECTRUM_RUNS, spectrum_values, lambda v: judge_rank(
-              {"translations": {"0": v["translations"]["0"]}}),
+          SPECTRUM_RUNS, spectrum_values, judge_rank_2020,
           scale={"smoke": "20 mnist5k digits (200 rows), widths x1, x2",
                  "cpu": "600 mnist5k digits (6000 rows), widths x1, x2, x5, x10",
                  "paper": "600 MNIST digits, widths x1-x60"}),
@@ -1040,7 +1687,7 @@ CLAIMS: List[Claim] = [
           "plain MNIST: effective rank below half the rows and strictly increasing with width, "
           "condition number lower at the largest width than at the smallest; shifted MNIST: "
           "effective rank below half the rows and increasing",
-          SPECTRUM_RUNS, spectrum_values, lambda v: judge_rank(v, with_condition=True),
+          SPECTRUM_RUNS, spectrum_values, judge_rank_2022,
           scale={"smoke": "20 mnist5k digits, shifts 0 and 7, widths x1, x2",
                  "cpu": "600 mnist5k digits (6000 rows), shifts 0 and 7, widths x1-x10",
                  "paper": "600 MNIST digits, shifts 0 and 7, widths x1-x60"}),
@@ -1072,7 +1719,7 @@ CLAIMS: List[Claim] = [
           "At a 1000x smaller learning rate the network's advantage mostly disappears.",
           "NN β .204 at lr .004, below the infinite NTK's .213, near the eNTK's .185",
           "network β at lr / 1000 within the kernels' range (below the infinite NTK's upper bound)",
-          lambda t: None, lambda r, t: Measured({}, [], []), lambda v: (False, ""),
+          lambda t: None, lambda r, t: Measured({}, [], []), judge_small_lr,
           not_run={t: "needs about 1000x the SGD steps of the base run to converge (days on "
                       "this CPU at the cpu tier's sizes); run configs/scaling_cifar5m.py with "
                       "--config.train.learning_rate=0.004 on a GPU" for t in TIERS}),
@@ -1157,6 +1804,8 @@ CLAIMS: List[Claim] = [
                  "paper": "CIFAR-10: 2,000 vs 50,000"}),
 ]
 
+CLAIMS = [dataclasses.replace(c, paper_values=PAPER_VALUES.get(c.id),
+                              **claim_quotes.QUOTES.get(c.id, {})) for c in CLAIMS]
 BY_ID = {c.id: c for c in CLAIMS}
 
 

@@ -121,3 +121,22 @@ def without_linearized(table: Dict) -> Dict:
 
 def binary_table(translate: int) -> Optional[Dict]:
   return SAMARIN2022_BINARY.get(7 if translate else 0)
+
+# Samarin et al. 2020, Fig. 1: AlexNet x1 on snakes (13,000 train / 500 test), L2 vs CE.
+SAMARIN2020_LOSS = {"source": "Samarin et al. 2020, Fig. 1", "num_train": 13000, "num_test": 500,
+                    "l2": {"train": 99.1, "test": 53.8}, "cross_entropy": {"train": 98.5,
+                                                                          "test": 51.4}}
+
+# Samarin et al. 2022 §4.1: test gaps (pp, mean of 5 reruns) at the smallest and largest width.
+SAMARIN2022_GAPS = {"MNIST": {1: 4.67, 60: 0.48}, "translated MNIST": {1: 27.65, 60: 3.91},
+                    "harder": {1: 20.22, 60: 13.17}, "snakes": {1: 20.4, 4: 18.56}}
+MNIST_TEST, MNIST_TRAIN, CIFAR_TEST, CIFAR_TRAIN = 10000, 60000, 10000, 50000
+
+# Vyas et al. 2022: fitted β (no intervals printed); Fig. 1(A), 2(a), 3(a-d); §4.1; Table 1.
+VYAS2022_BETAS = {"network": 0.307, "empirical_ntk": 0.185, "infinite_ntk": 0.213}
+VYAS2022_VARIANTS = {"width 16": 0.276, "width 1024": 0.279, "lr x3": 0.333, "lr / 10": 0.262,
+                     "full-batch GD": 0.294, "no momentum": 0.310,
+                     "no early stopping": 0.292}
+VYAS2022_SMALL_LR = {"network": 0.204}  # lr 0.004 (1000x smaller).
+VYAS2022_AFTER_KERNELS = {"16000": 0.103, "64000": 0.097}
+VYAS2022_ZERO_OUTPUT = {"float32": 0.04118, "f − f(w0), float32": 0.04152, "float64": 0.03993}

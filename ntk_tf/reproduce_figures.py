@@ -32,11 +32,11 @@ def gaps_vs_width(values: dict, path: str) -> str:
   """Test gap (pp) of every compare task against width, the paper's x1/x60 gaps as markers."""
   fig, ax = plt.subplots(figsize=(5.5, 3.6))
   for i, (task, by_width) in enumerate(values["tasks"].items()):
-    widths = sorted(by_width, key=int)
+    widths = sorted(by_width, key=float)
     mean = [by_width[w]["gap_test"]["mean"] for w in widths]
     std = [by_width[w]["gap_test"]["std"] for w in widths]
     color = f"C{i}"
-    ax.errorbar([int(w) for w in widths], mean, yerr=std, fmt="-o", ms=4, capsize=3,
+    ax.errorbar([float(w) for w in widths], mean, yerr=std, fmt="-o", ms=4, capsize=3,
                 color=color, label=f"{task} (ours)")
     if task in PAPER_GAPS:
       ws, gs = zip(*PAPER_GAPS[task].items())
@@ -53,11 +53,11 @@ def gaps_vs_width(values: dict, path: str) -> str:
 def accuracy_vs_width(values: dict, path: str) -> str:
   """LeNet and LinLeNet test accuracy against width (ours ± std, the paper's Fig. 3 dashed)."""
   fig, ax = plt.subplots(figsize=(5.5, 3.6))
-  widths = sorted(values["widths"], key=int)
+  widths = sorted(values["widths"], key=float)
   paper = paper_tables.width_table("lenet", "mnist") or {}
   for key, label, color in (("standard_test", "LeNet", "tab:blue"),
                             ("linearized_test", "LinLeNet", "tab:orange")):
-    ax.errorbar([int(w) for w in widths], [values["widths"][w][key]["mean"] for w in widths],
+    ax.errorbar([float(w) for w in widths], [values["widths"][w][key]["mean"] for w in widths],
                 yerr=[values["widths"][w][key]["std"] for w in widths], fmt="-o", ms=4,
                 capsize=3, color=color, label=f"{label} test (ours)")
     row = paper.get((key.split("_")[0], "test"))
@@ -76,12 +76,16 @@ def accuracy_vs_width(values: dict, path: str) -> str:
 def effective_rank(values: dict, path: str) -> str:
   fig, ax = plt.subplots(figsize=(5.5, 3.6))
   for t, by_width in values["translations"].items():
-    widths = sorted(by_width, key=int)
-    ax.plot([int(w) for w in widths], [by_width[w]["effective_rank"] for w in widths], "-o",
-            ms=4, label=f"shifts ≤ {t} px")
+    widths = sorted(by_width, key=float)
+    ax.plot([float(w) for w in widths], [by_width[w]["effective_rank"] for w in widths], "-o",
+            ms=4, label=f"σ(J), shifts ≤ {t} px")
+    kernel = [by_width[w].get("kernel_effective_rank") for w in widths]
+    if all(k is not None for k in kernel):
+      ax.plot([float(w) for w in widths], kernel, "--s", ms=4, mfc="none",
+              label=f"kernel σ², shifts ≤ {t} px")
   ax.set_xscale("log")
   ax.set_xlabel("width factor")
-  ax.set_ylabel("effective rank")
+  ax.set_ylabel("effective rank (of 6000 rows)")
   ax.set_title("Samarin et al.: effective rank of the eNTK")
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
@@ -93,7 +97,7 @@ def learning_curves(values: dict, path: str) -> str:
   name, betas = next(iter(values["runs"].items()))
   fig, ax = plt.subplots(figsize=(5.5, 3.6))
   for kind, b in betas.items():
-    if b.get("n"):
+    if isinstance(b, dict) and b.get("n"):
       label = f"{kind} (β {b['beta']:.3f})" if b["beta"] is not None else kind
       ax.loglog(b["n"], b["errors"], "-o", ms=4, label=label)
   ax.set_xlabel("training samples n")

@@ -63,5 +63,6 @@ def condition_number(singular_values: np.ndarray,
 def summary(singular_values: np.ndarray) -> dict:
   s = np.asarray(singular_values, dtype=np.float64)
   return dict(num_rows=int(s.size), effective_rank=effective_rank(s),
+              kernel_effective_rank=effective_rank(s ** 2),
               condition_number=condition_number(s), numerical_rank=numerical_rank(s),
               sigma_max=float(s.max()) if s.size else 0.0, relative_floor=RELATIVE_FLOOR)

@@ -53,7 +53,7 @@ class ConfigsTest(parameterized.TestCase):
 
   def test_a_bad_tier_is_one_error_naming_the_tiers(self):
     from ntk_tf.errors import ConfigError  # pylint: disable=import-outside-toplevel
-    with self.assertRaisesRegex(ConfigError, "lenet_mnist.py:huge.*smoke, cpu, paper"):
+    with self.assertRaisesRegex(ConfigError, "lenet_mnist.py:huge.*smoke, cpu, cpu-full, paper"):
       config_files.load_config(os.path.join(ROOT, "configs", "lenet_mnist.py:huge"))
 
 

@@ -37,6 +37,10 @@ class ParameterCountTest(parameterized.TestCase):
       ("alexnet", 1, (224, 224, 3), 10, 57044810),
       ("cnn5", 64, (32, 32, 3), 1, 4 * 64 + 3 * 9 * 64 + 3 * 64 * 9 * 64 + 64 * 32 * 32 + 1),
       ("mlp", 100, (30,), 1, 31 * 100 + 2 * 101 * 100 + 101),
+      # x0.25 rounds the widths 6, 16, 120, 84 to 2, 4, 30, 21 (the binary tiers' n/p = 0.985).
+      ("lenet", 0.25, (28, 28, 1), 1,
+       (25 * 2 + 2) + (2 * 25 * 4 + 4) + (4 * 25 * 30 + 30) + (30 * 21 + 21) + (21 + 1)),
+      ("lenet", 1.0, (28, 28, 1), 10, 61706),
   )
   def test_counts(self, name, width, shape, outputs, expected):
     m = models.build(name, width=width, input_shape=shape, num_outputs=outputs, seed=0)
@@ -171,7 +175,8 @@ class BadInputTest(parameterized.TestCase):
       ("alexnet_62", "alexnet", 1, (62, 62, 3), "cannot take 62x62 inputs.*63x63"),
       ("alexnet_28", "alexnet", 1, (28, 28, 1), "cannot take 28x28"),
       ("width_zero", "lenet", 0, (28, 28, 1), "positive integer"),
-      ("width_float", "lenet", 1.5, (28, 28, 1), "positive integer"),
+      ("width_float", "alexnet", 1.5, (64, 64, 3), "positive integer"),
+      ("width_fraction_too_small", "lenet", 0.05, (28, 28, 1), "at least one channel"),
       ("width_str", "lenet", "2", (28, 28, 1), "positive integer"),
       ("unknown", "resnet", 1, (28, 28, 1), "unknown model 'resnet'; valid models: lenet"),
       ("vector_input", "lenet", 1, (30,), r"needs images of shape \(H, W, C\)"),

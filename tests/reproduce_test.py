@@ -16,7 +16,7 @@ from ntk_tf import claims, io, reproduce
 from ntk_tf.errors import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VERDICTS = (claims.REPRODUCED, claims.NOT_REPRODUCED, claims.NOT_RUN, claims.TOO_SMALL)
+VERDICTS = claims.VERDICTS + (claims.TOO_SMALL,)
 
 
 def cli(*args):
@@ -113,7 +113,7 @@ class BadInputTest(absltest.TestCase):
     self.assertNotIn("Traceback", proc.stderr)
     proc = cli("--tier=laptop", "--estimate_only")
     self.assertEqual(proc.returncode, 2)
-    self.assertIn("use one of smoke, cpu, paper", proc.stderr)
+    self.assertIn("use one of smoke, cpu, cpu-full, paper", proc.stderr)
 
   def test_a_tier_beyond_the_machines_memory_is_refused_before_any_work(self):
     plan = reproduce.make_plan("cpu", ["samarin2020.7", "samarin2020.1"])
@@ -130,6 +130,30 @@ class BadInputTest(absltest.TestCase):
       text = reproduce.estimates_text(reproduce.make_plan(tier))
       for claim in claims.CLAIMS:
         self.assertIn(claim.id, text)
+
+  def test_cpu_full_tier_plans_the_papers_epochs_and_x60(self):
+    plan = reproduce.make_plan("cpu-full", ["samarin2022.3", "samarin2022.5"])
+    config = reproduce.run_config(plan.runs["lenet_cifar_x60"], "cpu-full")
+    self.assertEqual((config.dataset.name, config.train.epochs, tuple(config.seeds)),
+                     ("fashion_mnist", 100, (0,)))
+    config = reproduce.run_config(plan.runs["binary_x0.25"], "cpu-full")
+    self.assertEqual((config.train.epochs, config.dataset.num_train), (200, 3900))
+
+  def test_a_run_whose_config_changed_is_rerun_and_never_judged(self):
+    plan = reproduce.make_plan("smoke", ["samarin2020.6"])
+    workdir, archive = self.create_tempdir().full_path, self.create_tempdir().full_path
+    name = next(iter(plan.runs))
+    config = reproduce.run_config(plan.runs[name], "smoke").to_dict()
+    config["train"]["loss"] = "mse"  # As before Samarin et al.'s summed loss was the default.
+    for root in (reproduce.run_dir(workdir, name), os.path.join(archive, name)):
+      os.makedirs(root)
+      io.write_json(os.path.join(root, "config.json"), config)
+      io.write_json(os.path.join(root, "results.json"), {})
+    self.assertEmpty(reproduce.load_results(plan, workdir, archive).by_name)
+    stale = reproduce.retire_stale(plan, workdir, archive)
+    self.assertEqual(stale, {name: ["train.loss"]})
+    self.assertFalse(reproduce.is_done(workdir, name, archive))
+    self.assertTrue(os.path.exists(reproduce.run_dir(workdir, name) + ".stale"))
 
   def test_paper_tier_plans_the_papers_scale(self):
     plan = reproduce.make_plan("paper", ["samarin2020.1", "samarin2020.4"])

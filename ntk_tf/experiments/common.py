@@ -113,11 +113,10 @@ def validate_model_widths(cfg: ml_collections.ConfigDict, dtype: str = "float32"
 
 def model_at_width(cfg: ml_collections.ConfigDict, width: int) -> ml_collections.ConfigDict:
   """`cfg` (a `config.model`, with or without `widths`) as the single-width section at `width`."""
-  out = ml_collections.ConfigDict(cfg.to_dict())
-  if "widths" in out:
-    del out["widths"]
-  out.width = int(width)
-  return out
+  fields = cfg.to_dict()
+  fields.pop("widths", None)
+  fields["width"] = models.width_factor(width)  # A fractional factor (lenet) stays a float.
+  return ml_collections.ConfigDict(fields)
 
 
 def validate_train(cfg: ml_collections.ConfigDict) -> TrainConfig:

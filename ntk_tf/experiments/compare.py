@@ -42,6 +42,10 @@ def default_config() -> ml_collections.ConfigDict:
   config.train.learning_rate = 0.1
   config.train.momentum = 0.9
   config.train.weight_decay = 5e-5
+  # Samarin et al.'s eq. (3): the squared error summed over the L outputs (averaged over the
+  # batch); "mse" averages over outputs too (torch.nn.MSELoss), an L-times smaller gradient.
+  config.train.loss = "mse_sum_outputs"
+  config.train.linearized_loss = "mse_sum_outputs"
   config.baseline = ml_collections.ConfigDict(dict(logistic_regression=False))
   return config
 

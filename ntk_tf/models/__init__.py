@@ -27,6 +27,16 @@ ARCHITECTURES = {
 DTYPES = ("float32", "float64")
 
 
+# Models whose width factor may be fractional: their layers' base widths (channels rounded).
+FRACTIONAL_WIDTHS = {"lenet": (6, 16, 120, 84)}
+
+
+def width_factor(width):
+  """A width as the model takes it: an integral value as int (1.0 -> 1), else the float."""
+  w = float(width)
+  return int(w) if w.is_integer() else w
+
+
 def validate(name, width, parameterization="standard", dtype="float32"):
   """Checks the build arguments that do not depend on the data (before any work); a user
   model's module or file is imported and its function's arguments checked."""
@@ -39,9 +49,15 @@ def validate(name, width, parameterization="standard", dtype="float32"):
     raise ConfigError(f"unknown model {name!r}; valid models: {', '.join(ARCHITECTURES)}, or "
                       "your own function as 'package.module:function' or "
                       "'path/to/file.py:function'.")
-  if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+  if name in FRACTIONAL_WIDTHS and isinstance(width, float) and not isinstance(width, bool):
+    if not width > 0 or min(round(c * width) for c in FRACTIONAL_WIDTHS[name]) < 1:
+      raise ConfigError(f"model.width={width!r}: a fractional width factor must leave every "
+                        f"layer of {name} at least one channel (at least "
+                        f"{0.5 / min(FRACTIONAL_WIDTHS[name]):.3g}).")
+  elif isinstance(width, bool) or not isinstance(width, int) or width < 1:
     raise ConfigError(f"model.width={width!r} must be a positive integer (a width factor for "
-                      "lenet/alexnet, channels or units for the others).")
+                      "lenet/alexnet, channels or units for the others; lenet also takes a "
+                      "fractional factor such as 0.25).")
   if parameterization not in PARAMETERIZATIONS:
     raise ConfigError(f"model.parameterization={parameterization!r}; use one of "
                       f"{', '.join(PARAMETERIZATIONS)}.")

@@ -1,0 +1,160 @@
+"""The four verdicts a claim can get, and the statistics its rule decides them with.
+
+- reproduced: every check of the rule holds beyond sampling error;
+- not reproduced: the claim was testable here and a check fails beyond sampling error;
+- inconclusive: testable, but the evidence covers both outcomes (the seeds' spread, a test
+  set's sampling error, or two readings of the paper that disagree); the verdict says how many
+  seeds would decide at the current means;
+- not testable at this tier: the claim needs a scale, data set, width or training length that
+  this tier does not run (the verdict names it and the tier that does), or a run is missing.
+
+A rule never says "not reproduced" when one of its conditions is unmet. Differences are decided
+at Z = 2 standard errors (a two-sided ~95 % band): with seeds, the standard error of the mean
+over seeds; for a single run (the papers' tables, kernel regression), the binomial sampling
+error of an accuracy on its test set.
+"""
+
+import dataclasses
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+INCONCLUSIVE = "inconclusive"
+NOT_TESTABLE = "not testable at this tier"
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTABLE)
+TOO_SMALL = "too small to judge"  # The smoke tier: the pipeline ran; its numbers decide nothing.
+
+Z = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Stat:
+  """Mean, standard deviation and count of a quantity over seeds.
+
+  floor: the standard error of a single run (n = 1), e.g. an accuracy's binomial error on its
+  test set; with several seeds the seeds' spread is used instead.
+  """
+  mean: float
+  std: float = 0.0
+  n: int = 1
+  floor: float = 0.0
+
+  @classmethod
+  def of(cls, values: Sequence[float], floor: float = 0.0) -> "Stat":
+    v = np.asarray(values, dtype=np.float64)
+    return cls(float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v),
+               float(floor))
+
+  @property
+  def se(self) -> float:
+    return self.std / math.sqrt(self.n) if self.n > 1 else self.floor
+
+  def text(self, digits: int = 2) -> str:
+    if self.n > 1:
+      return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+    return f"{self.mean:.{digits}f}"
+
+
+def accuracy_se(percent: float, num_test: Optional[int]) -> float:
+  """The binomial standard error (in pp) of an accuracy measured on num_test examples."""
+  if not num_test:
+    return 0.0
+  p = min(max(percent / 100.0, 0.0), 1.0)
+  return 100.0 * math.sqrt(max(p * (1 - p), 0.25 / num_test) / num_test)
+
+
+def difference(a: Stat, b: Stat, margin: float = 0.0) -> Tuple[float, float]:
+  """a − b − margin and its standard error."""
+  return a.mean - b.mean - margin, math.hypot(a.se, b.se)
+
+
+def greater(a: Stat, b: Stat, margin: float = 0.0) -> Optional[bool]:
+  """a > b + margin: True or False beyond Z standard errors, None in between."""
+  d, s = difference(a, b, margin)
+  if s == 0:
+    return d > 0
+  if d > Z * s:
+    return True
+  if d < -Z * s:
+    return False
+  return None
+
+
+def within(a: Stat, b: Stat, tolerance: float) -> Optional[bool]:
+  """|a − b| ≤ tolerance: True when the whole 2-SE band is inside, False when it is outside."""
+  d, s = difference(a, b)
+  if abs(d) + Z * s <= tolerance:
+    return True
+  if abs(d) - Z * s > tolerance:
+    return False
+  return None
+
+
+def seeds_to_decide(a: Stat, b: Stat, margin: float = 0.0, tolerance: Optional[float] = None
+                    ) -> Optional[int]:
+  """Seeds per model that would decide the comparison at the current means and spreads."""
+  d, s = difference(a, b, margin)
+  if tolerance is not None:
+    d = abs(d) - tolerance
+  n = max(a.n, b.n)
+  if n < 2 or d == 0 or s == 0:
+    return None
+  return int(math.ceil(n * (Z * s / abs(d)) ** 2 - 1e-9))
+
+
+@dataclasses.dataclass
+class Check:
+  name: str
+  outcome: Optional[bool]      # None: inside the sampling error.
+  seeds: Optional[int] = None  # Seeds that would decide an undecided check.
+  why: str = "within the test set's sampling error"  # Why an undecided check is undecided.
+
+
+class Rule:
+  """One claim's conditions and checks; `verdict` turns them into one of the four verdicts."""
+
+  def __init__(self):
+    self.unmet: List[str] = []
+    self.checks: List[Check] = []
+
+  def needs(self, ok: bool, what: str):
+    """A condition for the claim to be testable here; `what` says what is missing and where."""
+    if not ok:
+      self.unmet.append(what)
+
+  def check(self, name: str, ok: Optional[bool], why: str = "the intervals overlap"):
+    self.checks.append(Check(name, None if ok is None else bool(ok), why=why))
+
+  def greater(self, name: str, a: Stat, b: Stat, margin: float = 0.0) -> Optional[bool]:
+    outcome = greater(a, b, margin)
+    self.checks.append(Check(name, outcome, None if outcome is not None
+                             else seeds_to_decide(a, b, margin)))
+    return outcome
+
+  def not_greater(self, name: str, a: Stat, b: Stat) -> Optional[bool]:
+    """a is not above b beyond the sampling error (only a decisive rise fails)."""
+    outcome = greater(a, b)
+    self.checks.append(Check(name, outcome is not True))
+    return outcome is not True
+
+  def within(self, name: str, a: Stat, b: Stat, tolerance: float) -> Optional[bool]:
+    outcome = within(a, b, tolerance)
+    self.checks.append(Check(name, outcome, None if outcome is not None
+                             else seeds_to_decide(a, b, tolerance=tolerance)))
+    return outcome
+
+  def verdict(self, found: str) -> Tuple[str, str]:
+    failed = [c.name for c in self.checks if c.outcome is False]
+    open_ = [c for c in self.checks if c.outcome is None]
+    if self.unmet:
+      return NOT_TESTABLE, "needs " + "; ".join(self.unmet) + ". Found: " + found
+    if failed:
+      return NOT_REPRODUCED, found + "; fails: " + "; ".join(failed)
+    if open_:
+      parts = [c.name + (f" (about {c.seeds} seeds would decide)" if c.seeds else
+                         f" ({c.why})") for c in open_]
+      return INCONCLUSIVE, found + "; undecided: " + "; ".join(parts)
+    return REPRODUCED, found
