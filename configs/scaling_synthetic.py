@@ -4,7 +4,7 @@ Command:  python -m ntk_tf.main --config=configs/scaling_synthetic.py \
               --workdir=workdirs/scaling_synthetic
 Data:     Vyas et al. appendix D: x = z + ε, z uniform on {±1}^30, ε ~ N(0, 0.25 I), y = z1·z2
           (generated offline).
-Runtime:  ~13 min on a 2-core CPU (4 seeds x 5 sizes x 2 trained models to train loss 2e-6, the
+Runtime:  ~16 min on a 2-core CPU (4 seeds x 5 sizes x 2 trained models to train loss 2e-6, the
           width sweep, a 6000 x 6000 infinite NTK). Measured (final error at convergence, all
           84 SGD runs reached 2e-6): beta 0.646 [0.620, 0.678] network, 0.295 eNTK, 0.536
           infinite NTK (SGD), 0.535 (kernel regression: the SGD's converged limit); test error
@@ -25,10 +25,14 @@ Setup:    Appendix D: SGD batch 100, lr 10, no momentum, ½·MSE, NTK parameteri
           is the convention lr 10 implies. The eNTK at initialization fluctuates with the seed
           at small width: critical rates over seeds 0-7 are 3.7-24 at width 16 and 7.0-14 at
           width 32 (width 16 seed 3 diverges at step 278), >= 11.9 at widths 64-1024; so the
-          width sweep starts at 64 (the paper states no widths for Fig. 8). 4 seeds (the paper
-          averages 8 initializations: --config.seeds='(0,1,2,3,4,5,6,7)').
+          width sweep (widths 8-1024, the small widths vyas2022.4 is about) scores the eNTK by
+          its minimum-norm interpolant (width_sweep.entk_fit="interpolate": kernel SGD's limit,
+          no learning rate). Networks at widths 8 and 16 (~500 and ~1,300 parameters for 1,000
+          samples) do not reach 2e-6 within the budget; measured on seeds 0-1: final (optimal)
+          error 0.091 (0.076) at width 8, 0.104 (0.070) at 16, 0.137 (0.108) at 32. 4 seeds (the
+          paper averages 8 initializations: --config.seeds='(0,1,2,3,4,5,6,7)').
 Tiers:    paper = cpu (CPU-cheap as it is); `:smoke`: 200 samples, n = 50, 100, 200, width 64,
-          1 seed, width sweep 64, 128 at n = 100, a 300-step budget.
+          1 seed, width sweep 8, 64 at n = 100, a 300-step budget.
 """
 
 from configs import common as cc
@@ -54,8 +58,11 @@ def get_config(arg=None):
   config.train.epochs = 4000.0       # The eNTK at n = 4000 needs ~1800 epochs to reach 2e-6.
   config.train.min_steps = 20000
   config.scaling.train_sizes = (250, 500, 1000, 2000, 4000)
-  config.width_sweep.widths = (64, 128, 256, 1024)  # 16, 32: eNTK above lr 10's limit.
+  # From width 8 (the small-width regime of vyas2022.4): the eNTK's error is its minimum-norm
+  # interpolant, the limit of its SGD without lr 10's limit (exceeded at widths 16 and 32).
+  config.width_sweep.widths = (8, 16, 32, 64, 128, 256, 1024)
   config.width_sweep.train_size = 1000
+  config.width_sweep.entk_fit = "interpolate"
   if tier == "smoke":  # Widths >= 64 and batches >= 50 keep the eNTK below lr 10's limit.
     config.seeds = (0,)
     config.dataset.synthetic.num_train = 200
@@ -64,6 +71,6 @@ def get_config(arg=None):
     config.train.max_steps = 300
     config.scaling.train_sizes = (50, 100, 200)
     config.scaling.num_resamples = 50
-    config.width_sweep.widths = (64, 128)
+    config.width_sweep.widths = (8, 64)
     config.width_sweep.train_size = 100
   return config

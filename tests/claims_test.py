@@ -265,13 +265,15 @@ class ConditionsTest(absltest.TestCase):
       cells[1]["kernel"]["num_params"] = 4000 * 60941 // 60000
     self.assertEqual(claims.judge_solver(values)[0], verdicts.REPRODUCED)
 
-  def test_arora_needs_room_and_fitted_networks(self):
+  def test_arora_needs_room_and_trained_networks(self):
     status, found = claims.judge_gap_helps(arora(GOOD_KERNEL, GOOD_NET, pixels=8, num_test=200))
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("8x8 px, 200 test", found)
-    status, found = claims.judge_gap_helps(arora(GOOD_KERNEL, GOOD_NET, network_train=80.0))
+    values = arora(GOOD_KERNEL, GOOD_NET)
+    values["training"] = {"GAP3": dict(epochs=50, paper_epochs=10 ** 9, gain=dict(standard=4.0))}
+    status, found = claims.judge_gap_helps(values)
     self.assertEqual(status, verdicts.NOT_TESTABLE)
-    self.assertIn("fit their training set", found)
+    self.assertIn("CNN GAP3 (50 of", found)
 
   def test_beta_comparisons_need_four_seeds_and_separate_intervals(self):
     runs = lambda seeds, nn: dict(runs=dict(a=dict(network=nn, seeds=seeds,

@@ -131,9 +131,9 @@ class BadInputTest(absltest.TestCase):
       for claim in claims.CLAIMS:
         self.assertIn(claim.id, text)
 
-  def test_cpu_full_tier_plans_the_papers_epochs_and_x60(self):
+  def test_cpu_full_tier_plans_the_papers_epochs_and_x25(self):
     plan = reproduce.make_plan("cpu-full", ["samarin2022.3", "samarin2022.5"])
-    config = reproduce.run_config(plan.runs["lenet_cifar_x60"], "cpu-full")
+    config = reproduce.run_config(plan.runs["lenet_cifar_x25"], "cpu-full")
     self.assertEqual((config.dataset.name, config.train.epochs, tuple(config.seeds)),
                      ("fashion_mnist", 100, (0,)))
     config = reproduce.run_config(plan.runs["binary_x0.25"], "cpu-full")

@@ -139,6 +139,38 @@ class ScalingLawTest(test_utils.TestCase):
     self.assertAllClose(curves["kernel"]["train_loss"][1:], curves["linearized"]["train_loss"][1:],
                         rtol=1e-8)
 
+  def test_width_sweep_interpolant_is_the_min_norm_solve_of_an_explicit_jacobian(self):
+    """entk_fit="interpolate": the eNTK's minimum-norm interpolant, checked against the
+    pseudo-inverse of J Jᵀ from explicit per-sample Jacobians (float64)."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from ntk_tf import scaling_runs  # pylint: disable=import-outside-toplevel
+    from ntk_tf.experiments import common  # pylint: disable=import-outside-toplevel
+    workdir = self.create_tempdir().full_path
+    config = tiny_config()
+    config.seeds = (0,)
+    config.scaling.kinds = ("network",)
+    config.width_sweep.widths = (4,)
+    config.width_sweep.train_size = 32
+    config.width_sweep.entk_fit = "interpolate"
+    results = scaling_law.run(config, workdir)
+    self.assertEqual(results["width_sweep"]["entk_fit"], "interpolate")
+    self.assertNotIn("empirical_ntk", results["width_sweep"]["convergence"])
+    dataset = scaling_runs.load_data(config)
+    idx = learning_curves.nested_balanced_order(dataset.labels_train, 0)[:32]
+    model = common.build_at_width(config, dataset, 4, 0)
+    x = np.concatenate([dataset.x_train[idx], dataset.x_test]).astype(np.float64)
+    with tf.GradientTape() as tape:
+      out = model(tf.constant(x, model.dtype))
+    jac = tape.jacobian(out, model.trainable_variables)
+    j = np.concatenate([np.reshape(g, (len(x), -1)) for g in jac], axis=1).astype(np.float64)
+    k = j @ j.T
+    alpha = np.linalg.pinv(k[:32, :32], rcond=1e-10) @ dataset.targets_train[idx].astype(
+        np.float64)
+    predicted = k[32:, :32] @ alpha
+    expected = learning_curves.test_error(predicted, dataset.labels_test,
+                                          dataset.decision_threshold)
+    self.assertAllClose(results["width_sweep"]["empirical_ntk"]["mean"][0], expected)
+
   def test_bad_configs_are_refused_before_work(self):
     for key, value, pattern in (
         ("scaling.train_sizes", (16, 32), "at least 3"),
@@ -148,6 +180,7 @@ class ScalingLawTest(test_utils.TestCase):
         ("train.stopping", "last", "'optimal'.*'final'"),
         ("train.train_loss_tol", 0.0, "must be > 0"),
         ("model.name", "lenet", "max-pool"),
+        ("width_sweep.entk_fit", "exact", "entk_fit='exact'; use one of sgd, interpolate"),
     ):
       config = tiny_config()
       if key == "model.name":

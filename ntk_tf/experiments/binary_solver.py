@@ -227,10 +227,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
       path = os.path.join(cell_dir, f"{key}.json")
       saved = io.read_cell(path)
       if saved is not None:
-        logging.info("width %d, %s: finished earlier, reusing %s", width, key, path)
+        logging.info("width %s, %s: finished earlier, reusing %s", width, key, path)
         cells.update(saved)
         continue
-      logging.info("width %d: %s in %s (%d parameters)", width, method, dtype,
+      logging.info("width %s: %s in %s (%d parameters)", width, method, dtype,
                    models.num_params(next(iter(models_by_dtype.values()))))
       if method == "sgd":
         cell = _sgd(config, dataset, width, cell_dir)

@@ -39,6 +39,8 @@ from ntk_tf.solvers import kernel as kernel_solver
 prepare_workdir = common.prepare_workdir
 KINDS = ("network", "empirical_ntk", "infinite_ntk")
 ENTK_METHODS = ("auto", "kernel", "linearized")
+ENTK_FITS = ("sgd", "interpolate")
+INTERPOLANT = "empirical_ntk_interpolant"  # The width sweep's eNTK cells with entk_fit="interpolate".
 
 
 # -- config ------------------------------------------------------------------------------
@@ -57,6 +59,10 @@ def default_config() -> ml_collections.ConfigDict:
   config.width_sweep = ml_collections.ConfigDict(dict(
       widths=(),                     # E.g. (16, 32, 64, 128): network and eNTK at one n.
       train_size=ml_collections.FieldReference(None, field_type=int),
+      # The eNTK's error in the sweep: "sgd" (kernel SGD at train.learning_rate, as the scaling
+      # runs) or "interpolate" (its minimum-norm interpolant, the converged limit of that SGD
+      # from zero: no learning rate to exceed at small widths, where the eNTK fluctuates).
+      entk_fit="sgd",
   ))
   config.paper = ml_collections.ConfigDict(dict(   # Published β, printed beside ours.
       reference="",
@@ -85,6 +91,8 @@ def validate(config: ml_collections.ConfigDict):
   if not 0 < s.confidence < 1:
     raise ConfigError(f"scaling.confidence={s.confidence} must be in (0, 1).")
   w = config.width_sweep
+  if w.entk_fit not in ENTK_FITS:
+    raise ConfigError(f"width_sweep.entk_fit={w.entk_fit!r}; use one of {', '.join(ENTK_FITS)}.")
   if tuple(w.widths):
     if w.train_size is None:
       raise ConfigError("width_sweep.widths is set: give width_sweep.train_size (the fixed n; "
@@ -130,7 +138,7 @@ def _run_width(config, dataset, orders, width, sizes, kinds, cells, workdir):
     todo = [(k, n) for k in kinds for n in sizes if cells.get(k, width, n, seed) is None]
     if not todo:
       continue
-    method = _entk_method(config, sizes[-1] + n_test)
+    method = "kernel" if INTERPOLANT in kinds else _entk_method(config, sizes[-1] + n_test)
     k_entk = None
     for kind, n in todo:
       idx = order[:n]
@@ -157,12 +165,24 @@ def _run_width(config, dataset, orders, width, sizes, kinds, cells, workdir):
                                      checkpoint_dir=os.path.join(workdir, "kernels",
                                                                  f"entk_w{width}_seed{seed}"))
         test_rows = np.arange(sizes[-1], sizes[-1] + n_test)
+        if kind == INTERPOLANT:
+          cells.put(kind, width, n, seed, _interpolant_cell(
+              k_entk[:n, :n], k_entk[test_rows, :n], dataset, idx, start))
+          continue
         km = scaling_runs.kernel_model(config, dataset, k_entk[:n, :n], k_entk[test_rows, :n],
                                        idx)
         run = scaling_runs.train(km, config.train, n, seed, label)
       cell = scaling_runs.curve_summary(run)
       cell.update(seconds=time.time() - start, method=method if kind != "network" else None)
       cells.put(kind, width, n, seed, cell)
+
+
+def _interpolant_cell(k_train, k_test, dataset, idx, start) -> dict:
+  """The minimum-norm kernel interpolant's test error: kernel SGD's converged limit."""
+  fit = kernel_solver.interpolate(k_train, dataset.targets_train[idx].astype(np.float64), k_test)
+  err = learning_curves.test_error(fit["test"], dataset.labels_test, dataset.decision_threshold)
+  return dict(best_test_error=err, final_test_error=err, best_step=None, rank=fit["rank"],
+              seconds=time.time() - start)
 
 
 def _run_infinite(config, dataset, orders, sizes, cells, workdir):
@@ -196,12 +216,7 @@ def _run_infinite(config, dataset, orders, sizes, cells, workdir):
                                config.train, n, seed, f"infinite_ntk n={n} seed {seed}")
       cell = scaling_runs.curve_summary(run)
     else:
-      fit = kernel_solver.interpolate(k_train, dataset.targets_train[idx].astype(np.float64),
-                                      k_test)
-      err = learning_curves.test_error(fit["test"], dataset.labels_test,
-                                       dataset.decision_threshold)
-      cell = dict(best_test_error=err, final_test_error=err, best_step=None,
-                  rank=fit["rank"])  # The interpolant: kernel SGD's converged limit.
+      cell = _interpolant_cell(k_train, k_test, dataset, idx, start)
     cell["seconds"] = time.time() - start
     cells.put(kind, "inf", n, seed, cell)
 
@@ -230,11 +245,12 @@ def _convergence(runs) -> dict:
 def _width_sweep(config, cells, n, stopping) -> dict:
   """Mean/std over seeds by width at n, under `stopping` and (by_stopping) under both."""
   w = config.width_sweep
-  sweep = dict(train_size=n, widths=list(w.widths), by_stopping={})
+  entk = _sweep_entk_kind(config)
+  sweep = dict(train_size=n, widths=list(w.widths), by_stopping={}, entk_fit=w.entk_fit)
   for mode in learning_curves.STOPPING:
     entry = {}
-    for kind in ("network", "empirical_ntk"):
-      errors = np.array([_collect(cells, kind, width, [n], config.seeds, mode)
+    for kind, stored in (("network", "network"), ("empirical_ntk", entk)):
+      errors = np.array([_collect(cells, stored, width, [n], config.seeds, mode)
                          for width in w.widths])[:, :, 0].T  # [seed][width]
       entry[kind] = dict(mean=errors.mean(axis=0).tolist(), std=errors.std(axis=0).tolist())
     if "infinite_ntk" in config.scaling.kinds:
@@ -242,10 +258,15 @@ def _width_sweep(config, cells, n, stopping) -> dict:
                                                      config.seeds, mode)))
     sweep["by_stopping"][mode] = entry
   sweep.update(sweep["by_stopping"][stopping])
-  sweep["convergence"] = {kind: _convergence([cells.get(kind, width, n, seed)
+  sweep["convergence"] = {kind: _convergence([cells.get(stored, width, n, seed)
                                               for width in w.widths for seed in config.seeds])
-                          for kind in ("network", "empirical_ntk")}
+                          for kind, stored in (("network", "network"), ("empirical_ntk", entk))
+                          if stored != INTERPOLANT}  # An interpolant has no SGD to converge.
   return sweep
+
+
+def _sweep_entk_kind(config) -> str:
+  return INTERPOLANT if config.width_sweep.entk_fit == "interpolate" else "empirical_ntk"
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -274,7 +295,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   _run_width(config, dataset, orders, width, sizes, finite, cells, workdir)
   for sweep_width in w.widths:
     _run_width(config, dataset, orders, sweep_width, sweep_sizes,
-               ["network", "empirical_ntk"], cells, workdir)
+               ["network", _sweep_entk_kind(config)], cells, workdir)
   if "infinite_ntk" in s.kinds:
     _run_infinite(config, dataset, orders, sorted(set(sizes) | set(sweep_sizes)), cells,
                   workdir)
