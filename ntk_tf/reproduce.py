@@ -218,26 +218,30 @@ def stale_keys(stored: dict, current: dict) -> List[str]:
 
 def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str, List[str]]:
   """Finished runs whose config changed since (e.g. a protocol fix) are set aside to be rerun:
-  the workdir's copy moves to runs/<name>.stale, the archive's is removed. {name: keys}."""
+  a stale workdir copy moves to runs/<name>.stale, a stale archive copy is removed; a copy that
+  matches the current config is kept. Returns {name: changed keys} of the runs set aside."""
   stale = {}
   for name, run in plan.runs.items():
-    where = finished_dir(workdir, name, archive)
-    if not where or not os.path.exists(os.path.join(where, "config.json")):
-      continue
-    keys = stale_keys(io.read_json(os.path.join(where, "config.json")),
-                      run_config(run, plan.tier).to_dict())
-    if not keys:
-      continue
-    stale[name] = keys
-    logging.warning("run %s: its config changed (%s); it is rerun", name, ", ".join(keys[:5]))
-    src = run_dir(workdir, name)
-    if os.path.exists(src):
-      if os.path.exists(src + ".stale"):
-        shutil.rmtree(src + ".stale")
-      os.replace(src, src + ".stale")
-    if archive and os.path.isdir(os.path.join(archive, name)):
-      shutil.rmtree(os.path.join(archive, name))
-  return stale
+    current = None
+    for where, remove in ((run_dir(workdir, name), _set_aside),
+                          (os.path.join(archive, name) if archive else None, shutil.rmtree)):
+      if not where or not os.path.exists(os.path.join(where, "results.json")) or \
+          not os.path.exists(os.path.join(where, "config.json")):
+        continue
+      current = current or run_config(run, plan.tier).to_dict()
+      keys = stale_keys(io.read_json(os.path.join(where, "config.json")), current)
+      if keys:
+        stale[name] = keys
+        logging.warning("run %s: %s was made with another config (%s); set aside", name, where,
+                        ", ".join(keys[:5]))
+        remove(where)
+  return {n: k for n, k in stale.items() if not is_done(workdir, n, archive)}
+
+
+def _set_aside(path: str):
+  if os.path.exists(path + ".stale"):
+    shutil.rmtree(path + ".stale")
+  os.replace(path, path + ".stale")
 
 
 def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):

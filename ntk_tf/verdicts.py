@@ -140,6 +140,16 @@ class Rule:
     self.checks.append(Check(name, outcome is not True))
     return outcome is not True
 
+  def at_most(self, name: str, a: Stat, b: Stat, margin: float = 0.0) -> Optional[bool]:
+    """a ≤ b + margin: fails on a decisive excess; undecided when the means exceed it within
+    the sampling error; holds when the means are within it (or a is decisively below)."""
+    d, _ = difference(a, b, margin)
+    outcome = greater(a, b, margin)
+    result = False if outcome is True else (True if outcome is False or d <= 0 else None)
+    self.checks.append(Check(name, result, None if result is not None
+                             else seeds_to_decide(a, b, margin)))
+    return result
+
   def within(self, name: str, a: Stat, b: Stat, tolerance: float) -> Optional[bool]:
     outcome = within(a, b, tolerance)
     self.checks.append(Check(name, outcome, None if outcome is not None

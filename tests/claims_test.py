@@ -302,6 +302,8 @@ class ConditionsTest(absltest.TestCase):
     self.assertEqual(claims.judge_loss(loss(82.2, 73.6))[0], verdicts.NOT_REPRODUCED)
     self.assertEqual(claims.judge_loss(loss(73.6, 82.2))[0], verdicts.NOT_REPRODUCED)
     self.assertEqual(claims.judge_loss(loss(80.0, 79.0))[0], verdicts.REPRODUCED)
+    # 3.8 pp apart with a 0.4 pp standard error of the difference: beyond 3 pp, not decisively.
+    self.assertEqual(claims.judge_loss(loss(83.8, 80.0))[0], verdicts.INCONCLUSIVE)
 
 
 class StatisticsTest(absltest.TestCase):

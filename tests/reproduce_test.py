@@ -144,7 +144,8 @@ class BadInputTest(absltest.TestCase):
     workdir, archive = self.create_tempdir().full_path, self.create_tempdir().full_path
     name = next(iter(plan.runs))
     config = reproduce.run_config(plan.runs[name], "smoke").to_dict()
-    config["train"]["loss"] = "mse"  # As before Samarin et al.'s summed loss was the default.
+    current = json.loads(json.dumps(config))
+    config["train"]["loss"] = "mse_sum_outputs"  # A run made with the other L2 loss.
     for root in (reproduce.run_dir(workdir, name), os.path.join(archive, name)):
       os.makedirs(root)
       io.write_json(os.path.join(root, "config.json"), config)
@@ -154,6 +155,14 @@ class BadInputTest(absltest.TestCase):
     self.assertEqual(stale, {name: ["train.loss"]})
     self.assertFalse(reproduce.is_done(workdir, name, archive))
     self.assertTrue(os.path.exists(reproduce.run_dir(workdir, name) + ".stale"))
+    # A stale workdir copy beside a current archived one: only the stale copy goes.
+    for root, cfg in ((reproduce.run_dir(workdir, name), config),
+                      (os.path.join(archive, name), current)):
+      os.makedirs(root)
+      io.write_json(os.path.join(root, "config.json"), cfg)
+      io.write_json(os.path.join(root, "results.json"), {})
+    self.assertEqual(reproduce.retire_stale(plan, workdir, archive), {})
+    self.assertEqual(reproduce.finished_dir(workdir, name, archive), os.path.join(archive, name))
 
   def test_paper_tier_plans_the_papers_scale(self):
     plan = reproduce.make_plan("paper", ["samarin2020.1", "samarin2020.4"])

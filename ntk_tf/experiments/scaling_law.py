@@ -161,9 +161,9 @@ def _run_width(config, dataset, orders, width, sizes, kinds, cells, workdir):
           scaling_runs.check_kernel_fits(sizes[-1] + n_test, config.scaling.memory_limit_gb,
                                          "eNTK")
           x = np.concatenate([dataset.x_train[order[:sizes[-1]]], dataset.x_test])
+          blocks = f"entk_w{width}_seed{seed}_n{sizes[-1]}"  # Sweep and curve: other samples.
           k_entk = scaling_runs.entk(model, x, memory_limit_gb=config.scaling.memory_limit_gb,
-                                     checkpoint_dir=os.path.join(workdir, "kernels",
-                                                                 f"entk_w{width}_seed{seed}"))
+                                     checkpoint_dir=os.path.join(workdir, "kernels", blocks))
         test_rows = np.arange(sizes[-1], sizes[-1] + n_test)
         if kind == INTERPOLANT:
           cells.put(kind, width, n, seed, _interpolant_cell(
