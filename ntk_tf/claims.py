@@ -40,9 +40,6 @@ CPU_FULL_WIDE_SEEDS = (0,)      # x25 at tier cpu-full: one seed (the 2020 paper
 PAPER_EPOCHS, PAPER_BINARY_EPOCHS = 100, 200
 CONVERGED_PP = 0.5  # Train accuracy gaining at most this over the last quarter: converged.
 
-NOT_RUN = NOT_TESTABLE  # The claim has no run at this tier.
-FAILED = "run failed"   # Shown in the log; the page gives the claim NOT_TESTABLE with the run.
-UNFINISHED = "not finished"
 
 OFFLINE_ALEXNET = ("AlexNet needs inputs of at least 63x63 and the snakes subset is an ImageNet "
                    "download (TFDS with the ILSVRC2012 tars); no offline stand-in. Runs at tier "
@@ -307,8 +304,9 @@ def measure_compare(runs_fn, net="LeNet", task_label=""):
     header, rows = width_table(stats, COMPARE_KEYS, compare_labels(net))
     if task_label:
       rows = [[f"{task_label}: {r[0]}", *r[1:]] for r in rows]
-    return Measured(dict(widths=_values(stats), training=training_context(results, runs)),
-                    header, rows, _training_notes(training_context(results, runs)))
+    training = training_context(results, runs)
+    return Measured(dict(widths=_values(stats), training=training), header, rows,
+                    _training_notes(training))
   return measure
 
 
@@ -352,16 +350,12 @@ def _all_training(rule: Rule, values: dict, net: str = "LeNet"):
 MIN_GAP = 3.0  # "much worse": half the paper's x1 gap (6.0 pp in 2020; 4.67 pp in 2022).
 
 
-def _sorted(stats):
-  return sorted(stats)
-
-
 def judge_mnist_gap(values):
   """samarin2020.1: a gap ≥ 3 pp at x1 that closes with width while LeNet barely moves."""
   stats = stats_of(values["widths"])
   rule = Rule()
   needs_training(rule, values.get("training", {}))
-  widths = _sorted(stats)
+  widths = sorted(stats)
   w0, w1 = widths[0], widths[-1]
   gaps = [stats[w]["gap_test"] for w in widths]
   rule.greater(f"x{w0} gap above {MIN_GAP} pp", gaps[0], Stat(MIN_GAP))
@@ -700,8 +694,10 @@ def measure_binary(tasks: Dict[str, Callable]):
       for run in runs_fn(tier):
         r = results[run.name]
         config_path = results.path(run.name, "config.json")
-        epochs = (json.load(open(config_path))["train"]["epochs"]
-                  if os.path.exists(config_path) else None)
+        epochs = None
+        if os.path.exists(config_path):
+          with open(config_path) as f:
+            epochs = json.load(f)["train"]["epochs"]
         for w in r["widths"]:
           sgd = results.path(run.name, f"w{w}", "sgd", "metrics.jsonl")
           training[task][str(_num(w))] = dict(

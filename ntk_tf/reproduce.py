@@ -216,6 +216,11 @@ def stale_keys(stored: dict, current: dict) -> List[str]:
   return sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
 
 
+def stale_at(where: str, current: dict) -> List[str]:
+  """stale_keys of the finished run in `where` against the current config dict."""
+  return stale_keys(io.read_json(os.path.join(where, "config.json")), current)
+
+
 def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str, List[str]]:
   """Finished runs whose config changed since (e.g. a protocol fix) are set aside to be rerun:
   a stale workdir copy moves to runs/<name>.stale, a stale archive copy is removed; a copy that
@@ -229,7 +234,7 @@ def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str
           not os.path.exists(os.path.join(where, "config.json")):
         continue
       current = current or run_config(run, plan.tier).to_dict()
-      keys = stale_keys(io.read_json(os.path.join(where, "config.json")), current)
+      keys = stale_at(where, current)
       if keys:
         stale[name] = keys
         logging.warning("run %s: %s was made with another config (%s); set aside", name, where,
@@ -366,8 +371,8 @@ def load_results(plan: Plan, workdir: str, archive: Optional[str] = None,
   by_name, roots = {}, {}
   for name, run in plan.runs.items():
     where = finished_dir(workdir, name, archive)
-    if where and os.path.exists(os.path.join(where, "config.json")) and stale_keys(
-        io.read_json(os.path.join(where, "config.json")), run_config(run, plan.tier).to_dict()):
+    if where and os.path.exists(os.path.join(where, "config.json")) and stale_at(
+        where, run_config(run, plan.tier).to_dict()):
       continue  # Its config changed since it ran: judged as unfinished until rerun.
     if where:
       by_name[name] = io.read_json(os.path.join(where, "results.json"))

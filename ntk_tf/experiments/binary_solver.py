@@ -207,12 +207,13 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
   rows = len(dataset.x_train)
   models_by_width = {}
   for width in config.model.widths:  # Every dense and Nyström solve is checked before any work.
-    models_by_width[models.width_factor(width)] = {d: common.build_model(
+    width = models.width_factor(width)
+    models_by_width[width] = {d: common.build_model(
         common.model_at_width(config.model, width), dataset.input_shape, 1, int(config.seed), d)
         for d in dtypes_of(config)}
-    num_params = models.num_params(next(iter(models_by_width[models.width_factor(width)].values())))
+    num_params = models.num_params(next(iter(models_by_width[width].values())))
     for method in ("lstsq", "nystrom_pcg"):
-      if method in _methods_at(config, models.width_factor(width)):
+      if method in _methods_at(config, width):
         linearized.check_feasible(method, rows, num_params,
                                   linearized.options(**_solver_options(config, None)))
   results = dict(experiment="binary_solver", model=config.model.name, dataset=config.dataset.name,

@@ -40,7 +40,7 @@ prepare_workdir = common.prepare_workdir
 KINDS = ("network", "empirical_ntk", "infinite_ntk")
 ENTK_METHODS = ("auto", "kernel", "linearized")
 ENTK_FITS = ("sgd", "interpolate")
-INTERPOLANT = "empirical_ntk_interpolant"  # The width sweep's eNTK cells with entk_fit="interpolate".
+INTERPOLANT = "empirical_ntk_interpolant"  # The sweep's eNTK cells with entk_fit="interpolate".
 
 
 # -- config ------------------------------------------------------------------------------
