@@ -198,6 +198,33 @@ class PropertiesTest(test_utils.TestCase, parameterized.TestCase):
     for a, b in zip(fast, full):
       self.assertAllClose(a, b, rtol=RTOL)
 
+  @parameterized.parameters(("cnn_gap", "all", None), ("cnn_gap", "middle", 2),
+                            ("cnn_v", "all", None), ("cnn_v", "middle", 2))
+  def test_readout_depths_equal_the_shallower_nets(self, arch, trained_layers, block_size):
+    rng = np.random.default_rng(8)
+    x1, x2 = rng.standard_normal((3, 6, 5, 2)), rng.standard_normal((2, 6, 5, 2))
+    for second in (x2, None):  # The cross and the symmetric (triangle) paths.
+      kwargs = dict(w_std=1.3, b_std=0.2, trained_layers=trained_layers, block_size=block_size)
+      deep = infinite.kernels(arch, x1, second, depth=4, readout_depths=(2, 3), **kwargs)
+      self.assertEqual(sorted(deep["by_depth"]), [2, 3, 4])
+      for depth in (2, 3, 4):
+        alone = infinite.kernels(arch, x1, second, depth=depth, **kwargs)
+        for key in ("nngp", "ntk"):
+          self.assertAllClose(deep["by_depth"][depth][key], alone[key], rtol=RTOL)
+      self.assertAllClose(deep["ntk"], deep["by_depth"][4]["ntk"], rtol=0)
+
+  def test_readout_depths_resume_from_their_checkpoints(self):
+    x = np.random.default_rng(9).standard_normal((5, 6, 6, 1))
+    directory = self.create_tempdir().full_path
+    first = infinite.kernels("cnn_gap", x, depth=3, readout_depths=(2,), block_size=2,
+                             checkpoint_dir=directory)
+    os.remove(os.path.join(directory, "block_1_2.npz"))
+    again = infinite.kernels("cnn_gap", x, depth=3, readout_depths=(2,), block_size=2,
+                             checkpoint_dir=directory)
+    np.testing.assert_array_equal(again["by_depth"][2]["ntk"], first["by_depth"][2]["ntk"])
+    with self.assertRaisesRegex(ConfigError, "another kernel .*readout_depths"):
+      infinite.kernels("cnn_gap", x, depth=3, block_size=2, checkpoint_dir=directory)
+
   def test_cross_kernel_is_a_block_of_the_joint_kernel(self):
     rng = np.random.default_rng(2)
     x1, x2 = rng.standard_normal((3, 6, 6, 1)), rng.standard_normal((4, 6, 6, 1))
@@ -284,6 +311,13 @@ print("RESULT", len(tf.config.list_logical_devices("CPU")),
     x[0, 0, 0, 0] = np.nan
     with self.assertRaisesRegex(ConfigError, "x1 contains NaN"):
       infinite.kernels("cnn_v", x)
+    x = np.ones((2, 6, 6, 1))
+    with self.assertRaisesRegex(ConfigError, r"readout depths \[5\] are not between 1 and"):
+      infinite.kernels("cnn_gap", x, depth=4, readout_depths=(2, 5))
+    with self.assertRaisesRegex(ConfigError, "readout depths need a cnn_v or cnn_gap"):
+      infinite.kernels("myrtle", x, readout_depths=(2,))
+    with self.assertRaisesRegex(ConfigError, "depth 1 with trained_layers='middle'"):
+      infinite.kernels("cnn_gap", x, depth=4, readout_depths=(1,), trained_layers="middle")
     with self.assertRaisesRegex(ConfigError, "needs ~.* GiB .*memory_limit_gb=1e-06"):
       infinite.kernels("cnn_gap", np.ones((2, 32, 32, 3)), memory_limit_gb=1e-6)
 

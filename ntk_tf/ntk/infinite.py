@@ -61,7 +61,9 @@ ARCHITECTURES = ("mlp", "cnn_v", "cnn_gap", "myrtle", "cnn5")
 TRAINED_LAYERS = ("all", "middle")  # Whose weights the NTK differentiates (module docstring).
 VARIANT_LABELS = {"all": "all layers trained",
                   "middle": "first and last layers fixed (only the middle layers trained)"}
-CACHE_BYTES = 16 * 2 ** 20  # Target size of one block's cross-kernel tensor.
+CACHE_BYTES = 16 * 2 ** 20  # Target size of one same-pixel block's cross-kernel tensor.
+PIXEL_PAIR_BLOCK = 16  # Samples per block of pixel-pair kernels (28x28 CNTK-GAP: 48 pairs/s at
+                       # 8, 52 at 12, 55 at 16; float32, 2-core CPU).
 
 
 # -- architectures -----------------------------------------------------------------------
@@ -109,6 +111,27 @@ def trained_flags(spec: Sequence[Tuple], trained_layers: str = "all") -> List[bo
                       f"no trained layer among {len(weighted)} weight layers (the kernel would "
                       "be 0); use a depth with at least one middle layer.")
   return [i in weighted[1:-1] for i in range(len(spec))]
+
+
+def readout_points(spec: Sequence[Tuple], depths: Optional[Sequence[int]]) -> dict:
+  """{layer index: depth}: after which layer of a cnn_v/cnn_gap `spec` the kernel of the same
+  architecture with `depth` convolutions is read out, by applying the spec's head (flatten or
+  GAP, and the readout) to the state there. The layers before are the same in both nets (and
+  so are their trained flags, "all" or "middle"), so one pass gives every shallower depth.
+  """
+  if not depths:
+    return {}
+  convs = [i for i, layer in enumerate(spec) if layer[0] == "conv"]
+  kinds = [layer[0] for layer in spec]
+  if not convs or kinds != ["conv", "relu"] * len(convs) + kinds[2 * len(convs):] or \
+      len(kinds) != 2 * len(convs) + 2:
+    raise ConfigError("readout depths need a cnn_v or cnn_gap architecture (convolutions with "
+                      "ReLU, then the head).")
+  bad = [d for d in depths if not (isinstance(d, int) and 1 <= d <= len(convs))]
+  if bad:
+    raise ConfigError(f"readout depths {bad} are not between 1 and the net's {len(convs)} "
+                      "convolutions; give depths the net has (its depth is always read out).")
+  return {2 * d - 1: d for d in sorted(set(depths)) if d < len(convs)}
 
 
 # -- kernel algebra on blocks --------------------------------------------------------------
@@ -181,6 +204,41 @@ def _arc_cosine(k, v1, v2):
   return k_new, (math.pi - angle) / (2 * math.pi)
 
 
+# Pixel-pair states (CNTK-GAP, pooling) hold (b1, b2, H, W, H, W) tensors: every layer is memory
+# bound, so its slice-adds and elementwise ops are fused by XLA. Measured on 28x28 CNTK-GAP at
+# depth 11, float32, 2-core CPU: 23 pairs/s plain TensorFlow, 43 with these, 55 with blocks of
+# 16 samples. XLA's arccos is slower than TensorFlow's (5.3 vs 1.0 ms per pair and layer), so
+# the arc-cosine is fused on either side of a plain tf.acos.
+def _xla(fn):
+  return tf.function(fn, jit_compile=True, autograph=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _fused_conv(size: int, padding: str, batch_dims: int, scale: float, shift: float):
+  """k -> scale · Σ_δ K(p+δ, p'+δ) + shift (the conv rule), XLA-compiled."""
+  return _xla(lambda k: scale * _conv_sum(k, size, padding, batch_dims) + shift)
+
+
+@_xla
+def _fused_cosine(k, v1, v2):
+  norm = tf.sqrt(v1 * v2)
+  return norm, tf.clip_by_value(tf.math.divide_no_nan(k, norm), -1.0, 1.0)
+
+
+@_xla
+def _fused_arc_cosine_maps(norm, cos, angle, ntk):
+  """K', and Θ·K̇ (ntk=None: K̇ itself), from cos θ and θ; sin θ = sqrt(1 − cos²θ)."""
+  derivative = (math.pi - angle) / (2 * math.pi)
+  k_new = norm * (tf.sqrt(tf.maximum(1 - cos * cos, 0)) / (2 * math.pi) + derivative * cos)
+  return k_new, derivative if ntk is None else ntk * derivative
+
+
+def _pixel_pair_arc_cosine(k, v1, v2, ntk=None):
+  """_arc_cosine fused for pixel-pair states; returns K' and Θ·K̇ (ntk=None: K̇)."""
+  norm, cos = _fused_cosine(k, v1, v2)
+  return _fused_arc_cosine_maps(norm, cos, tf.acos(cos), ntk)
+
+
 def _relu(state: _State) -> _State:
   d1, d2 = _diag(state.self1, state.image), _diag(state.self2, state.image)
   if state.image:
@@ -191,6 +249,11 @@ def _relu(state: _State) -> _State:
   else:
     v1, v2 = d1[:, None], d2[None, :]
     s1, s2 = (d1, d1), (d2, d2)
+  if state.image:
+    nngp, ntk = _pixel_pair_arc_cosine(state.nngp, v1, v2, state.ntk)
+    self1, _ = _pixel_pair_arc_cosine(state.self1, *s1)
+    self2, _ = _pixel_pair_arc_cosine(state.self2, *s2)
+    return _State(nngp, ntk, self1, self2, state.image)
   nngp, derivative = _arc_cosine(state.nngp, v1, v2)
   self1, _ = _arc_cosine(state.self1, *s1)
   self2, _ = _arc_cosine(state.self2, *s2)
@@ -234,14 +297,10 @@ def _apply(layer: Tuple, state: _State, w_std: float, b_std: float,
     raise ConfigError(f"layer {kind} needs image inputs (H, W, C).")
   if kind == "conv":
     size, padding = layer[1], layer[2]
-    scale = w2 / size ** 2
-
-    def conv(batch_dims):
-      return lambda k: scale * _conv_sum(k, size, padding, batch_dims)
-
-    nngp = conv(2)(state.nngp) + b2
-    ntk = conv(2)(state.ntk) + (nngp if trained else 0.0)
-    return _State(nngp, ntk, conv(1)(state.self1) + b2, conv(1)(state.self2) + b2, True)
+    conv = lambda batch_dims, shift: _fused_conv(size, padding, batch_dims, w2 / size ** 2, shift)
+    nngp = conv(2, b2)(state.nngp)
+    ntk = conv(2, 0.0)(state.ntk) + (nngp if trained else 0.0)
+    return _State(nngp, ntk, conv(1, b2)(state.self1), conv(1, b2)(state.self2), True)
   if kind == "avg_pool":
     return _State(_avg_pool(state.nngp, layer[1], 2), _avg_pool(state.ntk, layer[1], 2),
                   _avg_pool(state.self1, layer[1], 1), _avg_pool(state.self2, layer[1], 1),
@@ -256,41 +315,65 @@ def _apply(layer: Tuple, state: _State, w_std: float, b_std: float,
 
 def block_kernels(spec: Sequence[Tuple], x1, x2, w_std: float = math.sqrt(2.0),
                   b_std: float = 0.0, diagonal: Optional[bool] = None,
-                  trained_layers: str = "all"):
+                  trained_layers: str = "all", readout_depths: Optional[Sequence[int]] = None):
   """(nngp, ntk) of shape (b1, b2) for one block pair of inputs (tensors).
 
   diagonal: track only same-pixel pairs (default: whenever the architecture allows it).
   trained_layers: "all", or "middle" (the first and readout layers fixed; module docstring).
+  readout_depths: also the kernels of the same net with these numbers of convolutions, read
+    out on the way (`readout_points`); then {depth: (nngp, ntk)} for these and the full depth.
   """
   spec = list(spec)
   flags = trained_flags(spec, trained_layers)
+  points = readout_points(spec, readout_depths)
   if _same_pixel(spec) if diagonal is None else diagonal:
     b1, b2 = tf.shape(x1)[0], tf.shape(x2)[0]
-    nngp, ntk = _pair_kernels(spec, flags, _cross_pairs(x1, x2), w_std, b_std)
-    return tf.reshape(nngp[:b1 * b2], [b1, b2]), tf.reshape(ntk[:b1 * b2], [b1, b2])
+    cut = lambda k: tf.reshape(k[:b1 * b2], [b1, b2])
+    out = _pair_kernels(spec, flags, _cross_pairs(x1, x2), w_std, b_std, points)
+    return _by_depth(out, cut, spec, readout_depths)
   if spec and spec[0][0] == "flatten":
     # Flatten at the input: K = x·x'/(H·W·C), as the mean over same-pixel pairs gives.
     x1, x2 = tf.reshape(x1, [tf.shape(x1)[0], -1]), tf.reshape(x2, [tf.shape(x2)[0], -1])
     spec, flags = spec[1:], flags[1:]
-  state = _input_state(x1, x2)
-  for layer, trained in zip(spec, flags):
+  state, out = _input_state(x1, x2), {}
+  for i, (layer, trained) in enumerate(zip(spec, flags)):
     state = _apply(layer, state, w_std, b_std, trained)
+    if i in points:
+      head = state
+      for tail, tail_trained in zip(spec[-2:], flags[-2:]):
+        head = _apply(tail, head, w_std, b_std, tail_trained)
+      out[points[i]] = (head.nngp, head.ntk)
   if state.image:
     raise ConfigError("the architecture must end with a dense readout.")
-  return state.nngp, state.ntk
+  out[None] = (state.nngp, state.ntk)
+  return _by_depth(out, lambda k: k, spec, readout_depths)
+
+
+def _by_depth(out: dict, cut, spec, readout_depths):
+  """(nngp, ntk) of the full net (key None of `out`), or with readout depths asked for,
+  {depth: (nngp, ntk)} of those and of the full net."""
+  full = tuple(cut(k) for k in out.pop(None))
+  if readout_depths is None:
+    return full
+  result = {d: tuple(cut(k) for k in kernels) for d, kernels in out.items()}
+  result[sum(layer[0] == "conv" for layer in spec)] = full
+  return result
 
 
 def symmetric_block_kernels(spec: Sequence[Tuple], x, w_std: float = math.sqrt(2.0),
-                            b_std: float = 0.0, trained_layers: str = "all"):
+                            b_std: float = 0.0, trained_layers: str = "all",
+                            readout_depths: Optional[Sequence[int]] = None):
   """(nngp, ntk) of shape (b, b) for a block of inputs with itself, of a same-pixel
-  architecture (CNTK-V, cnn5): each unordered pair once, b(b+1)/2 pairs instead of b²."""
+  architecture (CNTK-V, cnn5): each unordered pair once, b(b+1)/2 pairs instead of b².
+  readout_depths: as in `block_kernels`."""
   spec = list(spec)
   if not _same_pixel(spec):
     raise ConfigError("symmetric_block_kernels needs a same-pixel architecture (a flatten "
                       "readout without pooling); use block_kernels(spec, x, x).")
   pairs, entry_pair = _triangle_pairs(x)
-  nngp, ntk = _pair_kernels(spec, trained_flags(spec, trained_layers), pairs, w_std, b_std)
-  return tf.gather(nngp, entry_pair), tf.gather(ntk, entry_pair)
+  out = _pair_kernels(spec, trained_flags(spec, trained_layers), pairs, w_std, b_std,
+                      readout_points(spec, readout_depths))
+  return _by_depth(out, lambda k: tf.gather(k, entry_pair), spec, readout_depths)
 
 
 def _same_pixel(spec) -> bool:
@@ -395,26 +478,37 @@ def _pairs_apply(layer: Tuple, pairs: _Pairs, w2: float, b2: float, trained: boo
   return _Pairs(nngp, ntk, pairs.own1, pairs.own2)
 
 
-def _pair_kernels(spec, flags, pairs: _Pairs, w_std: float, b_std: float):
-  """(nngp, ntk), each (P,), of the network `spec` on the input kernels of `pairs`."""
-  for layer, trained in zip(spec, flags):
-    pairs = _pairs_apply(layer, pairs, w_std ** 2, b_std ** 2, trained)
+def _pair_kernels(spec, flags, pairs: _Pairs, w_std: float, b_std: float, points=None):
+  """{None: (nngp, ntk)}, each (P,), of the network `spec` on the input kernels of `pairs`,
+  and {depth: (nngp, ntk)} read out after the layers of `points` (`readout_points`)."""
+  w2, b2, out = w_std ** 2, b_std ** 2, {}
+  finish = lambda p: (p.nngp, tf.zeros_like(p.nngp) if p.ntk is None else p.ntk)
+  for i, (layer, trained) in enumerate(zip(spec, flags)):
+    pairs = _pairs_apply(layer, pairs, w2, b2, trained)
+    if points and i in points:
+      head = pairs
+      for tail, tail_trained in zip(spec[-2:], flags[-2:]):
+        head = _pairs_apply(tail, head, w2, b2, tail_trained)
+      out[points[i]] = finish(head)
   if pairs.nngp.shape.rank != 1:
     raise ConfigError("the architecture must end with a dense readout.")
-  return pairs.nngp, tf.zeros_like(pairs.nngp) if pairs.ntk is None else pairs.ntk
+  out[None] = finish(pairs)
+  return out
 
 
 # -- blocked driver ------------------------------------------------------------------------
 @functools.lru_cache(maxsize=32)
 def _block_function(spec: Tuple[Tuple, ...], w_std: float, b_std: float, trained_layers: str,
+                    readout_depths: Optional[Tuple[int, ...]],
                     signature: Tuple[tf.TensorSpec, ...]):
   """block_kernels (two inputs) or symmetric_block_kernels (one) traced for `signature`, kept
   for later calls: tracing a deep CNTK takes longer than computing 64 images' CNTK-V, so a
   kernel computed again (after a warm-up, on another split) reuses the graph."""
+  kwargs = dict(trained_layers=trained_layers, readout_depths=readout_depths)
   if len(signature) == 1:
-    fn = lambda x: symmetric_block_kernels(spec, x, w_std, b_std, trained_layers=trained_layers)
+    fn = lambda x: symmetric_block_kernels(spec, x, w_std, b_std, **kwargs)
   else:
-    fn = lambda a, b: block_kernels(spec, a, b, w_std, b_std, trained_layers=trained_layers)
+    fn = lambda a, b: block_kernels(spec, a, b, w_std, b_std, **kwargs)
   return tf.function(fn, input_signature=signature, autograph=False)
 
 
@@ -427,18 +521,23 @@ def _block_signature(spec, block, dtype) -> tf.TensorSpec:
 
 
 def _pair_bytes(spec, input_shape, itemsize: int) -> int:
-  """Bytes per sample pair of the largest intermediate (×6 for NNGP, NTK and temporaries)."""
+  """Bytes per sample pair of the largest intermediate, times the copies alive at the peak:
+  6 for same-pixel pairs (NNGP, NTK and temporaries), 11 for pixel pairs (measured: 6.7 GB
+  peak for blocks of 16 on 28x28 CNTK-GAP in float32)."""
   if len(input_shape) != 3 or spec[0][0] == "flatten":
     return 64 * itemsize
   h, w = input_shape[:2]
-  return 6 * h * w * (1 if _same_pixel(spec) else h * w) * itemsize
+  if _same_pixel(spec):
+    return 6 * h * w * itemsize
+  return 11 * (h * w) ** 2 * itemsize
 
 
 def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
             w_std: float = math.sqrt(2.0), b_std: float = 0.0, dtype="float64",
             memory_limit_gb: float = 4.0, block_size: Optional[int] = None,
             checkpoint_dir: Optional[str] = None, log_every_seconds: float = 30.0,
-            devices: Optional[Sequence[str]] = None, trained_layers: str = "all") -> dict:
+            devices: Optional[Sequence[str]] = None, trained_layers: str = "all",
+            readout_depths: Optional[Sequence[int]] = None) -> dict:
   """{"nngp": (n1, n2), "ntk": (n1, n2)} float64 arrays of the infinite-width network.
 
   Args:
@@ -452,9 +551,19 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
       (default: every GPU, else the default device); "CPU" or "GPU" selects all of that kind.
     trained_layers: "all" (the NTK of the fully trained net), or "middle": the NTK with the
       first and readout layers fixed (Arora et al.'s CNTK-GAP of Table 1; module docstring).
+    readout_depths: cnn_v/cnn_gap: also the kernels of the same net with these numbers of
+      convolutions, read out in the same pass (`readout_points`), returned under "by_depth":
+      {d: {"nngp", "ntk"}}, the full depth included.
   """
   spec = layers(arch, depth)
   trained_flags(spec, trained_layers)  # Refuses unknown variants and nets without middle layers.
+  points = readout_points(spec, readout_depths)  # Refuses depths the net does not have.
+  depths = sorted(points.values()) + [sum(layer[0] == "conv" for layer in spec)]
+  if readout_depths and trained_layers == "middle" and min(readout_depths) < 2:
+    raise ConfigError("readout depth 1 with trained_layers='middle' has no trained layer (its "
+                      "kernel would be 0); read out from depth 2.")
+  if readout_depths is not None:
+    readout_depths = tuple(sorted(set(readout_depths)))
   dtype = tf.as_dtype(dtype)
   symmetric = x2 is None
   x1 = np.asarray(x1)
@@ -468,9 +577,11 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   per_pair = _pair_bytes(spec, x1.shape[1:], dtype.size)
   if block_size is None:
     block_size = min(math.isqrt(int(max(0, budget) // per_pair)), max(n1, n2))
-    if block_size >= 1:  # The work is elementwise: tensors of ~16 MB stay in cache and run
-      # 2.2x faster than the largest blocks that fit (measured, CNTK-V on 28x28).
+    if block_size >= 1 and _same_pixel(spec):  # Elementwise work: tensors of ~16 MB stay in
+      # cache and run 2.2x faster than the largest blocks that fit (measured, CNTK-V on 28x28).
       block_size = max(1, min(block_size, math.isqrt(CACHE_BYTES * 6 // per_pair)))
+    elif block_size >= 1:  # Pixel pairs, fused by XLA: larger blocks amortize better.
+      block_size = min(block_size, PIXEL_PAIR_BLOCK)
   if block_size < 1:
     raise ConfigError(
         f"one sample pair of {arch} on {x1.shape[1:]} inputs needs ~{per_pair / 2 ** 30:.2f} GiB"
@@ -484,7 +595,8 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
         checkpoint_dir, dict(arch=arch, depth=depth, w_std=w_std, b_std=b_std,
                              dtype=dtype.name, block_size=block_size, n1=n1, n2=n2,
                              symmetric=symmetric, digest=io.sha1_of(x1, x2),
-                             trained_layers=trained_layers),
+                             trained_layers=trained_layers,
+                             readout_depths=list(readout_depths or ())),
         "use an empty directory.", defaults=_MANIFEST_DEFAULTS)
   num_pairs = len(blocked.block_pairs(n1, n2, block_size, symmetric)[2])
   logging.info("%s kernel %dx%d (%s): blocks of %d samples, %d block pairs", arch, n1, n2,
@@ -495,21 +607,29 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   def compute(rows, cols, device):
     del device  # The driver places the work.
     blocks = [x1[rows]] if triangles and rows == cols else [x1[rows], x2[cols]]
-    fn = _block_function(tuple(spec), w_std, b_std, trained_layers,
+    fn = _block_function(tuple(spec), w_std, b_std, trained_layers, readout_depths,
                          tuple(_block_signature(spec, b, dtype) for b in blocks))
-    k, t = fn(*(tf.constant(b, dtype) for b in blocks))
-    return {"nngp": k, "ntk": t}
+    out = fn(*(tf.constant(b, dtype) for b in blocks))
+    if readout_depths is None:
+      return {"nngp": out[0], "ntk": out[1]}
+    return {f"{name}@{d}": out[d][i] for d in depths for i, name in enumerate(("nngp", "ntk"))}
 
-  return blocked.run(
-      n1, n2, block_size, symmetric=symmetric, trailing={"nngp": (), "ntk": ()},
+  names = ["nngp", "ntk"] if readout_depths is None else [
+      f"{name}@{d}" for d in depths for name in ("nngp", "ntk")]
+  result = blocked.run(
+      n1, n2, block_size, symmetric=symmetric, trailing={name: () for name in names},
       compute=compute, label=f"{arch} kernel",
       where=lambda r, c: (f"the {arch} kernel block of samples {r.start}:{r.stop} x "
                           f"{c.start}:{c.stop}"),
       fix=("the inputs were finite, so this is an overflow: standardize the inputs or lower "
            "w_std/b_std, or compute in float64 (dtype='float64')."),
       checkpoint_dir=checkpoint_dir, devices=devices, log_every_seconds=log_every_seconds)
+  if readout_depths is None:
+    return result
+  by_depth = {d: {name: result[f"{name}@{d}"] for name in ("nngp", "ntk")} for d in depths}
+  return dict(by_depth[depths[-1]], by_depth=by_depth)
 
 
 # Keys added to the manifest later, with the value an older manifest without them meant.
-_MANIFEST_DEFAULTS = {"trained_layers": "all"}
+_MANIFEST_DEFAULTS = {"trained_layers": "all", "readout_depths": []}
 
