@@ -92,7 +92,7 @@ CONFIGS = {
           c = kernel_regression.cntk_config("digits", "cnn_gap", 3, train_sizes=(40, 80),
                                             num_train=80, num_test=40)
           return c
-    """, "kernel_blocks/block_*.npz"),
+    """, "kernel_blocks/*/block_*.npz"),
     "scaling_law": (vyas_tiny("scaling_law", 64, """
           c.scaling.train_sizes = (16, 32, 64)
           c.scaling.kinds = ("network", "empirical_ntk")

@@ -40,7 +40,7 @@ class KernelRegressionTest(test_utils.TestCase):
     dataset = data.load(config.dataset, seed=0)
     model = common.build_model(config.model, dataset.input_shape, 10, 0)
     x = np.concatenate([dataset.x_train, dataset.x_test])
-    saved = np.load(os.path.join(workdir, "kernel.npz"))["kernel"]
+    saved = np.load(os.path.join(workdir, "kernel.npz"))["train"]
     self.assertAllClose(saved[:7, :7], np.einsum("ijaa->ij", empirical_ntk(model, x[:7])) / 10,
                         rtol=1e-5, atol=1e-6)
 
@@ -77,7 +77,7 @@ class KernelRegressionTest(test_utils.TestCase):
     self.assertGreater(results["train_sizes"]["60"]["test_accuracy"], 0.5)
     dataset = data.load(config.dataset, seed=0)
     x = np.concatenate([dataset.x_train, dataset.x_test])
-    saved = np.load(os.path.join(workdir, "kernel.npz"))["kernel"]
+    saved = np.load(os.path.join(workdir, "kernel.npz"))["train"]
     self.assertAllClose(saved[:5, :5], infinite.kernels("cnn_gap", x[:5], depth=2)["ntk"],
                         rtol=1e-7)
 
@@ -98,12 +98,41 @@ class KernelRegressionTest(test_utils.TestCase):
     self.assertGreater(results["train_sizes"]["60"]["test_accuracy"], 0.5)
     dataset = data.load(config.dataset, seed=0)
     x = np.concatenate([dataset.x_train, dataset.x_test])[:5]
-    saved = np.load(os.path.join(workdir, "kernel.npz"))["kernel"]
+    saved = np.load(os.path.join(workdir, "kernel.npz"))["train"]
     self.assertAllClose(saved[:5, :5], infinite.kernels("cnn_gap", x, depth=2,
                                                         trained_layers="middle")["ntk"],
                         rtol=1e-7)
     self.assertTrue(np.all(np.diag(infinite.kernels("cnn_gap", x, depth=2)["ntk"])
                            > np.diag(saved[:5, :5])))
+
+  def test_readout_depths_equal_separate_runs_and_the_cross_kernel_its_block(self):
+    # One depth-3 CNTK-GAP pass (convolutions) also fits depths 1 and 2, as their own runs do;
+    # the test x train kernel is the block of the joint kernel (no test x test computed).
+    config = kernel_regression.cntk_config("digits", "cnn_gap", 4, train_sizes=(30, 60),
+                                           num_train=60, num_test=40)
+    config.kernel.readout_depths = (1, 2)
+    config.kernel.save_kernel = True
+    workdir = self.create_tempdir().full_path
+    results = kernel_regression.run(config, workdir)
+    self.assertEqual(sorted(results["by_depth"]), ["1", "2", "3"])
+    self.assertEqual(results["by_depth"]["3"], results["train_sizes"])
+    for depth in (1, 2):
+      alone = kernel_regression.run(
+          kernel_regression.cntk_config("digits", "cnn_gap", depth + 1, train_sizes=(30, 60),
+                                        num_train=60, num_test=40),
+          self.create_tempdir().full_path)
+      for n in ("30", "60"):
+        for key in ("train_accuracy", "test_accuracy"):
+          self.assertEqual(results["by_depth"][str(depth)][n][key], alone["train_sizes"][n][key])
+        self.assertAllClose(results["by_depth"][str(depth)][n]["test_mse"],
+                            alone["train_sizes"][n]["test_mse"], rtol=1e-9)
+    dataset = data.load(config.dataset, seed=0)
+    x = np.concatenate([dataset.x_train[:3], dataset.x_test[:2]])
+    joint = infinite.kernels("cnn_gap", x, depth=3)["ntk"]
+    saved = np.load(os.path.join(workdir, "kernel.npz"))
+    self.assertEqual(saved["test"].shape, (40, 60))
+    self.assertAllClose(saved["train"][:3, :3], joint[:3, :3], rtol=1e-7)
+    self.assertAllClose(saved["test"][:2, :3], joint[3:, :3], rtol=1e-7)
 
   def test_config_errors(self):
     config = tiny_config()
@@ -135,6 +164,18 @@ class KernelRegressionTest(test_utils.TestCase):
         kernel_regression.validate(config)
     config = kernel_regression.cntk_config("digits", "cnn_gap", 2, trained_layers="middle")
     with self.assertRaisesRegex(ConfigError, "no trained layer among 2 weight layers"):
+      kernel_regression.validate(config)
+    config = kernel_regression.cntk_config("digits", "cnn_gap", 4)
+    config.kernel.readout_depths = (2, 4)
+    with self.assertRaisesRegex(ConfigError, r"readout depths \[4\] are not between 1 and"):
+      kernel_regression.validate(config)
+    config.model.depth = None
+    with self.assertRaisesRegex(ConfigError, "readout_depths needs model.depth"):
+      kernel_regression.validate(config)
+    config = tiny_config()
+    config.kernel.readout_depths = (2,)
+    config.model.name, config.model.depth = "cnn_gap", 3
+    with self.assertRaisesRegex(ConfigError, "readout_depths applies to kernel.name='infinite'"):
       kernel_regression.validate(config)
     config = tiny_config()
     config.regression.train_sizes = (30, 500)
