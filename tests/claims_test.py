@@ -275,6 +275,35 @@ class ConditionsTest(absltest.TestCase):
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("CNN GAP3 (50 of", found)
 
+  def test_cpu_full_arora_reads_the_one_kernel_pass_and_the_best_fitting_rate(self):
+    # cpu-full: the depth-11 kernels' by_depth entries give depths 3/6/11; each CNN's rate is
+    # the one with the best train accuracy (then train loss), whatever its test accuracy.
+    fit = lambda acc: {"250": dict(test_accuracy=acc - 0.1), "1000": dict(test_accuracy=acc)}
+    by_name, rates = {}, claims.ARORA_CNN_LEARNING_RATES
+    for short, base in (("v", 0.70), ("gap", 0.80)):
+      by_name[f"cntk_{short}_28px"] = dict(
+          num_test=1000, dataset="fashion_mnist", train_sizes=fit(base + 0.03),
+          by_depth={"2": fit(base + 0.01), "5": fit(base + 0.02), "10": fit(base + 0.03)})
+      for depth in claims.ARORA_DEPTHS["cpu-full"]:
+        for lr in rates:
+          train, loss = (1.0, 0.01 if lr == rates[1] else 0.02) if lr != rates[0] else (0.9, 0.1)
+          seeds = [dict(seed=s, standard=dict(train_accuracy=train, train_loss=loss,
+                                               test_accuracy=0.5 + 0.1 * rates.index(lr)))
+                   for s in range(3)]
+          by_name[f"cnn_{short}_d{depth}_lr{lr:g}"] = dict(per_seed=seeds, width=64, epochs=100)
+    names = {run.name for run in claims.arora_runs("cpu-full")}
+    self.assertEqual(names, set(by_name))
+    measured = claims.measure_arora(claims.Results(by_name, {n: "/nonexistent" for n in by_name}),
+                                    "cpu-full")
+    values = measured.values
+    np.testing.assert_allclose([values["kernel"][k] for k in ("V3", "V6", "V11", "GAP3", "GAP11")],
+                               [71.0, 72.0, 73.0, 81.0, 83.0])
+    self.assertAlmostEqual(values["small"]["GAP6"], 72.0)
+    self.assertEqual(set(values["learning_rates"].values()), {rates[1]})  # Lowest train loss.
+    self.assertAlmostEqual(values["network"]["GAP11"]["mean"], 60.0)
+    self.assertEqual(values["context"], dict(num_test=1000, pixels=28, dataset="fashion_mnist"))
+    self.assertTrue(any("never the test set" in note for note in measured.notes))
+
   def test_beta_comparisons_need_four_seeds_and_separate_intervals(self):
     runs = lambda seeds, nn: dict(runs=dict(a=dict(network=nn, seeds=seeds,
                                                    empirical_ntk=beta(0.3, 0.28, 0.31),
