@@ -905,12 +905,16 @@ VARIANTS = (("lr / 10", (("train.learning_rate", 1.0),)),
                                                              ("train.learning_rate", 1.0))),
             ("width 64", (("model.width", 64),)))
 WIDE_VARIANT = ("width 1024", (("model.width", 1024),))  # cpu-full only (~50 min).
+# Full-batch GD (a batch above the largest n) at lr 10 with SGD's step budget at n = 4,000:
+# ~50 GD steps/s there, so up to ~55 min per seed; cpu-full only.
+GD_VARIANT = ("full-batch GD", (("train.batch_size", 4000), ("train.epochs", 160000.0)))
 NOT_RUNNABLE = ("lr x3 (30, above the critical rate ~14: diverges)",
-                "width 16 (diverges at lr 10)", "full-batch GD (not run yet)")
+                "width 16 (diverges at lr 10)")
+CPU_FULL_VARIANTS = (WIDE_VARIANT, GD_VARIANT)
 
 
 def _variants(tier):
-  return VARIANTS + ((WIDE_VARIANT,) if tier == "cpu-full" else ())
+  return VARIANTS + (CPU_FULL_VARIANTS if tier == "cpu-full" else ())
 NETWORK_ONLY = (("scaling.kinds", ("network",)), ("width_sweep.widths", ()))
 VARIANT_SEEDS = {"cpu": (0, 1), "cpu-full": (0, 1, 2, 3)}
 
@@ -923,9 +927,10 @@ def vyas_variants(tier):
   if tier == "paper":
     return None
   seeds = (("seeds", VARIANT_SEEDS.get(tier, (0,))),)
+  minutes = {WIDE_VARIANT: 50.0, GD_VARIANT: 150.0}
   return vyas_base(tier) + [Run(_variant_name(label), SCALING_SYNTHETIC,
                                 NETWORK_ONLY + seeds + extra,
-                                (0.3, 3.0, 50.0 if (label, extra) == WIDE_VARIANT else 6.0, 6.0))
+                                (0.3, 3.0, minutes.get((label, extra), 6.0), 6.0))
                             for label, extra in _variants(tier)]
 
 
@@ -934,7 +939,8 @@ def measure_variants(results: Results, tier: str) -> Measured:
   base = results[runs[0].name]
   values = dict(base={k: _beta(base, k) for k, _ in KINDS if k in base}, variants={},
                 not_runnable=list(NOT_RUNNABLE) + ([] if tier == "cpu-full" else
-                                                   ["width 1024 (tier cpu-full)"]))
+                                                   ["width 1024 and full-batch GD (tier "
+                                                    "cpu-full)"]))
   rows = [[f"base: appendix D, {base.get('stopping', 'optimal')} error",
            *[_beta_text(values["base"][k]) if k in values["base"] else "–" for k, _ in KINDS]]]
   other = "optimal" if base.get("stopping") == "final" else "final"
