@@ -1588,8 +1588,8 @@ def _scale_compare(dataset_cpu, wide=True, narrow=""):
 MNIST_RUNS = lambda tier: compare_runs(MNIST, tier)
 # samarin2020.3's regime offline: 4,000 digits x 10 outputs = 40,000 rows against LeNet x0.25's
 # 4,157 parameters (9.6 rows per parameter; the paper's x1 on full MNIST: 600,000 / 61,706 = 9.7).
-UNDERFIT_WIDTH = 0.25
-UNDERFIT_RUNS = lambda tier: (compare_runs(MNIST, tier, widths=(UNDERFIT_WIDTH,))
+UNDERFIT_WIDTH, MNIST_NARROW = 0.25, "configs/lenet_mnist_narrow.py"
+UNDERFIT_RUNS = lambda tier: (compare_runs(MNIST_NARROW, tier, widths=(UNDERFIT_WIDTH,))
                               if tier in ("cpu", "cpu-full") else []) + MNIST_RUNS(tier)
 NARROW = lambda tier: WIDTHS["cpu"] if tier == "cpu-full" else WIDTHS[tier]  # No x25/x60.
 TRANSLATED_RUNS = lambda tier: compare_runs(TRANSLATED, tier, widths=NARROW(tier))
