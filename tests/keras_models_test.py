@@ -53,6 +53,27 @@ def subclassed(dtype="float64"):
   return model
 
 
+class Branching(keras.Model):
+  """A user's model whose call() branches on a tensor in Python (no graph can trace it)."""
+
+  def __init__(self, dtype="float64"):
+    super().__init__(dtype=dtype)
+    self.hidden = keras.layers.Dense(6, activation="tanh", dtype=dtype)
+    self.head = keras.layers.Dense(2, dtype=dtype)
+
+  def call(self, x):
+    h = self.hidden(x)
+    if tf.reduce_max(h) > 0.0:  # Python control flow on a tensor.
+      h = 2.0 * h
+    return self.head(h)
+
+
+def branching(dtype="float64"):
+  model = Branching(dtype)
+  model(np.zeros((1, 4), dtype))
+  return model
+
+
 def explicit_kernel(model, x):
   """Θ[i, j, a, b] from each sample's full Jacobian, one sample at a time (the reference)."""
   rows = []
@@ -91,6 +112,12 @@ class KerasModelsTest(test_utils.TestCase, parameterized.TestCase):
       ntk_tf.empirical_ntk(model, x, dtype="float64")
     theta = ntk_tf.empirical_ntk(model, x, dtype="float64", output_index=1)
     self.assertAllClose(theta, explicit_kernel(keras.Model(inp, heads[1]), x))
+
+  def test_python_control_flow_on_tensors_is_one_error_before_work(self):
+    for method in ("jacobian", "structured"):
+      with self.assertRaisesRegex(ConfigError, "branches or loops in Python on a tensor.*"
+                                               "keras.ops.cond"):
+        ntk_tf.empirical_ntk(branching(), np.ones((3, 4)), method=method)
 
   def test_unbuilt_model_and_wrong_shapes_are_one_error(self):
     with self.assertRaisesRegex(ConfigError, "no trainable weights yet: build it first"):

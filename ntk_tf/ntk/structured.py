@@ -622,7 +622,7 @@ def _measure(model, unit_list, sample_shape, dtype) -> Survey:
     return tf.zeros(())
 
   specs = [tf.TensorSpec(v.shape, v.dtype) for v in model.trainable_weights]
-  tf.function(trace).get_concrete_function(
+  tf.function(trace, autograph=False).get_concrete_function(
       tf.TensorSpec((1,) + tuple(sample_shape), dtype), specs)
   calls = holder["calls"]
   for k, unit in enumerate(unit_list):
