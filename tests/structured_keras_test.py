@@ -2,6 +2,8 @@
 the per-layer fallback, shared layers and any topology, against explicit per-sample
 Jacobians in float64 (Novak et al. 2022 structured derivatives must be exact)."""
 
+from unittest import mock
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -191,6 +193,19 @@ def nested_model():
   return keras.Model(inp, keras.layers.Dense(2, dtype=F64)(h))
 
 
+def late_stage_convs():
+  """A ResNet-like late stage: 3x3 maps, many channels (pixel pairs are cheaper there), a
+  strided and a dilated convolution, a shared convolution called twice, biases, a skip."""
+  inp = keras.Input((6, 6, 3), dtype=F64)
+  h = keras.layers.Conv2D(32, 3, strides=2, padding="same", activation="relu", dtype=F64)(inp)
+  shared = keras.layers.Conv2D(32, 3, padding="same", dtype=F64)
+  h = keras.layers.Activation("tanh", dtype=F64)(shared(h)) + h
+  h = shared(h) + keras.layers.Conv2D(32, 2, dilation_rate=2, padding="same", use_bias=False,
+                                      dtype=F64)(h)
+  h = keras.layers.GlobalAveragePooling2D(dtype=F64)(keras.layers.ReLU(dtype=F64)(h))
+  return keras.Model(inp, keras.layers.Dense(6, dtype=F64)(h))
+
+
 class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
 
   def assert_exact(self, theta, reference, tolerance=1e-10):
@@ -241,6 +256,43 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     model = build()
     x = np.random.default_rng(1).normal(size=shape)
     self.assert_exact(self.kernel(model, x), explicit_kernel(model, x))
+
+  @parameterized.parameters("all", "trace")
+  def test_pixel_pair_convolutions_match_explicit_jacobians(self, outputs):
+    keras.utils.set_random_seed(0)
+    model = late_stage_convs()
+    trace = outputs == "trace"  # 3x3 maps of 32 channels: the shared conv takes pixel pairs.
+    self.assertTrue(structured.pixel_pairs(9, 9 * 32, 32, 6, trace))
+    x = np.random.default_rng(11).normal(size=(5, 6, 6, 3))
+    reference = explicit_kernel(model, x)
+    if outputs == "trace":
+      reference = np.einsum("ijaa->ij", reference) / reference.shape[-1]
+    self.assert_exact(self.kernel(model, x, block_size=2, outputs=outputs), reference)
+    x2 = np.random.default_rng(12).normal(size=(3, 6, 6, 3))  # Unequal blocks, S1 = S2.
+    both = explicit_kernel(model, np.concatenate([x, x2]))[:5, 5:]
+    if outputs == "all":
+      self.assert_exact(self.kernel(model, x, x2, block_size=3), both)
+
+  @parameterized.parameters(True, False)
+  def test_both_contraction_orders_give_the_same_kernel(self, trace):
+    keras.utils.set_random_seed(0)
+    model = MODELS["residual_batchnorm_concat"][0]()  # 8x8 maps of 2-4 channels.
+    x = np.random.default_rng(13).normal(size=(4, 8, 8, 2))
+    outputs = "trace" if trace else "all"
+    kernels = []
+    for forced in (True, False):
+      with mock.patch.object(structured, "pixel_pairs", lambda *args, forced=forced: forced):
+        kernels.append(self.kernel(model, x, block_size=3, outputs=outputs))
+    self.assert_exact(kernels[0], kernels[1])
+
+  def test_the_contraction_order_follows_the_costs(self):
+    # LeNet x1's conv2 (10x10 maps, K = 150, C = 16), a ResNet-18's stage 1 (32x32, 576, 64):
+    # weight gradients; its stage 4 (4x4, 4,608, 512) and stage 3 (8x8, 2,304, 256): pixel pairs.
+    self.assertFalse(structured.pixel_pairs(100, 150, 16, 10))
+    self.assertFalse(structured.pixel_pairs(1024, 576, 64, 10))
+    self.assertTrue(structured.pixel_pairs(16, 4608, 512, 10))
+    self.assertTrue(structured.pixel_pairs(16, 4608, 512, 10, trace=True))
+    self.assertTrue(structured.pixel_pairs(64, 2304, 256, 10))
 
   def test_nested_shared_block_and_skip(self):
     keras.utils.set_random_seed(0)

@@ -74,15 +74,19 @@ class Plan:
     return text
 
 
-def _contracted_size(model, method: str, num_params: int) -> int:
-  """Per-sample, per-output length of the vectors a block pair's Gram products contract."""
+def _contracted_size(model, method: str, num_params: int, num_outputs: int = 1,
+                     trace: bool = False) -> int:
+  """Per-sample, per-output length of the vectors a block pair's Gram products contract (the
+  pixel-pair contractions counted by their flops)."""
   if method == "jacobian":
     return num_params
   if method != "structured":
     return 0
   if not _plain_layer_list(model):
     found = _structured_survey(model)[0]
-    return found.features + found.gram_outputs
+    pixel = found.pixel_flops(num_outputs, trace) / (2 * num_outputs * (
+        1 if trace else num_outputs))
+    return int(found.feature_size(num_outputs, trace) + found.gram_outputs + pixel)
   total = 0  # Convolutions: their per-sample weight gradients; Dense: G Gᵀ over its outputs.
   for layer in model.layers:
     if isinstance(layer, ntk_layers.Conv2D):
@@ -181,7 +185,7 @@ def _traced_activation_size(model) -> int:
 
 
 def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize: int,
-                 block: int) -> int:
+                 block: int, trace: bool = False) -> int:
   """Working memory of one block pair of `block` samples each (the dominant terms)."""
   activations = _activation_size(model)
   if method == "jacobian":   # Both blocks' Jacobians plus pfor's per-output work space.
@@ -191,7 +195,7 @@ def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize
             + 4 * block * NTVP_CHUNK * activations) * itemsize
   if not _plain_layer_list(model):
     return structured.block_bytes(_structured_survey(model)[0], activations, num_outputs,
-                                  itemsize, block)
+                                  itemsize, block, trace)
   conv_params = sum(int(np.prod(w.shape)) for l in model.layers
                     if isinstance(l, ntk_layers.Conv2D) for w in l.trainable_weights)
   # Cotangents of every layer output for every output, and conv weight gradients, for the two
@@ -306,7 +310,7 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
   def cost(m, b):
     if m == method and wide_bytes is not None:
       return wide_bytes
-    return _block_bytes(model, m, num_outputs, p, itemsize, b)
+    return _block_bytes(model, m, num_outputs, p, itemsize, b, outputs == "trace")
   if block_size is None:
     block_size, high = 0, max(n1, n2)
     while block_size < high:  # The largest block that fits (cost grows with the block).
@@ -327,7 +331,8 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
         f"limit, use fewer samples, or try method='{cheapest}'.")
   blocks = math.ceil(n1 / block_size) * math.ceil(n2 / block_size)
   flops = _contraction_flops(n1, n2, block_size, symmetric, num_outputs,
-                             _contracted_size(model, method, p),
+                             _contracted_size(model, method, p, num_outputs,
+                                              outputs == "trace"),
                              trace=outputs == "trace" and method == "structured",
                              half_diagonal=method == "structured")
   seconds = flops / (blocked.blas_gflops(itemsize) * 1e9) if flops else 0.0
@@ -338,8 +343,9 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
 class _Engine:
   """Compiled block computations for one model at fixed weights."""
 
-  def __init__(self, model: keras.Model, params: Sequence, dtype, jit_compile: bool = False):
-    self.model, self.dtype = model, dtype
+  def __init__(self, model: keras.Model, params: Sequence, dtype, jit_compile: bool = False,
+               trace: bool = False):
+    self.model, self.dtype, self.trace = model, dtype, trace  # trace: outputs="trace".
     self.params = [tf.convert_to_tensor(p, dtype=dtype) for p in params]
     self.non_trainable = [v.value for v in model.non_trainable_variables]
     self.num_outputs = model_shapes(model)[1]
@@ -791,7 +797,7 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
   memory.check(p.peak_bytes, f"the {n1}x{n2} empirical NTK ({p.method}, blocks of "
                f"{p.block_size})", "lower memory_limit_gb below that (smaller blocks, the same "
                "kernel) or use fewer samples.")
-  engine = _Engine(model, params, dtype, jit_compile)
+  engine = _Engine(model, params, dtype, jit_compile, trace)
   num_out = engine.num_outputs
   logging.info("empirical NTK %dx%d (L=%d) by '%s': blocks of %d samples, %d block pairs, "
                "%s", n1, n2, num_out, p.method, p.block_size, p.num_blocks, p.describe())

@@ -32,6 +32,14 @@ weights) ∂f/∂w_u = Σ_calls of the per-call gradients, so cross-call terms a
     by VJPs of its recorded input and output cotangents through the layer alone.
 Weights the wrappers cannot attribute (a model's own weights, a variable in two layers) make
 the model unsupported (`units` returns the reason), and the caller uses per-sample Jacobians.
+
+Contraction order. A convolution's term can also be formed without its weight gradients, from
+pixel pairs: ⟨Σ_s p_s ⊗ g_s, Σ_t p'_t ⊗ g'_t⟩ = Σ_{s,t} (p_s·p'_t)(g_s·g'_t), the patch Gram
+(P Pᵀ) and the cotangent Gram (G Gᵀ) of every position pair (Novak et al. 2022, structured
+derivatives of convolutions). Per sample pair that costs ~S²(K + L·C) + L²·C·S against L²·K·C
+through the weight gradients (S output positions, K = taps·C_in, C = C_out, L outputs), and
+keeps S·(K + L·C) numbers per sample instead of L·K·C: far cheaper for the 4×4 and 8×8 maps of
+a ResNet's late stages, far dearer for early full-size maps. `pixel_pairs` chooses per layer.
 """
 
 import contextlib
@@ -58,6 +66,22 @@ _KERAS_TRANSPOSED = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose,
 _PRE_ACTIVATION = ("dense", "conv", "einsum", "depthwise", "separable", "conv_transpose")
 # Rules that take x̂ (the normalized input) and contract γ: Σ x̂ ⊙ g, β: Σ g.
 _NORMALIZATIONS = ("batchnorm", "layernorm", "groupnorm")
+
+
+# The pixel-pair contraction's elementwise products and sums run at memory speed: each counts
+# as this many GEMM flops in the choice of contraction order.
+ELEMENTWISE_FLOPS = 8
+PIXEL_CHUNK_BYTES = 2 ** 28  # _pixel_gram's patch and cotangent Grams, per row chunk.
+
+
+def pixel_pairs(positions: int, taps: int, filters: int, num_outputs: int,
+                trace: bool = False) -> bool:
+  """Whether a convolution (S output positions, K = taps·C_in, C = filters) is contracted
+  through pixel pairs (cheaper per sample pair) rather than through its weight gradients."""
+  s, k, c, l = positions, taps, filters, num_outputs
+  if trace:
+    return s * s * (k + l * c) + ELEMENTWISE_FLOPS * s * s < l * k * c
+  return s * s * (k + l * c) + l * l * c * s < l * l * k * c
 
 
 # Tensor algebra without Python control flow on tensors: AutoGraph need not convert it (its
@@ -511,12 +535,35 @@ def _forward(engine, unit_list, x, track_ops: bool = False):
   return summed, calls, tape
 
 
+def _pixel_rule(unit, calls, num_out: int, trace: bool) -> bool:
+  """Plain convolutions (one group) whose calls are cheaper to contract through pixel pairs."""
+  if unit.kind not in ("conv", "own_conv") or getattr(unit.layer, "groups", 1) != 1:
+    return False
+  shapes = [(int(np.prod(c.probes[0].shape[1:-1])), int(np.prod(unit.layer.kernel.shape[:-1])),
+             int(c.probes[0].shape[-1])) for c in calls]
+  return all(pixel_pairs(*shape, num_out, trace) for shape in shapes)
+
+
+@_plain_python
+def _pixel_terms(unit, call):
+  """(s·patches (b, S, K), cotangents (b, L, S, C)) of a convolution's call."""
+  s, _ = _scales(unit)
+  g = call.cotangents[0]
+  geometry = _conv_geometry(unit, call.inputs.shape[1:-1])
+  patches = _patches(call.inputs, geometry, g.shape[2:-1])
+  b, num_out, positions = tf.shape(g)[0], g.shape[1], patches.shape[1]
+  return (s * tf.reshape(patches, [b, positions, -1]),
+          tf.reshape(g, [b, num_out, positions, g.shape[-1]]))
+
+
 def layer_features(engine, unit_list, x):
-  """What `block` contracts for a block of samples: (dense, features).
+  """What `block` contracts for a block of samples: (dense, features, pixel).
 
   dense: per Gram-rule unit, per call, (A (b, d_in [+1 bias column]) scaled, G (b, L, d_out));
   features: (b, L, Q) per-sample weight gradients of all other units (each summed over its
-  calls), concatenated; None if there are none.
+  calls; a pixel-pair unit's bias only), concatenated; None if there are none; pixel: per
+  convolution contracted through pixel pairs (`pixel_pairs`), per call, (s·patches (b, S, K),
+  cotangents (b, L, S, C)).
   """
   summed, calls, tape = _forward(engine, unit_list, x)
   probes = [p for c in calls for p in c.probes]
@@ -525,12 +572,19 @@ def layer_features(engine, unit_list, x):
   cotangents = iter(cotangents)
   for c in calls:  # (L, b, ...) -> (b, L, ...)
     c.cotangents = [tf.experimental.numpy.moveaxis(next(cotangents), 0, 1) for _ in c.probes]
-  dense, features = [], []
+  dense, features, pixel = [], [], []
+  num_out, trace = summed.shape[0], getattr(engine, "trace", False)
   for k, unit in enumerate(unit_list):
     mine = [c for c in calls if c.unit == k]
     if not mine:
       continue  # Never called: its weights do not change f.
-    if _gram_rule(unit, mine):
+    if _pixel_rule(unit, mine, num_out, trace):
+      pixel.append([_pixel_terms(unit, c) for c in mine])
+      _, beta = _scales(unit)
+      if beta is not None:
+        features.append(tf.add_n([beta * tf.reduce_sum(c.cotangents[0], axis=list(range(
+            2, len(c.cotangents[0].shape) - 1))) for c in mine]))
+    elif _gram_rule(unit, mine):
       s, beta = _scales(unit)
       terms = []
       for c in mine:
@@ -541,13 +595,45 @@ def layer_features(engine, unit_list, x):
       dense.append(terms)
     else:
       features.append(tf.add_n([_call_features(engine, unit, c) for c in mine]))
-  return dense, (tf.concat(features, axis=-1) if features else None)
+  return dense, (tf.concat(features, axis=-1) if features else None), pixel
+
+
+def _pixel_gram(p1, g1, p2, g2, trace: bool, chunk_bytes: int = None) -> np.ndarray:
+  """Σ_{s,t} (p1_s·p2_t)(g1_s·g2_t) for a call pair of a pixel-pair convolution: (b1, L, b2, L),
+  or (b1, b2) summed over matching outputs with trace. Rows of block 1 in chunks whose patch
+  Gram (rows·S1 × b2·S2) stays within chunk_bytes (default PIXEL_CHUNK_BYTES)."""
+  chunk_bytes = chunk_bytes or PIXEL_CHUNK_BYTES
+  b1, s1, _ = p1.shape
+  b2, s2, _ = p2.shape
+  num_out, filters = g1.shape[1], g1.shape[3]
+  p2_flat = p2.reshape(b2 * s2, -1).T
+  if trace:  # (b, S, L·C): the cotangent Gram summed over the outputs in one product.
+    g2_flat = g2.transpose(0, 2, 1, 3).reshape(b2 * s2, -1).T
+  else:      # (b2, t·c, b) for the second stage.
+    g2_stage = g2.transpose(0, 2, 3, 1).reshape(b2, s2 * filters, num_out)
+  out = np.empty((b1, b2) if trace else (b1, num_out, b2, num_out), np.result_type(p1, g1))
+  rows = max(1, chunk_bytes // max(1, s1 * b2 * s2 * p1.itemsize))
+  for start in range(0, b1, rows):
+    i = slice(start, min(b1, start + rows))
+    n = i.stop - i.start
+    kp = p1[i].reshape(n * s1, -1) @ p2_flat                               # (n·S1, b2·S2)
+    if trace:
+      kg = g1[i].transpose(0, 2, 1, 3).reshape(n * s1, -1) @ g2_flat
+      out[i] = (kp * kg).reshape(n, s1, b2, s2).sum(axis=(1, 3))
+      continue
+    kp = kp.reshape(n, s1, b2 * s2)
+    for r in range(n):  # X[a, c, (j, t)] = Σ_s g1[a, s, c] KP[s, (j, t)], then Σ_{t,c} X g2.
+      x = g1[i.start + r].transpose(0, 2, 1).reshape(num_out * filters, s1) @ kp[r]
+      x = x.reshape(num_out, filters, b2, s2).transpose(2, 0, 3, 1).reshape(
+          b2, num_out, s2 * filters)
+      out[i.start + r] = np.matmul(x, g2_stage).transpose(1, 0, 2)         # (a, j, b)
+  return out
 
 
 def block(feats1, feats2, num_out: int, trace: bool = False) -> np.ndarray:
   """Θ (b1, b2, L, L) for a block pair from layer_features, or (b1, b2) Σ_a Θ[.., a, a] with
   trace; the products run in NumPy's BLAS."""
-  (dense1, f1), (dense2, f2) = feats1, feats2
+  (dense1, f1, pixel1), (dense2, f2, pixel2) = feats1, feats2
 
   def gram(g1, g2):  # (b1, L, d), (b2, L, d) -> (b1, L, b2, L), or (b1, b2) with trace.
     g1, g2 = np.asarray(g1), np.asarray(g2)
@@ -564,6 +650,10 @@ def block(feats1, feats2, num_out: int, trace: bool = False) -> np.ndarray:
         total = total + gram(g1, g2) * (k_in if trace else k_in[:, None, :, None])
   if f1 is not None:
     total = total + gram(f1, f2)
+  for calls1, calls2 in zip(pixel1, pixel2):  # Every call pair, as for the dense rule.
+    for p1, g1 in calls1:
+      for p2, g2 in calls2:
+        total = total + _pixel_gram(*(np.asarray(t) for t in (p1, g1, p2, g2)), trace)
   return total if trace else total.transpose(0, 2, 1, 3)
 
 
@@ -580,6 +670,30 @@ class Survey:
   features: int = 0       # Σ_feature units weights (per-sample gradients, per output).
   fallback: int = 0       # Σ_fallback calls (input + output + weights): per row of its VJPs.
   gram_outputs: int = 0   # Σ_Gram-rule calls output units (the G Gᵀ products' inner size).
+  # Plain convolutions, per unit: its kernel's weights and each call's (S, K, C); whether
+  # `pixel_pairs` takes them depends on the number of outputs and the trace.
+  convolutions: dict = dataclasses.field(default_factory=dict)
+
+  def pixel_units(self, num_outputs: int, trace: bool = False) -> list:
+    """The convolutions contracted through pixel pairs (as layer_features decides)."""
+    return [u for u, (_, shapes) in self.convolutions.items()
+            if all(pixel_pairs(*shape, num_outputs, trace) for shape in shapes)]
+
+  def feature_size(self, num_outputs: int, trace: bool = False) -> int:
+    """Per-sample, per-output length of the weight-gradient features (pixel-pair kernels'
+    weights excluded: only their biases are kept)."""
+    return self.features - sum(self.convolutions[u][0]
+                               for u in self.pixel_units(num_outputs, trace))
+
+  def pixel_flops(self, num_outputs: int, trace: bool = False) -> float:
+    """Flops per sample pair of the pixel-pair contractions (every call pair)."""
+    total, l = 0.0, num_outputs
+    for u in self.pixel_units(num_outputs, trace):
+      for s1, k, c in self.convolutions[u][1]:
+        for s2, _, _ in self.convolutions[u][1]:
+          total += 2 * s1 * s2 * (k + l * c) + (
+              ELEMENTWISE_FLOPS * s1 * s2 if trace else 2 * l * l * c * s2)
+    return total
 
 
 def survey(model, sample_shape, dtype):
@@ -650,7 +764,12 @@ def _sizes(unit_list, calls) -> Survey:
       result.fallback += inputs + out + unit.num_params
     elif unit.kind in ("conv", "own_conv", "depthwise"):
       taps = int(np.prod(unit.layer.kernel.shape[:-2]))
-      result.inputs += out // call.probes[0].shape[-1] * taps * call.inputs.shape[-1]
+      positions, filters = out // call.probes[0].shape[-1], int(call.probes[0].shape[-1])
+      result.inputs += positions * taps * call.inputs.shape[-1]
+      if unit.kind != "depthwise" and getattr(unit.layer, "groups", 1) == 1:
+        weights = int(np.prod(unit.layer.kernel.shape))
+        entry = result.convolutions.setdefault(call.unit, (weights, []))
+        entry[1].append((positions, int(np.prod(unit.layer.kernel.shape[:-1])), filters))
     elif unit.kind == "separable":  # Depthwise patches of x, and h.
       x, h, _ = call.inputs
       taps = int(np.prod(unit.layer.depthwise_kernel.shape[:-2]))
@@ -672,11 +791,12 @@ def _sizes(unit_list, calls) -> Survey:
 
 
 def block_bytes(found: Survey, activations: int, num_outputs: int, itemsize: int,
-                block: int) -> int:
+                block: int, trace: bool = False) -> int:
   """Working memory of a block pair: pfor's per-output backward over the activations, every
   call's cotangents and per-sample weight gradients (both blocks cached, plus the einsum
-  temporaries: the factor 5 the layer-list plan was calibrated with), conv patches, and the
-  fallback's b·L vectorized single-sample VJPs."""
-  per_output = activations + found.cotangents + found.features
+  temporaries: the factor 5 the layer-list plan was calibrated with), conv patches, the
+  fallback's b·L vectorized single-sample VJPs, and the pixel-pair Grams' chunks."""
+  per_output = activations + found.cotangents + found.feature_size(num_outputs, trace)
+  pixel = 2 * PIXEL_CHUNK_BYTES if found.pixel_units(num_outputs, trace) else 0
   return (5 * block * num_outputs * per_output + 3 * block * found.inputs
-          + 2 * block * num_outputs * found.fallback) * itemsize
+          + 2 * block * num_outputs * found.fallback) * itemsize + pixel
