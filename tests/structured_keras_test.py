@@ -11,6 +11,7 @@ from absl.testing import absltest, parameterized
 
 import ntk_tf
 from ntk_tf.errors import ConfigError
+from ntk_tf.models import stock_keras
 from ntk_tf.ntk import empirical, structured
 from tests import test_utils
 from tests.keras_models_test import MODELS, explicit_kernel
@@ -293,6 +294,18 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     self.assertTrue(structured.pixel_pairs(16, 4608, 512, 10))
     self.assertTrue(structured.pixel_pairs(16, 4608, 512, 10, trace=True))
     self.assertTrue(structured.pixel_pairs(64, 2304, 256, 10))
+
+  def test_vit_transformer_block_matches_explicit_jacobians(self):
+    # Patch embedding, class token and positions (custom layers: the fallback rule),
+    # MultiHeadAttention (its EinsumDense projections), LayerNormalization, a GELU MLP.
+    keras.utils.set_random_seed(0)
+    model = stock_keras.vit(num_outputs=3, input_shape=(8, 8, 2), patch=4, dim=8, heads=2,
+                            mlp_dim=16, dtype=F64)
+    self.assertEqual([u.kind for u in structured.units(model)[0]],
+                     ["conv", "fallback", "fallback", "layernorm"] + ["einsum"] * 4
+                     + ["layernorm", "dense", "dense", "layernorm", "dense"])
+    x = np.random.default_rng(14).normal(size=(5, 8, 8, 2))
+    self.assert_exact(self.kernel(model, x, block_size=2), explicit_kernel(model, x))
 
   def test_nested_shared_block_and_skip(self):
     keras.utils.set_random_seed(0)

@@ -612,6 +612,12 @@ def _weight_grads(patches, cotangents, channels: slice, trace: bool,
   return f.reshape(b, -1) if trace else f.reshape(b * num_out, -1)
 
 
+def _nbytes(structure) -> int:
+  """Bytes held by the arrays and tensors of a nested structure of features."""
+  return sum(int(np.prod(t.shape)) * t.dtype.size if tf.is_tensor(t) else t.nbytes
+             for t in tf.nest.flatten(structure) if t is not None)
+
+
 def _fingerprint(p: Plan, dtype, x1, x2, params, outputs: str = "all") -> dict:
   """What identifies a kernel's blocks: a checkpoint directory only serves the same kernel."""
   return {"method": p.method, "block_size": p.block_size, "n1": len(x1), "n2": len(x2),
@@ -806,13 +812,19 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
         checkpoint_dir, _fingerprint(p, dtype, x1, x2, params, outputs),
         "pass the same inputs, weights and block_size as the interrupted run, or an empty "
         "directory.")
-  cache = {}
+  cache, spare = {}, max(0, int(memory_limit_gb * 2 ** 30) - p.peak_bytes)
 
   def features(x, key, keep=None):
-    """Features of a block, cached; a new block evicts every cached one except `keep`."""
+    """Features of a block, cached: every block's as long as they fit in the budget the plan
+    leaves (then each is computed once per kernel), else a new block evicts every cached one
+    except `keep` (two blocks' features are in the plan's peak)."""
     if key not in cache:
-      for stale in [k for k in cache if k != keep]:
-        del cache[stale]
+      if cache:
+        held = sum(_nbytes(v) for v in cache.values())
+        per_block = held / len(cache)
+        if held + per_block > spare + 2 * per_block:  # The peak planned holds two blocks'.
+          for stale in [k for k in cache if k != keep]:
+            del cache[stale]
       if p.method == "structured":
         cache[key] = engine.block_features(x, p.batch)
       else:
