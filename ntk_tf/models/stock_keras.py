@@ -58,6 +58,16 @@ class PositionEmbedding(layers.Layer):
     return x + keras.ops.cast(self.positions, x.dtype)
 
 
+class FirstToken(layers.Layer):
+  """(batch, S, D) -> (batch, D): the class token's state, as the readout reads it."""
+
+  def call(self, x):
+    return x[:, 0]
+
+  def compute_output_shape(self, input_shape):
+    return (input_shape[0], input_shape[-1])
+
+
 def vit(num_outputs: int = 10, input_shape=(32, 32, 3), patch: int = 4, dim: int = 64,
         heads: int = 4, blocks: int = 1, mlp_dim: int = 128, dtype=None) -> keras.Model:
   """A ViT-style transformer (Dosovitskiy et al. 2021): patch embedding (a strided Conv2D), a
@@ -76,5 +86,5 @@ def vit(num_outputs: int = 10, input_shape=(32, 32, 3), patch: int = 4, dim: int
     m = layers.Dense(mlp_dim, activation="gelu", dtype=dtype)(m)
     h = layers.Add(dtype=dtype)([h, layers.Dense(dim, dtype=dtype)(m)])
   h = layers.LayerNormalization(epsilon=1e-6, dtype=dtype)(h)
-  token = layers.Lambda(lambda t: t[:, 0], output_shape=(dim,), dtype=dtype)(h)
+  token = FirstToken(dtype=dtype)(h)
   return keras.Model(inp, layers.Dense(num_outputs, dtype=dtype)(token), name="vit")
