@@ -13,7 +13,6 @@ idle 2-core CPU at 600 samples (their cost is the Gram matrix of the second conv
 per-sample gradients, see BUILD_NOTES.md).
 """
 
-import time
 
 import numpy as np
 from absl import app, flags
@@ -53,18 +52,6 @@ print(json.dumps(dict(width=width, n=n, method=p.method, seconds=seconds,
 """
 
 
-def gemm_gflops(size: int = 4096) -> float:
-  """This machine's float32 GEMM rate: best of 3 products of two distinct size² matrices."""
-  rng = np.random.default_rng(0)
-  a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
-  best = float("inf")
-  for _ in range(3):
-    start = time.perf_counter()
-    a @ b  # pylint: disable=pointless-statement
-    best = min(best, time.perf_counter() - start)
-  return 2 * size ** 3 / best / 1e9
-
-
 def slope(xs, ys) -> float:
   """The least-squares exponent a of y ∝ x^a."""
   return float(np.polyfit(np.log(xs), np.log(ys), 1)[0]) if len(xs) > 1 else float("nan")
@@ -83,7 +70,7 @@ def row(r, gemm) -> str:
 
 def main(argv):
   del argv
-  gemm = gemm_gflops()
+  gemm = child.gemm_gflops()
   print(f"GEMM rate of this machine (float32, 4096³): {gemm:.0f} GFLOP/s")
   print(f"{'width':>5} {'n':>5} {'params':>12} {'method':>10} {'seconds':>9} {'peak GiB':>9} "
         f"{'planned':>8} {'block':>6} {'GFLOP/s':>8} {'of GEMM':>7}  peer")

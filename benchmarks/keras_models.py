@@ -30,7 +30,6 @@ import os
 import statistics
 import subprocess
 import tempfile
-import time
 
 import numpy as np
 from absl import app, flags
@@ -125,18 +124,6 @@ print(json.dumps(dict(model=name, method=p.method, seconds=seconds, block_size=p
                       peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
                       waited=waited, load=os.getloadavg()[0])))
 """
-
-
-def gemm_gflops(size: int = 4096) -> float:
-  """This machine's float32 GEMM rate: best of 3 products of two distinct size² matrices."""
-  rng = np.random.default_rng(0)
-  a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
-  best = float("inf")
-  for _ in range(3):
-    start = time.perf_counter()
-    a @ b  # pylint: disable=pointless-statement
-    best = min(best, time.perf_counter() - start)
-  return 2 * size ** 3 / best / 1e9
 
 
 def relative_difference(a_path, b_path):
@@ -247,7 +234,7 @@ def architecture(tmp, name, n, methods, gemm):
 
 def main(argv):
   del argv
-  gemm = gemm_gflops()
+  gemm = child.gemm_gflops()
   print(f"GEMM rate of this machine (float32, 4096³, NumPy): {gemm:.0f} GFLOP/s; load "
         f"{os.getloadavg()[0]:.2f}")
   with tempfile.TemporaryDirectory(prefix="keras_models_") as tmp:

@@ -143,10 +143,7 @@ def validate(config: ml_collections.ConfigDict):
   if k.name == "infinite":
     spec = infinite.layers(config.model.name, config.model.depth)  # Refuses lenet/alexnet.
     infinite.trained_flags(spec, k.trained_layers)  # Refuses nets without middle layers.
-    infinite.readout_points(spec, tuple(k.readout_depths))  # Refuses depths the net lacks.
-    if k.readout_depths and k.trained_layers == "middle" and min(k.readout_depths) < 2:
-      raise ConfigError("kernel.readout_depths: depth 1 with trained_layers='middle' has no "
-                        "trained layer; read out from depth 2.")
+    infinite.readout_points(spec, tuple(k.readout_depths), k.trained_layers)  # Bad depths.
   if k.outputs not in OUTPUTS:
     raise ConfigError(f"kernel.outputs={k.outputs!r}; use 'trace' or 'full'.")
   if k.method not in empirical.METHODS:

@@ -113,11 +113,13 @@ def trained_flags(spec: Sequence[Tuple], trained_layers: str = "all") -> List[bo
   return [i in weighted[1:-1] for i in range(len(spec))]
 
 
-def readout_points(spec: Sequence[Tuple], depths: Optional[Sequence[int]]) -> dict:
+def readout_points(spec: Sequence[Tuple], depths: Optional[Sequence[int]],
+                   trained_layers: str = "all") -> dict:
   """{layer index: depth}: after which layer of a cnn_v/cnn_gap `spec` the kernel of the same
   architecture with `depth` convolutions is read out, by applying the spec's head (flatten or
   GAP, and the readout) to the state there. The layers before are the same in both nets (and
   so are their trained flags, "all" or "middle"), so one pass gives every shallower depth.
+  Refuses depths the net lacks, and depth 1 with "middle" (no trained layer).
   """
   if not depths:
     return {}
@@ -131,6 +133,9 @@ def readout_points(spec: Sequence[Tuple], depths: Optional[Sequence[int]]) -> di
   if bad:
     raise ConfigError(f"readout depths {bad} are not between 1 and the net's {len(convs)} "
                       "convolutions; give depths the net has (its depth is always read out).")
+  if trained_layers == "middle" and min(depths) < 2:
+    raise ConfigError("readout depth 1 with trained_layers='middle' has no trained layer (its "
+                      "kernel would be 0); read out from depth 2.")
   return {2 * d - 1: d for d in sorted(set(depths)) if d < len(convs)}
 
 
@@ -244,19 +249,15 @@ def _relu(state: _State) -> _State:
   if state.image:
     v1 = d1[:, None, :, :, None, None]
     v2 = d2[None, :, None, None, :, :]
-    s1 = (d1[:, :, :, None, None], d1[:, None, None, :, :])
-    s2 = (d2[:, :, :, None, None], d2[:, None, None, :, :])
-  else:
-    v1, v2 = d1[:, None], d2[None, :]
-    s1, s2 = (d1, d1), (d2, d2)
-  if state.image:
     nngp, ntk = _pixel_pair_arc_cosine(state.nngp, v1, v2, state.ntk)
-    self1, _ = _pixel_pair_arc_cosine(state.self1, *s1)
-    self2, _ = _pixel_pair_arc_cosine(state.self2, *s2)
+    self1, _ = _pixel_pair_arc_cosine(state.self1, d1[:, :, :, None, None],
+                                      d1[:, None, None, :, :])
+    self2, _ = _pixel_pair_arc_cosine(state.self2, d2[:, :, :, None, None],
+                                      d2[:, None, None, :, :])
     return _State(nngp, ntk, self1, self2, state.image)
-  nngp, derivative = _arc_cosine(state.nngp, v1, v2)
-  self1, _ = _arc_cosine(state.self1, *s1)
-  self2, _ = _arc_cosine(state.self2, *s2)
+  nngp, derivative = _arc_cosine(state.nngp, d1[:, None], d2[None, :])
+  self1, _ = _arc_cosine(state.self1, d1, d1)
+  self2, _ = _arc_cosine(state.self2, d2, d2)
   return _State(nngp, state.ntk * derivative, self1, self2, state.image)
 
 
@@ -557,11 +558,8 @@ def kernels(arch: str, x1, x2=None, *, depth: Optional[int] = None,
   """
   spec = layers(arch, depth)
   trained_flags(spec, trained_layers)  # Refuses unknown variants and nets without middle layers.
-  points = readout_points(spec, readout_depths)  # Refuses depths the net does not have.
+  points = readout_points(spec, readout_depths, trained_layers)  # Refuses bad depths.
   depths = sorted(points.values()) + [sum(layer[0] == "conv" for layer in spec)]
-  if readout_depths and trained_layers == "middle" and min(readout_depths) < 2:
-    raise ConfigError("readout depth 1 with trained_layers='middle' has no trained layer (its "
-                      "kernel would be 0); read out from depth 2.")
   if readout_depths is not None:
     readout_depths = tuple(sorted(set(readout_depths)))
   dtype = tf.as_dtype(dtype)

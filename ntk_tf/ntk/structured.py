@@ -535,13 +535,22 @@ def _forward(engine, unit_list, x, track_ops: bool = False):
   return summed, calls, tape
 
 
+def _plain_conv(unit) -> bool:
+  """A convolution with one group: the kind `pixel_pairs` may contract through pixel pairs."""
+  return unit.kind in ("conv", "own_conv") and getattr(unit.layer, "groups", 1) == 1
+
+
+def _conv_shape(unit, call):
+  """(S output positions, K = taps·C_in, C = filters) of a convolution's call."""
+  z = call.probes[0]
+  return (int(np.prod(z.shape[1:-1])), int(np.prod(unit.layer.kernel.shape[:-1])),
+          int(z.shape[-1]))
+
+
 def _pixel_rule(unit, calls, num_out: int, trace: bool) -> bool:
-  """Plain convolutions (one group) whose calls are cheaper to contract through pixel pairs."""
-  if unit.kind not in ("conv", "own_conv") or getattr(unit.layer, "groups", 1) != 1:
-    return False
-  shapes = [(int(np.prod(c.probes[0].shape[1:-1])), int(np.prod(unit.layer.kernel.shape[:-1])),
-             int(c.probes[0].shape[-1])) for c in calls]
-  return all(pixel_pairs(*shape, num_out, trace) for shape in shapes)
+  """Plain convolutions whose calls are cheaper to contract through pixel pairs."""
+  return _plain_conv(unit) and all(pixel_pairs(*_conv_shape(unit, c), num_out, trace)
+                                   for c in calls)
 
 
 @_plain_python
@@ -764,12 +773,11 @@ def _sizes(unit_list, calls) -> Survey:
       result.fallback += inputs + out + unit.num_params
     elif unit.kind in ("conv", "own_conv", "depthwise"):
       taps = int(np.prod(unit.layer.kernel.shape[:-2]))
-      positions, filters = out // call.probes[0].shape[-1], int(call.probes[0].shape[-1])
-      result.inputs += positions * taps * call.inputs.shape[-1]
-      if unit.kind != "depthwise" and getattr(unit.layer, "groups", 1) == 1:
+      result.inputs += out // call.probes[0].shape[-1] * taps * call.inputs.shape[-1]
+      if _plain_conv(unit):
         weights = int(np.prod(unit.layer.kernel.shape))
         entry = result.convolutions.setdefault(call.unit, (weights, []))
-        entry[1].append((positions, int(np.prod(unit.layer.kernel.shape[:-1])), filters))
+        entry[1].append(_conv_shape(unit, call))
     elif unit.kind == "separable":  # Depthwise patches of x, and h.
       x, h, _ = call.inputs
       taps = int(np.prod(unit.layer.depthwise_kernel.shape[:-2]))
