@@ -289,8 +289,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     apply = (lambda x: model(x)) if params is None else (
         lambda x: model.stateless_call(params, [v.value for v in model.non_trainable_variables],
                                        x)[0])
-    outputs = training.batched_outputs(apply, np.concatenate([x_train, x_test]), 500,
-                                       model.compute_dtype).astype(np.float64)
+    # Only the empirical kernel subtracts f(w0) (validate), so x_all is the joint inputs here.
+    outputs = training.batched_outputs(apply, x_all, 500, model.compute_dtype).astype(np.float64)
     f0_train, f0_test = outputs[:n_max], outputs[n_max:]
   fits = {d: _fit_sizes(config, dataset, sizes, kernels, f0_train, f0_test)
           for d, kernels in by_depth.items()}
