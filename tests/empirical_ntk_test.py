@@ -220,6 +220,19 @@ class BlocksAndBudgetTest(parameterized.TestCase, test_utils.TestCase):
     with self.assertRaisesRegex(ConfigError, r"needs at least .* GiB .* memory_limit_gb=0.1"):
       empirical_ntk(model, np.zeros((3000, 28, 28, 1), np.float32), memory_limit_gb=0.1)
 
+  @parameterized.parameters((1, 1.0), (60, 4.0))
+  def test_a_block_too_large_is_refused_with_the_block_that_fits(self, width, limit):
+    # x1: the layer-list plan; x60: wide convolutions (_wide_plan).
+    model = models.build("lenet", width=width, input_shape=(28, 28, 1), num_outputs=10, seed=0)
+    fits = empirical.plan(model, 600, 600, "structured", memory_limit_gb=limit).block_size
+    self.assertBetween(fits, 1, 599)
+    with self.assertRaisesRegex(ConfigError, rf"blocks of 600 samples need .* GiB .* "
+                                             rf"blocks of {fits} fit: pass block_size={fits}"):
+      empirical_ntk(model, np.zeros((600, 28, 28, 1), np.float32), memory_limit_gb=limit,
+                    block_size=600)
+    self.assertLessEqual(empirical.plan(model, 600, 600, "structured", limit, fits).peak_bytes,
+                         limit * 2 ** 30)
+
   def test_plan_picks_structured_and_fits_budget(self):
     model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
     plan = empirical.plan(model, 600, 600, memory_limit_gb=2.0)

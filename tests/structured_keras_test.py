@@ -307,6 +307,41 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     x = np.random.default_rng(14).normal(size=(5, 8, 8, 2))
     self.assert_exact(self.kernel(model, x, block_size=2), explicit_kernel(model, x))
 
+  @parameterized.parameters("all", "trace")
+  def test_vit_through_position_pairs_matches_explicit_jacobians(self, outputs):
+    # Every position-wise layer forced through token pairs: the patch convolution, the MLP's
+    # Dense on tokens and attention's query/key/value/output EinsumDense projections.
+    keras.utils.set_random_seed(0)
+    model = stock_keras.vit(num_outputs=3, input_shape=(8, 8, 2), patch=4, dim=8, heads=2,
+                            mlp_dim=16, dtype=F64)
+    x = np.random.default_rng(15).normal(size=(5, 8, 8, 2))
+    reference = explicit_kernel(model, x)
+    if outputs == "trace":
+      reference = np.einsum("ijaa->ij", reference) / reference.shape[-1]
+    with mock.patch.object(structured, "pixel_pairs", lambda *args: True):
+      found, _ = structured.survey(model, (8, 8, 2), F64)
+      self.assertLen(found.pixel_units(3), 7)  # conv, 4 projections, 2 Dense on tokens.
+      theta = self.kernel(model, x, block_size=2, outputs=outputs)
+    self.assert_exact(theta, reference)
+
+  def test_the_plan_lists_each_layers_order_and_why(self):
+    keras.utils.set_random_seed(0)
+    model = stock_keras.vit(num_outputs=3, input_shape=(8, 8, 2), patch=4, dim=8, heads=2,
+                            mlp_dim=16, dtype=F64)
+    orders = dict((name, (order, why)) for name, order, why in
+                  empirical.plan(model, 10, 10, "structured").layer_orders)
+    self.assertLen(orders, 13)
+    kinds = [order for order, _ in orders.values()]
+    self.assertEqual(kinds.count("fallback"), 2)   # ClassToken, PositionEmbedding.
+    self.assertEqual(kinds.count("inputs x cotangents Gram"), 1)  # The readout.
+    self.assertIn("no rule for ClassToken", " ".join(why for _, why in orders.values()))
+    # 4 patches of 4x4x2 into 8 channels, 3 outputs: S²(K+LC)+L²CS = 1,184 < L²KC = 2,304.
+    self.assertEqual([o for n, (o, _) in orders.items() if n.startswith("conv2d")],
+                     ["position pairs"])
+    # 5 tokens of 8 dims: projections and the MLP are cheaper through weight gradients (and
+    # the 3 LayerNormalizations have no other order).
+    self.assertEqual(kinds.count("weight gradients"), 9)
+
   def test_nested_shared_block_and_skip(self):
     keras.utils.set_random_seed(0)
     model = nested_model()
@@ -371,8 +406,31 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     convs = sum(u.num_params for u in found.units if u.kind in ("conv", "batchnorm"))
     self.assertEqual(found.features, convs)  # The Dense head uses the Gram rule.
     self.assertGreater(found.cotangents, 8 * 8 * 4)
-    small = empirical._block_bytes(model, "structured", 2, 1000, 8, 10)
-    self.assertEqual(empirical._block_bytes(model, "structured", 2, 1000, 8, 20), 2 * small)
+    size = lambda b: empirical._block_bytes(model, "structured", 2, 1000, 8, b)
+    self.assertEmpty(found.pixel_units(2))  # No position-pair chunks: per sample + per pair.
+    # The block pair's result: b²·L² entries in float64 products, a float64 copy and mirror.
+    self.assertEqual(size(30) - 2 * size(20) + size(10), 2 * 10 ** 2 * 2 ** 2 * (4 * 8 + 16))
+    per_sample = (size(20) - size(10) - (20 ** 2 - 10 ** 2) * 2 ** 2 * 48) / 10
+    self.assertGreater(per_sample, 8 * 2 * (found.cotangents + found.features))
+    self.assertEqual(size(10) - 10 * per_sample - 10 ** 2 * 2 ** 2 * 48,
+                     structured.RUNTIME_BYTES)
+
+  def test_structured_blocks_stop_at_the_feature_working_set(self):
+    keras.utils.set_random_seed(0)
+    model = MODELS["residual_batchnorm_concat"][0]()
+    found, _ = empirical._structured_survey(model)
+    forming, held = structured.sample_bytes(found, empirical._activation_size(model), 2, 4)
+    self.assertGreater(forming, held)
+    with mock.patch.object(empirical, "FEATURE_BYTES", 10 * forming):
+      self.assertEqual(empirical.plan(model, 100, 100, "structured", 64.0).block_size, 10)
+      # A block given explicitly is the caller's choice.
+      self.assertEqual(empirical.plan(model, 100, 100, "structured", 64.0,
+                                      block_size=40).block_size, 40)
+    # n = b + 3, symmetric: the pair's other block holds 3 samples, not b.
+    full = empirical.plan(model, 40, 40, "structured", 64.0, block_size=20, symmetric=True)
+    short = empirical.plan(model, 23, 23, "structured", 64.0, block_size=20, symmetric=True)
+    self.assertEqual(full.peak_bytes - short.peak_bytes,
+                     17 * held + full.output_bytes - short.output_bytes)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,14 @@ def blas_gflops(itemsize: int = 4) -> float:
   return _BLAS_GFLOPS[itemsize]
 
 
+def pair_bytes(block: int, entries: int, itemsize: int) -> int:
+  """Memory of one block pair's result on its way out: the computation's products in its
+  dtype (a Gram, its product with another, the running sum, one spare) and the float64 copy
+  `run` checks and mirrors. entries: per sample pair (L² for every output pair, 1 with the
+  trace). Calibrated on LeNet x1 and ResNet-18 (benchmarks/ntk_memory.py)."""
+  return block * block * entries * (4 * itemsize + 16)
+
+
 def blocks(n: int, size: int) -> List[slice]:
   """Consecutive slices of `size` samples covering range(n); the last may be shorter."""
   return [slice(start, min(start + size, n)) for start in range(0, n, size)]

@@ -44,6 +44,10 @@ METHODS = ("auto", "jacobian", "ntvp", "structured")
 NTVP_CHUNK = 16  # Tangents per vectorized JVP in method "ntvp".
 PARTIAL_SAVE_SECONDS = 120  # A long block pair saves its partial sums this often.
 WORKING_BYTES = 6 * 2 ** 30  # At most, for reverse passes and a chunk of wide gradients.
+# The structured survey path forms a block's features within this much, whatever the budget:
+# larger blocks slow the reverse passes and the contraction gains nothing (ResNet-18, 100
+# images: blocks of 10-20 30-33 s, of 50 35 s, one block of 100 49 s; BUILD_NOTES, issue 28).
+FEATURE_BYTES = 2.5 * 2 ** 30
 
 
 def flatten(kernel: np.ndarray) -> np.ndarray:
@@ -64,6 +68,9 @@ class Plan:
   seconds: float = 0.0   # flops at this machine's measured BLAS rate: a lower bound.
   batch: Optional[int] = None  # Samples per reverse pass (None: the whole block at once).
   chunk_bytes: int = 0   # Weight gradients of a wide convolution formed at once (per chunk).
+  # structured: per weight layer, (name, contraction order, why), e.g. ("conv2d_17",
+  # "position pairs", "S²(K+L·C)+L²·C·S = 1.2e+07 < L²·K·C = 5.9e+07 flops per sample pair").
+  layer_orders: tuple = ()
 
   def describe(self) -> str:
     """'~1.2 GiB peak, ≥ 35s (4.1 TFLOP at 120 GFLOP/s)' for the log before a kernel starts."""
@@ -136,6 +143,7 @@ def _supports_structured(model) -> bool:
 # Per model (weakly held, so a new model never inherits a collected one's entry):
 _ACTIVATION_SIZES = weakref.WeakKeyDictionary()  # model -> elements per traced sample.
 _SHAPES = weakref.WeakKeyDictionary()  # model -> (sample shape, number of outputs).
+_LOGGED_ORDERS = weakref.WeakKeyDictionary()  # model -> the layer orders last logged.
 
 
 def model_shapes(model, sample=None):
@@ -185,23 +193,27 @@ def _traced_activation_size(model) -> int:
 
 
 def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize: int,
-                 block: int, trace: bool = False) -> int:
-  """Working memory of one block pair of `block` samples each (the dominant terms)."""
+                 block: int, trace: bool = False, other: Optional[int] = None) -> int:
+  """Working memory of one block pair of `block` samples (the dominant terms); other: the
+  samples of the pair's other block (default `block`), for the structured survey path."""
   activations = _activation_size(model)
-  if method == "jacobian":   # Both blocks' Jacobians plus pfor's per-output work space.
-    return 3 * block * num_outputs * (num_params + activations) * itemsize
+  result = blocked.pair_bytes(block, 1 if trace else num_outputs ** 2, itemsize)
+  if method == "jacobian":  # Both blocks' Jacobians plus pfor's per-output work space:
+    # 2.8x one block's, measured on LeNet x1 (2.7x) and ResNet-18 (2.5x).
+    return int(2.8 * block * num_outputs * (num_params + activations) * itemsize) + result
   if method == "ntvp":  # block·L rows of J, then JVPs over `block` samples, NTVP_CHUNK at once.
     return (2 * block * num_outputs * num_params
             + 4 * block * NTVP_CHUNK * activations) * itemsize
   if not _plain_layer_list(model):
     return structured.block_bytes(_structured_survey(model)[0], activations, num_outputs,
-                                  itemsize, block, trace)
+                                  itemsize, block, trace, other)
   conv_params = sum(int(np.prod(w.shape)) for l in model.layers
                     if isinstance(l, ntk_layers.Conv2D) for w in l.trainable_weights)
-  # Cotangents of every layer output for every output, and conv weight gradients, for the two
-  # cached blocks plus einsum temporaries. Calibrated: with a factor 3 LeNet x25 (block 73)
-  # peaked at 18.9 GiB against 15.9 GiB planned; 5 covers that with a margin.
-  return 5 * block * num_outputs * (activations + conv_params) * itemsize
+  # Cotangents of every layer output for every output and conv weight gradients, for both
+  # blocks, and the pair's Gram products: measured on LeNet x1 (1.36 MiB per sample, 24 bytes
+  # per entry of the pair's result; benchmarks/ntk_memory.py). Models with wide convolutions
+  # are planned by _wide_plan.
+  return 2 * block * num_outputs * (activations + conv_params) * itemsize + result
 
 
 def _param_layer_shapes(model):
@@ -217,6 +229,29 @@ def _param_layer_shapes(model):
                     int(out[-1])))
     shape = out
   return found
+
+
+def _layer_orders(model, num_outputs: int, trace: bool) -> tuple:
+  """Plan.layer_orders of the structured method."""
+  if not _plain_layer_list(model):
+    return tuple(_structured_survey(model)[0].orders(num_outputs, trace))
+  weight_layers = [l for l in model.layers if isinstance(l, (ntk_layers.Dense, ntk_layers.Conv2D))]
+  found = []
+  for layer, (kind, *dims) in zip(weight_layers, _param_layer_shapes(model)):
+    if kind == "dense":
+      found.append((layer.name, "inputs x cotangents Gram", "(A Aᵀ)⊙(G Gᵀ): d_in + L²·d_out "
+                    "flops per sample pair"))
+    elif keeps_patches(*dims, num_outputs):
+      positions, taps, filters = dims
+      found.append((layer.name, "weight gradients from kept patches", (
+          f"keeps S·(K+L·C) = {positions * (taps + num_outputs * filters):,} numbers per "
+          f"sample < L·K·C = {num_outputs * taps * filters:,}; gradients formed a chunk of "
+          f"channels at a time")))
+    else:
+      positions, taps, filters = dims
+      found.append((layer.name, "weight gradients", f"L·K·C = {num_outputs * taps * filters:,}"
+                    f" per sample ≤ S·(K+L·C) = {positions * (taps + num_outputs * filters):,}"))
+  return tuple(found)
 
 
 def _has_wide_convolutions(model, num_outputs: int) -> bool:
@@ -310,15 +345,34 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
   def cost(m, b):
     if m == method and wide_bytes is not None:
       return wide_bytes
-    return _block_bytes(model, m, num_outputs, p, itemsize, b, outputs == "trace")
+    # The pair's other block: the whole of the smaller side, or what the symmetric loop
+    # leaves after the first block.
+    other = max(0, min(b, n1 - b)) if symmetric else min(b, n2)
+    return _block_bytes(model, m, num_outputs, p, itemsize, b, outputs == "trace", other)
+  def largest(high):  # The largest block up to `high` that fits (cost grows with the block).
+    if wide_bytes is not None:
+      return _wide_plan(model, n1, n2, num_outputs, itemsize, available, None, symmetric)[0]
+    found = 0
+    while found < high:
+      middle = (found + high + 1) // 2
+      found, high = (middle, high) if cost(method, middle) <= available else (found, middle - 1)
+    return found
+  requested = block_size
   if block_size is None:
-    block_size, high = 0, max(n1, n2)
-    while block_size < high:  # The largest block that fits (cost grows with the block).
-      middle = (block_size + high + 1) // 2
-      block_size, high = (middle, high) if cost(method, middle) <= available else \
-          (block_size, middle - 1)
+    high = max(n1, n2)
+    if method == "structured" and not _plain_layer_list(model):
+      forming, _ = structured.sample_bytes(_structured_survey(model)[0], _activation_size(model),
+                                           num_outputs, itemsize, outputs == "trace")
+      high = min(high, max(1, int(FEATURE_BYTES // forming)))
+    block_size = largest(high)
   block_size = int(block_size)
   peak = output_bytes + 2 * p * itemsize + cost(method, max(block_size, 1))
+  if requested is not None and peak > budget and largest(block_size - 1) >= 1:
+    raise ConfigError(
+        f"blocks of {block_size} samples need ~{peak / 2 ** 30:.2f} GiB for the {n1}x{n2} "
+        f"empirical NTK with method '{method}' but memory_limit_gb={memory_limit_gb}; blocks of "
+        f"{largest(block_size - 1)} fit: pass block_size={largest(block_size - 1)} or leave it "
+        f"unset.")
   if block_size < 1 or peak > budget:
     need = (output_bytes + 2 * p * itemsize + cost(method, 1)) / 2 ** 30
     alternatives = [m for m in ("structured", "ntvp", "jacobian") if m != method and
@@ -336,8 +390,10 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
                              trace=outputs == "trace" and method == "structured",
                              half_diagonal=method == "structured")
   seconds = flops / (blocked.blas_gflops(itemsize) * 1e9) if flops else 0.0
+  orders = _layer_orders(model, num_outputs, outputs == "trace") if method == "structured" \
+      else ()
   return Plan(method, block_size, blocks, int(peak), output_bytes, flops, seconds, batch,
-              chunk_bytes)
+              chunk_bytes, orders)
 
 
 class _Engine:
@@ -807,12 +863,18 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
   num_out = engine.num_outputs
   logging.info("empirical NTK %dx%d (L=%d) by '%s': blocks of %d samples, %d block pairs, "
                "%s", n1, n2, num_out, p.method, p.block_size, p.num_blocks, p.describe())
+  if p.layer_orders and _LOGGED_ORDERS.get(model) != p.layer_orders:  # Once per model.
+    _LOGGED_ORDERS[model] = p.layer_orders
+    for name, order, why in p.layer_orders:
+      logging.info("  %s: %s (%s)", name, order, why)
   if checkpoint_dir:
     blocked.open_checkpoints(
         checkpoint_dir, _fingerprint(p, dtype, x1, x2, params, outputs),
         "pass the same inputs, weights and block_size as the interrupted run, or an empty "
         "directory.")
-  cache, spare = {}, max(0, int(memory_limit_gb * 2 ** 30) - p.peak_bytes)
+  # The cache may fill what the plan leaves of the budget, and of the memory free now.
+  room = memory.budget(memory_limit_gb)[0] or int(memory_limit_gb * 2 ** 30)
+  cache, spare = {}, max(0, room - p.peak_bytes)
 
   def features(x, key, keep=None):
     """Features of a block, cached: every block's as long as they fit in the budget the plan

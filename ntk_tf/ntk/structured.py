@@ -33,13 +33,17 @@ weights) ∂f/∂w_u = Σ_calls of the per-call gradients, so cross-call terms a
 Weights the wrappers cannot attribute (a model's own weights, a variable in two layers) make
 the model unsupported (`units` returns the reason), and the caller uses per-sample Jacobians.
 
-Contraction order. A convolution's term can also be formed without its weight gradients, from
-pixel pairs: ⟨Σ_s p_s ⊗ g_s, Σ_t p'_t ⊗ g'_t⟩ = Σ_{s,t} (p_s·p'_t)(g_s·g'_t), the patch Gram
-(P Pᵀ) and the cotangent Gram (G Gᵀ) of every position pair (Novak et al. 2022, structured
-derivatives of convolutions). Per sample pair that costs ~S²(K + L·C) + L²·C·S against L²·K·C
-through the weight gradients (S output positions, K = taps·C_in, C = C_out, L outputs), and
-keeps S·(K + L·C) numbers per sample instead of L·K·C: far cheaper for the 4×4 and 8×8 maps of
-a ResNet's late stages, far dearer for early full-size maps. `pixel_pairs` chooses per layer.
+Contraction order. A layer applied alike at every position through one kernel (a convolution
+with one group, Dense on inputs with positions, an EinsumDense projection such as attention's
+query/key/value/output) has the weight gradient Σ_s p_s ⊗ g_s (p_s: the patch or input vector
+at position s), so its term can also be formed without the gradients, from position pairs:
+⟨Σ_s p_s ⊗ g_s, Σ_t p'_t ⊗ g'_t⟩ = Σ_{s,t} (p_s·p'_t)(g_s·g'_t), the patch Gram (P Pᵀ) and the
+cotangent Gram (G Gᵀ) of every position pair (Novak et al. 2022, structured derivatives). Per
+sample pair that costs ~S²(K + L·C) + L²·C·S against L²·K·C through the weight gradients (S
+positions, K inputs per position (taps·C_in), C outputs per position, L outputs), and keeps
+S·(K + L·C) numbers per sample instead of L·K·C: far cheaper for the 4×4 and 8×8 maps of a
+ResNet's late stages, far dearer for early full-size maps and for the tokens of a transformer.
+`pixel_pairs` chooses per layer; the dense rule above is the same order with S = 1.
 """
 
 import contextlib
@@ -56,6 +60,7 @@ import numpy as np
 import tensorflow as tf
 
 from ntk_tf.models import layers as ntk_layers
+from ntk_tf.ntk import blocked
 
 _KERAS_CONVS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 _KERAS_DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
@@ -72,16 +77,27 @@ _NORMALIZATIONS = ("batchnorm", "layernorm", "groupnorm")
 # as this many GEMM flops in the choice of contraction order.
 ELEMENTWISE_FLOPS = 8
 PIXEL_CHUNK_BYTES = 2 ** 28  # _pixel_gram's patch and cotangent Grams, per row chunk.
+# What the process gains once the traced functions first run, whatever the block (stock LeNet:
+# 0.04-0.11 GiB above its per-sample terms at blocks of 100-600).
+RUNTIME_BYTES = 96 * 2 ** 20
+
+
+def order_costs(positions: int, taps: int, filters: int, num_outputs: int,
+                trace: bool = False):
+  """(position pairs, weight gradients): flops per sample pair of the two contraction orders
+  of a position-wise layer (S positions, K = taps·C_in inputs, C = filters outputs each)."""
+  s, k, c, l = positions, taps, filters, num_outputs
+  if trace:
+    return s * s * (k + l * c) + ELEMENTWISE_FLOPS * s * s, l * k * c
+  return s * s * (k + l * c) + l * l * c * s, l * l * k * c
 
 
 def pixel_pairs(positions: int, taps: int, filters: int, num_outputs: int,
                 trace: bool = False) -> bool:
-  """Whether a convolution (S output positions, K = taps·C_in, C = filters) is contracted
-  through pixel pairs (cheaper per sample pair) rather than through its weight gradients."""
-  s, k, c, l = positions, taps, filters, num_outputs
-  if trace:
-    return s * s * (k + l * c) + ELEMENTWISE_FLOPS * s * s < l * k * c
-  return s * s * (k + l * c) + l * l * c * s < l * l * k * c
+  """Whether a position-wise layer (S positions, K = taps·C_in, C = filters) is contracted
+  through position pairs (cheaper per sample pair) rather than through its weight gradients."""
+  pairs, weights = order_costs(positions, taps, filters, num_outputs, trace)
+  return pairs < weights
 
 
 # Tensor algebra without Python control flow on tensors: AutoGraph need not convert it (its
@@ -540,29 +556,73 @@ def _plain_conv(unit) -> bool:
   return unit.kind in ("conv", "own_conv") and getattr(unit.layer, "groups", 1) == 1
 
 
-def _conv_shape(unit, call):
-  """(S output positions, K = taps·C_in, C = filters) of a convolution's call."""
+@_plain_python
+def _einsum_layout(layer, rank: int):
+  """(x_spec, out_spec, positions, contracted, outputs) of an EinsumDense whose input axes
+  are the batch, positions and contracted axes, kernel axes the contracted and output axes,
+  and output axes the batch, positions and output axes (attention's projections), or None."""
+  specs = _einsum_specs(layer, rank)
+  if specs is None or "..." in specs[0]:
+    return None
+  x_spec, w_spec, out_spec = specs
+  if set(x_spec) & set(w_spec) & set(out_spec) or any(len(set(t)) != len(t) for t in specs):
+    return None  # A kernel axis also on the input and output (elementwise), or a repeat.
+  positions = "".join(c for c in x_spec[1:] if c in out_spec)
+  contracted = "".join(c for c in x_spec[1:] if c in w_spec)
+  outputs = "".join(c for c in w_spec if c in out_spec)
+  if (len(positions) + len(contracted) != len(x_spec) - 1 or
+      len(contracted) + len(outputs) != len(w_spec) or
+      len(positions) + len(outputs) != len(out_spec) - 1 or not positions):
+    return None
+  return x_spec, out_spec, positions, contracted, outputs
+
+
+def _positionwise_shape(unit, call):
+  """(S positions, K inputs, C outputs per position) of a call of a position-wise layer whose
+  term `pixel_pairs` may form from position pairs, or None (weight gradients only)."""
   z = call.probes[0]
-  return (int(np.prod(z.shape[1:-1])), int(np.prod(unit.layer.kernel.shape[:-1])),
-          int(z.shape[-1]))
+  if _plain_conv(unit):
+    return (int(np.prod(z.shape[1:-1])), int(np.prod(unit.layer.kernel.shape[:-1])),
+            int(z.shape[-1]))
+  if unit.kind in ("dense", "own_dense") and len(call.inputs.shape) > 2:
+    return int(np.prod(z.shape[1:-1])), int(call.inputs.shape[-1]), int(z.shape[-1])
+  if unit.kind == "einsum":
+    layout = _einsum_layout(unit.layer, len(call.inputs.shape))
+    if layout is not None:
+      x_spec, out_spec, positions, contracted, outputs = layout
+      size = lambda spec, letters, shape: int(np.prod([shape[spec.index(c)] for c in letters]))
+      return (size(x_spec, positions, call.inputs.shape),
+              size(x_spec, contracted, call.inputs.shape), size(out_spec, outputs, z.shape))
+  return None
 
 
 def _pixel_rule(unit, calls, num_out: int, trace: bool) -> bool:
-  """Plain convolutions whose calls are cheaper to contract through pixel pairs."""
-  return _plain_conv(unit) and all(pixel_pairs(*_conv_shape(unit, c), num_out, trace)
-                                   for c in calls)
+  """Position-wise layers whose calls are cheaper to contract through position pairs."""
+  shapes = [_positionwise_shape(unit, c) for c in calls]
+  return all(shape is not None and pixel_pairs(*shape, num_out, trace) for shape in shapes)
 
 
 @_plain_python
 def _pixel_terms(unit, call):
-  """(s·patches (b, S, K), cotangents (b, L, S, C)) of a convolution's call."""
-  s, _ = _scales(unit)
-  g = call.cotangents[0]
-  geometry = _conv_geometry(unit, call.inputs.shape[1:-1])
-  patches = _patches(call.inputs, geometry, g.shape[2:-1])
-  b, num_out, positions = tf.shape(g)[0], g.shape[1], patches.shape[1]
-  return (s * tf.reshape(patches, [b, positions, -1]),
-          tf.reshape(g, [b, num_out, positions, g.shape[-1]]))
+  """(s·patches (b, S, K), cotangents (b, L, S, C)) of a position-wise layer's call, and its
+  bias's per-sample gradients (b, L, |bias|) or None."""
+  s, beta = _scales(unit) if unit.kind != "einsum" else (1.0, None)
+  g, x = call.cotangents[0], call.inputs
+  b, num_out = tf.shape(g)[0], g.shape[1]
+  if unit.kind == "einsum":
+    x_spec, out_spec, positions, contracted, outputs = _einsum_layout(unit.layer, len(x.shape))
+    batch, out = x_spec[0], next(c for c in string.ascii_letters if c not in x_spec + out_spec)
+    x = tf.einsum(f"{x_spec}->{batch}{positions}{contracted}", x)
+    bias = None if unit.layer.bias is None else _bias_grads(g, unit.layer.bias.shape)
+    g = tf.einsum(f"{batch}{out}{out_spec[1:]}->{batch}{out}{positions}{outputs}", g)
+  else:
+    if _plain_conv(unit):
+      x = _patches(x, _conv_geometry(unit, x.shape[1:-1]), g.shape[2:-1])
+    bias = None if beta is None else beta * tf.reduce_sum(
+        g, axis=list(range(2, len(g.shape) - 1)))
+  positions, inputs, outputs = _positionwise_shape(unit, call)
+  return (s * tf.reshape(x, [b, positions, inputs]),
+          tf.reshape(g, [b, num_out, positions, outputs])), bias
 
 
 def layer_features(engine, unit_list, x):
@@ -570,9 +630,9 @@ def layer_features(engine, unit_list, x):
 
   dense: per Gram-rule unit, per call, (A (b, d_in [+1 bias column]) scaled, G (b, L, d_out));
   features: (b, L, Q) per-sample weight gradients of all other units (each summed over its
-  calls; a pixel-pair unit's bias only), concatenated; None if there are none; pixel: per
-  convolution contracted through pixel pairs (`pixel_pairs`), per call, (s·patches (b, S, K),
-  cotangents (b, L, S, C)).
+  calls; a position-pair unit's bias only), concatenated; None if there are none; pixel: per
+  position-wise layer contracted through position pairs (`pixel_pairs`), per call,
+  (s·patches (b, S, K), cotangents (b, L, S, C)).
   """
   summed, calls, tape = _forward(engine, unit_list, x)
   probes = [p for c in calls for p in c.probes]
@@ -588,11 +648,10 @@ def layer_features(engine, unit_list, x):
     if not mine:
       continue  # Never called: its weights do not change f.
     if _pixel_rule(unit, mine, num_out, trace):
-      pixel.append([_pixel_terms(unit, c) for c in mine])
-      _, beta = _scales(unit)
-      if beta is not None:
-        features.append(tf.add_n([beta * tf.reduce_sum(c.cotangents[0], axis=list(range(
-            2, len(c.cotangents[0].shape) - 1))) for c in mine]))
+      terms = [_pixel_terms(unit, c) for c in mine]
+      pixel.append([pair for pair, _ in terms])
+      if terms[0][1] is not None:
+        features.append(tf.add_n([bias for _, bias in terms]))
     elif _gram_rule(unit, mine):
       s, beta = _scales(unit)
       terms = []
@@ -679,30 +738,78 @@ class Survey:
   features: int = 0       # Σ_feature units weights (per-sample gradients, per output).
   fallback: int = 0       # Σ_fallback calls (input + output + weights): per row of its VJPs.
   gram_outputs: int = 0   # Σ_Gram-rule calls output units (the G Gᵀ products' inner size).
-  # Plain convolutions, per unit: its kernel's weights and each call's (S, K, C); whether
-  # `pixel_pairs` takes them depends on the number of outputs and the trace.
-  convolutions: dict = dataclasses.field(default_factory=dict)
+  # Convolutions, Dense and EinsumDense, per unit: its kernel's weights and each call's
+  # (S, K, C) (None: not position-wise); whether `pixel_pairs` takes them depends on the number
+  # of outputs and the trace.
+  positionwise: dict = dataclasses.field(default_factory=dict)
+  gram_units: set = dataclasses.field(default_factory=set)
+  called: set = dataclasses.field(default_factory=set)
+  fallback_rows: dict = dataclasses.field(default_factory=dict)  # unit -> its part of fallback.
 
   def pixel_units(self, num_outputs: int, trace: bool = False) -> list:
-    """The convolutions contracted through pixel pairs (as layer_features decides)."""
-    return [u for u, (_, shapes) in self.convolutions.items()
-            if all(pixel_pairs(*shape, num_outputs, trace) for shape in shapes)]
+    """The position-wise layers contracted through position pairs (as layer_features
+    decides: every call position-wise and cheaper that way)."""
+    return [u for u, (_, shapes) in self.positionwise.items()
+            if all(shape is not None and pixel_pairs(*shape, num_outputs, trace)
+                   for shape in shapes)]
 
   def feature_size(self, num_outputs: int, trace: bool = False) -> int:
     """Per-sample, per-output length of the weight-gradient features (pixel-pair kernels'
     weights excluded: only their biases are kept)."""
-    return self.features - sum(self.convolutions[u][0]
+    return self.features - sum(self.positionwise[u][0]
                                for u in self.pixel_units(num_outputs, trace))
+
+  def pixel_held(self, num_outputs: int, trace: bool = False) -> int:
+    """Per-sample numbers a block holds for its position-pair layers: S·(K + L·C) per call."""
+    return sum(s * (k + num_outputs * c) for u in self.pixel_units(num_outputs, trace)
+               for s, k, c in self.positionwise[u][1])
+
+  def pixel_chunk_bytes(self, num_outputs: int, block: int, itemsize: int,
+                        trace: bool = False) -> int:
+    """The largest patch or cotangent Gram chunk `_pixel_gram` forms for blocks of `block`."""
+    largest = max([s1 * s2 for u in self.pixel_units(num_outputs, trace)
+                   for s1, _, _ in self.positionwise[u][1]
+                   for s2, _, _ in self.positionwise[u][1]], default=0)
+    return min(PIXEL_CHUNK_BYTES, block * block * largest * itemsize) if largest else 0
 
   def pixel_flops(self, num_outputs: int, trace: bool = False) -> float:
     """Flops per sample pair of the pixel-pair contractions (every call pair)."""
     total, l = 0.0, num_outputs
     for u in self.pixel_units(num_outputs, trace):
-      for s1, k, c in self.convolutions[u][1]:
-        for s2, _, _ in self.convolutions[u][1]:
+      for s1, k, c in self.positionwise[u][1]:
+        for s2, _, _ in self.positionwise[u][1]:
           total += 2 * s1 * s2 * (k + l * c) + (
               ELEMENTWISE_FLOPS * s1 * s2 if trace else 2 * l * l * c * s2)
     return total
+
+  def orders(self, num_outputs: int, trace: bool = False) -> list:
+    """[(layer name, contraction order, why)] for every unit the forward calls."""
+    l, pixel, found = num_outputs, set(self.pixel_units(num_outputs, trace)), []
+    per_pair = lambda u: [order_costs(*shape, l, trace) for shape in self.positionwise[u][1]]
+    for u, unit in enumerate(self.units):
+      if u not in self.called:
+        continue
+      name = unit.layer.name
+      if u in pixel:
+        pairs, weights = (sum(c) for c in zip(*per_pair(u)))
+        found.append((name, "position pairs", f"S²(K+L·C)+L²·C·S = {pairs:.3g} < L²·K·C = "
+                      f"{weights:.3g} flops per sample pair"))
+      elif u in self.gram_units:
+        found.append((name, "inputs x cotangents Gram", "(A Aᵀ)⊙(G Gᵀ): the position-pair "
+                      "order with one position, never dearer than weight gradients"))
+      elif unit.kind == "fallback":
+        found.append((name, "fallback", (
+            f"no rule for {type(unit.layer).__name__}: its {unit.num_params:,} weight "
+            f"gradients per sample and output by b·L single-sample VJPs through the layer "
+            f"({self.fallback_rows[u]:,} numbers per row)")))
+      else:
+        why = f"{unit.kind} rule: {unit.num_params:,} per sample and output"
+        shapes = self.positionwise.get(u, (0, [None]))[1]
+        if all(shape is not None for shape in shapes):
+          pairs, weights = (sum(c) for c in zip(*per_pair(u)))
+          why = f"L²·K·C = {weights:.3g} ≤ S²(K+L·C)+L²·C·S = {pairs:.3g} flops per sample pair"
+        found.append((name, "weight gradients", why))
+    return found
 
 
 def survey(model, sample_shape, dtype):
@@ -767,17 +874,16 @@ def _sizes(unit_list, calls) -> Survey:
     unit = unit_list[call.unit]
     out = sum(size(p) for p in call.probes)
     result.cotangents += out
+    result.called.add(call.unit)
     if unit.kind == "fallback":
       inputs = sum(size(t) for t in tf.nest.flatten(call.inputs)
                    if tf.is_tensor(t) and t.shape.rank)
       result.fallback += inputs + out + unit.num_params
+      result.fallback_rows[call.unit] = (result.fallback_rows.get(call.unit, 0) + inputs + out
+                                         + unit.num_params)
     elif unit.kind in ("conv", "own_conv", "depthwise"):
       taps = int(np.prod(unit.layer.kernel.shape[:-2]))
       result.inputs += out // call.probes[0].shape[-1] * taps * call.inputs.shape[-1]
-      if _plain_conv(unit):
-        weights = int(np.prod(unit.layer.kernel.shape))
-        entry = result.convolutions.setdefault(call.unit, (weights, []))
-        entry[1].append(_conv_shape(unit, call))
     elif unit.kind == "separable":  # Depthwise patches of x, and h.
       x, h, _ = call.inputs
       taps = int(np.prod(unit.layer.depthwise_kernel.shape[:-2]))
@@ -789,22 +895,44 @@ def _sizes(unit_list, calls) -> Survey:
           call.probes[0].shape[-1]
     else:
       result.inputs += size(call.inputs)
+    if unit.kind in ("conv", "own_conv", "dense", "own_dense", "einsum"):
+      entry = result.positionwise.setdefault(
+          call.unit, (int(np.prod(unit.layer.kernel.shape)), []))
+      entry[1].append(_positionwise_shape(unit, call))
     gram = unit.kind in ("dense", "own_dense") and len(call.inputs.shape) == 2
     if gram:
       result.gram_outputs += out
+      result.gram_units.add(call.unit)
     if not gram and call.unit not in counted:
       counted.add(call.unit)
       result.features += unit.num_params
   return result
 
 
+def sample_bytes(found: Survey, activations: int, num_outputs: int, itemsize: int,
+                 trace: bool = False):
+  """(forming, held): per sample, the memory of forming a block's features and of holding
+  them. Forming takes the forward's activations, every call's cotangents for every output
+  (tape.jacobian's result, partly copied into the (b, L, ...) layout), the per-sample weight
+  gradients twice (formed, then concatenated), the position-pair layers' patches and
+  cotangents and the fallback's b·L vectorized single-sample VJPs; a held block keeps its
+  features, patches and cotangents. Coefficients from measured peaks of ResNet-18 (features:
+  x3 with both blocks; cotangents: x1.25), the ViT and stock LeNet (benchmarks/ntk_memory.py;
+  BUILD_NOTES, issue 28)."""
+  l = num_outputs
+  features = l * (found.feature_size(l, trace) + found.gram_outputs)
+  held = features + found.pixel_held(l, trace)
+  forming = activations + 1.25 * l * found.cotangents + features + held + l * found.fallback
+  return forming * itemsize, held * itemsize
+
+
 def block_bytes(found: Survey, activations: int, num_outputs: int, itemsize: int,
-                block: int, trace: bool = False) -> int:
-  """Working memory of a block pair: pfor's per-output backward over the activations, every
-  call's cotangents and per-sample weight gradients (both blocks cached, plus the einsum
-  temporaries: the factor 5 the layer-list plan was calibrated with), conv patches, the
-  fallback's b·L vectorized single-sample VJPs, and the pixel-pair Grams' chunks."""
-  per_output = activations + found.cotangents + found.feature_size(num_outputs, trace)
-  pixel = 2 * PIXEL_CHUNK_BYTES if found.pixel_units(num_outputs, trace) else 0
-  return (5 * block * num_outputs * per_output + 3 * block * found.inputs
-          + 2 * block * num_outputs * found.fallback) * itemsize + pixel
+                block: int, trace: bool = False, other: Optional[int] = None) -> int:
+  """Working memory of a block pair: one block's features formed while the other block's
+  (`other` samples, default `block`) are held, then the pair's Gram products and the largest
+  position-pair Gram chunk (two at once), and RUNTIME_BYTES."""
+  forming, held = sample_bytes(found, activations, num_outputs, itemsize, trace)
+  other = block if other is None else other
+  return int(RUNTIME_BYTES + block * forming + other * held
+             + blocked.pair_bytes(block, 1 if trace else num_outputs ** 2, itemsize)
+             + 2 * found.pixel_chunk_bytes(num_outputs, block, itemsize, trace))
