@@ -5,7 +5,8 @@ command-line tools; TensorFlow loads with the first kernel or model):
 
     import ntk_tf
     theta = ntk_tf.empirical_ntk(model, x)            # (n, n, L, L) empirical NTK
-    lin = ntk_tf.LinearizedModel(model)                 # f(w0, x) + J(w0, x) u
+    lin = ntk_tf.LinearizedModel(model)                 # f(w0, x) + J(w0, x) u, a keras.Model
+    lin.compile(ntk_tf.TorchSGD(0.1, momentum=0.9), "mse"); lin.fit(x, y); lin.save("lin.keras")
     k = ntk_tf.infinite_kernels("cnn_gap", x, depth=10) # exact NNGP / NTK (CNTK)
     sigma = ntk_tf.singular_values_from_kernel(theta); ntk_tf.effective_rank(sigma)
     out = ntk_tf.predict(k_train, residual, time=t, k_test_train=k_test)  # gradient flow
@@ -28,6 +29,9 @@ _PUBLIC = {
     # Linearization.
     "LinearizedModel": ("ntk_tf.linearize", "LinearizedModel"),
     "JacobianOperator": ("ntk_tf.solvers.operator", "JacobianOperator"),
+    "load_model": ("ntk_tf.linearize", "load_model"),
+    "TorchSGD": ("ntk_tf.optimizers", "TorchSGD"),
+    "NTKMonitor": ("ntk_tf.callbacks", "NTKMonitor"),
     # Solvers.
     "solve_linearized": ("ntk_tf.solvers.linearized", "solve"),
     "jacobian_matrix": ("ntk_tf.solvers.dense", "jacobian_matrix"),

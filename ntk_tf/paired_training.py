@@ -114,7 +114,7 @@ class PairedTrainer:
     # The output of the correct class (one output: the only output).
     self.trajectory_index = (np.zeros_like(labels) if dataset.num_outputs == 1 else labels)
     self.checkpoint = tf.train.Checkpoint(
-        params=self.params, velocity=self.std_opt.velocity, u=self.linearized.u,
+        params=self.params, velocity=self.std_opt.velocity, u=list(self.linearized.u),
         u_velocity=self.lin_opt.velocity, step=self.step, history=self._history_var,
         trajectory=self._trajectory_var)
     self.manager = tf.train.CheckpointManager(

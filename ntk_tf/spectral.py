@@ -16,12 +16,18 @@ from ntk_tf.errors import require_finite
 RELATIVE_FLOOR = 1e-6
 
 
-def singular_values_from_kernel(kernel: np.ndarray) -> np.ndarray:
-  """σ(Φ), descending, from Θ = Φ Φᵀ given as an (N, N) or (n, n, L, L) array."""
+def as_matrix(kernel: np.ndarray) -> np.ndarray:
+  """(N, N) float64 from an (N, N) or (n, n, L, L) kernel (rows (i, a), columns (j, b))."""
   k = np.asarray(kernel, dtype=np.float64)
   if k.ndim == 4:
     n, m, l1, l2 = k.shape
     k = k.transpose(0, 2, 1, 3).reshape(n * l1, m * l2)
+  return k
+
+
+def singular_values_from_kernel(kernel: np.ndarray) -> np.ndarray:
+  """σ(Φ), descending, from Θ = Φ Φᵀ given as an (N, N) or (n, n, L, L) array."""
+  k = as_matrix(kernel)
   if k.shape[0] != k.shape[1]:
     raise ValueError(f"the kernel must be square; got shape {k.shape}")
   require_finite(k, "the kernel whose singular values are asked for",
@@ -58,6 +64,30 @@ def condition_number(singular_values: np.ndarray,
   if kept.size == 0:
     return float("inf")
   return float(kept.max() / kept.min())
+
+
+def kernel_distance(kernel: np.ndarray, reference: np.ndarray) -> float:
+  """1 − ⟨K, K₀⟩_F / (‖K‖_F ‖K₀‖_F) (Fort et al. 2020, 'Deep learning versus kernel learning'):
+  0 for proportional kernels, 1 for orthogonal ones; (N, N) or (n, n, L, L)."""
+  k, k0 = as_matrix(kernel), as_matrix(reference)
+  return max(0.0, float(1.0 - np.sum(k * k0) / (np.linalg.norm(k) * np.linalg.norm(k0))))
+
+
+def label_alignment(kernel: np.ndarray, targets: np.ndarray) -> float:
+  """⟨K, Y Yᵀ⟩_F / (‖K‖_F ‖Y Yᵀ‖_F) (Cristianini et al. 2002, kernel-target alignment).
+
+  kernel: (n, n) with targets (n,) or (n, L) (Y Yᵀ summed over outputs), or an (n·L, n·L) /
+  (n, n, L, L) kernel with targets (n, L) (Y flattened to n·L entries).
+  """
+  k, y = as_matrix(kernel), np.asarray(targets, dtype=np.float64)
+  y = y[:, None] if y.ndim == 1 else y
+  if k.shape[0] == y.shape[0]:
+    yy = y @ y.T
+  elif k.shape[0] == y.size:
+    yy = np.outer(y.reshape(-1), y.reshape(-1))
+  else:
+    raise ValueError(f"targets of shape {y.shape} for a kernel of {k.shape[0]} rows.")
+  return float(np.sum(k * yy) / (np.linalg.norm(k) * np.linalg.norm(yy)))
 
 
 def summary(singular_values: np.ndarray) -> dict:

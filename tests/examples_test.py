@@ -23,6 +23,22 @@ class ExamplesTest(absltest.TestCase):
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", proc.stdout).group(1))
     self.assertBetween(accuracy, 40, 100)  # 100 training digits: well above chance (10 %).
 
+  def test_fit_a_linearized_model_example(self):
+    log_dir = self.create_tempdir().full_path
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples",
+                                                        "fit_a_linearized_model.py"), log_dir],
+                          capture_output=True, text=True, check=False, cwd=ROOT)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    found = dict(re.findall(r"(network|linearized): .* test accuracy ([\d.]+)%", proc.stdout))
+    self.assertBetween(float(found["network"]), 70, 100)
+    self.assertBetween(float(found["linearized"]), 50, 100)
+    distance = dict(re.findall(r"(network|linearized): .*kernel distance to the start "
+                               r"([\d.e+-]+)", proc.stdout))
+    self.assertGreater(float(distance["network"]), 1e-4)      # The network's kernel moves;
+    self.assertLess(float(distance["linearized"]), 1e-6)      # the linearization's does not.
+    self.assertIn("max |difference| of predictions 0.0e+00", proc.stdout)
+    self.assertTrue(os.listdir(os.path.join(log_dir, "network")))  # TensorBoard events.
+
 
 if __name__ == "__main__":
   absltest.main()

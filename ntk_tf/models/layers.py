@@ -21,6 +21,7 @@ import tensorflow as tf
 PARAMETERIZATIONS = ("standard", "ntk")
 
 
+@keras.saving.register_keras_serializable(package="ntk_tf")
 class SeededInitializer(keras.initializers.Initializer):
   """Uniform(-limit, limit) or N(0, 1) from a NumPy generator with a fixed seed."""
 
@@ -85,6 +86,7 @@ class _ParameterizedLayer(keras.layers.Layer):
     return config
 
 
+@keras.saving.register_keras_serializable(package="ntk_tf")
 class Dense(_ParameterizedLayer):
   """A fully connected layer: y = x W + b in either parameterization."""
 
@@ -109,6 +111,7 @@ class Dense(_ParameterizedLayer):
     return dict(super().get_config(), units=self.units)
 
 
+@keras.saving.register_keras_serializable(package="ntk_tf")
 class Conv2D(_ParameterizedLayer):
   """A 2-D convolution (NHWC) with explicit symmetric zero padding, like torch.nn.Conv2d.
 
@@ -153,6 +156,7 @@ class Conv2D(_ParameterizedLayer):
                 strides=self.strides, padding=self.padding)
 
 
+@keras.saving.register_keras_serializable(package="ntk_tf")
 class AdaptiveAvgPool2D(keras.layers.Layer):
   """torch.nn.AdaptiveAvgPool2d: averages over bins [floor(i H/o), ceil((i+1) H/o))."""
 
@@ -185,6 +189,7 @@ def pooled_size(size: int, pool: int, stride: Optional[int] = None) -> int:
   return (size - pool) // stride + 1
 
 
+@keras.saving.register_keras_serializable(package="ntk_tf")
 class MaxPool2D(keras.layers.Layer):
   """Non-overlapping max-pooling (pool = stride, floor mode, as torch.nn.MaxPool2d(k)).
 

@@ -34,6 +34,7 @@ def resnet18(num_outputs: int = 10, input_shape=(32, 32, 3), dtype=None) -> kera
   return keras.Model(inp, layers.Dense(num_outputs, dtype=dtype)(h), name="resnet18")
 
 
+@keras.saving.register_keras_serializable(package="ntk_tf")
 class ClassToken(layers.Layer):
   """Prepends a learned token to a sequence (batch, S, D) -> (batch, S + 1, D)."""
 
@@ -47,6 +48,7 @@ class ClassToken(layers.Layer):
     return keras.ops.concatenate([token, x], axis=1)
 
 
+@keras.saving.register_keras_serializable(package="ntk_tf")
 class PositionEmbedding(layers.Layer):
   """Adds a learned embedding per position of a sequence (batch, S, D)."""
 
@@ -58,6 +60,7 @@ class PositionEmbedding(layers.Layer):
     return x + keras.ops.cast(self.positions, x.dtype)
 
 
+@keras.saving.register_keras_serializable(package="ntk_tf")
 class FirstToken(layers.Layer):
   """(batch, S, D) -> (batch, D): the class token's state, as the readout reads it."""
 
