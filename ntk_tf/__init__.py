@@ -40,6 +40,9 @@ _PUBLIC = {
     "kernel_ridge": ("ntk_tf.solvers.kernel", "kernel_ridge"),
     "interpolate": ("ntk_tf.solvers.kernel", "interpolate"),
     "predict": ("ntk_tf.solvers.kernel", "gradient_flow"),
+    "ntk_posterior": ("ntk_tf.solvers.posterior", "ntk_posterior"),
+    "nngp_posterior": ("ntk_tf.solvers.posterior", "nngp_posterior"),
+    "EnsemblePredictor": ("ntk_tf.solvers.posterior", "EnsemblePredictor"),
     # Spectra.
     "singular_values_from_kernel": ("ntk_tf.spectral", "singular_values_from_kernel"),
     "effective_rank": ("ntk_tf.spectral", "effective_rank"),

@@ -39,6 +39,19 @@ class ExamplesTest(absltest.TestCase):
     self.assertIn("max |difference| of predictions 0.0e+00", proc.stdout)
     self.assertTrue(os.listdir(os.path.join(log_dir, "network")))  # TensorBoard events.
 
+  def test_predict_with_uncertainty_example(self):
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples",
+                                                        "predict_with_uncertainty.py")],
+                          capture_output=True, text=True, check=False, cwd=ROOT)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    rows = re.findall(r"(NTK-GP, t = [\d.inf]+|NNGP posterior[^:]*): test accuracy ([\d.]+)%, "
+                      r"predictive sd ([\d.]+) on the \d+ right and ([\d.]+) on the",
+                      proc.stdout)
+    self.assertLen(rows, 3)
+    for _, accuracy, right, wrong in rows:
+      self.assertBetween(float(accuracy), 85, 100)   # 300 digits of 8x8: ~95%.
+      self.assertGreater(float(wrong), float(right))  # Less sure where it is wrong.
+
 
 if __name__ == "__main__":
   absltest.main()
