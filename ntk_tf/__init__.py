@@ -23,6 +23,7 @@ except Exception:  # pylint: disable=broad-except  # Not installed: a source che
 _PUBLIC = {
     # Kernels.
     "empirical_ntk": ("ntk_tf.ntk.empirical", "empirical_ntk"),
+    "kernel_fn": ("ntk_tf.ntk.empirical", "kernel_fn"),
     "infinite_kernels": ("ntk_tf.ntk.infinite", "kernels"),
     "monte_carlo_kernels": ("ntk_tf.ntk.monte_carlo", "kernels"),
     "flatten_kernel": ("ntk_tf.ntk.empirical", "flatten"),

@@ -73,6 +73,10 @@ class NTKMonitor(keras.callbacks.Callback):
       raise ConfigError(f"NTKMonitor: the probe set of {n} samples does not fit "
                         f"memory_limit_gb={self.memory_limit_gb} ({error}); "
                         f"{fits} samples would, or raise memory_limit_gb.") from None
+    # Traced once for the whole fit: each measurement only sets the weights.
+    self._kernel = empirical.kernel_fn(self.model, self.outputs, method=self.method,
+                                       memory_limit_gb=self.memory_limit_gb,
+                                       log_every_seconds=600.0)
     if self.log_dir:
       self._writer = tf.summary.create_file_writer(self.log_dir)
     self._step = 0
@@ -105,9 +109,7 @@ class NTKMonitor(keras.callbacks.Callback):
 
   def _measure(self, epoch: Optional[int]):
     start = time.time()
-    kernel = empirical.empirical_ntk(self.model, self.probe_x, method=self.method,
-                                     memory_limit_gb=self.memory_limit_gb,
-                                     outputs=self.outputs, log_every_seconds=600.0)
+    kernel = self._kernel(self.probe_x)
     if self._initial is None:
       self._initial = kernel
     sigma = spectral.singular_values_from_kernel(kernel)

@@ -402,8 +402,11 @@ class _Engine:
   def __init__(self, model: keras.Model, params: Sequence, dtype, jit_compile: bool = False,
                trace: bool = False):
     self.model, self.dtype, self.trace = model, dtype, trace  # trace: outputs="trace".
-    self.params = [tf.convert_to_tensor(p, dtype=dtype) for p in params]
-    self.non_trainable = [v.value for v in model.non_trainable_variables]
+    # Variables, so that the traced functions serve any weights (set_params), not constants.
+    self.params = [tf.Variable(tf.convert_to_tensor(p, dtype=dtype), trainable=False,
+                               name=f"kernel_params_{i}") for i, p in enumerate(params)]
+    self.non_trainable = [tf.Variable(v.value, trainable=False, name=f"kernel_state_{i}")
+                          for i, v in enumerate(model.non_trainable_variables)]
     self.num_outputs = model_shapes(model)[1]
     self.input_dtype = input_dtype(model, dtype)
     self.param_layers = [l for l in model.layers
@@ -419,6 +422,14 @@ class _Engine:
     for name in ("jacobian", "ntvp_block", "layer_features"):
       setattr(self, name, tf.function(getattr(self, "_" + name), jit_compile=jit_compile,
                                       autograph=False))
+
+  def set_params(self, params):
+    """The weights the next kernels are taken at (same shapes; nothing is retraced), and the
+    model's non-trainable state as it is now."""
+    for variable, value in zip(self.params, params):
+      variable.assign(tf.convert_to_tensor(value, dtype=self.dtype))
+    for variable, current in zip(self.non_trainable, self.model.non_trainable_variables):
+      variable.assign(current.value)
 
   def f(self, params, x):
     out, _ = self.model.stateless_call(list(params), self.non_trainable, x)
@@ -791,13 +802,245 @@ def _single_output(model, output_index: Optional[int]):
   return keras.Model(model.inputs, outputs[output_index])
 
 
+OUTPUT_MODES = ("full", "all", "trace", "diagonal")
+
+
+class KernelFunction:
+  """Θ(x1, x2) of one model, reusable: kernel_fn(x1, x2=None, params=None).
+
+  Traced functions, the model's survey and checks are made once and serve every call, at any
+  weights (params) and inputs of the model's shape: a second 6000x6000 LeNet kernel skips the
+  tracing that is most of the first (BUILD_NOTES, issue 29). See `kernel_fn` for arguments.
+  """
+
+  def __init__(self, model: keras.Model, *, outputs: str = "full", output_axes=None,
+               method: str = "auto", dtype=None, memory_limit_gb: float = 4.0,
+               block_size: Optional[int] = None, jit_compile: bool = False,
+               log_every_seconds: float = 30.0, devices=None,
+               output_index: Optional[int] = None):
+    if outputs not in OUTPUT_MODES:
+      raise ConfigError(f"outputs={outputs!r}; use 'full' (every output pair), 'diagonal' "
+                        "(each output with itself) or 'trace' (their average).")
+    if method not in METHODS:
+      raise ConfigError(f"empirical NTK method {method!r}; use one of {', '.join(METHODS)}.")
+    model = _single_output(_check_built(model), output_index)
+    model_dtype = model.trainable_weights[0].dtype
+    self.dtype = tf.as_dtype(dtype or model_dtype)
+    if self.dtype != tf.as_dtype(model_dtype):
+      raise ConfigError(f"the model computes in {tf.as_dtype(model_dtype).name}; for a "
+                        f"{self.dtype.name} kernel build the model with "
+                        f"dtype='{self.dtype.name}'.")
+    self.original, self.model = model, model
+    self.output_shape, self.kept = None, None
+    self._output_axes = output_axes
+    self.outputs = "full" if outputs == "all" else outputs
+    self.method, self.memory_limit_gb, self.block_size = method, memory_limit_gb, block_size
+    self.jit_compile, self.log_every_seconds, self.devices = jit_compile, log_every_seconds, \
+        devices
+    self._engines = {}
+    self._checked = False
+
+  def _prepare(self, x1):
+    """Once, on the first inputs: the output shape (a model with outputs of rank > 2 is
+    flattened), which output axes are kept, the differentiability check."""
+    if self._checked:
+      return
+    model = self.original
+    expected = model_shapes(model, x1)[0]
+    shape = _output_shape(model, x1)
+    if self._output_axes is None:
+      kept = tuple(range(len(shape)))
+    else:
+      axes = (self._output_axes,) if isinstance(self._output_axes, int) else \
+          tuple(self._output_axes)
+      if any(not -len(shape) <= a < len(shape) for a in axes):
+        raise ConfigError(f"output_axes={self._output_axes} for a model whose outputs are "
+                          f"(batch,) + {shape}: give axes among 0..{len(shape) - 1} (the batch "
+                          "axis excluded), or -1 for the last.")
+      kept = tuple(sorted({a % len(shape) for a in axes}))
+    self.output_shape, self.kept = shape, kept
+    if len(shape) != 1:
+      self.model = _flattened(model, expected, input_dtype(model, self.dtype))
+    self.expected = model_shapes(self.model, x1)[0]
+    self.fed_dtype = input_dtype(self.model, self.dtype)
+    _check_differentiable(self.model, self.expected, self.fed_dtype)
+    self._checked = True
+
+  def __call__(self, x1, x2=None, params: Optional[Sequence] = None,
+               checkpoint_dir: Optional[str] = None) -> np.ndarray:
+    """Θ(x1, x2) (x2=None: the symmetric Θ(x1, x1)) at params (default: the model's current
+    weights), float64: (n1, n2, *out, *out) for outputs="full", (n1, n2, *out) "diagonal",
+    (n1, n2) "trace" (out: the kept output axes)."""
+    symmetric = x2 is None
+    x1 = np.asarray(x1)
+    x2 = x1 if symmetric else np.asarray(x2)
+    self._prepare(x1)
+    model = self.model
+    for name, x in (("x1", x1), ("x2", x2)):
+      _check_inputs(model, x, name, self.expected, self.fed_dtype)
+    if params is None:
+      params = [v.value for v in model.trainable_weights]
+    if len(params) != len(model.trainable_weights) or any(
+        tuple(p.shape) != tuple(w.shape) for p, w in zip(params, model.trainable_weights)):
+      raise ConfigError("params do not match the model's weights (count or shapes); pass the "
+                        "weights of this architecture and width, in trainable_weights order.")
+    require_finite_inputs(x1, x2)
+    for weight, value in zip(model.trainable_weights, params):
+      require_finite(value, f"the weight {weight.path} the empirical NTK is taken at",
+                     "a diverged training run? Take the kernel at its last good checkpoint, "
+                     "or lower the learning rate that produced these weights.")
+    # Only when every output axis is kept is the output trace the engine's own (L times
+    # fewer flops); otherwise every output pair is computed and reduced here.
+    trace = self.outputs == "trace" and len(self.kept) == len(self.output_shape)
+    theta = self._kernel(x1, x2, symmetric, params, trace, checkpoint_dir)
+    return theta if trace else self._reduce(theta)
+
+  def _reduce(self, theta: np.ndarray) -> np.ndarray:
+    """(n1, n2, P, P) over the flattened outputs -> the requested outputs and axes."""
+    n1, n2 = theta.shape[:2]
+    shape, kept = self.output_shape, self.kept
+    traced = [a for a in range(len(shape)) if a not in kept]
+    if len(shape) == 1 and not traced:
+      full = theta
+    else:
+      t = theta.reshape((n1, n2) + shape + shape)
+      rank = len(shape)
+      letters = "abcdefgh"[:rank]
+      right = "".join(letters[a] if a in traced else letters[a].upper() for a in range(rank))
+      left = letters
+      kept_left = "".join(letters[a] for a in kept)
+      kept_right = "".join(letters[a].upper() for a in kept)
+      full = np.einsum(f"ij{left}{right}->ij{kept_left}{kept_right}", t) / max(
+          1, int(np.prod([shape[a] for a in traced])))
+    if self.outputs == "full":
+      return full
+    k = len(kept)
+    out_shape = tuple(shape[a] for a in kept)
+    diagonal = np.einsum("ijaa->ija", full.reshape(
+        (n1, n2, int(np.prod(out_shape)), int(np.prod(out_shape))))).reshape((n1, n2) + out_shape)
+    if self.outputs == "diagonal":
+      return diagonal
+    return diagonal.reshape(n1, n2, -1).mean(axis=-1) if k else diagonal
+
+  def _kernel(self, x1, x2, symmetric, params, trace, checkpoint_dir):
+    model, dtype = self.model, self.dtype
+    outputs = "trace" if trace else "all"
+    n1, n2 = len(x1), len(x2)
+    p = plan(model, n1, n2, self.method, self.memory_limit_gb, self.block_size, dtype.size,
+             outputs=outputs, symmetric=symmetric)
+    memory.check(p.peak_bytes, f"the {n1}x{n2} empirical NTK ({p.method}, blocks of "
+                 f"{p.block_size})", "lower memory_limit_gb below that (smaller blocks, the "
+                 "same kernel) or use fewer samples.")
+    if trace not in self._engines:
+      self._engines[trace] = _Engine(model, params, dtype, self.jit_compile, trace)
+    engine = self._engines[trace]
+    engine.set_params(params)
+    num_out, log_every_seconds = engine.num_outputs, self.log_every_seconds
+    logging.info("empirical NTK %dx%d (L=%d) by '%s': blocks of %d samples, %d block pairs, "
+                 "%s", n1, n2, num_out, p.method, p.block_size, p.num_blocks, p.describe())
+    if p.layer_orders and _LOGGED_ORDERS.get(model) != p.layer_orders:  # Once per model.
+      _LOGGED_ORDERS[model] = p.layer_orders
+      for name, order, why in p.layer_orders:
+        logging.info("  %s: %s (%s)", name, order, why)
+    if checkpoint_dir:
+      blocked.open_checkpoints(
+          checkpoint_dir, _fingerprint(p, dtype, x1, x2, params, outputs),
+          "pass the same inputs, weights and block_size as the interrupted run, or an empty "
+          "directory.")
+    # The cache may fill what the plan leaves of the budget, and of the memory free now.
+    room = memory.budget(self.memory_limit_gb)[0] or int(self.memory_limit_gb * 2 ** 30)
+    cache, spare = {}, max(0, room - p.peak_bytes)
+
+    def features(x, key, keep=None):
+      """Features of a block, cached: every block's as long as they fit in the budget the
+      plan leaves (then each is computed once per kernel), else a new block evicts every
+      cached one except `keep` (two blocks' features are in the plan's peak)."""
+      if key not in cache:
+        if cache:
+          held = sum(_nbytes(v) for v in cache.values())
+          per_block = held / len(cache)
+          if held + per_block > spare + 2 * per_block:  # The peak planned holds two blocks'.
+            for stale in [k for k in cache if k != keep]:
+              del cache[stale]
+        if p.method == "structured":
+          cache[key] = engine.block_features(x, p.batch)
+        else:
+          t = tf.constant(x, dtype=engine.input_dtype)
+          cache[key] = engine.jacobian(t) if p.method == "jacobian" else t
+      return cache[key]
+
+    def compute(rows, cols, device):
+      del device  # The driver places the work.
+      i, j = rows.start // p.block_size, cols.start // p.block_size
+      a = features(x1[rows], ("x1", i))
+      b = features(x2[cols], ("x1" if symmetric else "x2", j), keep=("x1", i))
+      if p.method == "jacobian":
+        return {"array": engine.contract(a, b)}
+      if p.method == "structured":
+        partial = checkpoint_dir and os.path.join(checkpoint_dir, f"partial_{i}_{j}.npz")
+        return {"array": engine.structured_block(a, b, trace=trace, chunk_bytes=p.chunk_bytes,
+                                                 partial=partial,
+                                                 log_every_seconds=log_every_seconds)}
+      return {"array": engine.ntvp_block(a, b)}
+
+    def finish(name, block):
+      del name
+      if trace and block.ndim == 4:
+        block = np.einsum("ijaa->ij", block)
+      return block / num_out if trace else block
+
+    return blocked.run(
+        n1, n2, p.block_size, symmetric=symmetric,
+        trailing={"array": () if trace else (num_out, num_out)}, compute=compute,
+        label="empirical NTK",
+        where=lambda r, c: (f"the empirical NTK block of samples {r.start}:{r.stop} x "
+                            f"{c.start}:{c.stop}"),
+        fix=("the inputs and weights were finite, so this is an overflow: standardize the "
+             "inputs, lower the init scale (w_std), or compute in float64 (dtype='float64')."),
+        finish=finish, checkpoint_dir=checkpoint_dir, devices=self.devices,
+        log_every_seconds=log_every_seconds)["array"]
+
+
+def kernel_fn(model: keras.Model, outputs: str = "full", **kwargs) -> KernelFunction:
+  """A reusable empirical-NTK function of `model` (cf. Neural Tangents' empirical_kernel_fn):
+  kernel_fn(model)(x1, x2=None, params=None, checkpoint_dir=None).
+
+  Args:
+    outputs: "full" (every output pair: (n1, n2, *out, *out)), "diagonal" (each output with
+      itself: (n1, n2, *out)) or "trace" (their average: (n1, n2); the structured method then
+      contracts the outputs inside its products, L times fewer flops).
+    output_axes: for outputs of rank > 2 (e.g. (batch, T, L)), the output axes kept (counted
+      without the batch axis; default all); the others are averaged over their diagonal, as
+      Neural Tangents' trace_axes.
+    method, dtype, memory_limit_gb, block_size, jit_compile, log_every_seconds, devices,
+      output_index: as empirical_ntk.
+  """
+  return KernelFunction(model, outputs=outputs, **kwargs)
+
+
+def _output_shape(model, x1) -> tuple:
+  """The per-sample output shape of a built model (called once on x1[:1] if undeclared)."""
+  try:
+    return tuple(int(d) for d in model.output_shape[1:])
+  except (AttributeError, ValueError, TypeError):
+    return tuple(int(d) for d in model(np.asarray(x1)[:1], training=False).shape[1:])
+
+
+def _flattened(model, sample_shape, fed_dtype):
+  """model with its outputs (batch, ...) reshaped to (batch, P)."""
+  inputs = keras.Input(tuple(sample_shape), dtype=fed_dtype)
+  out = keras.layers.Flatten(dtype=model.trainable_weights[0].dtype)(model(inputs))
+  return keras.Model(inputs, out, name=f"{model.name}_flat")
+
+
 def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence] = None,
                   method: str = "auto", dtype=None, memory_limit_gb: float = 4.0,
                   block_size: Optional[int] = None, checkpoint_dir: Optional[str] = None,
                   jit_compile: bool = False, log_every_seconds: float = 30.0,
                   outputs: str = "all", devices=None,
                   output_index: Optional[int] = None) -> np.ndarray:
-  """The empirical NTK of `model` at `params` (default: its current weights).
+  """The empirical NTK of `model` at `params` (default: its current weights); one call of
+  kernel_fn (whose KernelFunction reuses its traced functions across calls).
 
   Any built Keras model: Sequential, functional (branches, skip connections, shared layers) or
   subclassed. The kernel is taken in inference mode (BatchNormalization uses its moving
@@ -825,102 +1068,8 @@ def empirical_ntk(model: keras.Model, x1, x2=None, *, params: Optional[Sequence]
     float64 array (n1, n2, L, L) (`flatten` gives the (n1·L, n2·L) matrix), or (n1, n2) with
     outputs="trace".
   """
-  model = _single_output(_check_built(model), output_index)
-  model_dtype = model.trainable_weights[0].dtype
-  dtype = tf.as_dtype(dtype or model_dtype)
-  if dtype != tf.as_dtype(model_dtype):
-    raise ConfigError(f"the model computes in {tf.as_dtype(model_dtype).name}; for a "
-                      f"{dtype.name} kernel build the model with dtype='{dtype.name}'.")
-  symmetric = x2 is None
-  x1 = np.asarray(x1)
-  x2 = x1 if symmetric else np.asarray(x2)
-  expected = model_shapes(model, x1)[0]
-  fed_dtype = input_dtype(model, dtype)
-  for name, x in (("x1", x1), ("x2", x2)):
-    _check_inputs(model, x, name, expected, fed_dtype)
-  if params is None:
-    params = [v.value for v in model.trainable_weights]
-  if len(params) != len(model.trainable_weights) or any(
-      tuple(p.shape) != tuple(w.shape) for p, w in zip(params, model.trainable_weights)):
-    raise ConfigError("params do not match the model's weights (count or shapes); pass the "
-                      "weights of this architecture and width, in trainable_weights order.")
-  if outputs not in ("all", "trace"):
-    raise ConfigError(f"outputs={outputs!r}; use 'all' or 'trace'.")
-  require_finite_inputs(x1, x2)
-  _check_differentiable(model, expected, fed_dtype)
-  for weight, value in zip(model.trainable_weights, params):
-    require_finite(value, f"the weight {weight.path} the empirical NTK is taken at",
-                   "a diverged training run? Take the kernel at its last good checkpoint, or "
-                   "lower the learning rate that produced these weights.")
-  trace = outputs == "trace"
-  n1, n2 = len(x1), len(x2)
-  p = plan(model, n1, n2, method, memory_limit_gb, block_size, dtype.size, outputs=outputs,
-           symmetric=symmetric)
-  memory.check(p.peak_bytes, f"the {n1}x{n2} empirical NTK ({p.method}, blocks of "
-               f"{p.block_size})", "lower memory_limit_gb below that (smaller blocks, the same "
-               "kernel) or use fewer samples.")
-  engine = _Engine(model, params, dtype, jit_compile, trace)
-  num_out = engine.num_outputs
-  logging.info("empirical NTK %dx%d (L=%d) by '%s': blocks of %d samples, %d block pairs, "
-               "%s", n1, n2, num_out, p.method, p.block_size, p.num_blocks, p.describe())
-  if p.layer_orders and _LOGGED_ORDERS.get(model) != p.layer_orders:  # Once per model.
-    _LOGGED_ORDERS[model] = p.layer_orders
-    for name, order, why in p.layer_orders:
-      logging.info("  %s: %s (%s)", name, order, why)
-  if checkpoint_dir:
-    blocked.open_checkpoints(
-        checkpoint_dir, _fingerprint(p, dtype, x1, x2, params, outputs),
-        "pass the same inputs, weights and block_size as the interrupted run, or an empty "
-        "directory.")
-  # The cache may fill what the plan leaves of the budget, and of the memory free now.
-  room = memory.budget(memory_limit_gb)[0] or int(memory_limit_gb * 2 ** 30)
-  cache, spare = {}, max(0, room - p.peak_bytes)
-
-  def features(x, key, keep=None):
-    """Features of a block, cached: every block's as long as they fit in the budget the plan
-    leaves (then each is computed once per kernel), else a new block evicts every cached one
-    except `keep` (two blocks' features are in the plan's peak)."""
-    if key not in cache:
-      if cache:
-        held = sum(_nbytes(v) for v in cache.values())
-        per_block = held / len(cache)
-        if held + per_block > spare + 2 * per_block:  # The peak planned holds two blocks'.
-          for stale in [k for k in cache if k != keep]:
-            del cache[stale]
-      if p.method == "structured":
-        cache[key] = engine.block_features(x, p.batch)
-      else:
-        t = tf.constant(x, dtype=engine.input_dtype)
-        cache[key] = engine.jacobian(t) if p.method == "jacobian" else t
-    return cache[key]
-
-  def compute(rows, cols, device):
-    del device  # The driver places the work.
-    i, j = rows.start // p.block_size, cols.start // p.block_size
-    a = features(x1[rows], ("x1", i))
-    b = features(x2[cols], ("x1" if symmetric else "x2", j), keep=("x1", i))
-    if p.method == "jacobian":
-      return {"array": engine.contract(a, b)}
-    if p.method == "structured":
-      partial = checkpoint_dir and os.path.join(checkpoint_dir, f"partial_{i}_{j}.npz")
-      return {"array": engine.structured_block(a, b, trace=trace, chunk_bytes=p.chunk_bytes,
-                                               partial=partial,
-                                               log_every_seconds=log_every_seconds)}
-    return {"array": engine.ntvp_block(a, b)}
-
-  def finish(name, block):
-    del name
-    if trace and block.ndim == 4:
-      block = np.einsum("ijaa->ij", block)
-    return block / num_out if trace else block
-
-  return blocked.run(
-      n1, n2, p.block_size, symmetric=symmetric,
-      trailing={"array": () if trace else (num_out, num_out)}, compute=compute,
-      label="empirical NTK",
-      where=lambda r, c: (f"the empirical NTK block of samples {r.start}:{r.stop} x "
-                          f"{c.start}:{c.stop}"),
-      fix=("the inputs and weights were finite, so this is an overflow: standardize the "
-           "inputs, lower the init scale (w_std), or compute in float64 (dtype='float64')."),
-      finish=finish, checkpoint_dir=checkpoint_dir, devices=devices,
-      log_every_seconds=log_every_seconds)["array"]
+  return KernelFunction(model, outputs=outputs, method=method, dtype=dtype,
+                        memory_limit_gb=memory_limit_gb, block_size=block_size,
+                        jit_compile=jit_compile, log_every_seconds=log_every_seconds,
+                        devices=devices, output_index=output_index)(
+                            x1, x2, params=params, checkpoint_dir=checkpoint_dir)
