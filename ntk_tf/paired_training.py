@@ -22,7 +22,6 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 from absl import logging
-from tensorflow.core.framework import summary_pb2
 
 from ntk_tf import distribute, progress, training
 from ntk_tf.errors import ConfigError, DataError
@@ -378,18 +377,11 @@ def _log_epoch(record, seconds, steps):
   logging.info(" | ".join(parts))
 
 
-# TensorBoard's scalar-plugin metadata, so scalars show without the tensorboard package
-# (tf.summary.scalar needs it; TensorFlow 2.21 no longer depends on it).
-_SCALAR_METADATA = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
-).SerializeToString()
-
-
 def _write_scalars(writer, record):
   with writer.as_default(step=record["epoch"]):
     scalars = {"learning_rate": record["learning_rate"]}
     for which in ("standard", "linearized"):
       scalars.update({f"{which}/{k}": v for k, v in record.get(which, {}).items()})
     for tag, value in scalars.items():
-      tf.summary.write(tag, tf.constant(value, tf.float32), metadata=_SCALAR_METADATA)
+      tf.summary.scalar(tag, value)
   writer.flush()
