@@ -156,6 +156,11 @@ def main(argv):
   print(f"results in {os.path.join(workdir, 'results.json')}")
 
 
-if __name__ == "__main__":
+def run():
+  """The `ntk-tf` console script: python -m ntk_tf.main."""
   cli.quiet_start(sys.argv)
   app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+  run()

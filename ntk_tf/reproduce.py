@@ -575,7 +575,12 @@ def main(argv):
     sys.exit(1)
 
 
-if __name__ == "__main__":
+def run():
+  """The `ntk-tf-reproduce` console script: python -m ntk_tf.reproduce."""
   cli.quiet_start(sys.argv)
   define_flags()
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -114,6 +114,21 @@ class ErrorLineTest(parameterized.TestCase):
     self.assertTrue(os.path.exists(os.path.join(workdir, "config.json")))  # Written before.
 
 
+class ConsoleScriptsTest(absltest.TestCase):
+
+  def test_installed_scripts_run_main_and_reproduce(self):
+    from importlib import metadata  # pylint: disable=g-import-not-at-top
+    scripts = {e.name: e.value for e in metadata.entry_points(group="console_scripts")
+               if e.name.startswith("ntk-tf")}
+    self.assertEqual(scripts, {"ntk-tf": "ntk_tf.main:run",
+                               "ntk-tf-reproduce": "ntk_tf.reproduce:run"})
+    script = os.path.join(os.path.dirname(sys.executable), "ntk-tf")
+    result = subprocess.run([script, "--config=configs/nope.py"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300, check=False)
+    self.assertEqual(result.returncode, 2, result.stderr)
+    self.assertIn("ntk_tf: error: config file configs/nope.py does not exist", result.stderr)
+
+
 class ListTest(absltest.TestCase):
 
   def test_list_names_every_config_with_its_experiment_paper_and_runtime(self):
