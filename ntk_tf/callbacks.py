@@ -29,7 +29,8 @@ class NTKMonitor(keras.callbacks.Callback):
     probe_x: (n, ...) inputs of the model.
     probe_y: optional (n, L) targets (e.g. one-hot labels) for the label alignment.
     every: measure every this many epochs (or steps); also at the start of fit.
-    unit: "epoch" or "step".
+    unit: "epoch" or "step" (steps as Keras reports batches: with steps_per_execution > 1,
+      one per execution).
     log_dir: TensorBoard directory (None: no summaries).
     results_path: JSON-lines file appended with one record per measurement (None: none).
     outputs: "all" (the n·L × n·L kernel, as Samarin et al.'s spectra) or "trace" (n × n).
@@ -70,16 +71,17 @@ class NTKMonitor(keras.callbacks.Callback):
                      outputs=self.outputs, symmetric=True)
     except ConfigError as error:
       fits = self._largest_probe_set(n)
+      advice = (f"{fits} samples would, or raise memory_limit_gb" if fits else
+                "not even one sample fits: raise memory_limit_gb")
       raise ConfigError(f"NTKMonitor: the probe set of {n} samples does not fit "
-                        f"memory_limit_gb={self.memory_limit_gb} ({error}); "
-                        f"{fits} samples would, or raise memory_limit_gb.") from None
+                        f"memory_limit_gb={self.memory_limit_gb} ({error}); {advice}.") from None
     # Traced once for the whole fit: each measurement only sets the weights.
     self._kernel = empirical.kernel_fn(self.model, self.outputs, method=self.method,
                                        memory_limit_gb=self.memory_limit_gb,
                                        log_every_seconds=600.0)
     if self.log_dir:
       self._writer = tf.summary.create_file_writer(self.log_dir)
-    self._step = 0
+    self._initial = None  # Distances from the start of this fit; steps go on across fits.
     self._measure(epoch=0)
 
   def _largest_probe_set(self, n: int) -> int:
@@ -110,6 +112,9 @@ class NTKMonitor(keras.callbacks.Callback):
   def _measure(self, epoch: Optional[int]):
     start = time.time()
     kernel = self._kernel(self.probe_x)
+    if kernel.ndim > 4:  # Outputs of rank > 1: (n, n, *out, *out) -> (n, n, P, P).
+      n, size = len(kernel), int(np.sqrt(kernel[0, 0].size))
+      kernel = kernel.reshape(n, n, size, size)
     if self._initial is None:
       self._initial = kernel
     sigma = spectral.singular_values_from_kernel(kernel)

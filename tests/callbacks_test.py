@@ -84,6 +84,16 @@ class NTKMonitorTest(Float64TestCase):
                 "ntk/log10_singular_values", "ntk/kernel"):
       self.assertIn(tag, tags)
 
+  def test_a_second_fit_measures_from_its_own_start_and_steps_go_on(self):
+    x, _ = data()
+    model = small_cnn()
+    monitor = callbacks.NTKMonitor(x[:4], outputs="trace")
+    self.fit(model, monitor, epochs=1)
+    self.fit(model, monitor, epochs=1)
+    self.assertEqual([r["step"] for r in monitor.records], [0, 3, 3, 6])
+    self.assertEqual(monitor.records[2]["kernel_distance"], 0.0)
+    self.assertGreater(monitor.records[3]["kernel_distance"], 0.0)
+
   def test_every_n_steps(self):
     x, _ = data()
     monitor = callbacks.NTKMonitor(x[:4], every=2, unit="step", outputs="trace")
@@ -102,9 +112,9 @@ class NTKMonitorTest(Float64TestCase):
     x, _ = data()
     model = small_cnn()
     before = [w.numpy().copy() for w in model.weights]
-    monitor = callbacks.NTKMonitor(np.repeat(x, 400, axis=0), memory_limit_gb=0.01)
+    monitor = callbacks.NTKMonitor(np.repeat(x, 400, axis=0), memory_limit_gb=0.2)
     with self.assertRaisesRegex(ConfigError, r"probe set of 4800 samples does not fit "
-                                             r"memory_limit_gb=0.01 .* \d+ samples would"):
+                                             r"memory_limit_gb=0.2 .* \d+ samples would"):
       self.fit(model, monitor)
     for w, b in zip(model.weights, before):
       np.testing.assert_array_equal(w.numpy(), b)

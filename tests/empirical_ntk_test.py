@@ -233,6 +233,19 @@ class BlocksAndBudgetTest(parameterized.TestCase, test_utils.TestCase):
     self.assertLessEqual(empirical.plan(model, 600, 600, "structured", limit, fits).peak_bytes,
                          limit * 2 ** 30)
 
+  def test_a_block_larger_than_the_data_is_the_data(self):
+    model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
+    self.assertEqual(empirical.plan(model, 600, 600, "structured", 8.0,
+                                    block_size=5000).block_size, 600)
+
+  @parameterized.parameters("jacobian", "ntvp")
+  def test_trace_saves_nothing_but_the_output_for_unstructured_methods(self, method):
+    # Only the structured contraction sums the outputs inside its products.
+    model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
+    full = empirical.plan(model, 50, 50, method, 8.0, block_size=10)
+    trace = empirical.plan(model, 50, 50, method, 8.0, block_size=10, outputs="trace")
+    self.assertEqual(full.peak_bytes - trace.peak_bytes, full.output_bytes - trace.output_bytes)
+
   def test_plan_picks_structured_and_fits_budget(self):
     model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
     plan = empirical.plan(model, 600, 600, memory_limit_gb=2.0)

@@ -50,7 +50,7 @@ class KernelFnTest(test_utils.TestCase, parameterized.TestCase):
     x = np.random.default_rng(1).normal(size=shape)
     kernel = ntk_tf.kernel_fn(model, method=method)
     first = kernel(x)
-    engine = kernel._engines[False]  # pylint: disable=protected-access
+    engine, = kernel._engines.values()  # pylint: disable=protected-access
     traced = engine.layer_features if method == "auto" else engine.jacobian
     count = traced.experimental_get_tracing_count()
     rng = np.random.default_rng(2)

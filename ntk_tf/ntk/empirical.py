@@ -197,13 +197,16 @@ def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize
   """Working memory of one block pair of `block` samples (the dominant terms); other: the
   samples of the pair's other block (default `block`), for the structured survey path."""
   activations = _activation_size(model)
-  result = blocked.pair_bytes(block, 1 if trace else num_outputs ** 2, itemsize)
+  # Only the structured contraction sums the outputs inside its products; the others form
+  # every output pair and take the trace afterwards.
+  result = blocked.pair_bytes(block, 1 if trace and method == "structured" else
+                              num_outputs ** 2, itemsize)
   if method == "jacobian":  # Both blocks' Jacobians plus pfor's per-output work space:
     # 2.8x one block's, measured on LeNet x1 (2.7x) and ResNet-18 (2.5x).
     return int(2.8 * block * num_outputs * (num_params + activations) * itemsize) + result
   if method == "ntvp":  # block·L rows of J, then JVPs over `block` samples, NTVP_CHUNK at once.
     return (2 * block * num_outputs * num_params
-            + 4 * block * NTVP_CHUNK * activations) * itemsize
+            + 4 * block * NTVP_CHUNK * activations) * itemsize + result
   if not _plain_layer_list(model):
     return structured.block_bytes(_structured_survey(model)[0], activations, num_outputs,
                                   itemsize, block, trace, other)
@@ -358,6 +361,8 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
       found, high = (middle, high) if cost(method, middle) <= available else (found, middle - 1)
     return found
   requested = block_size
+  if block_size is not None:  # A block larger than the data is the data.
+    block_size = min(int(block_size), max(n1, n2))
   if block_size is None:
     high = max(n1, n2)
     if method == "structured" and not _plain_layer_list(model):
@@ -426,6 +431,8 @@ class _Engine:
   def set_params(self, params):
     """The weights the next kernels are taken at (same shapes; nothing is retraced), and the
     model's non-trainable state as it is now."""
+    if len(params) != len(self.params):
+      raise ConfigError(f"{len(params)} weights given for an engine of {len(self.params)}.")
     for variable, value in zip(self.params, params):
       variable.assign(tf.convert_to_tensor(value, dtype=self.dtype))
     for variable, current in zip(self.non_trainable, self.model.non_trainable_variables):
@@ -838,12 +845,13 @@ class KernelFunction:
     self.jit_compile, self.log_every_seconds, self.devices = jit_compile, log_every_seconds, \
         devices
     self._engines = {}
-    self._checked = False
+    self._checked = None  # The trainable weights (ids) the checks were made for.
 
   def _prepare(self, x1):
     """Once, on the first inputs: the output shape (a model with outputs of rank > 2 is
     flattened), which output axes are kept, the differentiability check."""
-    if self._checked:
+    weights = tuple(id(w) for w in self.original.trainable_weights)
+    if self._checked == weights:
       return
     model = self.original
     expected = model_shapes(model, x1)[0]
@@ -864,7 +872,7 @@ class KernelFunction:
     self.expected = model_shapes(self.model, x1)[0]
     self.fed_dtype = input_dtype(self.model, self.dtype)
     _check_differentiable(self.model, self.expected, self.fed_dtype)
-    self._checked = True
+    self._checked = weights
 
   def __call__(self, x1, x2=None, params: Optional[Sequence] = None,
                checkpoint_dir: Optional[str] = None) -> np.ndarray:
@@ -931,9 +939,10 @@ class KernelFunction:
     memory.check(p.peak_bytes, f"the {n1}x{n2} empirical NTK ({p.method}, blocks of "
                  f"{p.block_size})", "lower memory_limit_gb below that (smaller blocks, the "
                  "same kernel) or use fewer samples.")
-    if trace not in self._engines:
-      self._engines[trace] = _Engine(model, params, dtype, self.jit_compile, trace)
-    engine = self._engines[trace]
+    key = (trace, tuple(id(w) for w in model.trainable_weights))  # Not after (un)freezing.
+    if key not in self._engines:
+      self._engines[key] = _Engine(model, params, dtype, self.jit_compile, trace)
+    engine = self._engines[key]
     engine.set_params(params)
     num_out, log_every_seconds = engine.num_outputs, self.log_every_seconds
     logging.info("empirical NTK %dx%d (L=%d) by '%s': blocks of %d samples, %d block pairs, "

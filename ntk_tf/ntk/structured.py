@@ -734,7 +734,6 @@ class Survey:
   """Per-sample sizes of the structured computation, read from one traced forward."""
   units: list
   cotangents: int = 0     # Σ_calls output elements (each has L cotangents per sample).
-  inputs: int = 0         # Σ_calls recorded inputs (conv: their patches).
   features: int = 0       # Σ_feature units weights (per-sample gradients, per output).
   fallback: int = 0       # Σ_fallback calls (input + output + weights): per row of its VJPs.
   gram_outputs: int = 0   # Σ_Gram-rule calls output units (the G Gᵀ products' inner size).
@@ -772,6 +771,16 @@ class Survey:
                    for s2, _, _ in self.positionwise[u][1]], default=0)
     return min(PIXEL_CHUNK_BYTES, block * block * largest * itemsize) if largest else 0
 
+  def pixel_stage_bytes(self, num_outputs: int, block: int, itemsize: int,
+                        trace: bool = False) -> int:
+    """_pixel_gram's second stage without the trace: X (L·C, b2·S2) per row of block 1, and
+    its reordered copy."""
+    if trace:
+      return 0
+    return 2 * block * itemsize * max(
+        [num_outputs * c * s for u in self.pixel_units(num_outputs, trace)
+         for s, _, c in self.positionwise[u][1]], default=0)
+
   def pixel_flops(self, num_outputs: int, trace: bool = False) -> float:
     """Flops per sample pair of the pixel-pair contractions (every call pair)."""
     total, l = 0.0, num_outputs
@@ -790,11 +799,14 @@ class Survey:
       if u not in self.called:
         continue
       name = unit.layer.name
+      pair_text, weight_text = (("S²(K+L·C)+8·S²", "L·K·C") if trace else
+                                ("S²(K+L·C)+L²·C·S", "L²·K·C"))
       if u in pixel:
         pairs, weights = (sum(c) for c in zip(*per_pair(u)))
-        found.append((name, "position pairs", f"S²(K+L·C)+L²·C·S = {pairs:.3g} < L²·K·C = "
-                      f"{weights:.3g} flops per sample pair"))
-      elif u in self.gram_units:
+        found.append((name, "position pairs", f"{pair_text} = {pairs:.3g} < {weight_text} = "
+                      f"{weights:.3g} flops per sample pair (summed over calls)"))
+      elif u in self.gram_units and all(shape is None for shape in
+                                        self.positionwise.get(u, (0, [None]))[1]):
         found.append((name, "inputs x cotangents Gram", "(A Aᵀ)⊙(G Gᵀ): the position-pair "
                       "order with one position, never dearer than weight gradients"))
       elif unit.kind == "fallback":
@@ -807,7 +819,8 @@ class Survey:
         shapes = self.positionwise.get(u, (0, [None]))[1]
         if all(shape is not None for shape in shapes):
           pairs, weights = (sum(c) for c in zip(*per_pair(u)))
-          why = f"L²·K·C = {weights:.3g} ≤ S²(K+L·C)+L²·C·S = {pairs:.3g} flops per sample pair"
+          why = (f"{weight_text} = {weights:.3g} ≤ {pair_text} = {pairs:.3g} flops per "
+                 "sample pair (summed over calls)")
         found.append((name, "weight gradients", why))
     return found
 
@@ -881,20 +894,10 @@ def _sizes(unit_list, calls) -> Survey:
       result.fallback += inputs + out + unit.num_params
       result.fallback_rows[call.unit] = (result.fallback_rows.get(call.unit, 0) + inputs + out
                                          + unit.num_params)
-    elif unit.kind in ("conv", "own_conv", "depthwise"):
-      taps = int(np.prod(unit.layer.kernel.shape[:-2]))
-      result.inputs += out // call.probes[0].shape[-1] * taps * call.inputs.shape[-1]
-    elif unit.kind == "separable":  # Depthwise patches of x, and h.
-      x, h, _ = call.inputs
-      taps = int(np.prod(unit.layer.depthwise_kernel.shape[:-2]))
-      result.inputs += size(h) // h.shape[-1] * taps * x.shape[-1] + size(h)
     elif unit.kind == "conv_transpose":  # Patches of the cotangents: per output, like them.
       taps = int(np.prod(unit.layer.kernel.shape[:-2]))
-      result.inputs += size(call.inputs)
       result.cotangents += size(call.inputs) // call.inputs.shape[-1] * taps * \
           call.probes[0].shape[-1]
-    else:
-      result.inputs += size(call.inputs)
     if unit.kind in ("conv", "own_conv", "dense", "own_dense", "einsum"):
       entry = result.positionwise.setdefault(
           call.unit, (int(np.prod(unit.layer.kernel.shape)), []))
@@ -935,4 +938,5 @@ def block_bytes(found: Survey, activations: int, num_outputs: int, itemsize: int
   other = block if other is None else other
   return int(RUNTIME_BYTES + block * forming + other * held
              + blocked.pair_bytes(block, 1 if trace else num_outputs ** 2, itemsize)
-             + 2 * found.pixel_chunk_bytes(num_outputs, block, itemsize, trace))
+             + 2 * found.pixel_chunk_bytes(num_outputs, block, itemsize, trace)
+             + found.pixel_stage_bytes(num_outputs, block, itemsize, trace))
