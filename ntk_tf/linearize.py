@@ -188,10 +188,11 @@ class LinearizedModel(keras.Model):
     loss, gradient, out = self._loss_gradient_and_outputs(x, y, loss_fn)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync  # compute_loss divided by it.
     batch = tf.shape(tf.nest.flatten(x)[0])[0]
-    for metric in self.metrics:
-      if metric.name == "loss":
-        metric.update_state(loss * tf.cast(replicas, loss.dtype), sample_weight=batch)
-    self.optimizer.apply_gradients(zip(gradient, self.u))
+    self._loss_tracker.update_state(loss * tf.cast(replicas, loss.dtype), sample_weight=batch)
+    # An optimizer that scales the loss (loss_scale_factor, mixed precision) unscales the
+    # gradients it is given: scale them as autodiff of the scaled loss would have.
+    scale = self.optimizer.scale_loss(tf.ones((), loss.dtype))
+    self.optimizer.apply_gradients(zip([g * tf.cast(scale, g.dtype) for g in gradient], self.u))
     return self.compute_metrics(x, y, out, sample_weight=sample_weight)
 
 

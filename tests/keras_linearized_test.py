@@ -110,6 +110,18 @@ class KerasLinearizedModelTest(Float64TestCase, parameterized.TestCase):
     self.assertLen(history.history["loss"], 2)
     self.assertTrue(np.all(np.isfinite(history.history["loss"])))
 
+  def test_a_loss_scaling_optimizer_takes_the_same_steps(self):
+    x, y = data()
+    models_ = []
+    for factor in (None, 1024.0):
+      lin = LinearizedModel(small_cnn())
+      lin.compile(optimizer=optimizers.TorchSGD(0.05, momentum=0.9, loss_scale_factor=factor),
+                  loss="mse")
+      lin.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+      models_.append(lin)
+    for a, b in zip(*(m.u for m in models_)):
+      np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-13)
+
   def test_fit_reports_the_epochs_mean_loss_and_metrics(self):
     x, y = data()
     lin = LinearizedModel(small_cnn())
