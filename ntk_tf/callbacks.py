@@ -19,7 +19,7 @@ from absl import logging
 
 from ntk_tf import spectral
 from ntk_tf.errors import ConfigError
-from ntk_tf.ntk import empirical
+from ntk_tf.ntk import blocked, empirical
 
 
 class NTKMonitor(keras.callbacks.Callback):
@@ -85,16 +85,14 @@ class NTKMonitor(keras.callbacks.Callback):
     self._measure(epoch=0)
 
   def _largest_probe_set(self, n: int) -> int:
-    low, high = 0, n - 1
-    while low < high:
-      middle = (low + high + 1) // 2
+    def fits(size):
       try:
-        empirical.plan(self.model, middle, middle, self.method, self.memory_limit_gb,
+        empirical.plan(self.model, size, size, self.method, self.memory_limit_gb,
                        outputs=self.outputs, symmetric=True)
-        low = middle
+        return True
       except ConfigError:
-        high = middle - 1
-    return low
+        return False
+    return blocked.largest_fitting(fits, n - 1)
 
   def on_train_batch_end(self, batch, logs=None):
     self._step += 1

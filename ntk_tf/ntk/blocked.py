@@ -55,6 +55,16 @@ def pair_bytes(block: int, entries: int, itemsize: int) -> int:
   return block * block * entries * (4 * itemsize + 16)
 
 
+def largest_fitting(fits: Callable[[int], bool], high: int) -> int:
+  """The largest b in 0..high with fits(b), for fits true up to some size and false after
+  (0 if not even 1 fits); by bisection."""
+  low = 0
+  while low < high:
+    middle = (low + high + 1) // 2
+    low, high = (middle, high) if fits(middle) else (low, middle - 1)
+  return low
+
+
 def blocks(n: int, size: int) -> List[slice]:
   """Consecutive slices of `size` samples covering range(n); the last may be shorter."""
   return [slice(start, min(start + size, n)) for start in range(0, n, size)]

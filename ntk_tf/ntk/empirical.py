@@ -304,11 +304,7 @@ def _wide_plan(model, n1, n2, num_outputs, itemsize, available, block_size, symm
     return fixed(b) + reverse * itemsize + 2 * b * num_outputs * widest * itemsize
 
   if block_size is None:
-    block_size, high = 0, max(n1, n2)
-    while block_size < high:
-      middle = (block_size + high + 1) // 2
-      block_size, high = (middle, high) if least(middle) <= available else \
-          (block_size, middle - 1)
+    block_size = blocked.largest_fitting(lambda b: least(b) <= available, max(n1, n2))
   b = max(int(block_size), 1)
   # A third for the reverse passes, the rest for a chunk (larger ones gain little). They add
   # up: the memory of the reverse passes stays with the process while the chunks are formed
@@ -355,11 +351,7 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
   def largest(high):  # The largest block up to `high` that fits (cost grows with the block).
     if wide_bytes is not None:
       return _wide_plan(model, n1, n2, num_outputs, itemsize, available, None, symmetric)[0]
-    found = 0
-    while found < high:
-      middle = (found + high + 1) // 2
-      found, high = (middle, high) if cost(method, middle) <= available else (found, middle - 1)
-    return found
+    return blocked.largest_fitting(lambda b: cost(method, b) <= available, high)
   requested = block_size
   if block_size is not None:  # A block larger than the data is the data.
     block_size = min(int(block_size), max(n1, n2))
@@ -372,12 +364,12 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
     block_size = largest(high)
   block_size = int(block_size)
   peak = output_bytes + 2 * p * itemsize + cost(method, max(block_size, 1))
-  if requested is not None and peak > budget and largest(block_size - 1) >= 1:
+  fits = largest(block_size - 1) if requested is not None and peak > budget else 0
+  if fits >= 1:
     raise ConfigError(
         f"blocks of {block_size} samples need ~{peak / 2 ** 30:.2f} GiB for the {n1}x{n2} "
         f"empirical NTK with method '{method}' but memory_limit_gb={memory_limit_gb}; blocks of "
-        f"{largest(block_size - 1)} fit: pass block_size={largest(block_size - 1)} or leave it "
-        f"unset.")
+        f"{fits} fit: pass block_size={fits} or leave it unset.")
   if block_size < 1 or peak > budget:
     need = (output_bytes + 2 * p * itemsize + cost(method, 1)) / 2 ** 30
     alternatives = [m for m in ("structured", "ntvp", "jacobian") if m != method and
@@ -915,10 +907,9 @@ class KernelFunction:
       rank = len(shape)
       letters = "abcdefgh"[:rank]
       right = "".join(letters[a] if a in traced else letters[a].upper() for a in range(rank))
-      left = letters
       kept_left = "".join(letters[a] for a in kept)
       kept_right = "".join(letters[a].upper() for a in kept)
-      full = np.einsum(f"ij{left}{right}->ij{kept_left}{kept_right}", t) / max(
+      full = np.einsum(f"ij{letters}{right}->ij{kept_left}{kept_right}", t) / max(
           1, int(np.prod([shape[a] for a in traced])))
     if self.outputs == "full":
       return full
