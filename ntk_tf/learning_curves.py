@@ -31,7 +31,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from ntk_tf import progress, training
+from ntk_tf import optimizers, progress, training
 from ntk_tf.errors import ConfigError
 from ntk_tf.linearize import LinearizedModel
 from ntk_tf.training import TrainingDivergedError
@@ -87,7 +87,7 @@ def test_error(outputs: np.ndarray, labels: np.ndarray, threshold: float) -> flo
 
 
 class NetworkModel:
-  """The network trained by SGD with momentum (training.SGD, no weight decay)."""
+  """The network trained by SGD with momentum (TorchSGD, no weight decay)."""
 
   def __init__(self, model, x_train, targets_train, x_test, labels_test, *, loss: str,
                momentum: float, threshold: float, subtract_initial_outputs: bool = False,
@@ -99,7 +99,7 @@ class NetworkModel:
     self.y_train = tf.constant(targets_train, self.dtype)
     self.x_test = np.asarray(x_test)
     self.params = [v.value for v in model.trainable_variables]
-    self.optimizer = training.SGD(self.params, momentum, 0.0)
+    self.optimizer = _built_sgd(momentum, model.trainable_variables)
     loss_fn = training.loss_function(loss, int(targets_train.shape[1]))
     forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
     self.f0_train = self.f0_test = None
@@ -116,7 +116,7 @@ class NetworkModel:
         y = y + tf.gather(self.f0_train, idx)  # f − f0 fits y  ⇔  f fits y + f0.
       with tf.GradientTape() as tape:
         loss = loss_fn(model(x, training=True), y)
-      self.optimizer.apply(tape.gradient(loss, self.params), lr)
+      self.optimizer.apply_at(lr, tape.gradient(loss, self.params), model.trainable_variables)
       return loss
 
     self._step = step
@@ -150,7 +150,7 @@ class LinearizedModelSGD:
     self.x_train = tf.constant(x_train, self.dtype)
     self.y_train = tf.constant(targets_train, self.dtype)
     self.x_test = np.asarray(x_test)
-    self.optimizer = training.SGD(self.linearized.u, momentum, 0.0)
+    self.optimizer = _built_sgd(momentum, self.linearized.u)
     loss_fn = training.loss_function(loss, int(targets_train.shape[1]))
     lin = self.linearized
 
@@ -158,7 +158,7 @@ class LinearizedModelSGD:
     def step(idx, lr):
       loss, grads = lin.loss_and_gradient(tf.gather(self.x_train, idx),
                                           tf.gather(self.y_train, idx), loss_fn)
-      self.optimizer.apply(grads, lr)
+      self.optimizer.apply_at(lr, grads, lin.u)
       return loss
 
     self._step = step
@@ -176,6 +176,13 @@ class LinearizedModelSGD:
 
   def state(self) -> List[np.ndarray]:
     return [np.array(u.numpy()) for u in self.linearized.u]
+
+
+def _built_sgd(momentum: float, variables) -> optimizers.TorchSGD:
+  """TorchSGD without weight decay, built on `variables` (a compiled step cannot build it)."""
+  optimizer = optimizers.TorchSGD(0.0, momentum=momentum)
+  optimizer.build(variables)
+  return optimizer
 
 
 def _loss_and_output_gradient(loss: str, out: np.ndarray, y: np.ndarray):

@@ -2,8 +2,8 @@
 
 Samarin et al. train with torch.optim.SGD: weight decay added to the gradient (coupled, unlike
 Keras' decoupled `weight_decay`) and momentum accumulating gradients, not learning-rate-scaled
-steps. `TorchSGD` is that update, step for step the same arithmetic as `training.SGD` (the
-paired trainer's own loop), so a Keras fit and the paired trainer take the same steps.
+steps. `TorchSGD` is that update; the paired trainer and the learning curves step with it too,
+so a Keras fit and the paired trainer take the same steps.
 """
 
 import contextlib
@@ -54,6 +54,15 @@ class TorchSGD(keras.optimizers.Optimizer):
     velocity = self.velocities[self._get_variable_index(variable)]
     self.assign(velocity, tf.constant(self.momentum, dtype) * velocity + gradient)
     self.assign_sub(variable, tf.cast(learning_rate, dtype) * velocity)
+
+  def apply_at(self, learning_rate, grads, variables):
+    """One step at `learning_rate` (a scalar tensor, e.g. an argument of a compiled step; it
+    stays the rate afterwards): the paired trainer's and the learning curves' steps."""
+    dtype = self.learning_rate.dtype
+    if isinstance(learning_rate, (int, float)):  # tf.cast would round it to float32 first.
+      learning_rate = tf.constant(learning_rate, dtype)
+    self.learning_rate.assign(tf.cast(learning_rate, dtype))
+    self.apply(grads, variables)
 
   def get_config(self):
     config = super().get_config()

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import distribute, progress, training
+from ntk_tf import distribute, optimizers, progress, training
 from ntk_tf.errors import ConfigError, DataError
 from ntk_tf.data import Dataset
 from ntk_tf.linearize import LinearizedModel
@@ -99,10 +99,13 @@ class PairedTrainer:
     with self.strategy.scope():
       self.linearized = LinearizedModel(model, centered=cfg.centered, order=cfg.order)
       self.params = [v.value for v in model.trainable_variables]
-      self.std_opt = training.SGD(self.params, cfg.momentum, cfg.weight_decay)
       lin_wd = (cfg.weight_decay if cfg.linearized_weight_decay is None
                 else cfg.linearized_weight_decay)
-      self.lin_opt = training.SGD(self.linearized.u, cfg.momentum, lin_wd)
+      # Built here, not at their first step: a compiled step cannot create the velocities.
+      self.std_opt = optimizers.TorchSGD(cfg.learning_rate, cfg.momentum, cfg.weight_decay)
+      self.std_opt.build(model.trainable_variables)
+      self.lin_opt = optimizers.TorchSGD(cfg.learning_rate, cfg.momentum, lin_wd)
+      self.lin_opt.build(self.linearized.u)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     self._history_var = tf.Variable("[]", dtype=tf.string, trainable=False, name="history")
     self._trajectory_var = tf.Variable(b"", dtype=tf.string, trainable=False, name="trajectory")
@@ -113,8 +116,9 @@ class PairedTrainer:
     # The output of the correct class (one output: the only output).
     self.trajectory_index = (np.zeros_like(labels) if dataset.num_outputs == 1 else labels)
     self.checkpoint = tf.train.Checkpoint(
-        params=self.params, velocity=self.std_opt.velocity, u=list(self.linearized.u),
-        u_velocity=self.lin_opt.velocity, step=self.step, history=self._history_var,
+        params=self.params, velocity=_values(self.std_opt.velocities),
+        u=_values(self.linearized.u), u_velocity=_values(self.lin_opt.velocities),
+        step=self.step, history=self._history_var,
         trajectory=self._trajectory_var)
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(workdir, "checkpoints"), max_to_keep=cfg.max_checkpoints)
@@ -130,12 +134,12 @@ class PairedTrainer:
     def standard_step(x, y, lr):
       with tf.GradientTape() as tape:
         loss = self.std_loss(model(x, training=True), y)
-      self.std_opt.apply(tape.gradient(loss, self.params), lr)
+      self.std_opt.apply_at(lr, tape.gradient(loss, self.params), model.trainable_variables)
       return loss
 
     def linearized_step(x, y, lr):
       loss, grads = lin.loss_and_gradient(x, y, self.lin_loss)
-      self.lin_opt.apply(grads, lr)
+      self.lin_opt.apply_at(lr, grads, lin.u)
       return loss
 
     self.compiled_steps = dict(standard=training.CompiledStep(standard_step, jit),
@@ -173,15 +177,16 @@ class PairedTrainer:
       return guarded(lambda: lin.loss_and_gradient(x, y, weighted(self.lin_loss, x, batch)),
                      x, lin.u)
 
-    def step_of(replica_fn, optimizer):
+    def step_of(replica_fn, optimizer, variables):
       @tf.function
       def step(x, y, lr, batch):
         losses, grads = strategy.run(replica_fn, args=(x, y, batch))
-        optimizer.apply([strategy.reduce(total, g, axis=None) for g in grads], lr)
+        optimizer.apply_at(lr, [strategy.reduce(total, g, axis=None) for g in grads], variables)
         return strategy.reduce(total, losses, axis=None)
       return step
 
-    return step_of(standard_replica, self.std_opt), step_of(linearized_replica, self.lin_opt)
+    return (step_of(standard_replica, self.std_opt, model.trainable_variables),
+            step_of(linearized_replica, self.lin_opt, lin.u))
 
   def _batch(self, idx, epoch: int):
     """(x, y, extra args) of one minibatch of epoch `epoch` (its shifts, in per_epoch mode),
@@ -364,6 +369,12 @@ class PairedTrainer:
         _write_scalars(writer, record)
     bar.close()
     return self.history
+
+
+def _values(variables) -> list:
+  """The TensorFlow variables under Keras variables: the checkpoint keeps the layout it had
+  when the optimizer was hand-written, so that runs started then resume."""
+  return [v.value for v in variables]
 
 
 def _log_epoch(record, seconds, steps):

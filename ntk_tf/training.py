@@ -1,12 +1,13 @@
 """Training a network and its linearization side by side (Samarin et al. 2020, 2022).
 
-SGD with momentum and weight decay in PyTorch's semantics, step-decay schedules, the L2 loss on
-one-hot targets (torch.nn.MSELoss's mean by default), and the paired loop: both models start from
-the same w0 and see the same minibatches in the same order.
+Step-decay schedules, the L2 loss on one-hot targets (torch.nn.MSELoss's mean by default), the
+compiled steps and the epochs' minibatches: both models start from the same w0 and see the same
+minibatches in the same order. The optimizer, SGD with momentum and weight decay in PyTorch's
+semantics, is `optimizers.TorchSGD`.
 """
 
 import dataclasses
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -57,29 +58,6 @@ def step_decay(base_lr: float, epoch: int, every: Optional[int], factor: float =
   return float(base_lr) * factor ** (epoch // int(every))
 
 
-class SGD:
-  """torch.optim.SGD(momentum=μ, weight_decay=λ, dampening=0, nesterov=False).
-
-  For each parameter p with gradient g:  g ← g + λ p;  v ← μ v + g;  p ← p − η v.
-  (PyTorch starts with v = g, the same as v = 0 followed by the update.)
-  """
-
-  def __init__(self, params: Sequence[tf.Variable], momentum: float = 0.9,
-               weight_decay: float = 0.0):
-    self.params = list(params)
-    self.momentum, self.weight_decay = float(momentum), float(weight_decay)
-    self.velocity = [tf.Variable(tf.zeros_like(p), trainable=False, name=f"velocity_{i}")
-                     for i, p in enumerate(self.params)]
-
-  def apply(self, grads, learning_rate):
-    for p, v, g in zip(self.params, self.velocity, grads):
-      lr = _as_dtype(learning_rate, p.dtype)
-      if self.weight_decay:
-        g = g + _as_dtype(self.weight_decay, p.dtype) * p
-      v.assign(_as_dtype(self.momentum, p.dtype) * v + g)
-      p.assign_sub(lr * v)
-
-
 class CompiledStep:
   """One SGD step, compiled once, run one step per call or many steps per call, same bits.
 
@@ -125,14 +103,6 @@ def _loop_of(compiled: Callable) -> Callable:
     return losses.stack()
 
   return steps
-
-
-def _as_dtype(value, dtype):
-  """A scalar in `dtype`; Python floats are converted directly (tf.cast would round them to
-  float32 first, an error of ~1e-9 in float64 training)."""
-  if isinstance(value, (int, float)):
-    return tf.constant(value, dtype=dtype)
-  return tf.cast(value, dtype)
 
 
 @dataclasses.dataclass

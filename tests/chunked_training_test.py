@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest, parameterized
 
-from ntk_tf import models, paired_training, training
+from ntk_tf import models, optimizers, paired_training, training
 from ntk_tf.errors import ConfigError
 from ntk_tf.linearize import LinearizedModel
 from ntk_tf.paired_training import PairedTrainer, TrainConfig
@@ -46,27 +46,29 @@ class CompiledStepTest(test_utils.TestCase, parameterized.TestCase):
   def test_chunks_equal_single_steps(self, jit_compile):
     model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
     params = [v.value for v in model.trainable_variables]
-    std_opt = training.SGD(params, 0.9, 5e-5)
+    std_opt = optimizers.TorchSGD(0.0, momentum=0.9, weight_decay=5e-5)
+    std_opt.build(params)
     lin = LinearizedModel(model)
-    lin_opt = training.SGD(lin.u, 0.9, 5e-5)
+    lin_opt = optimizers.TorchSGD(0.0, momentum=0.9, weight_decay=5e-5)
+    lin_opt.build(lin.u)
 
     def standard(x, y, lr):
       with tf.GradientTape() as tape:
         loss = training.mse(model(x, training=True), y)
-      std_opt.apply(tape.gradient(loss, params), lr)
+      std_opt.apply_at(lr, tape.gradient(loss, params), params)
       return loss
 
     def linearized(x, y, lr):
       loss, grads = lin.loss_and_gradient(x, y, training.mse)
-      lin_opt.apply(grads, lr)
+      lin_opt.apply_at(lr, grads, lin.u)
       return loss
 
     rng = np.random.default_rng(0)
     xs = tf.constant(rng.standard_normal((5, 8, 28, 28, 1)), tf.float32)
     ys = tf.constant(np.eye(10)[rng.integers(0, 10, (5, 8))], tf.float32)
     lr = tf.constant(0.1)
-    for body, variables in ((standard, params + std_opt.velocity),
-                            (linearized, lin.u + lin_opt.velocity)):
+    for body, variables in ((standard, params + std_opt.velocities),
+                            (linearized, lin.u + lin_opt.velocities)):
       compiled = training.CompiledStep(body, jit_compile)
       start = _state(variables)
       single = [float(compiled.step(xs[i], ys[i], lr)) for i in range(5)]
@@ -103,8 +105,8 @@ class ChunkedPairedTrainingTest(test_utils.TestCase):
 
   def assertSameRun(self, a, history_a, b, history_b):
     self.assertEqual(history_a, history_b)
-    state = lambda t: (t.params + t.std_opt.velocity + t.linearized.u  # noqa: E731
-                       + t.lin_opt.velocity)
+    state = lambda t: (t.params + t.std_opt.velocities + t.linearized.u  # noqa: E731
+                       + t.lin_opt.velocities)
     for x, y in zip(state(a), state(b)):
       np.testing.assert_array_equal(x.numpy(), y.numpy())
     for key in ("step", "standard", "linearized"):

@@ -1,5 +1,5 @@
 """LinearizedModel as a keras.Model (compile, fit, evaluate, predict, save, load) and TorchSGD,
-against the hand-written loop (training.SGD with loss_and_gradient), hand-computed optimizer
+against the paired trainer's loop (TorchSGD.apply_at with loss_and_gradient), hand-computed optimizer
 steps and a 2-replica MirroredStrategy, in float64."""
 
 import json
@@ -51,14 +51,15 @@ def data(n=12, seed=1):
 
 def hand_loop(model, x, y, batch_size, epochs, lr, momentum, weight_decay, centered=False,
               order=1):
-  """The paired trainer's pieces: loss_and_gradient and training.SGD, batches in order."""
+  """The paired trainer's pieces: loss_and_gradient and TorchSGD.apply_at, batches in order."""
   lin = LinearizedModel(model, centered=centered, order=order)
-  opt = training.SGD(lin.u, momentum, weight_decay)
+  opt = optimizers.TorchSGD(0.0, momentum=momentum, weight_decay=weight_decay)
+  opt.build(lin.u)
   for _ in range(epochs):
     for start in range(0, len(x), batch_size):
       xb, yb = (tf.constant(a[start:start + batch_size]) for a in (x, y))
       _, grads = lin.loss_and_gradient(xb, yb, training.mse)
-      opt.apply(grads, lr)
+      opt.apply_at(lr, grads, lin.u)
   return lin
 
 

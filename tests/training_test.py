@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest
 
-from ntk_tf import data, models, training
+from ntk_tf import data, models, optimizers, training
 from ntk_tf.linearize import LinearizedModel
 from ntk_tf.paired_training import PairedTrainer, TrainConfig
 from tests import test_utils
@@ -45,21 +45,30 @@ class LossAndScheduleTest(test_utils.TestCase):
     self.assertEqual(training.accuracy(np.array([[0.3], [0.6]]), np.array([1, 0]), 0.5), 0.0)
 
 
-class SGDStepTest(test_utils.TestCase):
-  """Two steps of SGD(momentum, weight decay) against PyTorch's update written out by hand."""
+def _sgd(variables, momentum, weight_decay):
+  """The paired trainer's optimizer, built as it builds it."""
+  opt = optimizers.TorchSGD(0.0, momentum=momentum, weight_decay=weight_decay)
+  opt.build(variables)
+  return opt
 
-  def test_two_steps_by_hand(self):
+
+class SGDStepTest(test_utils.TestCase):
+  """Steps of TorchSGD(momentum, weight decay) as the paired trainer takes them (apply_at, the
+  rate set per step) against PyTorch's update written out by hand."""
+
+  def test_two_steps_by_hand_at_changing_rates(self):
     p = tf.Variable(np.array([1.0, -2.0]))
-    opt = training.SGD([p], momentum=0.9, weight_decay=0.01)
+    opt = _sgd([p], momentum=0.9, weight_decay=0.01)
     g1, g2 = np.array([0.5, 0.25]), np.array([-1.0, 2.0])
-    opt.apply([tf.constant(g1)], 0.1)
+    opt.apply_at(tf.constant(0.1, tf.float64), [tf.constant(g1)], [p])
     v1 = g1 + 0.01 * np.array([1.0, -2.0])
     p1 = np.array([1.0, -2.0]) - 0.1 * v1
     self.assertAllClose(p.numpy(), p1, dtype=np.float64)
-    opt.apply([tf.constant(g2)], 0.05)
+    opt.apply_at(tf.constant(0.05, tf.float64), [tf.constant(g2)], [p])
     v2 = 0.9 * v1 + g2 + 0.01 * p1
     self.assertAllClose(p.numpy(), p1 - 0.05 * v2, dtype=np.float64)
-    self.assertAllClose(opt.velocity[0].numpy(), v2, dtype=np.float64)
+    self.assertAllClose(opt.velocities[0].numpy(), v2, dtype=np.float64)
+    self.assertEqual(float(opt.learning_rate.numpy()), 0.05)
 
   def _tiny(self):
     model = models.build("mlp", width=3, input_shape=(2,), num_outputs=2, seed=0, depth=2,
@@ -79,10 +88,10 @@ class SGDStepTest(test_utils.TestCase):
     dh = (dfdo @ w2.T) * (h > 0)
     g_w1, g_b1 = x.numpy().T @ dh, dh.sum(0)
     params = [v.value for v in model.trainable_variables]
-    opt = training.SGD(params, momentum=0.9, weight_decay=1e-3)
+    opt = _sgd(params, momentum=0.9, weight_decay=1e-3)
     with tf.GradientTape() as tape:
       loss = training.mse(model(x), y)
-    opt.apply(tape.gradient(loss, params), 0.1)
+    opt.apply_at(0.1, tape.gradient(loss, params), params)
     for p, p0, g in zip(params, w, (g_w1, g_b1, g_w2, g_b2)):
       self.assertAllClose(p.numpy(), p0 - 0.1 * (g + 1e-3 * p0), dtype=np.float64)
 
@@ -102,9 +111,9 @@ class SGDStepTest(test_utils.TestCase):
       offset += v.shape.num_elements()
     f_lin = model(x).numpy() + j @ u0
     grad = np.einsum("nlp,nl->p", j, 2 * (f_lin - y.numpy()) / f_lin.size)
-    opt = training.SGD(lin.u, momentum=0.9, weight_decay=5e-4)
+    opt = _sgd(lin.u, momentum=0.9, weight_decay=5e-4)
     _, grads = lin.loss_and_gradient(x, y, training.mse)
-    opt.apply(grads, 1.0)
+    opt.apply_at(1.0, grads, lin.u)
     u1 = np.concatenate([v.numpy().ravel() for v in lin.u])
     self.assertAllClose(u1, u0 - 1.0 * (grad + 5e-4 * u0), dtype=np.float64)
 
