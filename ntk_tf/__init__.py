@@ -13,6 +13,12 @@ command-line tools; TensorFlow loads with the first kernel or model):
 """
 
 import importlib
+import importlib.util
+
+if importlib.util.find_spec("tensorflow") is None:
+  raise ImportError(
+      "ntk_tf needs TensorFlow, which its extras install: pip install 'ntk_tf[cpu]' (the CPU "
+      "build) or 'ntk_tf[gpu]' (with CUDA); in a checkout: pip install -e '.[cpu]'.")
 
 try:
   from importlib import metadata as _metadata

@@ -1,38 +1,57 @@
-"""Loading config files: `configs/<name>.py[:arg]`, which may import `configs.common`."""
+"""Loading config files: `configs/<name>.py[:arg]` (shipped in ntk_tf/configs) or any path.
+
+A config file defines get_config(arg=None) -> ml_collections.ConfigDict and may import the
+shared blocks of `ntk_tf.configs.common`.
+"""
 
 import importlib.util
 import inspect
 import os
 import re
-import sys
 import traceback
 from typing import List
 
 from ntk_tf.errors import ConfigError
 
 
-def add_root(config_path: str):
-  """Puts the folder holding `configs/` on sys.path so `from configs import common` works."""
-  filename = config_path.split(":")[0]
-  root = os.path.dirname(os.path.dirname(os.path.abspath(filename)))
-  if root not in sys.path:
-    sys.path.insert(0, root)
+PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
 
 def configs_dir() -> str:
-  """The repository's configs/ folder (beside the ntk_tf package), or ./configs."""
-  here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
-  return here if os.path.isdir(here) else os.path.join(os.getcwd(), "configs")
+  """The configs shipped inside the package (ntk_tf/configs; `configs/` in a checkout links
+  there)."""
+  return PACKAGE_DIR
+
+
+def resolve(config_path: str) -> str:
+  """The file a `--config` value names, with its `:arg`: the path itself where it exists, else
+  the shipped config of that name (`configs/lenet_mnist.py`, `lenet_mnist.py` and
+  `lenet_mnist` all name ntk_tf/configs/lenet_mnist.py), so that the documented commands work
+  from any folder once the package is installed. A name found nowhere is returned as given."""
+  filename, colon, arg = config_path.partition(":")
+  if os.path.exists(filename):
+    return config_path
+  name = os.path.basename(filename)
+  name = name if name.endswith(".py") else name + ".py"
+  shipped = os.path.join(PACKAGE_DIR, name)
+  if os.path.dirname(filename) in ("", "configs") and os.path.exists(shipped) and \
+      name not in ("__init__.py", "common.py"):
+    return shipped + colon + arg
+  return config_path
+
+
+def display_name(path: str) -> str:
+  """`configs/<name>.py` for a shipped config (as the docs write it), else the path given."""
+  if os.path.dirname(os.path.abspath(path)) == PACKAGE_DIR:
+    return os.path.join("configs", os.path.basename(path))
+  return path
 
 
 def available(full_paths: bool = False) -> List[str]:
-  """The experiment config files in configs/ (not common.py or __init__.py), sorted."""
-  directory = configs_dir()
-  if not os.path.isdir(directory):
-    return []
-  names = sorted(f for f in os.listdir(directory)
+  """The experiment config files shipped in ntk_tf/configs (not common.py or __init__.py)."""
+  names = sorted(f for f in os.listdir(PACKAGE_DIR)
                  if f.endswith(".py") and f not in ("__init__.py", "common.py"))
-  return [os.path.join(directory, f) if full_paths else f for f in names]
+  return [os.path.join(PACKAGE_DIR, f) if full_paths else f for f in names]
 
 
 def _where_it_failed(filename: str, error: BaseException) -> str:
@@ -45,14 +64,13 @@ def _where_it_failed(filename: str, error: BaseException) -> str:
 
 
 def load_module(config_path: str, name: str = "_ntk_tf_config"):
-  """The config file (`file.py` or `file.py:arg`) as a module (get_config, sweep)."""
-  filename = config_path.split(":")[0]
+  """The config file (`file.py` or `file.py:arg`, or a shipped config's name: resolve) as a
+  module (get_config, sweep)."""
+  filename = resolve(config_path).split(":")[0]
   if not os.path.exists(filename):
-    listed = available()
-    raise ConfigError(f"config file {filename} does not exist; configs in "
-                      f"{os.path.relpath(configs_dir())}/: "
-                      f"{', '.join(listed) if listed else '(none found)'}.")
-  add_root(filename)
+    raise ConfigError(f"config file {filename} does not exist; give a path or the name of a "
+                      f"shipped config: {', '.join(available())} (ntk-tf --list describes "
+                      "them).")
   spec = importlib.util.spec_from_file_location(name, filename)
   module = importlib.util.module_from_spec(spec)
   try:
@@ -120,6 +138,6 @@ def describe(path: str) -> dict:
   summary = first[:reference.start()].rstrip(" ,") if reference else first
   reproduces = reference.group(1) if reference else _first_sentence(
       _docstring_field(doc, "Paper").split(": ")[0])
-  return {"config": os.path.relpath(path), "experiment": experiment,
+  return {"config": display_name(path), "experiment": experiment,
           "summary": _first_sentence(summary.rstrip(".")), "reproduces": reproduces,
           "runtime": _first_sentence(_docstring_field(doc, "Runtime"))}

@@ -85,11 +85,14 @@ def parse_flags(argv):
              f"{', '.join(config_files.available())} (python -m ntk_tf.main --list describes "
              "them).")
   if config_path is not None:
-    config_files.add_root(config_path)
     try:
       config_files.load_config(config_path)  # Every problem of the file itself, in one line.
     except NtkTfError as e:
       cli.fail(str(e))
+    resolved = config_files.resolve(config_path)
+    if resolved != config_path:  # A shipped config named from elsewhere: give absl the file.
+      argv = [a.replace(config_path, resolved) if a in (config_path, f"--config={config_path}")
+              else a for a in argv]
   try:
     return flags.FLAGS(argv)
   except (AttributeError, KeyError):
@@ -114,12 +117,7 @@ def check_workdir(workdir: str) -> None:
 
 def print_list() -> None:
   """Every config file: experiment, what it runs, the paper result it reproduces, runtime."""
-  paths = config_files.available(full_paths=True)
-  if not paths:  # A wheel install: the configs come with the repository.
-    print(f"no config files here (looked for {config_files.configs_dir()}): they come with "
-          "the repository; clone it and run from its root, e.g. python -m ntk_tf.main "
-          "--config=configs/quickstart.py")
-  for path in paths:
+  for path in config_files.available(full_paths=True):
     r = config_files.describe(path)
     print(f"{r['config']}  [{r['experiment']}]  {r['summary']}")
     details = [f"reproduces: {r['reproduces']}"] if r["reproduces"] else []

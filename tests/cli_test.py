@@ -55,8 +55,9 @@ class ErrorLineTest(parameterized.TestCase):
 
   def test_missing_config_file_lists_the_configs(self):
     self.assert_one_error_line(run(["--config=configs/nope.py"]),
-                               "config file configs/nope.py does not exist; configs in "
-                               "configs/: ", "quickstart.py", "lenet_mnist.py")
+                               "config file configs/nope.py does not exist; give a path or "
+                               "the name of a shipped config: ", "quickstart.py",
+                               "lenet_mnist.py")
 
   def test_config_that_fails_to_import_names_file_and_line(self):
     path = self.write_config("""\

@@ -57,6 +57,30 @@ class ConfigsTest(parameterized.TestCase):
       config_files.load_config(os.path.join(ROOT, "configs", "lenet_mnist.py:huge"))
 
 
+class ShippedConfigsTest(absltest.TestCase):
+  """Configs ship inside the package; the names the docs use find them from any folder."""
+
+  def test_the_checkouts_configs_folder_is_the_packages(self):
+    self.assertEqual(os.path.realpath(os.path.join(ROOT, "configs")),
+                     os.path.realpath(config_files.PACKAGE_DIR))
+    self.assertIn("quickstart.py", config_files.available())
+
+  def test_names_resolve_to_the_shipped_file_from_elsewhere(self):
+    shipped = os.path.join(config_files.PACKAGE_DIR, "lenet_mnist.py")
+    with mock.patch.object(os.path, "exists",
+                           lambda p, real=os.path.exists: p.startswith("/") and real(p)):
+      for name in ("configs/lenet_mnist.py", "lenet_mnist.py", "lenet_mnist"):
+        self.assertEqual(config_files.resolve(name + ":cpu"), shipped + ":cpu")
+      self.assertEqual(config_files.resolve("elsewhere/lenet_mnist.py"),
+                       "elsewhere/lenet_mnist.py")  # Another folder's file is not ours.
+      self.assertEqual(config_files.resolve("configs/common.py"), "configs/common.py")
+
+  def test_a_missing_config_lists_the_shipped_ones(self):
+    from ntk_tf.errors import ConfigError  # pylint: disable=import-outside-toplevel
+    with self.assertRaisesRegex(ConfigError, "does not exist.*quickstart.py.*--list"):
+      config_files.load_config("configs/no_such_config.py")
+
+
 class IncompatibleCombinationsTest(absltest.TestCase):
   """Refused by validate(), from the config alone, before any data is read."""
 

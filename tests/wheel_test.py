@@ -1,5 +1,6 @@
 """The package installs like a library: a built wheel, in a fresh venv, outside the repository,
-imports, reports its version, computes an empirical NTK and answers --list."""
+imports, reports its version, computes an empirical NTK, lists its shipped configs and runs one
+by the name the docs give it; without TensorFlow, its import names the extra to install."""
 
 import os
 import subprocess
@@ -60,9 +61,23 @@ class WheelTest(absltest.TestCase):
     listed = subprocess.run([python, "-m", "ntk_tf.main", "--list"], cwd=work, env=env,
                             capture_output=True, text=True, timeout=600, check=False)
     self.assertEqual(listed.returncode, 0, listed.stderr)
-    self.assertIn("no config files here", listed.stdout)
-    self.assertIn("clone it and run from its root", listed.stdout)
-
+    self.assertIn("configs/quickstart.py  [compare]", listed.stdout)
+    run = subprocess.run([python, "-m", "ntk_tf.main", "--config=configs/quickstart.py",
+                          "--config.train.epochs=1", "--config.dataset.num_train=256",
+                          "--config.dataset.num_test=100",
+                          "--config.baseline.logistic_regression=False",
+                          f"--workdir={os.path.join(work, 'quickstart')}"], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=600, check=False)
+    self.assertEqual(run.returncode, 0, run.stderr)
+    self.assertTrue(os.path.exists(os.path.join(work, "quickstart", "results.json")))
+    # Without site processing the dependencies are gone but the wheel is on the path: no
+    # TensorFlow.
+    bare = subprocess.run([python, "-S", "-c", "import ntk_tf"], cwd=work,
+                          env=dict(env, PYTHONPATH=site), capture_output=True, text=True,
+                          timeout=60, check=False)
+    self.assertNotEqual(bare.returncode, 0)
+    self.assertIn("ImportError: ntk_tf needs TensorFlow", bare.stderr)
+    self.assertIn("pip install 'ntk_tf[cpu]'", bare.stderr)
 
 if __name__ == "__main__":
   absltest.main()

@@ -35,7 +35,7 @@ Tiers:    paper = cpu (CPU-cheap as it is); `:smoke`: 200 samples, n = 50, 100, 
           1 seed, width sweep 8, 64 at n = 100, a 300-step budget.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import scaling_law
 
 

@@ -12,7 +12,7 @@ Setting:  configs/lenet_mnist.py at its tier, with a fractional width factor (mo
           float here: lenet rounds each layer's channels).
 """
 
-from configs import lenet_mnist
+from ntk_tf.configs import lenet_mnist
 
 
 def get_config(arg=None):

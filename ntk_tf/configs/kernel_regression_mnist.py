@@ -12,7 +12,7 @@ Tiers:    `:smoke`: 60 train / 40 test digits, n = 30 and 60, two ridges; `:cpu`
           as above (it is CPU-cheap).
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import kernel_regression
 
 

@@ -15,7 +15,7 @@ Tiers:    `:cpu` widths 1 and 5 on mnist5k beside gelsd at x1 (its u is the refe
           paper width, float64, no SGD (configs/binary_mnist.py trains the networks).
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import binary_solver
 
 

@@ -15,7 +15,7 @@ Setup:    NTK parameterization with Neural Tangents' default W_std = 1, b_std = 
           code), SGD lr 4.0, momentum 0.9, batch 200, ½·MSE, test error logged at steps x1.1.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import scaling_law
 
 

@@ -25,7 +25,7 @@ Tiers:    `:cpu` stands in scikit-learn's 8x8 digits for CIFAR-10 (offline; 300 
           `:smoke`: 30 / 20 digits.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import kernel_regression
 
 DEPTHS = (3, 4, 6, 11, 21)

@@ -12,7 +12,7 @@ Hyperparameters: lr 0.1 divided by 10 every 30 epochs, momentum 0.9, weight deca
 batch 32, 100 epochs, L2 loss on one-hot targets. Needs TFDS CIFAR-10 (downloads once).
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)

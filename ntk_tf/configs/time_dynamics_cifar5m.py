@@ -9,7 +9,7 @@ Paper:    Fig. 5(a): K^t_fit nearly constant for ~140 batches (0.5 epoch), then 
           uses t = 0, 3308, 11861 (time_dynamics.steps).
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import time_dynamics
 
 

@@ -13,7 +13,7 @@ Hyperparameters: SGD lr 0.1, momentum 0.9, weight decay 5e-5, batch 32, 100 epoc
 one-hot targets, PyTorch default initialization. Widths swept: 1, 2, 5, 10, 25, 60.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)

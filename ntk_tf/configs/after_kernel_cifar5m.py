@@ -8,7 +8,7 @@ Paper:    Fig. 4(c): beta 0.103 (K_16k) and 0.097 (K_64k) vs 0.307 for the netwo
           K_16k in error. (Their m reaches 1024k; here 16k and 64k with n up to 16k.)
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import after_kernel
 
 

@@ -13,7 +13,7 @@ Hyperparameters: those of configs/alexnet_snakes.py except the linearization's l
 inferred from that sentence).
 """
 
-from configs import alexnet_snakes
+from ntk_tf.configs import alexnet_snakes
 
 sweep = alexnet_snakes.sweep
 

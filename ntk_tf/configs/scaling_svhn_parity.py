@@ -11,7 +11,7 @@ Paper:    Vyas et al. 2022, Fig. 9(a): beta 0.28 (network), 0.19 (eNTK), 0.22 (i
 Setup:    NTK parameterization, W_std = 1, b_std = 0; SGD lr 10, momentum 0.9, batch 200.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import scaling_law
 
 

@@ -26,7 +26,7 @@ A user model has no width factor: model.width stays 1 and width sweeps are refus
 initialized by its function (model.parameterization stays "standard").
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import compare
 
 EPOCHS = 10

@@ -22,8 +22,8 @@ Tiers:    `:cpu`: scikit-learn's 8x8 digits (300 train / 200 test, as configs/cn
 
 import math
 
-from configs import common as cc
-from configs import cntk_cifar
+from ntk_tf.configs import common as cc
+from ntk_tf.configs import cntk_cifar
 from ntk_tf.experiments import compare
 
 

@@ -13,7 +13,7 @@ Tiers:    paper = cpu (as above); `:smoke`: 128 samples, width 32, 1 seed, 4 ker
           200-step budget.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import time_dynamics
 
 

@@ -15,7 +15,7 @@ image. Train loss/accuracy are measured on the epoch's shifted images.
 
 import inspect
 
-from configs import common, lenet_mnist_translated
+from ntk_tf.configs import common, lenet_mnist_translated
 
 sweep = lenet_mnist_translated.sweep
 

@@ -12,7 +12,7 @@ Hyperparameters: standard lr 0.1, wd 5e-6; linearized lr 1, wd 5e-7; momentum 0.
 lr 0.1 / wd 5e-6: configs/alexnet_snakes_lin_lr01.py.
 """
 
-from configs import common
+from ntk_tf.configs import common
 from ntk_tf.experiments import compare
 
 WIDTHS = (1, 2, 3, 4)

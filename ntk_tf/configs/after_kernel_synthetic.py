@@ -14,7 +14,7 @@ Tiers:    paper = cpu (as above); `:smoke`: 256 samples, m = 64, 128, n = 32, 64
           1 seed, a 200-step budget.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import after_kernel
 
 

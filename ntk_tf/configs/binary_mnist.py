@@ -16,7 +16,7 @@ Tiers:    `:cpu` runs offline on mnist5k (4,000 train / 1,000 test digits), the 
           width, SGD for 20 epochs instead of 200; `:smoke` on 256 digits, one epoch.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import binary_solver
 
 

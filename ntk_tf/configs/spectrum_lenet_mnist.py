@@ -13,7 +13,7 @@ Tiers:    `:cpu`: 600 offline mnist5k digits, widths 1, 2, 5, 10 (add 25 and 60 
           `:smoke`: 20 digits, widths 1, 2.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import spectrum
 
 

@@ -10,7 +10,7 @@ Tiers:    `:cpu` runs offline on the 5,000 mnist5k digits (4,000 train / 1,000 t
 Each image (train and test) is shifted by one fixed random offset in [-7, 7]^2, zero filled.
 """
 
-from configs import common as cc
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)
