@@ -3,6 +3,9 @@
 import glob
 import inspect
 import os
+import subprocess
+import sys
+import textwrap
 
 from unittest import mock
 
@@ -79,6 +82,44 @@ class ShippedConfigsTest(absltest.TestCase):
     from ntk_tf.errors import ConfigError  # pylint: disable=import-outside-toplevel
     with self.assertRaisesRegex(ConfigError, "does not exist.*quickstart.py.*--list"):
       config_files.load_config("configs/no_such_config.py")
+
+
+class TensorFlowFreeTest(parameterized.TestCase):
+  """Configs are leaves: loading every one (every tier, its sweep), --list and a config error
+  never import TensorFlow (a fresh process each)."""
+
+  def _tensorflow_loaded(self, code: str) -> str:
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print('TF_LOADED', 'tensorflow' in sys.modules, "
+             "'keras' in sys.modules))\n" + code)
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, check=False)
+    self.assertIn("TF_LOADED", result.stdout, result.stderr)
+    return result.stdout.split("TF_LOADED")[-1].strip()
+
+  def test_every_config_builds_without_tensorflow(self):
+    code = textwrap.dedent("""\
+        import inspect
+        from ntk_tf import config_files
+        for path in config_files.available(full_paths=True):
+          module = config_files.load_module(path)
+          takes = bool(inspect.signature(module.get_config).parameters)
+          for tier in ("smoke", "cpu", "cpu-full", "paper") if takes else (None,):
+            module.get_config(tier) if tier else module.get_config()
+          if hasattr(module, "sweep"):
+            module.sweep()
+        """)
+    self.assertEqual(self._tensorflow_loaded(code), "False False")
+
+  @parameterized.named_parameters(
+      ("list", ["--list"]),
+      ("missing_file", ["--config=configs/nope.py"]),
+      ("bad_tier", ["--config=configs/lenet_mnist.py:huge"]),
+      ("unknown_key", ["--config=configs/lenet_mnist.py", "--config.train.nope=1"]),
+      ("wrong_type", ["--config=configs/lenet_mnist.py", "--config.train.epochs=abc"]))
+  def test_the_command_line_answers_without_tensorflow(self, args):
+    code = f"sys.argv = ['ntk_tf.main'] + {args!r}\nfrom ntk_tf import main\nmain.run()\n"
+    self.assertEqual(self._tensorflow_loaded(code), "False False")
 
 
 class IncompatibleCombinationsTest(absltest.TestCase):

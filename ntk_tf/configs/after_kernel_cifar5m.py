@@ -9,12 +9,11 @@ Paper:    Fig. 4(c): beta 0.103 (K_16k) and 0.097 (K_64k) vs 0.307 for the netwo
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import after_kernel
 
 
 def get_config(arg=None):
   cc.parse_tier(arg)  # A GPU-scale experiment: every tier runs it as the paper did.
-  config = after_kernel.default_config()
+  config = cc.default_config("after_kernel")
   config.seeds = (0,)
   config.dataset.name = "cifar5m"
   config.dataset.classes = (5, 7)

@@ -15,12 +15,11 @@ Tiers:    paper = cpu (as above); `:smoke`: 256 samples, m = 64, 128, n = 32, 64
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import after_kernel
 
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = after_kernel.default_config()
+  config = cc.default_config("after_kernel")
   config.seeds = (0, 1)
   config.dataset.synthetic.num_train = 4000
   config.dataset.synthetic.num_test = 2000

@@ -13,7 +13,6 @@ lr 0.1 / wd 5e-6: configs/alexnet_snakes_lin_lr01.py.
 """
 
 from ntk_tf.configs import common
-from ntk_tf.experiments import compare
 
 WIDTHS = (1, 2, 3, 4)
 SEEDS = (0, 1, 2, 3, 4)
@@ -24,7 +23,7 @@ def get_config(arg=None):
   # AlexNet needs >= 63x63 inputs, i.e. the ImageNet snakes from TFDS: there are no offline
   # data for the smoke and cpu tiers, which therefore are the paper's config for now.
   common.parse_tier(arg)
-  config = compare.default_config()
+  config = common.default_config("compare")
   config.dataset.name = "imagenet_snakes"
   config.model.name = "alexnet"
   config.train.learning_rate = 0.1

@@ -17,13 +17,12 @@ Tiers:    `:cpu` runs offline on mnist5k (4,000 train / 1,000 test digits), the 
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import binary_solver
 
 
 def get_config(arg=None):
-  return cc.shrink_binary(binary_solver.paper_config(translate=0), cc.parse_tier(arg))
+  return cc.shrink_binary(cc.binary_solver_paper(translate=0), cc.parse_tier(arg))
 
 
 def sweep():
   """One cell per width (the paper reports single runs with a fixed seed)."""
-  return [{"model.widths": (w,)} for w in binary_solver.PAPER_WIDTHS]
+  return [{"model.widths": (w,)} for w in cc.BINARY_PAPER_WIDTHS]

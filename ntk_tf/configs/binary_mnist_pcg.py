@@ -16,12 +16,11 @@ Tiers:    `:cpu` widths 1 and 5 on mnist5k beside gelsd at x1 (its u is the refe
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import binary_solver
 
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = binary_solver.paper_config(translate=0)
+  config = cc.binary_solver_paper(translate=0)
   config.solver.methods = ("nystrom_pcg",)
   config.solver.dtypes = ("float64",)
   config.solver.iter_lim = 1000

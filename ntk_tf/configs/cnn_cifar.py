@@ -24,12 +24,11 @@ import math
 
 from ntk_tf.configs import common as cc
 from ntk_tf.configs import cntk_cifar
-from ntk_tf.experiments import compare
 
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = compare.default_config()
+  config = cc.default_config("compare")
   config.dataset.name = "cifar10"
   config.model.name = "cnn_gap"
   config.model.depth = 10

@@ -26,7 +26,6 @@ Tiers:    `:cpu` stands in scikit-learn's 8x8 digits for CIFAR-10 (offline; 300 
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import kernel_regression
 
 DEPTHS = (3, 4, 6, 11, 21)
 STAND_IN_DEPTHS = (3, 6, 11)  # cpu-full: one depth-11 pass, read out at 3 and 6.
@@ -37,18 +36,18 @@ ARCHS = ("cnn_v", "cnn_gap")
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
   if tier == "paper":
-    return kernel_regression.cntk_config("cifar10", "cnn_gap", 11, train_sizes=(2000, 50000),
-                                         trained_layers="middle")
+    return cc.cntk_config("cifar10", "cnn_gap", 11, train_sizes=(2000, 50000),
+                          trained_layers="middle")
   if tier == "cpu-full":
-    config = kernel_regression.cntk_config(
+    config = cc.cntk_config(
         "fashion_mnist", "cnn_gap", 11, train_sizes=(250, STAND_IN_TRAIN), num_train=STAND_IN_TRAIN,
         num_test=STAND_IN_TEST, trained_layers="middle")
     config.kernel.readout_depths = tuple(d - 1 for d in STAND_IN_DEPTHS[:-1])
     config.kernel.dtype = "float32"
     return config
   sizes, train, test = ((75, 300), 300, 200) if cc.is_cpu(tier) else ((10, 30), 30, 20)
-  return kernel_regression.cntk_config("digits", "cnn_gap", 11, train_sizes=sizes,
-                                       num_train=train, num_test=test, trained_layers="middle")
+  return cc.cntk_config("digits", "cnn_gap", 11, train_sizes=sizes,
+                        num_train=train, num_test=test, trained_layers="middle")
 
 
 def sweep():

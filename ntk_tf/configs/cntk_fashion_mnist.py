@@ -7,10 +7,10 @@ Runtime:  ~11 min on a 2-core CPU (3,000 x 3,000 kernel of the 4-layer CNTK-V: 3
 Paper:    offline companion of Arora et al. 2019, Table 1 (CIFAR-10).
 """
 
-from ntk_tf.experiments import kernel_regression
+from ntk_tf.configs import common as cc
 
 
 def get_config():
-  return kernel_regression.cntk_config("fashion_mnist", "cnn_v", 4,
-                                       train_sizes=(250, 500, 1000, 2000), num_train=2000,
-                                       num_test=1000)
+  return cc.cntk_config("fashion_mnist", "cnn_v", 4,
+                        train_sizes=(250, 500, 1000, 2000), num_train=2000,
+                        num_test=1000)

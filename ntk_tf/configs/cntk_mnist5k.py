@@ -10,9 +10,9 @@ Paper:    no MNIST figure in Arora et al.; compare with `kernel_regression_mnist
           finite LeNet's eNTK) and `lenet_mnist.py` (the trained networks).
 """
 
-from ntk_tf.experiments import kernel_regression
+from ntk_tf.configs import common as cc
 
 
 def get_config():
-  return kernel_regression.cntk_config("mnist5k", "cnn_v", 4, train_sizes=(250, 500, 1000, 2000),
-                                       num_train=2000, num_test=1000)
+  return cc.cntk_config("mnist5k", "cnn_v", 4, train_sizes=(250, 500, 1000, 2000),
+                        num_train=2000, num_test=1000)

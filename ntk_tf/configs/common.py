@@ -8,6 +8,14 @@
   smoke: a few hundred samples and one epoch, to exercise the pipeline end to end in seconds.
 """
 
+from ntk_tf.experiments import defaults
+
+# The experiments' defaults (TensorFlow-free), for config files to start from.
+default_config = defaults.default_config           # default_config("compare"), ...
+binary_solver_paper = defaults.binary_solver_paper  # Samarin et al. 2022 §4.3, Tables 1-2.
+cntk_config = defaults.cntk_config                  # Arora et al. 2019's exact CNTK regression.
+BINARY_PAPER_WIDTHS = defaults.BINARY_PAPER_WIDTHS
+
 TIERS = ("smoke", "cpu", "cpu-full", "paper")
 
 # The cpu tier's cuts, printed on the reproduction page (ntk_tf.reproduce) beside the results.

@@ -27,14 +27,13 @@ initialized by its function (model.parameterization stays "standard").
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import compare
 
 EPOCHS = 10
 
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = compare.default_config()
+  config = cc.default_config("compare")
   config.dataset.name = "mnist5k"
   config.model.name = "examples/my_keras_model.py:small_cnn"
   config.train.epochs = EPOCHS

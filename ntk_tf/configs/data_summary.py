@@ -8,14 +8,11 @@ Paper:    none yet: checks the data layer (MNIST as in Samarin et al. 2020/2022)
 
 import ml_collections
 
-from ntk_tf import data
+from ntk_tf.configs import common as cc
 
 
 def get_config() -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
-  config.experiment = "data_summary"
-  config.seed = 0
+  config = cc.default_config("data_summary")
   config.deterministic = True
-  config.dataset = data.default_config()
   config.dataset.name = "mnist5k"
   return config

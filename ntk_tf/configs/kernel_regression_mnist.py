@@ -13,12 +13,11 @@ Tiers:    `:smoke`: 60 train / 40 test digits, n = 30 and 60, two ridges; `:cpu`
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import kernel_regression
 
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = kernel_regression.default_config()
+  config = cc.default_config("kernel_regression")
   config.dataset.name = "mnist5k"
   config.model.name = "lenet"
   config.regression.train_sizes = (125, 250, 500, 1000, 2000, 4000)

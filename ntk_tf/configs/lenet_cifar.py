@@ -13,7 +13,6 @@ batch 32, 100 epochs, L2 loss on one-hot targets. Needs TFDS CIFAR-10 (downloads
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)
 SEEDS = (0, 1, 2, 3, 4)
@@ -21,7 +20,7 @@ SEEDS = (0, 1, 2, 3, 4)
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = compare.default_config()
+  config = cc.default_config("compare")
   config.dataset.name = "cifar10"
   config.model.name = "lenet"
   config.train.lr_decay_every = 30

@@ -14,7 +14,6 @@ one-hot targets, PyTorch default initialization. Widths swept: 1, 2, 5, 10, 25, 
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)
 SEEDS = (0, 1, 2, 3, 4)
@@ -22,7 +21,7 @@ SEEDS = (0, 1, 2, 3, 4)
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = compare.default_config()
+  config = cc.default_config("compare")
   config.dataset.name = "mnist"
   config.model.name = "lenet"
   config.baseline.logistic_regression = True

@@ -11,7 +11,6 @@ Each image (train and test) is shifted by one fixed random offset in [-7, 7]^2, 
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import compare
 
 WIDTHS = (1, 2, 5, 10, 25, 60)
 SEEDS = (0, 1, 2, 3, 4)
@@ -19,7 +18,7 @@ SEEDS = (0, 1, 2, 3, 4)
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = compare.default_config()
+  config = cc.default_config("compare")
   config.dataset.name = "mnist"
   config.dataset.translate = 7
   config.model.name = "lenet"

@@ -7,11 +7,11 @@ Paper:    a small version of Samarin et al. 2020, Fig. 3 / 2022, Fig. 2 (LeNet x
           logistic-regression baseline of their Sec. 3.2. Prints both models' accuracies.
 """
 
-from ntk_tf.experiments import compare
+from ntk_tf.configs import common as cc
 
 
 def get_config():
-  config = compare.default_config()
+  config = cc.default_config("compare")
   config.dataset.name = "mnist5k"
   config.model.name = "lenet"
   config.model.width = 1

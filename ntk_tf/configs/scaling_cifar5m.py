@@ -16,12 +16,11 @@ Setup:    NTK parameterization with Neural Tangents' default W_std = 1, b_std = 
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import scaling_law
 
 
 def get_config(arg=None):
   cc.parse_tier(arg)  # A GPU-scale experiment: every tier runs it as the paper did.
-  config = scaling_law.default_config()
+  config = cc.default_config("scaling_law")
   config.seeds = (0, 1, 2, 3)
   config.dataset.name = "cifar5m"
   config.dataset.classes = (5, 7)          # dog, horse

@@ -14,11 +14,11 @@ Paper:    the Fig. 1 comparison of Vyas et al. 2022 (network vs eNTK vs infinite
 Setup:    NTK parameterization, W_std = 1, b_std = 0; SGD lr 4.0, momentum 0.9, batch 200.
 """
 
-from ntk_tf.experiments import scaling_law
+from ntk_tf.configs import common as cc
 
 
 def get_config():
-  config = scaling_law.default_config()
+  config = cc.default_config("scaling_law")
   config.seeds = (0, 1, 2, 3)
   config.dataset.name = "fashion_mnist"
   config.dataset.classes = (0, 6)

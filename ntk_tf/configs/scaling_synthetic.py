@@ -36,12 +36,11 @@ Tiers:    paper = cpu (CPU-cheap as it is); `:smoke`: 200 samples, n = 50, 100, 
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import scaling_law
 
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = scaling_law.default_config()
+  config = cc.default_config("scaling_law")
   config.seeds = (0, 1, 2, 3)
   config.dataset.name = "vyas_synthetic"
   config.dataset.synthetic.num_train = 4000

@@ -9,11 +9,11 @@ Runtime:  600 images x 10 outputs at 224x224; AlexNet x1 (57M weights) ~10 min o
 Paper:    effective rank well below 6000 at all widths, increasing marginally with width.
 """
 
-from ntk_tf.experiments import spectrum
+from ntk_tf.configs import common as cc
 
 
 def get_config():
-  config = spectrum.default_config()
+  config = cc.default_config("spectrum")
   config.dataset.name = "imagenet_snakes"
   config.model.name = "alexnet"
   config.model.widths = (1, 2, 3, 4)

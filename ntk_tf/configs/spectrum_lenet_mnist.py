@@ -14,12 +14,11 @@ Tiers:    `:cpu`: 600 offline mnist5k digits, widths 1, 2, 5, 10 (add 25 and 60 
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import spectrum
 
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = spectrum.default_config()
+  config = cc.default_config("spectrum")
   config.dataset.name = "mnist"
   config.model.name = "lenet"
   config.model.widths = (1, 2, 5, 10, 25, 60)

@@ -10,12 +10,11 @@ Paper:    Fig. 5(a): K^t_fit nearly constant for ~140 batches (0.5 epoch), then 
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import time_dynamics
 
 
 def get_config(arg=None):
   cc.parse_tier(arg)  # A GPU-scale experiment: every tier runs it as the paper did.
-  config = time_dynamics.default_config()
+  config = cc.default_config("time_dynamics")
   config.seeds = (0,)
   config.dataset.name = "cifar5m"
   config.dataset.classes = (5, 7)

@@ -14,12 +14,11 @@ Tiers:    paper = cpu (as above); `:smoke`: 128 samples, width 32, 1 seed, 4 ker
 """
 
 from ntk_tf.configs import common as cc
-from ntk_tf.experiments import time_dynamics
 
 
 def get_config(arg=None):
   tier = cc.parse_tier(arg)
-  config = time_dynamics.default_config()
+  config = cc.default_config("time_dynamics")
   config.seeds = (0, 1)
   config.dataset.synthetic.num_train = 2000
   config.dataset.synthetic.num_test = 2000

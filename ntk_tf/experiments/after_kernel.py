@@ -24,25 +24,10 @@ from absl import logging
 
 from ntk_tf import io, learning_curves, plots, scaling, scaling_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common
+from ntk_tf.experiments import common, defaults
 
 prepare_workdir = common.prepare_workdir
-
-
-def default_config() -> ml_collections.ConfigDict:
-  config = common.vyas_config("after_kernel")
-  config.after_kernel = ml_collections.ConfigDict(dict(
-      train_sizes=(128, 512),          # m: samples the network is trained on.
-      fit_sizes=(32, 64, 128),         # n: samples each after-kernel is fitted on.
-      include_initialization=True,     # m = 0: the eNTK at initialization.
-      fresh=True,                      # Also fit on n samples the network never saw.
-      fit="sgd",                       # "sgd" (early stopping) or "regression" (interpolation).
-      memory_limit_gb=8.0,
-      save_kernels=False,              # kernels/m<m>_seed<s>.npy (for inspection and tests).
-      num_resamples=1000,
-      confidence=0.95,
-  ))
-  return config
+default_config = defaults.after_kernel
 
 
 def validate(config: ml_collections.ConfigDict):

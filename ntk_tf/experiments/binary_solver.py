@@ -28,66 +28,15 @@ from absl import logging
 
 from ntk_tf import data, io, model_names, models, paired_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common
+from ntk_tf.experiments import common, defaults
 from ntk_tf.solvers import linearized
 
 prepare_workdir = common.prepare_workdir
+default_config = defaults.binary_solver
+paper_config = defaults.binary_solver_paper
+PAPER_WIDTHS = defaults.BINARY_PAPER_WIDTHS
 METHODS = linearized.METHODS + ("sgd",)
 DENSE = ("lstsq", "kernel")   # Methods whose memory grows with rows x parameters or rows².
-
-
-def default_config() -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
-  config.experiment = "binary_solver"
-  config.seed = 0
-  config.deterministic = False
-  config.dtype = "float32"          # SGD runs (as in `compare`).
-  config.dataset = data.default_config()
-  config.dataset.name = "mnist"
-  config.dataset.target = "class_vs_rest"
-  config.dataset.positive_class = 0
-  config.dataset.binary_labels = "01"  # One output; target 1 for digit 0, else 0.
-  config.model = common.model_config()
-  config.model.widths = (1,)
-  config.solver = ml_collections.ConfigDict(dict(
-      methods=("lstsq", "sgd"),
-      # Precisions of the solvers' model (the same seeded w0, rounded): float64 and/or float32.
-      dtypes=("float64",),
-      dtype=ml_collections.FieldReference(None, field_type=str),  # Old key: dtypes=(dtype,).
-      dense_widths=ml_collections.FieldReference(None, field_type=tuple),  # None: all widths.
-      **{k: v for k, v in linearized.options().items() if k not in ("workdir",)
-         and v is not None},
-      rcond=ml_collections.FieldReference(None, field_type=float),
-      iter_lim=ml_collections.FieldReference(None, field_type=int),
-      nystrom_rank=ml_collections.FieldReference(None, field_type=int),  # None: min(1000, n).
-  ))
-  config.solver.atol = config.solver.btol = 1e-8
-  config.train = common.train_config()
-  config.train.epochs = 200
-  config.train.batch_size = 32
-  config.train.learning_rate = 0.01
-  config.train.momentum = 0.9
-  config.train.weight_decay = 5e-5
-  return config
-
-
-PAPER_WIDTHS = (1, 2, 5, 10, 25, 60)
-
-
-def paper_config(translate: int = 0) -> ml_collections.ConfigDict:
-  """Samarin et al. 2022 §4.3 (Tables 1 and 2): LeNet on MNIST 0 vs rest, widths 1-60, gelsd at
-  widths 1, 2, 5 as in the paper, LSQR at every width, SGD lr 0.01 for 200 epochs."""
-  config = default_config()
-  config.dataset.name = "mnist"
-  config.dataset.translate = translate
-  config.model.name = "lenet"
-  config.model.widths = PAPER_WIDTHS
-  config.solver.methods = ("lstsq", "lsqr", "sgd")
-  config.solver.dense_widths = (1, 2, 5)
-  config.solver.memory_limit_gb = 64.0   # Full MNIST x1: 27.6 GiB for J (a large CPU node).
-  config.solver.iter_lim = 5000
-  config.solver.dtypes = ("float64", "float32")  # The paper solved in single precision.
-  return config
 
 
 def dtypes_of(config) -> tuple:

@@ -1,6 +1,5 @@
 """Config sections, workdir handling and the results tail shared by the experiments."""
 
-import dataclasses
 import json
 import math
 import os
@@ -11,31 +10,9 @@ from absl import logging
 
 from ntk_tf import data, distribute, io, learning_curves, memory, model_names, models
 from ntk_tf.errors import ConfigError
-from ntk_tf.paired_training import TrainConfig
-
-
-def model_config() -> ml_collections.ConfigDict:
-  """The `config.model` section."""
-  c = ml_collections.ConfigDict()
-  c.name = "lenet"
-  c.width = 1
-  c.parameterization = "standard"   # "standard" (PyTorch init) or "ntk".
-  c.w_std = math.sqrt(2.0)          # NTK parameterization only.
-  c.b_std = 0.0
-  c.depth = ml_collections.FieldReference(None, field_type=int)  # mlp, cnn_v, cnn_gap.
-  return c
-
-
-def train_config() -> ml_collections.ConfigDict:
-  """The `config.train` section: every field of paired_training.TrainConfig."""
-  c = ml_collections.ConfigDict()
-  for field in dataclasses.fields(TrainConfig):
-    value = field.default
-    if value is None:
-      kind = int if field.name in ("lr_decay_every", "checkpoint_every_steps") else float
-      value = ml_collections.FieldReference(None, field_type=kind)
-    c[field.name] = value
-  return c
+from ntk_tf.experiments.defaults import (early_stopping_train_config, model_config,
+                                         train_config)
+from ntk_tf.train_config import TrainConfig
 
 
 def check_keys(section: ml_collections.ConfigDict, defaults: ml_collections.ConfigDict,
@@ -137,26 +114,6 @@ def validate_train(cfg: ml_collections.ConfigDict) -> TrainConfig:
   return tc
 
 
-def early_stopping_train_config() -> ml_collections.ConfigDict:
-  """`config.train` of the early-stopped SGD shared by every model kind (Vyas et al. App. A.4)."""
-  return ml_collections.ConfigDict(dict(
-      learning_rate=4.0,             # Fig. 1 (CIFAR-5m-bin); 10 for SVHN-parity and synthetic.
-      momentum=0.9,
-      batch_size=200,
-      loss="half_mse",               # ½ mean (f − y)², Neural Tangents' convention.
-      epochs=100.0,                  # Step budget ⌈epochs · ⌈n / batch⌉⌉ ...
-      min_steps=1000,                # ... but at least this many steps (small n).
-      max_steps=ml_collections.FieldReference(None, field_type=int),  # Fixed budget instead.
-      log_factor=1.1,                # Test error logged at steps growing by this factor.
-      train_loss_tol=ml_collections.FieldReference(None, field_type=float),  # Stop when fitted.
-      stopping="optimal",            # Reported error: "optimal" early stopping or "final" (at
-                                     # convergence: train_loss_tol, else the budget's end).
-      subtract_initial_outputs=False,  # Network: f(w) − f(w0) (App. A.4 Table 1).
-      eval_batch_size=1000,
-      jit_compile=False,
-  ))
-
-
 def validate_early_stopping_train(cfg: ml_collections.ConfigDict):
   """Checks an `early_stopping_train_config` section."""
   check_keys(cfg, early_stopping_train_config(), "train")
@@ -182,27 +139,6 @@ def validate_early_stopping_train(cfg: ml_collections.ConfigDict):
   if cfg.loss not in learning_curves.KERNEL_LOSSES:
     raise ConfigError(f"train.loss={cfg.loss!r}: kernel models are trained on an L2 loss; use "
                       f"one of {', '.join(learning_curves.KERNEL_LOSSES)}.")
-
-
-def vyas_config(experiment: str) -> ml_collections.ConfigDict:
-  """The sections shared by scaling_law, after_kernel and time_dynamics (Vyas et al. 2022)."""
-  config = ml_collections.ConfigDict()
-  config.experiment = experiment
-  config.seed = 0                    # Data seed (synthetic draw, test subsample).
-  config.seeds = (0, 1)              # Learning-curve seeds: initialization, subsets, batches.
-  config.deterministic = False
-  config.dtype = "float32"           # Network and eNTK model (kernels are float64).
-  config.dataset = data.default_config()
-  config.dataset.name = "vyas_synthetic"
-  config.dataset.target = "class_vs_rest"
-  config.dataset.positive_class = 1
-  config.model = model_config()
-  config.model.name = "mlp"
-  config.model.width = 64
-  config.model.depth = 4
-  config.model.parameterization = "ntk"
-  config.train = early_stopping_train_config()
-  return config
 
 
 def validate_vyas(config: ml_collections.ConfigDict, defaults: ml_collections.ConfigDict):

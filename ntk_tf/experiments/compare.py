@@ -16,40 +16,10 @@ from absl import logging
 
 from ntk_tf import baselines, data, distribute, model_names, models, paired_runs, plots
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common
+from ntk_tf.experiments import common, defaults
 
 prepare_workdir = common.prepare_workdir
-
-
-def default_config() -> ml_collections.ConfigDict:
-  """Every key of a 'compare' config, with Samarin et al.'s LeNet/MNIST hyperparameters."""
-  config = ml_collections.ConfigDict()
-  config.experiment = "compare"
-  config.seed = 0
-  config.seeds = ml_collections.FieldReference(None, field_type=tuple)  # Several seeds.
-  # tf.config.experimental.enable_op_determinism(): off, since XLA on the CPU is deterministic
-  # anyway (tests/fault_injection_test.py: two processes, identical results.json). With XLA it
-  # works for LeNet; AlexNet's overlapping max-pool has no deterministic XLA gradient (refused).
-  config.deterministic = False
-  config.dtype = "float32"
-  config.distribute = "default"  # tf.distribute: default, mirrored, multi_worker_mirrored, tpu.
-  config.dataset = data.default_config()
-  config.dataset.name = "mnist"
-  config.model = common.model_config()
-  config.train = common.train_config()
-  config.train.epochs = 100
-  config.train.batch_size = 32
-  config.train.learning_rate = 0.1
-  config.train.momentum = 0.9
-  config.train.weight_decay = 5e-5
-  # The squared error averaged over batch and outputs (torch.nn.MSELoss). Samarin et al.'s eq.
-  # (3) writes the per-example loss summed over the L outputs ("mse_sum_outputs", an L-times
-  # larger gradient), but with it LinLeNet x10 diverges at their lr 0.1 on MNIST (step 62,
-  # mnist5k, seed 0) while the paper trains it to x60 at lr 0.1: their runs averaged.
-  config.train.loss = "mse"
-  config.train.linearized_loss = "mse"
-  config.baseline = ml_collections.ConfigDict(dict(logistic_regression=False))
-  return config
+default_config = defaults.compare
 
 
 def validate(config: ml_collections.ConfigDict):

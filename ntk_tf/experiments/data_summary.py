@@ -4,7 +4,9 @@ import ml_collections
 import numpy as np
 
 from ntk_tf import data
-from ntk_tf.experiments import common
+from ntk_tf.experiments import common, defaults
+
+default_config = defaults.data_summary
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:

@@ -34,73 +34,16 @@ from absl import logging
 from ntk_tf import (checkpoints, data, distribute, io, memory, model_names, models, plots,
                     training)
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common
+from ntk_tf.experiments import common, defaults
 from ntk_tf.ntk import empirical, infinite, monte_carlo
 from ntk_tf.solvers import kernel as kernel_solver
 
 prepare_workdir = common.prepare_workdir
+default_config = defaults.kernel_regression
+cntk_config = defaults.cntk_config
 KERNELS = ("empirical", "infinite", "monte_carlo")
 WHICH = ("ntk", "nngp")
 OUTPUTS = ("trace", "full")
-
-
-def default_config() -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
-  config.experiment = "kernel_regression"
-  config.seed = 0
-  config.deterministic = False
-  config.dtype = "float32"
-  config.distribute = "default"  # Kernel blocks round robin over the strategy's devices.
-  config.dataset = data.default_config()
-  config.dataset.name = "mnist5k"
-  config.model = common.model_config()
-  config.kernel = ml_collections.ConfigDict(dict(
-      name="empirical",               # "infinite" (closed form), "monte_carlo" (max-pool nets).
-      which="ntk",                    # infinite / monte_carlo: "ntk" or "nngp".
-      num_samples=10,                 # monte_carlo: initializations averaged.
-      dtype="float64",                # infinite: computation dtype.
-      trained_layers="all",           # infinite NTK: "all", or "middle" (first, last fixed).
-      readout_depths=(),              # infinite cnn_v/cnn_gap: also these numbers of convs.
-      outputs="trace",
-      subtract_initial_outputs=False,
-      method="auto",
-      memory_limit_gb=8.0,
-      checkpoint_dir=ml_collections.FieldReference(None, field_type=str),  # After-kernel.
-      checkpoint_step=ml_collections.FieldReference(None, field_type=int),  # K^t.
-      save_kernel=False,
-  ))
-  config.regression = ml_collections.ConfigDict(dict(
-      train_sizes=(100, 200, 500, 1000, 2000, 4000),
-      alphas=(0.0,),                  # Several: the best on a validation split of each n.
-      validation_fraction=0.1,
-  ))
-  return config
-
-
-def cntk_config(dataset: str, arch: str = "cnn_v", depth: int = 3,
-                train_sizes=(2000,), num_train=None, num_test=None,
-                trained_layers: str = "all") -> ml_collections.ConfigDict:
-  """Kernel regression with Arora et al.'s exact CNTK (NTK parameterization, W_std = √2,
-  b_std = 0, one-hot targets, no ridge: the minimum-norm interpolant).
-
-  `depth` counts layers as Arora et al.'s Table 1 does: convolutions plus the dense readout,
-  so model.depth (the number of convolutions) is depth − 1. `trained_layers="middle"` fixes the
-  first and readout layers (their Table 1 CNTK-GAP column; ntk.infinite).
-  """
-  if depth < 2:
-    raise ConfigError(f"CNTK depth={depth} counts the dense layer too; use at least 2.")
-  config = default_config()
-  config.dataset.name = dataset
-  config.dataset.num_train = num_train
-  config.dataset.num_test = num_test
-  config.model.name = arch
-  config.model.depth = depth - 1
-  config.model.parameterization = "ntk"
-  config.kernel.name = "infinite"
-  config.kernel.trained_layers = trained_layers
-  config.regression.train_sizes = tuple(train_sizes)
-  config.regression.alphas = (0.0,)
-  return config
 
 
 def validate(config: ml_collections.ConfigDict):

@@ -32,47 +32,19 @@ from absl import logging
 
 from ntk_tf import io, learning_curves, plots, scaling, scaling_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common
+from ntk_tf.experiments import common, defaults
 from ntk_tf.ntk import infinite
 from ntk_tf.solvers import kernel as kernel_solver
 
 prepare_workdir = common.prepare_workdir
-KINDS = ("network", "empirical_ntk", "infinite_ntk")
+default_config = defaults.scaling_law
+KINDS = defaults.SCALING_KINDS
 ENTK_METHODS = ("auto", "kernel", "linearized")
 ENTK_FITS = ("sgd", "interpolate")
 INTERPOLANT = "empirical_ntk_interpolant"  # The sweep's eNTK cells with entk_fit="interpolate".
 
 
 # -- config ------------------------------------------------------------------------------
-def default_config() -> ml_collections.ConfigDict:
-  config = common.vyas_config("scaling_law")
-  config.scaling = ml_collections.ConfigDict(dict(
-      train_sizes=(64, 128, 256, 512),
-      kinds=KINDS,
-      empirical_ntk_method="auto",   # "kernel" if the eNTK over the samples fits, else SGD on
-                                     # the linearized model ("linearized").
-      infinite_regression=True,      # Also the infinite NTK's kernel regression.
-      memory_limit_gb=8.0,
-      num_resamples=1000,            # Bootstrap over seeds for the β interval.
-      confidence=0.95,
-  ))
-  config.width_sweep = ml_collections.ConfigDict(dict(
-      widths=(),                     # E.g. (16, 32, 64, 128): network and eNTK at one n.
-      train_size=ml_collections.FieldReference(None, field_type=int),
-      # The eNTK's error in the sweep: "sgd" (kernel SGD at train.learning_rate, as the scaling
-      # runs) or "interpolate" (its minimum-norm interpolant, the converged limit of that SGD
-      # from zero: no learning rate to exceed at small widths, where the eNTK fluctuates).
-      entk_fit="sgd",
-  ))
-  config.paper = ml_collections.ConfigDict(dict(   # Published β, printed beside ours.
-      reference="",
-      network=ml_collections.FieldReference(None, field_type=float),
-      empirical_ntk=ml_collections.FieldReference(None, field_type=float),
-      infinite_ntk=ml_collections.FieldReference(None, field_type=float),
-  ))
-  return config
-
-
 def validate(config: ml_collections.ConfigDict):
   common.validate_vyas(config, default_config())
   s = config.scaling

@@ -17,35 +17,11 @@ from absl import logging
 
 from ntk_tf import checkpoints, data, distribute, io, models, plots, spectral
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common
+from ntk_tf.experiments import common, defaults
 from ntk_tf.ntk import empirical
 
 prepare_workdir = common.prepare_workdir
-
-
-def default_config() -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
-  config.experiment = "spectrum"
-  config.seed = 0
-  config.deterministic = False
-  config.dtype = "float32"
-  config.distribute = "default"  # Kernel blocks round robin over the strategy's devices.
-  config.dataset = data.default_config()
-  config.dataset.name = "mnist"
-  config.model = common.model_config()
-  config.model.widths = (1,)
-  config.spectrum = ml_collections.ConfigDict(dict(
-      num_samples=600,
-      translations=(0,),              # dataset.translate values to run (e.g. (0, 7)).
-      method="auto",
-      memory_limit_gb=16.0,
-      block_size=ml_collections.FieldReference(None, field_type=int),
-      jit_compile=False,
-      checkpoint_dir=ml_collections.FieldReference(None, field_type=str),  # After-kernel.
-      checkpoint_step=ml_collections.FieldReference(None, field_type=int),  # K^t.
-      save_kernel=False,
-  ))
-  return config
+default_config = defaults.spectrum
 
 
 def validate(config: ml_collections.ConfigDict):

@@ -20,22 +20,10 @@ from absl import logging
 
 from ntk_tf import io, learning_curves, plots, scaling_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common
+from ntk_tf.experiments import common, defaults
 
 prepare_workdir = common.prepare_workdir
-
-
-def default_config() -> ml_collections.ConfigDict:
-  config = common.vyas_config("time_dynamics")
-  config.time_dynamics = ml_collections.ConfigDict(dict(
-      train_size=512,                  # n: the network and every K^t are fitted on these.
-      num_kernels=6,                   # Log-spaced steps 0 < t ≤ budget (with t = 0) ...
-      steps=(),                        # ... or these steps exactly.
-      fit="sgd",                       # "sgd" (early stopping) or "regression".
-      memory_limit_gb=8.0,
-      save_kernels=False,              # kernels/t<t>_seed<s>.npy.
-  ))
-  return config
+default_config = defaults.time_dynamics
 
 
 def validate(config: ml_collections.ConfigDict):

@@ -1,4 +1,3 @@
-"""Solvers: dense and matrix-free least squares for the linearized network, kernel regression."""
-
-from ntk_tf.solvers import dense, iterative, kernel, linearized
-from ntk_tf.solvers.operator import JacobianOperator, flatten_params, unflatten_params
+"""Solvers: dense and matrix-free least squares for the linearized network, kernel regression,
+posteriors. Import the module you need (`from ntk_tf.solvers import dense`): this package's
+import loads nothing, so that TensorFlow-free parts (options.py) stay TensorFlow-free."""

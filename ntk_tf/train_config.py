@@ -1,0 +1,40 @@
+"""The hyperparameters of a paired run (TensorFlow-free: configs and validation read them)."""
+
+import dataclasses
+from typing import Optional
+
+from ntk_tf.errors import ConfigError
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  """The hyperparameters of a paired run (Samarin et al.: lr 0.1, momentum 0.9, wd 5e-5,
+  batch 32, 100 epochs; CIFAR-10 and snakes with lr ÷10 every 30 epochs)."""
+  epochs: int = 1
+  batch_size: int = 32
+  learning_rate: float = 0.1
+  linearized_learning_rate: Optional[float] = None  # None: same as learning_rate.
+  momentum: float = 0.9
+  weight_decay: float = 5e-5
+  linearized_weight_decay: Optional[float] = None  # None: same as weight_decay.
+  lr_decay_every: Optional[int] = None  # Epochs between ÷10 steps (None: constant).
+  lr_decay_factor: float = 0.1
+  loss: str = "mse"
+  linearized_loss: str = "mse"
+  eval_batch_size: int = 1000
+  trajectory_points: int = 8     # Validation (test) points whose outputs are tracked.
+  trajectory_steps: int = 200    # Record every step for the first T steps, then every epoch.
+  checkpoint_every_steps: Optional[int] = None  # Also checkpoint mid-epoch (None: epochs only).
+  max_checkpoints: int = 2
+  jit_compile: bool = True
+  train_standard: bool = True
+  train_linearized: bool = True
+  centered: bool = False
+  order: int = 1
+  steps_per_call: int = 16  # SGD steps per compiled call (1: one Python dispatch per step).
+
+  def __post_init__(self):
+    k = self.steps_per_call
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+      raise ConfigError(f"train.steps_per_call={k!r} must be a positive integer (1: one step "
+                        "per compiled call).")
