@@ -90,6 +90,25 @@ def shrink_binary(config, tier: str):
   return config
 
 
+def cifar5m_myrtle(config, num_train: int = 64000):
+  """Vyas et al.'s CIFAR-5m-bin task and network (their Fig. 1, App. A): dog vs horse from
+  CIFAR-5m (user files), ±1 labels, 10,000 test images; Myrtle CNN c = 64, W_std = 1; SGD lr 4,
+  batch 200. Shared by the scaling, after-kernel and time-dynamics configs."""
+  config.dataset.name = "cifar5m"
+  config.dataset.classes = (5, 7)          # dog, horse
+  config.dataset.target = "class_vs_rest"
+  config.dataset.positive_class = 0
+  config.dataset.num_train = num_train
+  config.dataset.num_test = 10000
+  config.model.name = "myrtle"
+  config.model.width = 64
+  config.model.depth = None
+  config.model.w_std = 1.0
+  config.train.learning_rate = 4.0
+  config.train.batch_size = 200
+  return config
+
+
 def width_seed_sweep(widths, seeds) -> list:
   """Sweep cells (config overrides) for every width x seed, as the paper configs declare."""
   return [{"model.width": w, "seed": s} for w in widths for s in seeds]

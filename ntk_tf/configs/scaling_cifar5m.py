@@ -22,18 +22,7 @@ def get_config(arg=None):
   cc.parse_tier(arg)  # A GPU-scale experiment: every tier runs it as the paper did.
   config = cc.default_config("scaling_law")
   config.seeds = (0, 1, 2, 3)
-  config.dataset.name = "cifar5m"
-  config.dataset.classes = (5, 7)          # dog, horse
-  config.dataset.target = "class_vs_rest"
-  config.dataset.positive_class = 0
-  config.dataset.num_train = 64000
-  config.dataset.num_test = 10000
-  config.model.name = "myrtle"
-  config.model.width = 64
-  config.model.depth = None
-  config.model.w_std = 1.0
-  config.train.learning_rate = 4.0
-  config.train.batch_size = 200
+  cc.cifar5m_myrtle(config)
   config.train.epochs = 100.0
   config.scaling.train_sizes = (500, 1000, 2000, 4000, 8000, 16000, 32000, 64000)
   config.scaling.empirical_ntk_method = "linearized"

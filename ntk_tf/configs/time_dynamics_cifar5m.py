@@ -16,18 +16,7 @@ def get_config(arg=None):
   cc.parse_tier(arg)  # A GPU-scale experiment: every tier runs it as the paper did.
   config = cc.default_config("time_dynamics")
   config.seeds = (0,)
-  config.dataset.name = "cifar5m"
-  config.dataset.classes = (5, 7)
-  config.dataset.target = "class_vs_rest"
-  config.dataset.positive_class = 0
-  config.dataset.num_train = 64000
-  config.dataset.num_test = 10000
-  config.model.name = "myrtle"
-  config.model.width = 64
-  config.model.depth = None
-  config.model.w_std = 1.0
-  config.train.learning_rate = 4.0
-  config.train.batch_size = 200
+  cc.cifar5m_myrtle(config)
   config.train.max_steps = 11861
   config.time_dynamics.train_size = 64000
   config.time_dynamics.num_kernels = 10
