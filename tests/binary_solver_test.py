@@ -6,6 +6,7 @@ import os
 from absl.testing import absltest
 
 from ntk_tf.errors import ConfigError
+from ntk_tf.configs import common as cc
 from ntk_tf.experiments import binary_solver
 from tests import test_utils
 
@@ -90,7 +91,7 @@ class BinarySolverTest(test_utils.TestCase):
   def test_precisions_of_a_config(self):
     config = tiny_config()
     self.assertEqual(binary_solver.dtypes_of(config), ("float64",))  # The default, as before.
-    self.assertEqual(binary_solver.dtypes_of(binary_solver.paper_config()),
+    self.assertEqual(binary_solver.dtypes_of(cc.binary_solver_paper()),
                      ("float64", "float32"))
     config.solver.dtype = "float32"  # The old single-precision key.
     binary_solver.validate(config)
@@ -161,7 +162,7 @@ class BinarySolverTest(test_utils.TestCase):
 
   def test_paper_configs_load(self):
     for translate in (0, 7):
-      config = binary_solver.paper_config(translate)
+      config = cc.binary_solver_paper(translate)
       binary_solver.validate(config)
       self.assertEqual(config.dataset.translate, translate)
       self.assertEqual(binary_solver._methods_at(config, 60), ["lsqr", "sgd"])

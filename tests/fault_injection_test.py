@@ -86,11 +86,11 @@ CONFIGS = {
           return c
     """, "w1/lsqr_iterate.npz"),
     "kernel_regression": ("""
-        from ntk_tf.experiments import kernel_regression
+        from ntk_tf.configs import common as cc
 
         def get_config():
-          c = kernel_regression.cntk_config("digits", "cnn_gap", 3, train_sizes=(40, 80),
-                                            num_train=80, num_test=40)
+          c = cc.cntk_config("digits", "cnn_gap", 3, train_sizes=(40, 80),
+                             num_train=80, num_test=40)
           return c
     """, "kernel_blocks/*/block_*.npz"),
     "scaling_law": (vyas_tiny("scaling_law", 64, """

@@ -12,6 +12,7 @@ from ntk_tf import data
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, kernel_regression
 from ntk_tf.ntk import empirical_ntk, infinite
+from ntk_tf.configs import common as cc
 from ntk_tf.solvers import linearized
 from tests import test_utils
 
@@ -83,8 +84,8 @@ class KernelRegressionTest(test_utils.TestCase):
 
   def test_cntk_gap_with_first_and_last_layers_fixed(self):
     # Arora et al.'s CNTK-GAP of Table 1 (their code's `fix`): trained_layers="middle".
-    config = kernel_regression.cntk_config("digits", "cnn_gap", 3, train_sizes=(30, 60),
-                                           num_train=60, num_test=40, trained_layers="middle")
+    config = cc.cntk_config("digits", "cnn_gap", 3, train_sizes=(30, 60),
+                            num_train=60, num_test=40, trained_layers="middle")
     config.kernel.save_kernel = True
     workdir = self.create_tempdir().full_path
     printed = io.StringIO()
@@ -108,8 +109,8 @@ class KernelRegressionTest(test_utils.TestCase):
   def test_readout_depths_equal_separate_runs_and_the_cross_kernel_its_block(self):
     # One depth-3 CNTK-GAP pass (convolutions) also fits depths 1 and 2, as their own runs do;
     # the test x train kernel is the block of the joint kernel (no test x test computed).
-    config = kernel_regression.cntk_config("digits", "cnn_gap", 4, train_sizes=(30, 60),
-                                           num_train=60, num_test=40)
+    config = cc.cntk_config("digits", "cnn_gap", 4, train_sizes=(30, 60),
+                            num_train=60, num_test=40)
     config.kernel.readout_depths = (1, 2)
     config.kernel.save_kernel = True
     workdir = self.create_tempdir().full_path
@@ -118,8 +119,8 @@ class KernelRegressionTest(test_utils.TestCase):
     self.assertEqual(results["by_depth"]["3"], results["train_sizes"])
     for depth in (1, 2):
       alone = kernel_regression.run(
-          kernel_regression.cntk_config("digits", "cnn_gap", depth + 1, train_sizes=(30, 60),
-                                        num_train=60, num_test=40),
+          cc.cntk_config("digits", "cnn_gap", depth + 1, train_sizes=(30, 60),
+                         num_train=60, num_test=40),
           self.create_tempdir().full_path)
       for n in ("30", "60"):
         for key in ("train_accuracy", "test_accuracy"):
@@ -152,20 +153,20 @@ class KernelRegressionTest(test_utils.TestCase):
     config.kernel.subtract_initial_outputs = True
     with self.assertRaisesRegex(ConfigError, "applies to kernel.name='empirical' only"):
       kernel_regression.validate(config)
-    config = kernel_regression.cntk_config("digits", "cnn_gap", 3)
+    config = cc.cntk_config("digits", "cnn_gap", 3)
     config.kernel.trained_layers = "first"
     with self.assertRaisesRegex(ConfigError, "kernel.trained_layers='first'; use one of all, "
                                              "middle"):
       kernel_regression.validate(config)
     for key, value in (("name", "empirical"), ("which", "nngp")):
-      config = kernel_regression.cntk_config("digits", "cnn_gap", 3, trained_layers="middle")
+      config = cc.cntk_config("digits", "cnn_gap", 3, trained_layers="middle")
       config.kernel[key] = value
       with self.assertRaisesRegex(ConfigError, "applies to the infinite NTK only"):
         kernel_regression.validate(config)
-    config = kernel_regression.cntk_config("digits", "cnn_gap", 2, trained_layers="middle")
+    config = cc.cntk_config("digits", "cnn_gap", 2, trained_layers="middle")
     with self.assertRaisesRegex(ConfigError, "no trained layer among 2 weight layers"):
       kernel_regression.validate(config)
-    config = kernel_regression.cntk_config("digits", "cnn_gap", 4)
+    config = cc.cntk_config("digits", "cnn_gap", 4)
     config.kernel.readout_depths = (2, 4)
     with self.assertRaisesRegex(ConfigError, r"readout depths \[4\] are not between 1 and"):
       kernel_regression.validate(config)

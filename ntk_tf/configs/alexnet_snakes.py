@@ -14,8 +14,8 @@ lr 0.1 / wd 5e-6: configs/alexnet_snakes_lin_lr01.py.
 
 from ntk_tf.configs import common
 
-WIDTHS = (1, 2, 3, 4)
-SEEDS = (0, 1, 2, 3, 4)
+WIDTHS = common.ALEXNET_WIDTHS
+SEEDS = common.PAPER_SEEDS
 
 
 def get_config(arg=None):

@@ -25,4 +25,4 @@ def get_config(arg=None):
 
 def sweep():
   """One cell per width (the paper reports single runs with a fixed seed)."""
-  return [{"model.widths": (w,)} for w in cc.BINARY_PAPER_WIDTHS]
+  return [{"model.widths": (w,)} for w in cc.PAPER_WIDTHS]

@@ -8,13 +8,18 @@
   smoke: a few hundred samples and one epoch, to exercise the pipeline end to end in seconds.
 """
 
+import ml_collections
+
+from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import defaults
 
 # The experiments' defaults (TensorFlow-free), for config files to start from.
 default_config = defaults.default_config           # default_config("compare"), ...
-binary_solver_paper = defaults.binary_solver_paper  # Samarin et al. 2022 §4.3, Tables 1-2.
-cntk_config = defaults.cntk_config                  # Arora et al. 2019's exact CNTK regression.
-BINARY_PAPER_WIDTHS = defaults.BINARY_PAPER_WIDTHS
+
+# The papers' protocols (Samarin et al. 2020, 2022): widths and reruns.
+PAPER_WIDTHS = (1, 2, 5, 10, 25, 60)   # LeNet, also the binary solver's Tables 1-2.
+ALEXNET_WIDTHS = (1, 2, 3, 4)
+PAPER_SEEDS = (0, 1, 2, 3, 4)          # Five reruns (2022).
 
 TIERS = ("smoke", "cpu", "cpu-full", "paper")
 
@@ -106,6 +111,48 @@ def cifar5m_myrtle(config, num_train: int = 64000):
   config.model.w_std = 1.0
   config.train.learning_rate = 4.0
   config.train.batch_size = 200
+  return config
+
+
+def binary_solver_paper(translate: int = 0) -> ml_collections.ConfigDict:
+  """Samarin et al. 2022 §4.3 (Tables 1 and 2): LeNet on MNIST 0 vs rest, widths 1-60, gelsd at
+  widths 1, 2, 5 as in the paper, LSQR at every width, SGD lr 0.01 for 200 epochs."""
+  config = default_config("binary_solver")
+  config.dataset.name = "mnist"
+  config.dataset.translate = translate
+  config.model.name = "lenet"
+  config.model.widths = PAPER_WIDTHS
+  config.solver.methods = ("lstsq", "lsqr", "sgd")
+  config.solver.dense_widths = (1, 2, 5)
+  config.solver.memory_limit_gb = 64.0   # Full MNIST x1: 27.6 GiB for J (a large CPU node).
+  config.solver.iter_lim = 5000
+  config.solver.dtypes = ("float64", "float32")  # The paper solved in single precision.
+  return config
+
+
+def cntk_config(dataset: str, arch: str = "cnn_v", depth: int = 3,
+                train_sizes=(2000,), num_train=None, num_test=None,
+                trained_layers: str = "all") -> ml_collections.ConfigDict:
+  """Kernel regression with Arora et al.'s exact CNTK (NTK parameterization, W_std = √2,
+  b_std = 0, one-hot targets, no ridge: the minimum-norm interpolant).
+
+  `depth` counts layers as Arora et al.'s Table 1 does: convolutions plus the dense readout,
+  so model.depth (the number of convolutions) is depth − 1. `trained_layers="middle"` fixes the
+  first and readout layers (their Table 1 CNTK-GAP column; ntk.infinite).
+  """
+  if depth < 2:
+    raise ConfigError(f"CNTK depth={depth} counts the dense layer too; use at least 2.")
+  config = default_config("kernel_regression")
+  config.dataset.name = dataset
+  config.dataset.num_train = num_train
+  config.dataset.num_test = num_test
+  config.model.name = arch
+  config.model.depth = depth - 1
+  config.model.parameterization = "ntk"
+  config.kernel.name = "infinite"
+  config.kernel.trained_layers = trained_layers
+  config.regression.train_sizes = tuple(train_sizes)
+  config.regression.alphas = (0.0,)
   return config
 
 

@@ -14,8 +14,8 @@ batch 32, 100 epochs, L2 loss on one-hot targets. Needs TFDS CIFAR-10 (downloads
 
 from ntk_tf.configs import common as cc
 
-WIDTHS = (1, 2, 5, 10, 25, 60)
-SEEDS = (0, 1, 2, 3, 4)
+WIDTHS = cc.PAPER_WIDTHS
+SEEDS = cc.PAPER_SEEDS
 
 
 def get_config(arg=None):

@@ -15,8 +15,8 @@ one-hot targets, PyTorch default initialization. Widths swept: 1, 2, 5, 10, 25, 
 
 from ntk_tf.configs import common as cc
 
-WIDTHS = (1, 2, 5, 10, 25, 60)
-SEEDS = (0, 1, 2, 3, 4)
+WIDTHS = cc.PAPER_WIDTHS
+SEEDS = cc.PAPER_SEEDS
 
 
 def get_config(arg=None):

@@ -12,8 +12,8 @@ Each image (train and test) is shifted by one fixed random offset in [-7, 7]^2, 
 
 from ntk_tf.configs import common as cc
 
-WIDTHS = (1, 2, 5, 10, 25, 60)
-SEEDS = (0, 1, 2, 3, 4)
+WIDTHS = cc.PAPER_WIDTHS
+SEEDS = cc.PAPER_SEEDS
 
 
 def get_config(arg=None):

@@ -16,7 +16,7 @@ def get_config():
   config = cc.default_config("spectrum")
   config.dataset.name = "imagenet_snakes"
   config.model.name = "alexnet"
-  config.model.widths = (1, 2, 3, 4)
+  config.model.widths = cc.ALEXNET_WIDTHS
   config.spectrum.num_samples = 600
   config.spectrum.memory_limit_gb = 64.0
   return config

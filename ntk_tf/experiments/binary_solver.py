@@ -33,8 +33,6 @@ from ntk_tf.solvers import linearized
 
 prepare_workdir = common.prepare_workdir
 default_config = defaults.binary_solver
-paper_config = defaults.binary_solver_paper
-PAPER_WIDTHS = defaults.BINARY_PAPER_WIDTHS
 METHODS = linearized.METHODS + ("sgd",)
 DENSE = ("lstsq", "kernel")   # Methods whose memory grows with rows x parameters or rows².
 

@@ -16,7 +16,6 @@ from ntk_tf.solvers import options as solver_options
 from ntk_tf.train_config import TrainConfig
 
 SCALING_KINDS = ("network", "empirical_ntk", "infinite_ntk")
-BINARY_PAPER_WIDTHS = (1, 2, 5, 10, 25, 60)  # Samarin et al. 2022, Tables 1 and 2.
 
 
 def model_config() -> ml_collections.ConfigDict:
@@ -263,48 +262,6 @@ def time_dynamics() -> ml_collections.ConfigDict:
       memory_limit_gb=8.0,
       save_kernels=False,              # kernels/t<t>_seed<s>.npy.
   ))
-  return config
-
-
-def binary_solver_paper(translate: int = 0) -> ml_collections.ConfigDict:
-  """Samarin et al. 2022 §4.3 (Tables 1 and 2): LeNet on MNIST 0 vs rest, widths 1-60, gelsd at
-  widths 1, 2, 5 as in the paper, LSQR at every width, SGD lr 0.01 for 200 epochs."""
-  config = binary_solver()
-  config.dataset.name = "mnist"
-  config.dataset.translate = translate
-  config.model.name = "lenet"
-  config.model.widths = BINARY_PAPER_WIDTHS
-  config.solver.methods = ("lstsq", "lsqr", "sgd")
-  config.solver.dense_widths = (1, 2, 5)
-  config.solver.memory_limit_gb = 64.0   # Full MNIST x1: 27.6 GiB for J (a large CPU node).
-  config.solver.iter_lim = 5000
-  config.solver.dtypes = ("float64", "float32")  # The paper solved in single precision.
-  return config
-
-
-def cntk_config(dataset: str, arch: str = "cnn_v", depth: int = 3,
-                train_sizes=(2000,), num_train=None, num_test=None,
-                trained_layers: str = "all") -> ml_collections.ConfigDict:
-  """Kernel regression with Arora et al.'s exact CNTK (NTK parameterization, W_std = √2,
-  b_std = 0, one-hot targets, no ridge: the minimum-norm interpolant).
-
-  `depth` counts layers as Arora et al.'s Table 1 does: convolutions plus the dense readout,
-  so model.depth (the number of convolutions) is depth − 1. `trained_layers="middle"` fixes the
-  first and readout layers (their Table 1 CNTK-GAP column; ntk.infinite).
-  """
-  if depth < 2:
-    raise ConfigError(f"CNTK depth={depth} counts the dense layer too; use at least 2.")
-  config = kernel_regression()
-  config.dataset.name = dataset
-  config.dataset.num_train = num_train
-  config.dataset.num_test = num_test
-  config.model.name = arch
-  config.model.depth = depth - 1
-  config.model.parameterization = "ntk"
-  config.kernel.name = "infinite"
-  config.kernel.trained_layers = trained_layers
-  config.regression.train_sizes = tuple(train_sizes)
-  config.regression.alphas = (0.0,)
   return config
 
 

@@ -40,7 +40,6 @@ from ntk_tf.solvers import kernel as kernel_solver
 
 prepare_workdir = common.prepare_workdir
 default_config = defaults.kernel_regression
-cntk_config = defaults.cntk_config
 KERNELS = ("empirical", "infinite", "monte_carlo")
 WHICH = ("ntk", "nngp")
 OUTPUTS = ("trace", "full")
