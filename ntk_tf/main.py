@@ -1,7 +1,7 @@
 """Command-line entry point: `python -m ntk_tf.main --config=configs/<name>.py --workdir=<dir>`.
 
-Parses the config (ml_collections, overrides like `--config.model.width=5`), sets up the
-platform and calls `experiments.<config.experiment>.run(config, workdir)`. Problems the user
+Parses the config (ml_collections, overrides like `--config.model.width=5`) and hands it to
+`launch.launch(config, workdir)`, the one way from a config to a result. Problems the user
 can fix are printed as one line (no traceback) and exit with status 2. `--list` prints every
 config with its experiment, the paper result it reproduces and its CPU runtime. TensorFlow's
 own logs are hidden unless `--verbosity=1` or TF_CPP_MIN_LOG_LEVEL asks for them (cli.py).
@@ -9,12 +9,11 @@ own logs are hidden unless `--verbosity=1` or TF_CPP_MIN_LOG_LEVEL asks for them
 
 import os
 import sys
-import tempfile
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
-from ntk_tf import cli, config_files, io, plots
+from ntk_tf import cli, config_files, launch, plots
 from ntk_tf.errors import NtkTfError
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -32,15 +31,6 @@ def default_workdir(config_path: str) -> str:
   return os.path.join("workdirs", name)
 
 
-def setup_platform(config):
-  """Logs the devices, applies the config's thread and determinism settings."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  if config.get("deterministic", False):
-    tf.config.experimental.enable_op_determinism()
-  logging.info("TensorFlow %s; devices: %s", tf.__version__,
-               [d.name for d in tf.config.list_logical_devices()])
-
-
 def _load_config_file(path: str):
   """Builds the config a `--config=file.py[:arg]` flag names (to explain a bad override)."""
   return config_files.load_config(path)
@@ -53,15 +43,10 @@ def _unknown_override_message(argv) -> str:
     return "a --config.* override names a key that does not exist."
   config = _load_config_file(config_path)
   for arg in argv:
-    if not arg.startswith("--config."):
-      continue
-    node, prefix = config, "config"
-    for part in arg[len("--config."):].split("=", 1)[0].split("."):
-      if not hasattr(node, "keys") or part not in node:
-        valid = ", ".join(sorted(node.keys())) if hasattr(node, "keys") else "(none: a leaf)"
-        return (f"{arg}: {prefix} has no key {part!r}; valid keys of {prefix}: {valid}. "
-                "Fix the override (see the config file).")
-      node, prefix = node[part], f"{prefix}.{part}"
+    if arg.startswith("--config."):
+      reason = launch.unknown_key(config, arg[len("--config."):].split("=", 1)[0])
+      if reason:
+        return f"{arg}: {reason}. Fix the override (see the config file)."
   return "a --config.* override names a key that does not exist."
 
 
@@ -104,17 +89,6 @@ def parse_flags(argv):
     sys.exit(2)
 
 
-def check_workdir(workdir: str) -> None:
-  """Creates the workdir and proves it writable, or fails with one line saying what to do."""
-  try:
-    os.makedirs(workdir, exist_ok=True)
-    with tempfile.TemporaryFile(dir=workdir):
-      pass
-  except OSError as e:
-    cli.fail(f"workdir {workdir} cannot be created or written ({e.strerror or e}); pass "
-             "--workdir=<a directory you can write to>.")
-
-
 def print_list() -> None:
   """Every config file: experiment, what it runs, the paper result it reproduces, runtime."""
   for path in config_files.available(full_paths=True):
@@ -134,23 +108,11 @@ def main(argv):
     return
   config = _CONFIG.value
   workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
-  from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
-  from ntk_tf.experiments import common  # pylint: disable=import-outside-toplevel
   try:
-    experiment = experiments.get(config.experiment)
-    if hasattr(experiment, "validate"):
-      experiment.validate(config)
-    common.check_determinism(config)
-    check_workdir(workdir)
-    if hasattr(experiment, "prepare_workdir"):
-      experiment.prepare_workdir(config, workdir, overwrite=_OVERWRITE.value)
-    setup_platform(config)
     plots.label_runs(flags.FLAGS["config"].config_filename)
-    io.write_json(os.path.join(workdir, "config.json"), config.to_dict())
-    experiment.run(config, workdir)
+    launch.launch(config, workdir, overwrite=_OVERWRITE.value)
   except NtkTfError as e:
-    print(f"ntk_tf: error: {e}", file=sys.stderr)
-    sys.exit(2)
+    cli.fail(str(e))
   print(f"results in {os.path.join(workdir, 'results.json')}")
 
 

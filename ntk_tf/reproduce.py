@@ -12,7 +12,6 @@ every claim is printed and a tier whose runs would not fit in this machine's mem
 The page (`REPRODUCTION.md`, `reproduction.json`, figures/) is written from the runs' files.
 """
 
-import concurrent.futures
 import dataclasses
 import datetime
 import glob
@@ -28,7 +27,7 @@ from typing import Dict, List, Optional, Sequence
 from absl import app, flags, logging
 
 from ntk_tf import claims as claims_lib
-from ntk_tf import cli, config_files, io, memory, progress, sweep
+from ntk_tf import cli, io, jobs, launch, memory, sweep
 from ntk_tf.errors import ConfigError, NtkTfError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -112,16 +111,11 @@ def make_plan(tier: str, ids: Sequence[str] = ()) -> Plan:
 
 def run_config(run: claims_lib.Run, tier: str):
   """The run's config, tier argument and overrides applied (validated)."""
-  from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
-  path = os.path.join(REPO, run.config)
-  config = config_files.load_config(f"{path}:{tier}")
-  config = sweep.apply_overrides(config, dict(run.overrides))
-  experiment = experiments.get(config.experiment)
-  if hasattr(experiment, "validate"):
-    try:
-      experiment.validate(config)
-    except NtkTfError as e:
-      raise ConfigError(f"run {run.name} ({run.config}:{tier}): {e}") from e
+  config = launch.load(f"{os.path.join(REPO, run.config)}:{tier}", dict(run.overrides))
+  try:
+    launch.validate(config)
+  except NtkTfError as e:
+    raise ConfigError(f"run {run.name} ({run.config}:{tier}): {e}") from e
   return config
 
 
@@ -274,42 +268,27 @@ def command(run: claims_lib.Run, tier: str, workdir: str) -> List[str]:
           f"--workdir={run_dir(workdir, run.name)}", *sweep.override_flags(dict(run.overrides))]
 
 
+def job(run: claims_lib.Run, tier: str, workdir: str, in_process: bool) -> jobs.Job:
+  """The run as a job: its command in its own process, or its config launched in this one."""
+  if in_process:
+    return jobs.Job(run.name, run_dir(workdir, run.name), config=run_config(run, tier))
+  return jobs.Job(run.name, run_dir(workdir, run.name), command(run, tier, workdir), cwd=REPO)
+
+
+def record(run: claims_lib.Run, tier: str, workdir: str, seconds: float) -> None:
+  """Writes a finished run's reproduce_run.json: its wall time, when, and what it ran."""
+  io.write_json(os.path.join(run_dir(workdir, run.name), "reproduce_run.json"), dict(
+      seconds=seconds, finished=_now(), tier=tier, config=run.config,
+      overrides=dict(run.overrides)))
+
+
 def execute(run: claims_lib.Run, tier: str, workdir: str, in_process: bool) -> bool:
   """Runs one run to its results.json; records its wall time. Returns success."""
-  out = run_dir(workdir, run.name)
-  os.makedirs(out, exist_ok=True)
   start = time.time()
-  if in_process:
-    ok = _execute_here(run, tier, out)
-  else:
-    with open(os.path.join(out, "log.txt"), "ab") as log:
-      ok = subprocess.run(command(run, tier, workdir), stdout=log, stderr=subprocess.STDOUT,
-                          check=False, cwd=REPO).returncode == 0
-  ok = ok and is_done(workdir, run.name)
+  ok = jobs.execute(job(run, tier, workdir, in_process))
   if ok:
-    io.write_json(os.path.join(out, "reproduce_run.json"), dict(
-        seconds=time.time() - start, finished=_now(), tier=tier, config=run.config,
-        overrides=dict(run.overrides)))
+    record(run, tier, workdir, time.time() - start)
   return ok
-
-
-def _execute_here(run, tier, out) -> bool:
-  from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
-  from ntk_tf.experiments import common  # pylint: disable=import-outside-toplevel
-  try:
-    config = run_config(run, tier)
-    experiment = experiments.get(config.experiment)
-    common.check_determinism(config)
-    if hasattr(experiment, "prepare_workdir"):
-      experiment.prepare_workdir(config, out, overwrite=False)
-    io.write_json(os.path.join(out, "config.json"), config.to_dict())
-    experiment.run(config, out)
-    return True
-  except NtkTfError as e:
-    logging.error("run %s: %s", run.name, e)
-    with open(os.path.join(out, "log.txt"), "a") as f:
-      f.write(f"ntk_tf: error: {e}\n")
-    return False
 
 
 def _now() -> str:
@@ -335,34 +314,25 @@ def estimates_text(plan: Plan) -> str:
 
 def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = False,
             archive: Optional[str] = None) -> Dict:
-  """Runs every unfinished run; returns {"done", "skipped", "failed"} run names."""
+  """Runs every unfinished run (jobs.run_jobs); returns {"done", "skipped", "failed"} names."""
   if parallel < 1:
     raise ConfigError(f"--parallel={parallel} must be at least 1.")
   archive_runs(plan, workdir, archive)
   retire_stale(plan, workdir, archive)
-  todo = sorted((r for n, r in plan.runs.items() if not is_done(workdir, n, archive)),
-                key=lambda r: r.estimate(plan.tier))  # Cheap runs first: verdicts come sooner.
   skipped = [n for n in plan.runs if is_done(workdir, n, archive)]
+  todo = sorted((r for n, r in plan.runs.items() if n not in skipped),
+                key=lambda r: r.estimate(plan.tier))  # Cheap runs first: verdicts come sooner.
   logging.info("reproduce %s: %d runs, %d finished before, %d to run", plan.tier,
                len(plan.runs), len(skipped), len(todo))
-  done, failed = [], []
-  bar = progress.Progress(len(todo), f"reproduce {plan.tier} runs")
-  if in_process or parallel == 1:
-    for run in todo:
-      (done if execute(run, plan.tier, workdir, in_process) else failed).append(run.name)
-      archive_runs(plan, workdir, archive)
-      bar.update(1)
-  else:
-    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
-      futures = {pool.submit(execute, r, plan.tier, workdir, False): r for r in todo}
-      for future in concurrent.futures.as_completed(futures):
-        (done if future.result() else failed).append(futures[future].name)
-        archive_runs(plan, workdir, archive)
-        bar.update(1)
-  bar.close()
-  for name in failed:
-    logging.error("run %s failed; see %s", name, os.path.join(run_dir(workdir, name), "log.txt"))
-  return dict(done=done, skipped=skipped, failed=failed)
+
+  def finished(job_done: jobs.Job, ok: bool, seconds: float):
+    if ok:
+      record(plan.runs[job_done.name], plan.tier, workdir, seconds)
+    archive_runs(plan, workdir, archive)
+
+  summary = jobs.run_jobs([job(r, plan.tier, workdir, in_process) for r in todo], parallel,
+                          label=f"reproduce {plan.tier} runs", on_finish=finished)
+  return dict(summary, skipped=skipped + summary["skipped"])
 
 
 # --- verdicts --------------------------------------------------------------------------------

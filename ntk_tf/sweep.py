@@ -12,18 +12,16 @@ checkpoints when the sweep is started again; cells with a results.json are skipp
 prints the cells. `python -m ntk_tf.report --workdir=<workdir>` then builds the tables.
 """
 
-import concurrent.futures
 import os
 import re
-import subprocess
 import sys
 import time
 from typing import Dict, List, Sequence
 
 import ml_collections
-from absl import app, flags, logging
+from absl import app, flags
 
-from ntk_tf import cli, config_files, io, progress
+from ntk_tf import cli, config_files, io, jobs, launch
 from ntk_tf.errors import ConfigError, NtkTfError
 
 
@@ -67,24 +65,8 @@ def _value_text(value) -> str:
 
 
 def apply_overrides(config: ml_collections.ConfigDict, overrides: Dict) -> ml_collections.ConfigDict:
-  """A copy of `config` with dotted overrides applied; an unknown key is one ConfigError."""
-  out = ml_collections.ConfigDict(config.to_dict())
-  for key, value in overrides.items():
-    node, parts = out, key.split(".")
-    for i, part in enumerate(parts):
-      if not hasattr(node, "keys") or part not in node:
-        where = ".".join(parts[:i]) or "config"
-        valid = ", ".join(sorted(node.keys())) if hasattr(node, "keys") else "(a leaf)"
-        raise ConfigError(f"sweep override {key!r}: {where} has no key {part!r}; valid keys: "
-                          f"{valid}.")
-      if i < len(parts) - 1:
-        node = node[part]
-    try:
-      node[parts[-1]] = tuple(value) if isinstance(value, list) else value
-    except TypeError as e:
-      raise ConfigError(f"sweep override {key}={value!r}: {e}; give a value of the field's "
-                        "type.") from e
-  return out
+  """A copy of `config` with dotted overrides applied (launch.with_overrides)."""
+  return launch.with_overrides(config, overrides, what="sweep override")
 
 
 def override_flags(overrides: Dict) -> List[str]:
@@ -96,23 +78,18 @@ def override_flags(overrides: Dict) -> List[str]:
 
 def plan(config_path: str, workdir: str, base_flags: Sequence[str] = ()) -> List[Dict]:
   """The cells with their names, workdirs and commands; every cell's config validated first."""
-  from ntk_tf import experiments  # pylint: disable=import-outside-toplevel
   module = load_module(config_path)
-  base = config_files.load_config(config_path)
   base_overrides = {}
   for flag in base_flags:  # --config.a.b=value, as typed on the command line.
     key, _, text = flag[len("--config."):].partition("=")
     base_overrides[key] = _parse_value(text)
-  base = apply_overrides(base, base_overrides)
-  experiment = experiments.get(base.experiment)
+  base = launch.load(config_path, base_overrides)
   out = []
   for index, overrides in enumerate(cells_of(module, config_path)):
-    config = apply_overrides(base, overrides)
-    if hasattr(experiment, "validate"):
-      try:
-        experiment.validate(config)
-      except NtkTfError as e:
-        raise ConfigError(f"sweep cell {index} {overrides}: {e}") from e
+    try:
+      launch.validate(apply_overrides(base, overrides))
+    except NtkTfError as e:
+      raise ConfigError(f"sweep cell {index} {overrides}: {e}") from e
     name = cell_name(overrides)
     cell_dir = os.path.join(workdir, "cells", name)
     command = [sys.executable, "-m", "ntk_tf.main", f"--config={config_path}",
@@ -135,15 +112,7 @@ def _parse_value(text: str):
 
 
 def is_done(cell: Dict) -> bool:
-  return os.path.exists(os.path.join(cell["workdir"], "results.json"))
-
-
-def run_cell(cell: Dict) -> int:
-  """Runs one cell in its own process; its output goes to <cell workdir>/log.txt."""
-  os.makedirs(cell["workdir"], exist_ok=True)
-  with open(os.path.join(cell["workdir"], "log.txt"), "ab") as log:
-    return subprocess.run(cell["command"], stdout=log, stderr=subprocess.STDOUT,
-                          check=False).returncode
+  return jobs.is_done(cell["workdir"])
 
 
 def run_sweep(config_path: str, workdir: str, parallel: int = 1, base_flags: Sequence[str] = (),
@@ -159,23 +128,8 @@ def run_sweep(config_path: str, workdir: str, parallel: int = 1, base_flags: Seq
   io.write_json(os.path.join(workdir, "sweep.json"), dict(
       config=config_path, base_flags=list(base_flags),
       cells=[{k: c[k] for k in ("index", "name", "overrides")} for c in all_cells]))
-  skipped = [c for c in cells if is_done(c)]
-  todo = [c for c in cells if not is_done(c)]
-  logging.info("sweep: %d cells, %d finished before, %d to run, %d at a time", len(cells),
-               len(skipped), len(todo), parallel)
-  done, failed = [], []
-  bar = progress.Progress(len(todo), "sweep cells")
-  with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
-    futures = {pool.submit(run_cell, c): c for c in todo}
-    for future in concurrent.futures.as_completed(futures):
-      cell, code = futures[future], future.result()
-      (done if code == 0 and is_done(cell) else failed).append(cell["name"])
-      if cell["name"] in failed:
-        logging.error("sweep cell %s failed (exit %d); see %s", cell["name"], code,
-                      os.path.join(cell["workdir"], "log.txt"))
-      bar.update(1)
-  bar.close()
-  return dict(done=done, skipped=[c["name"] for c in skipped], failed=failed)
+  return jobs.run_jobs([jobs.Job(c["name"], c["workdir"], c["command"]) for c in cells],
+                       parallel, label="sweep cells")
 
 
 def main(argv):

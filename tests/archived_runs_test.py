@@ -14,6 +14,7 @@ import ml_collections
 import numpy as np
 from absl.testing import absltest
 
+from ntk_tf import launch
 from ntk_tf.experiments import compare
 from tests import test_utils
 
@@ -41,9 +42,7 @@ class ArchivedPairedRunTest(test_utils.TestCase):
     config.seeds = (0,)
     config.baseline.logistic_regression = False
     workdir = self.create_tempdir().full_path
-    compare.validate(config)
-    compare.prepare_workdir(config, workdir)
-    compare.run(config, workdir)
+    launch.launch(config, workdir)
     with np.load(os.path.join(RUN, "seed_0", "trajectories.npz")) as z:
       expected = {k: z[k] for k in z.files}
     with np.load(os.path.join(workdir, "seed_0", "trajectories.npz")) as z:

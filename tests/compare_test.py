@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl.testing import absltest
 
-from ntk_tf import io
+from ntk_tf import launch
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, compare
 from ntk_tf.training import TrainingDivergedError
@@ -29,9 +29,7 @@ class CompareTest(test_utils.TestCase):
 
   def run_in(self, config, workdir=None, overwrite=False):
     workdir = workdir or self.create_tempdir().full_path
-    compare.prepare_workdir(config, workdir, overwrite)
-    io.write_json(os.path.join(workdir, "config.json"), config.to_dict())
-    return compare.run(config, workdir), workdir
+    return launch.launch(config, workdir, overwrite), workdir
 
   def test_results_layout_and_files(self):
     config = tiny_config()

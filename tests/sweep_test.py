@@ -130,7 +130,7 @@ class SweepTest(test_utils.TestCase):
   def test_bad_sweeps_are_refused_before_any_cell_runs(self):
     with open(self.config, "a") as f:
       f.write("\ndef sweep():\n  return [{'model.widht': 1}]\n")
-    with self.assertRaisesRegex(ConfigError, "model has no key 'widht'; valid keys: .*width"):
+    with self.assertRaisesRegex(ConfigError, "model has no key 'widht'; valid keys of config.model: .*width"):
       sweep.plan(self.config, self.workdir)
     with open(self.config, "a") as f:
       f.write("\ndef sweep():\n  return [{'model.width': 0}]\n")

@@ -24,13 +24,12 @@ from absl import logging
 
 from ntk_tf import io, learning_curves, plots, scaling, scaling_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common, defaults
+from ntk_tf.experiments import common, contract, defaults
 
-prepare_workdir = common.prepare_workdir
 default_config = defaults.after_kernel
 
 
-def validate(config: ml_collections.ConfigDict):
+def validate(config: ml_collections.ConfigDict) -> contract.Spec:
   common.validate_vyas(config, default_config())
   a = config.after_kernel
   for key in ("train_sizes", "fit_sizes"):
@@ -39,6 +38,7 @@ def validate(config: ml_collections.ConfigDict):
       raise ConfigError(f"after_kernel.{key}={sizes} must be positive integers.")
   if a.fit not in scaling_runs.FITS:
     raise ConfigError(f"after_kernel.fit={a.fit!r}; use 'sgd' or 'regression'.")
+  return contract.Spec("after_kernel", config, seeds=contract.seeds_of(config))
 
 
 def _cell(config, dataset, order, m, seed, workdir) -> dict:
@@ -88,8 +88,10 @@ def _mean_curve(cells, key, sizes, config) -> dict:
               fit=None, fit_error="fewer than 3 sizes")
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  validate(config)
+def run(spec, workdir: str) -> contract.Results:
+  """Runs a validated Spec (or a bare config, validated here) in `workdir`; its results."""
+  spec = contract.spec_of(spec, validate)
+  config = spec.config
   dataset = scaling_runs.load_data(config)
   common.check_sgd_memory(config, dataset)
   a = config.after_kernel

@@ -28,10 +28,9 @@ from absl import logging
 
 from ntk_tf import data, io, model_names, models, paired_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common, defaults
+from ntk_tf.experiments import common, contract, defaults
 from ntk_tf.solvers import linearized
 
-prepare_workdir = common.prepare_workdir
 default_config = defaults.binary_solver
 METHODS = linearized.METHODS + ("sgd",)
 DENSE = ("lstsq", "kernel")   # Methods whose memory grows with rows x parameters or rows².
@@ -69,7 +68,7 @@ def precision_options(config, method: str, dtype: str, num_rows: int) -> dict:
   return dict(rcond=eps if method == "lstsq" else math.sqrt(num_rows * eps))
 
 
-def validate(config: ml_collections.ConfigDict):
+def validate(config: ml_collections.ConfigDict) -> contract.Spec:
   defaults = default_config()
   common.check_keys(config, defaults, "")
   common.check_keys(config.solver, defaults.solver, "solver")
@@ -89,8 +88,8 @@ def validate(config: ml_collections.ConfigDict):
       models.validate(config.model.name, 1, config.model.parameterization, d)
   if config.dataset.target != "class_vs_rest":
     raise ConfigError("binary_solver needs dataset.target='class_vs_rest' (one output).")
-  if "sgd" in methods:
-    common.validate_train(config.train)
+  train = common.validate_train(config.train) if "sgd" in methods else None
+  return contract.Spec("binary_solver", config, train=train, seeds=contract.seeds_of(config))
 
 
 def _solver_options(config, cell_dir: str) -> dict:
@@ -104,13 +103,13 @@ def _methods_at(config, width: int) -> list:
           if m not in DENSE or dense_widths is None or width in tuple(dense_widths)]
 
 
-def _sgd(config, dataset, width: int, cell_dir: str) -> dict:
-  seed = int(config.seed)
+def _sgd(spec: contract.Spec, dataset, width: int, cell_dir: str) -> dict:
+  config, seed = spec.config, int(spec.config.seed)
   build = lambda: common.build_model(  # noqa: E731
       common.model_at_width(config.model, width), dataset.input_shape, dataset.num_outputs,
       seed, config.dtype)
-  final = paired_runs.run_seed(build, dataset, common.validate_train(config.train), seed,
-                               os.path.join(cell_dir, "sgd"), config.dtype)
+  final = paired_runs.run_seed(build, dataset, spec.train, seed, os.path.join(cell_dir, "sgd"),
+                               config.dtype)
   out = {}
   for which in ("standard", "linearized"):
     if which in final:
@@ -145,8 +144,10 @@ def _work_at(config, width: int) -> list:
   return work
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  validate(config)
+def run(spec, workdir: str) -> contract.Results:
+  """Runs a validated Spec (or a bare config, validated here) in `workdir`; its results."""
+  spec = contract.spec_of(spec, validate)
+  config = spec.config
   dataset = data.load(config.dataset, seed=config.seed)
   logging.info("\n%s", dataset.summary())
   if dataset.num_outputs != 1:
@@ -181,16 +182,16 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
       logging.info("width %s: %s in %s (%d parameters)", width, method, dtype,
                    models.num_params(next(iter(models_by_dtype.values()))))
       if method == "sgd":
-        cell = _sgd(config, dataset, width, cell_dir)
+        cell = _sgd(spec, dataset, width, cell_dir)
       else:
         cell = _solve(config, dataset, models_by_dtype[dtype], method, dtype, cell_dir)
       io.write_json(path, cell)
       cells.update(cell)
     results["widths"][str(width)] = cells
   table = format_table(results)
-  common.finish(workdir, results, table + "\n", report_name="table.md")
+  out = common.finish(workdir, results, table + "\n", report_name="table.md")
   logging.info("\n%s", table)
-  return results
+  return out
 
 
 SOLVER_ROWS = (("Solver (lstsq)", "lstsq"), ("Solver (kernel)", "kernel"),

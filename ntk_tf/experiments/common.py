@@ -10,6 +10,7 @@ from absl import logging
 
 from ntk_tf import data, distribute, io, learning_curves, memory, model_names, models
 from ntk_tf.errors import ConfigError
+from ntk_tf.experiments import contract
 from ntk_tf.experiments.defaults import (early_stopping_train_config, model_config,
                                          train_config)
 from ntk_tf.train_config import TrainConfig
@@ -210,10 +211,11 @@ def check_sgd_memory(config: ml_collections.ConfigDict, dataset, widths=None):
 
 
 def finish(workdir: str, results: dict, report=None, figures=(), text=None,
-           report_name: str = "results.md") -> dict:
-  """Writes results.json and `report`, calls plot_fn(results.json, filename), prints `text`."""
-  path = os.path.join(workdir, "results.json")
-  io.write_json(path, results)
+           report_name: str = "results.md") -> contract.Results:
+  """Writes results.json and `report`, calls plot_fn(results.json, filename), prints `text`;
+  the Results."""
+  out = contract.Results.from_json(results)
+  path = out.write(workdir)
   if report is not None:
     with open(os.path.join(workdir, report_name), "w") as f:
       f.write(report)
@@ -221,7 +223,7 @@ def finish(workdir: str, results: dict, report=None, figures=(), text=None,
     plot_fn(path, os.path.join(workdir, filename))
   if text is not None:
     print(text)
-  return results
+  return out
 
 
 def _normalized(config_dict) -> dict:

@@ -16,35 +16,30 @@ from absl import logging
 
 from ntk_tf import baselines, data, distribute, model_names, models, paired_runs, plots
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common, defaults
+from ntk_tf.experiments import common, contract, defaults
 
-prepare_workdir = common.prepare_workdir
 default_config = defaults.compare
 
 
-def validate(config: ml_collections.ConfigDict):
+def validate(config: ml_collections.ConfigDict) -> contract.Spec:
   """Every check that needs no data, run before anything heavy."""
   common.check_keys(config, default_config(), "")
   data.validate(config.dataset)
   if config.get("dtype", "float32") not in models.DTYPES:
     raise ConfigError(f"config.dtype={config.dtype!r}; use float32 or float64.")
   common.validate_model(config.model, config.dataset, config.get("dtype", "float32"))
-  common.validate_train(config.train)
+  train = common.validate_train(config.train)
   distribute.validate(config.get("distribute", "default"))
   if config.get("distribute", "default") != "default" and config.train.jit_compile:
     logging.info("train.jit_compile applies to the default strategy only; the distributed "
                  "steps run without XLA.")
+  return contract.Spec("compare", config, train=train, seeds=contract.seeds_of(config))
 
 
-def seeds_of(config) -> list:
-  seeds = config.get("seeds")
-  return [int(s) for s in seeds] if seeds else [int(config.seed)]
-
-
-def _run_seed(config, dataset, seed: int, seed_dir: str) -> dict:
+def _run_seed(spec: contract.Spec, dataset, seed: int, seed_dir: str) -> dict:
   """One paired run (paired_runs.run_seed) under `config.distribute`; its final metrics."""
+  config, train_cfg = spec.config, spec.train
   dtype = config.get("dtype", "float32")
-  train_cfg = common.validate_train(config.train)
   strategy = distribute.get_strategy(config.get("distribute", "default"))
   build = lambda: common.build_model(config.model, dataset.input_shape,  # noqa: E731
                                      dataset.num_outputs, seed, dtype)
@@ -74,8 +69,10 @@ def format_table(results: dict) -> str:
   return "\n".join(lines)
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  validate(config)
+def run(spec, workdir: str) -> contract.Results:
+  """Runs a validated Spec (or a bare config, validated here) in `workdir`; its results."""
+  spec = contract.spec_of(spec, validate)
+  config = spec.config
   dataset = data.load(config.dataset, seed=config.seed)
   logging.info("\n%s", dataset.summary())
   common.check_training_memory(config.model, dataset.input_shape, dataset.num_outputs,
@@ -83,9 +80,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
                                config.get("dtype", "float32"),
                                jit_compile=config.train.jit_compile)
   per_seed = []
-  for seed in seeds_of(config):
+  for seed in spec.seeds:
     seed_dir = os.path.join(workdir, f"seed_{seed}")
-    per_seed.append(_run_seed(config, dataset, seed, seed_dir))
+    per_seed.append(_run_seed(spec, dataset, seed, seed_dir))
   results = dict(experiment="compare", model=config.model.name, width=config.model.width,
                  dataset=config.dataset.name, num_params=per_seed[0]["num_params"],
                  seeds=[r["seed"] for r in per_seed], num_train=len(dataset.x_train),

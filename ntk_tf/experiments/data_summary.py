@@ -4,12 +4,20 @@ import ml_collections
 import numpy as np
 
 from ntk_tf import data
-from ntk_tf.experiments import common, defaults
+from ntk_tf.experiments import common, contract, defaults
 
 default_config = defaults.data_summary
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
+def validate(config: ml_collections.ConfigDict) -> contract.Spec:
+  """The data section's checks; the Spec `run` takes."""
+  data.validate(config.dataset)
+  return contract.Spec("data_summary", config, seeds=contract.seeds_of(config))
+
+
+def run(spec, workdir: str) -> contract.Results:
+  """Loads the data set and writes its summary."""
+  config = contract.spec_of(spec, validate).config
   dataset = data.load(config.dataset, seed=config.seed)
   print(dataset.summary())
   results = dict(

@@ -34,18 +34,17 @@ from absl import logging
 from ntk_tf import (checkpoints, data, distribute, io, memory, model_names, models, plots,
                     training)
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common, defaults
+from ntk_tf.experiments import common, contract, defaults
 from ntk_tf.ntk import empirical, infinite, monte_carlo
 from ntk_tf.solvers import kernel as kernel_solver
 
-prepare_workdir = common.prepare_workdir
 default_config = defaults.kernel_regression
 KERNELS = ("empirical", "infinite", "monte_carlo")
 WHICH = ("ntk", "nngp")
 OUTPUTS = ("trace", "full")
 
 
-def validate(config: ml_collections.ConfigDict):
+def validate(config: ml_collections.ConfigDict) -> contract.Spec:
   defaults = default_config()
   common.check_keys(config, defaults, "")
   for section in ("kernel", "regression"):
@@ -101,6 +100,7 @@ def validate(config: ml_collections.ConfigDict):
                       "over the 'trace' kernel); give regression.alphas=(a,).")
   if not 0 < config.regression.validation_fraction < 1:
     raise ConfigError("regression.validation_fraction must be in (0, 1).")
+  return contract.Spec("kernel_regression", config, seeds=contract.seeds_of(config))
 
 
 def compute_kernel(model, x, params, cfg, workdir: str, devices=None) -> np.ndarray:
@@ -193,8 +193,10 @@ def _fit_sizes(config, dataset, sizes, kernels, f0_train, f0_test) -> dict:
   return per_size
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  validate(config)
+def run(spec, workdir: str) -> contract.Results:
+  """Runs a validated Spec (or a bare config, validated here) in `workdir`; its results."""
+  spec = contract.spec_of(spec, validate)
+  config = spec.config
   sizes = sorted(int(n) for n in config.regression.train_sizes)
   dataset = data.load(config.dataset, seed=config.seed)
   logging.info("\n%s", dataset.summary())

@@ -32,11 +32,10 @@ from absl import logging
 
 from ntk_tf import io, learning_curves, plots, scaling, scaling_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common, defaults
+from ntk_tf.experiments import common, contract, defaults
 from ntk_tf.ntk import infinite
 from ntk_tf.solvers import kernel as kernel_solver
 
-prepare_workdir = common.prepare_workdir
 default_config = defaults.scaling_law
 KINDS = defaults.SCALING_KINDS
 ENTK_METHODS = ("auto", "kernel", "linearized")
@@ -45,7 +44,7 @@ INTERPOLANT = "empirical_ntk_interpolant"  # The sweep's eNTK cells with entk_fi
 
 
 # -- config ------------------------------------------------------------------------------
-def validate(config: ml_collections.ConfigDict):
+def validate(config: ml_collections.ConfigDict) -> contract.Spec:
   common.validate_vyas(config, default_config())
   s = config.scaling
   unknown = sorted(set(s.kinds) - set(KINDS))
@@ -71,6 +70,7 @@ def validate(config: ml_collections.ConfigDict):
                         "Vyas et al. use 4000 on CIFAR-5m-bin, 1000 on SVHN-parity).")
     for width in w.widths:
       common.models.validate(config.model.name, width, config.model.parameterization)
+  return contract.Spec("scaling_law", config, seeds=contract.seeds_of(config))
 
 
 # -- cells -------------------------------------------------------------------------------
@@ -241,8 +241,10 @@ def _sweep_entk_kind(config) -> str:
   return INTERPOLANT if config.width_sweep.entk_fit == "interpolate" else "empirical_ntk"
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  validate(config)
+def run(spec, workdir: str) -> contract.Results:
+  """Runs a validated Spec (or a bare config, validated here) in `workdir`; its results."""
+  spec = contract.spec_of(spec, validate)
+  config = spec.config
   dataset = scaling_runs.load_data(config)
   s, w = config.scaling, config.width_sweep
   common.check_sgd_memory(config, dataset, (config.model.width,) + tuple(w.widths))

@@ -17,14 +17,13 @@ from absl import logging
 
 from ntk_tf import checkpoints, data, distribute, io, models, plots, spectral
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common, defaults
+from ntk_tf.experiments import common, contract, defaults
 from ntk_tf.ntk import empirical
 
-prepare_workdir = common.prepare_workdir
 default_config = defaults.spectrum
 
 
-def validate(config: ml_collections.ConfigDict):
+def validate(config: ml_collections.ConfigDict) -> contract.Spec:
   defaults = default_config()
   common.check_keys(config, defaults, "")
   common.check_keys(config.spectrum, defaults.spectrum, "spectrum")
@@ -41,6 +40,7 @@ def validate(config: ml_collections.ConfigDict):
     dataset = config.dataset.copy_and_resolve_references()
     dataset.translate = t
     data.validate(dataset)
+  return contract.Spec("spectrum", config, seeds=contract.seeds_of(config))
 
 
 def _one(config, dataset, width: int, translate: int, workdir: str) -> dict:
@@ -69,8 +69,10 @@ def _one(config, dataset, width: int, translate: int, workdir: str) -> dict:
   return info
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  validate(config)
+def run(spec, workdir: str) -> contract.Results:
+  """Runs a validated Spec (or a bare config, validated here) in `workdir`; its results."""
+  spec = contract.spec_of(spec, validate)
+  config = spec.config
   by_translation = {}
   for translate in config.spectrum.translations:
     dataset_cfg = config.dataset.copy_and_resolve_references()

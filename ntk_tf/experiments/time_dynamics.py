@@ -20,13 +20,12 @@ from absl import logging
 
 from ntk_tf import io, learning_curves, plots, scaling_runs
 from ntk_tf.errors import ConfigError
-from ntk_tf.experiments import common, defaults
+from ntk_tf.experiments import common, contract, defaults
 
-prepare_workdir = common.prepare_workdir
 default_config = defaults.time_dynamics
 
 
-def validate(config: ml_collections.ConfigDict):
+def validate(config: ml_collections.ConfigDict) -> contract.Spec:
   common.validate_vyas(config, default_config())
   t = config.time_dynamics
   if not isinstance(t.train_size, int) or t.train_size < 1:
@@ -38,6 +37,7 @@ def validate(config: ml_collections.ConfigDict):
   if not t.steps and (not isinstance(t.num_kernels, int) or t.num_kernels < 2):
     raise ConfigError(f"time_dynamics.num_kernels={t.num_kernels!r}: give at least 2 (t = 0 "
                       "and the end of training), or list time_dynamics.steps.")
+  return contract.Spec("time_dynamics", config, seeds=contract.seeds_of(config))
 
 
 def kernel_steps(cfg, budget: int) -> list:
@@ -91,8 +91,10 @@ def _cell(config, dataset, seed, workdir) -> dict:
               empirical_ntk_init=scaling_runs.curve_summary(entk_run))
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  validate(config)
+def run(spec, workdir: str) -> contract.Results:
+  """Runs a validated Spec (or a bare config, validated here) in `workdir`; its results."""
+  spec = contract.spec_of(spec, validate)
+  config = spec.config
   dataset = scaling_runs.load_data(config)
   common.check_sgd_memory(config, dataset)
   n = learning_curves.check_train_sizes((config.time_dynamics.train_size,),
