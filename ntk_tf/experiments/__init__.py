@@ -1,4 +1,10 @@
-"""Experiments: each module has `run(config, workdir) -> results dict`."""
+"""Experiments: each module wires a config to library calls and writes its results.
+
+The contract (contract.py): `default_config()` (TensorFlow-free, from defaults.py),
+`validate(config) -> Spec` (every check that needs no data, run once) and `run(spec, workdir)
+-> Results`. `ntk_tf.launch.launch(config, workdir)` is the one caller on the way from a config
+file to a result; `get(name)` finds a module by `config.experiment`.
+"""
 
 import importlib
 
