@@ -121,7 +121,7 @@ def run_config(run: claims_lib.Run, tier: str):
 
 def memory_need(config) -> int:
   """Estimated peak bytes of one run: training (a model's footprint) or its kernel budget."""
-  from ntk_tf import models  # pylint: disable=import-outside-toplevel
+  from ntk_tf import data  # pylint: disable=import-outside-toplevel
   from ntk_tf.experiments import common  # pylint: disable=import-outside-toplevel
   need = 0
   for section in ("spectrum", "solver", "kernel", "scaling"):
@@ -129,19 +129,14 @@ def memory_need(config) -> int:
     if limit:
       need = max(need, int(limit * memory.GiB))
   if config.get("train") is not None and "batch_size" in config.train and "model" in config:
-    from ntk_tf import data  # pylint: disable=import-outside-toplevel
-    m = config.model
-    widths = tuple(m.widths) if "widths" in m else (m.width,)
-    dataset = config.dataset
+    m, dataset = config.model, config.dataset
     num_outputs = 1 if dataset.target != "one_hot" else len(dataset.classes or ()) or 10
-    for width in widths:
-      fp = models.footprint(m.name, width, data.input_shape(dataset), num_outputs,
-                            **common._architecture_options(m))  # pylint: disable=protected-access
-      need = max(need, memory.training_bytes(
-          fp.num_params, fp.activations_per_sample, config.train.batch_size,
-          config.train.get("eval_batch_size", 1000), 8 if config.get("dtype") == "float64" else 4,
-          config.experiment in ("compare", "binary_solver"),
-          config.train.get("jit_compile", True), fp.peak_layer_activations))
+    for width in tuple(m.widths) if "widths" in m else (m.width,):
+      need = max(need, common.training_need(
+          common.model_at_width(m, width), data.input_shape(dataset), num_outputs,
+          config.train.batch_size, config.train.get("eval_batch_size", 1000),
+          config.get("dtype", "float32"), config.experiment in ("compare", "binary_solver"),
+          config.train.get("jit_compile", True))[0])
   return need
 
 

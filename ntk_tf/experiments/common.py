@@ -25,7 +25,7 @@ def check_keys(section: ml_collections.ConfigDict, defaults: ml_collections.Conf
                       f"{', '.join(sorted(defaults.keys()))}.")
 
 
-def _architecture_options(cfg: ml_collections.ConfigDict) -> dict:
+def architecture_options(cfg: ml_collections.ConfigDict) -> dict:
   """The keyword options a `config.model` section passes to the architecture (depth)."""
   return {} if cfg.get("depth") is None else {"depth": cfg.depth}
 
@@ -36,7 +36,7 @@ def _check_input(cfg, width, dataset_cfg):
     return
   try:
     models.check_input(cfg.name, width, data.input_shape(dataset_cfg),
-                       **_architecture_options(cfg))
+                       **architecture_options(cfg))
   except ConfigError as e:
     raise ConfigError(f"{e} (dataset {dataset_cfg.name!r} has inputs of shape "
                       f"{data.input_shape(dataset_cfg)})") from e
@@ -62,7 +62,7 @@ def check_determinism(config: ml_collections.ConfigDict):
   m = config.model
   width = m.widths[0] if "widths" in m else m.width
   if jit and models.has_overlapping_max_pool(m.name, width, data.input_shape(config.dataset),
-                                             **_architecture_options(m)):
+                                             **architecture_options(m)):
     raise ConfigError(
         f"config.deterministic=True with {', '.join(f'{f}=True' for f in jit)}: model "
         f"{m.name!r} has overlapping max-pooling, whose gradient has no deterministic XLA "
@@ -177,7 +177,20 @@ def build_model(cfg: ml_collections.ConfigDict, input_shape, num_outputs: int, s
   return models.build(cfg.name, width=cfg.width, input_shape=input_shape,
                       num_outputs=num_outputs, seed=seed, dtype=dtype,
                       parameterization=cfg.parameterization, w_std=cfg.w_std, b_std=cfg.b_std,
-                      **_architecture_options(cfg))
+                      **architecture_options(cfg))
+
+
+def training_need(cfg: ml_collections.ConfigDict, input_shape, num_outputs: int,
+                  batch_size: int, eval_batch_size: int, dtype: str = "float32",
+                  paired: bool = True, jit_compile: bool = True) -> tuple:
+  """(peak bytes, parameter count) of training the network of `cfg` (memory.py), from its
+  layer shapes alone: no weights are created."""
+  fp = models.footprint(cfg.name, cfg.width, input_shape, num_outputs,
+                        **architecture_options(cfg))
+  need = memory.training_bytes(fp.num_params, fp.activations_per_sample, batch_size,
+                               eval_batch_size, 8 if dtype == "float64" else 4, paired,
+                               jit_compile, fp.peak_layer_activations)
+  return need, fp.num_params
 
 
 def check_training_memory(cfg: ml_collections.ConfigDict, input_shape, num_outputs: int,
@@ -185,13 +198,10 @@ def check_training_memory(cfg: ml_collections.ConfigDict, input_shape, num_outpu
                           paired: bool = True, jit_compile: bool = True,
                           what: str = "paired training"):
   """Refuses, before any weights exist, training that would not fit in memory (memory.py)."""
-  fp = models.footprint(cfg.name, cfg.width, input_shape, num_outputs,
-                        **_architecture_options(cfg))
-  need = memory.training_bytes(fp.num_params, fp.activations_per_sample, batch_size,
-                               eval_batch_size, 8 if dtype == "float64" else 4, paired,
-                               jit_compile, fp.peak_layer_activations)
+  need, num_params = training_need(cfg, input_shape, num_outputs, batch_size, eval_batch_size,
+                                   dtype, paired, jit_compile)
   memory.check(need, f"{what} of {model_names.label(cfg.name, cfg.width)}",
-               memory.describe_training(fp.num_params, batch_size), device="accelerator")
+               memory.describe_training(num_params, batch_size), device="accelerator")
 
 
 def build_at_width(config: ml_collections.ConfigDict, dataset, width: int, seed: int):
