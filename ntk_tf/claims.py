@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ntk_tf import claim_quotes, paper_tables
+from ntk_tf import claim_quotes, compare_results, paper_tables
 # The verdicts are re-exported: ntk_tf.reproduce and the tests read them from the registry.
 from ntk_tf.verdicts import (INCONCLUSIVE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED,  # noqa: F401
                              TOO_SMALL, VERDICTS, Rule, Stat, accuracy_se)
@@ -108,10 +108,7 @@ def _width_label(w) -> str:
   return f"x{w:g}" if isinstance(w, float) else f"x{w}"
 
 
-def _num(w):
-  """A width key read back from JSON: 1 -> 1, "0.25" -> 0.25."""
-  f = float(w)
-  return int(f) if f.is_integer() else f
+_num = compare_results.number
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -204,12 +201,10 @@ def compare_stats(results: Results, runs: List[Run]) -> Dict[int, Dict[str, Stat
   out = {}
   for run in runs:
     r = results[run.name]
-    seeds = r["per_seed"]
-    sizes = dict(train=r.get("num_train"), test=r.get("num_test"))
-    pick = lambda model, split: [100 * s[model][f"{split}_accuracy"] for s in seeds]
-    trained = [m for m in ("standard", "linearized") if m in seeds[0]]
-    stats = {f"{m}_{split}": Stat.of(pick(m, split), accuracy_se(np.mean(pick(m, split)),
-                                                                 sizes[split]))
+    pick = lambda model, split, r=r: compare_results.accuracies(r, model, split)
+    trained = compare_results.trained(r)
+    stats = {f"{m}_{split}": Stat.of(pick(m, split), accuracy_se(
+        np.mean(pick(m, split)), compare_results.set_size(r, split)))
              for m in trained for split in ("train", "test")}
     for split in ("train", "test") if len(trained) == 2 else ():
       floor = math.hypot(stats[f"standard_{split}"].floor, stats[f"linearized_{split}"].floor)
@@ -218,7 +213,7 @@ def compare_stats(results: Results, runs: List[Run]) -> Dict[int, Dict[str, Stat
     if r.get("logistic_regression"):
       stats["logistic_test"] = Stat.of([100 * r["logistic_regression"]["test_accuracy"]])
       stats["logistic_train"] = Stat.of([100 * r["logistic_regression"]["train_accuracy"]])
-    out[_num(r["width"])] = stats
+    out[compare_results.width(r)] = stats
   return out
 
 
@@ -229,9 +224,8 @@ def training_context(results: Results, runs: List[Run], paper_epochs: int = PAPE
   out = {}
   for run in runs:
     r = results[run.name]
-    seeds = [s["seed"] for s in r["per_seed"]]
-    trained = [m for m in ("standard", "linearized") if m in r["per_seed"][0]]
-    out[str(_num(r["width"]))] = dict(
+    seeds, trained = compare_results.seeds(r), compare_results.trained(r)
+    out[str(compare_results.width(r))] = dict(
         epochs=r.get("epochs"), paper_epochs=paper_epochs, num_train=r.get("num_train"),
         num_params=r.get("num_params"), gain={m: _train_gain(results, run.name, seeds, m)
                                                for m in trained})
@@ -493,9 +487,9 @@ def measure_trajectories(runs_fn):
     by_width = {}
     for run in runs_fn(tier):
       r = results[run.name]
-      by_width[_num(r["width"])] = Stat.of([trajectory_divergence(
-          results.path(run.name, f"seed_{s['seed']}", "trajectories.npz"))
-          for s in r["per_seed"]])
+      by_width[compare_results.width(r)] = Stat.of([trajectory_divergence(
+          results.path(run.name, f"seed_{s}", "trajectories.npz"))
+          for s in compare_results.seeds(r)])
     header = ["", *[_width_label(w) for w in by_width]]
     rows = [["relative RMS of f − f_lin, first 200 steps", *[s.text(3) for s in
                                                              by_width.values()]]]
@@ -1225,9 +1219,9 @@ def _best_fit(results: Results, runs: List[Run]) -> Run:
   """The run whose network fits its training set best: highest mean train accuracy, then
   lowest mean train loss."""
   def fit(run):
-    seeds = results[run.name]["per_seed"]
-    return (np.mean([s["standard"]["train_accuracy"] for s in seeds]),
-            -np.mean([s["standard"]["train_loss"] for s in seeds]))
+    r = results[run.name]
+    return (np.mean(compare_results.metric(r, "standard", "train_accuracy")),
+            -np.mean(compare_results.metric(r, "standard", "train_loss")))
   return max(runs, key=fit)
 
 
@@ -1258,11 +1252,10 @@ def measure_arora(results: Results, tier: str) -> Measured:
         run = _best_fit(results, grid)
         if len(grid) > 1:
           rates[f"{short}{depth}"] = dict(run.overrides)["train.learning_rate"]
-        seeds = results[run.name]["per_seed"]
-        network[f"{short}{depth}"] = Stat.of([100 * s["standard"]["test_accuracy"]
-                                              for s in seeds])
-        network_train[f"{short}{depth}"] = float(np.mean([100 * s["standard"]["train_accuracy"]
-                                                          for s in seeds]))
+        r = results[run.name]
+        network[f"{short}{depth}"] = Stat.of(compare_results.accuracies(r, "standard", "test"))
+        network_train[f"{short}{depth}"] = float(np.mean(
+            compare_results.accuracies(r, "standard", "train")))
         t = training_context(results, [run], NO_PAPER_EPOCHS)
         training[f"{short}{depth}"] = next(iter(t.values()))
   depths = ARORA_DEPTHS[tier]
