@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from ntk_tf import cli, io, model_names, paper_tables, plots  # pylint: disable=g-import-not-at-top, wrong-import-position
+from ntk_tf import cli, compare_results, io, model_names, paper_tables, plots  # pylint: disable=g-import-not-at-top, wrong-import-position
 from ntk_tf.errors import ConfigError, NtkTfError  # pylint: disable=wrong-import-position
 
 
@@ -84,11 +84,10 @@ def compare_values(cells: List[Dict]) -> Dict:
   values = {row: {} for row in COMPARE_ROWS}
   for cell in cells:
     r = cell["results"]
-    for seed_result in r["per_seed"]:
-      for model, split in COMPARE_ROWS:
-        if model in seed_result:
-          values[(model, split)].setdefault(int(r["width"]), []).append(
-              100.0 * seed_result[model][f"{split}_accuracy"])
+    for model, split in COMPARE_ROWS:
+      found = compare_results.accuracies(r, model, split)
+      if found:
+        values[(model, split)].setdefault(compare_results.width(r), []).extend(found)
   return values
 
 

@@ -8,7 +8,8 @@ Every claim of `ntk_tf.claims` names the runs it needs at the tier; each run is
 own process (or in this one with --in_process), shared by every claim that reads it. Finished
 runs (a results.json) are skipped, interrupted ones resume from their own checkpoints, so a rerun
 is free and an interrupted tier loses no finished run. Before any work the estimated time of
-every claim is printed and a tier whose runs would not fit in this machine's memory is refused.
+every claim and run is printed (`ntk_tf.run_costs`: from the archived runs' measured times) and
+a tier whose runs would not fit in this machine's memory is refused.
 The page (`REPRODUCTION.md`, `reproduction.json`, figures/) is written from the runs' files.
 """
 
@@ -26,11 +27,15 @@ from typing import Dict, List, Optional, Sequence
 
 from absl import app, flags, logging
 
+import ml_collections
+
 from ntk_tf import claims as claims_lib
-from ntk_tf import cli, io, jobs, launch, memory, sweep
+from ntk_tf import cli, io, jobs, launch, memory, run_costs, sweep
 from ntk_tf.errors import ConfigError, NtkTfError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The committed archives of finished runs, whose measured times the estimates come from.
+ARCHIVES = ("docs/reproduction/runs", "docs/reproduction/cpu_full/runs")
 PAPERS = {"samarin2020": "Samarin, Roth & Belius 2020 — empirical NTK of LeNet/AlexNet",
           "samarin2022": "Samarin, Roth & Belius 2022 — feature learning and random features",
           "vyas2022": "Vyas, Bansal & Nakkiran 2022 — limitations of the NTK",
@@ -97,7 +102,7 @@ def make_plan(tier: str, ids: Sequence[str] = ()) -> Plan:
   chosen = claims_lib.get(ids)
   runs, claim_runs = {}, {}
   for claim in chosen:
-    needed = claim.runs(tier)
+    needed = claim.runs.get(tier)
     if needed is None:
       claim_runs[claim.id] = None
       continue
@@ -109,14 +114,40 @@ def make_plan(tier: str, ids: Sequence[str] = ()) -> Plan:
   return Plan(tier, chosen, runs, claim_runs)
 
 
+def load_config(run: claims_lib.Run, tier: str):
+  """The run's config, tier argument and overrides applied (not validated)."""
+  return launch.load(f"{os.path.join(REPO, run.config)}:{tier}", dict(run.overrides))
+
+
 def run_config(run: claims_lib.Run, tier: str):
   """The run's config, tier argument and overrides applied (validated)."""
-  config = launch.load(f"{os.path.join(REPO, run.config)}:{tier}", dict(run.overrides))
+  config = load_config(run, tier)
   try:
     launch.validate(config)
   except NtkTfError as e:
     raise ConfigError(f"run {run.name} ({run.config}:{tier}): {e}") from e
   return config
+
+
+def footprints(config):
+  """(width, footprint) of the run's model at each of its widths."""
+  from ntk_tf import data, models  # pylint: disable=import-outside-toplevel
+  from ntk_tf.experiments import common  # pylint: disable=import-outside-toplevel
+  m, dataset = config.model, config.dataset
+  widths = tuple(m.widths) if "widths" in m else (m.width,)
+  num_outputs = 1 if dataset.target != "one_hot" else len(dataset.classes or ()) or 10
+  return [(width, models.footprint(m.name, width, data.input_shape(dataset), num_outputs,
+                                   **common.architecture_options(m)))
+          for width in widths]
+
+
+def num_params(config: dict) -> Optional[int]:
+  """The parameters of a config's model (a dict, as in config.json), summed over its widths;
+  None for a config without a built-in model."""
+  try:
+    return sum(fp.num_params for _, fp in footprints(ml_collections.ConfigDict(config)))
+  except (AttributeError, KeyError, TypeError, ValueError, NtkTfError):
+    return None
 
 
 def memory_need(config) -> int:
@@ -290,33 +321,66 @@ def _now() -> str:
   return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def estimates_text(plan: Plan) -> str:
-  """Per claim: its runs' estimated minutes (a shared run is counted in every claim using it)."""
-  unit = "GPU hours" if plan.tier == "paper" else "min on a 2-core CPU"
-  scale = (lambda m: m / 60) if plan.tier == "paper" else (lambda m: m)
-  lines = [f"tier {plan.tier}: {len(plan.claims)} claims, {len(plan.runs)} runs"]
+def estimate_runs(plan: Plan, workdir: Optional[str] = None, archive: Optional[str] = None
+                  ) -> Dict[str, run_costs.Estimate]:
+  """Every run's estimated cost, from the measured times of finished runs (the committed
+  archives, `archive` and the workdir's runs)."""
+  roots = [os.path.join(workdir, "runs") if workdir else None, archive] + [
+      os.path.join(REPO, a) for a in ARCHIVES]
+  timings = run_costs.load(roots, num_params)
+  out = {}
+  for name, run in plan.runs.items():
+    try:
+      settings = load_config(run, plan.tier).to_dict()
+    except NtkTfError:
+      settings = None
+    out[name] = run_costs.estimate(
+        name, run.config, plan.tier, None if settings is None else run_costs.flatten(settings),
+        None if settings is None else num_params(settings), timings)
+  return out
+
+
+def _minutes(estimates: Sequence[run_costs.Estimate]) -> str:
+  """Their sum in minutes, and how many were measured, scaled or have no estimate."""
+  known = [e.seconds for e in estimates if e.seconds is not None]
+  kinds = [(k, sum(e.kind == k for e in estimates)) for k in ("measured", "scaled", "none")]
+  how = ", ".join(f"{n} {'without an estimate' if k == 'none' else k}" for k, n in kinds if n)
+  return (f"~{sum(known) / 60:.1f} min" if known else "no estimate") + f" ({how})"
+
+
+def estimates_text(plan: Plan, estimates: Dict[str, run_costs.Estimate]) -> str:
+  """Per claim: its runs' estimated minutes (a shared run is counted in every claim using it);
+  per run: its estimate and where it comes from; the total, each run once."""
+  lines = [f"tier {plan.tier}: {len(plan.claims)} claims, {len(plan.runs)} runs; minutes on the "
+           "2-core CPU the archived runs were measured on"]
   for claim in plan.claims:
     names = plan.claim_runs[claim.id]
     if names is None:
       lines.append(f"  {claim.id:<15} not run at this tier")
       continue
-    minutes = sum(plan.runs[n].estimate(plan.tier) for n in names)
-    lines.append(f"  {claim.id:<15} {len(names):>2} runs, ~{scale(minutes):.1f} {unit}")
-  total = sum(r.estimate(plan.tier) for r in plan.runs.values())
-  lines.append(f"  total (each run once): ~{scale(total):.1f} {unit}")
+    lines.append(f"  {claim.id:<15} {len(names):>2} runs, "
+                 + _minutes([estimates[n] for n in names]))
+  lines.append("  runs (measured: its own archived wall time; scaled: from the runs named):")
+  for name, e in sorted(estimates.items()):
+    cost = "–" if e.seconds is None else f"~{e.seconds / 60:.1f} min"
+    lines.append(f"    {name:<40} {cost:>12}  {e.basis}")
+  lines.append("  total (each run once): " + _minutes(list(estimates.values())))
   return "\n".join(lines)
 
 
 def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = False,
-            archive: Optional[str] = None) -> Dict:
+            archive: Optional[str] = None,
+            estimates: Optional[Dict[str, run_costs.Estimate]] = None) -> Dict:
   """Runs every unfinished run (jobs.run_jobs); returns {"done", "skipped", "failed"} names."""
   if parallel < 1:
     raise ConfigError(f"--parallel={parallel} must be at least 1.")
   archive_runs(plan, workdir, archive)
   retire_stale(plan, workdir, archive)
+  estimates = estimates or estimate_runs(plan, workdir, archive)
+  cost = lambda r: (estimates[r.name].seconds is None, estimates[r.name].seconds or 0.0)
   skipped = [n for n in plan.runs if is_done(workdir, n, archive)]
   todo = sorted((r for n, r in plan.runs.items() if n not in skipped),
-                key=lambda r: r.estimate(plan.tier))  # Cheap runs first: verdicts come sooner.
+                key=cost)  # Cheap runs first (unestimated last): verdicts come sooner.
   logging.info("reproduce %s: %d runs, %d finished before, %d to run", plan.tier,
                len(plan.runs), len(skipped), len(todo))
 
@@ -351,10 +415,10 @@ def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.Results) ->
   """The claim's entry on the page: status, reason, the numbers and the scale."""
   tier = plan.tier
   entry = dict(id=claim.id, paper=claim.paper, claim=claim.statement, quote=claim.quote,
-               where=claim.where, paper_numbers=claim.paper_numbers, rule=claim.rule,
+               where=claim.where, paper_numbers=claim.paper_numbers, rule=claim.rule_text,
                scale=claim.scale.get(tier, ""), runs=plan.claim_runs[claim.id])
   if claim.paper_values is not None:
-    entry["on_paper_numbers"] = claim.judge(claim.paper_values())
+    entry["on_paper_numbers"] = claim.rule(claim.paper_values())
   names = plan.claim_runs[claim.id]
   if names is None:
     return dict(entry, status=claims_lib.NOT_TESTABLE, reason=claim.not_run.get(
@@ -369,11 +433,11 @@ def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.Results) ->
                 ", ".join(missing) + " (a rerun of the tier resumes them)")
   try:
     measured = claim.measure(results, tier)
-    status, found = claim.judge(measured.values)
+    status, found = claim.rule(measured.values)
   except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as e:
     logging.exception("claim %s: reading its runs failed", claim.id)
     return dict(entry, status=claims_lib.NOT_TESTABLE, reason=f"its runs' results could not "
-                f"be read ({type(e).__name__}: {e}); a bug in ntk_tf/claims.py or an older run "
+                f"be read ({type(e).__name__}: {e}); a bug in ntk_tf/claims/ or an older run "
                 "format")
   if tier == "smoke":
     reason = f"tiny data; the rule would say {status}: {found}"
@@ -444,7 +508,8 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
            VERDICT_KEY, "",
            "Command: `python -m ntk_tf.reproduce --tier=" + plan.tier + "`. Every number below "
            "is read from the runs' `results.json` (under `runs/` of the workdir); each rule is "
-           "the function of the same name in `ntk_tf/claims.py`.", "",
+           "a function in `ntk_tf/claims/<paper>.py` whose docstring is the rule's text below.",
+           "",
            "| claim | statement | verdict |", "|---|---|---|"]
   for e in entries:
     lines.append(f"| [{e['id']}](#{e['id'].replace('.', '')}) | {e['claim']} | "
@@ -460,7 +525,7 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
       lines += ["", f"### {e['id']}", "", f"**Claim.** {e['claim']}", ""]
       if e.get("quote"):
         lines += [f"> {e['quote']}" + (f" ({e['where']})" if e.get("where") else ""), ""]
-      lines += [f"**Paper.** {e['paper_numbers']}", "", f"**Rule.** {e['rule']}.", ""]
+      lines += [f"**Paper.** {e['paper_numbers']}", "", f"**Rule.** {e['rule'].rstrip('.')}.", ""]
       if e.get("on_paper_numbers"):
         status, found = e["on_paper_numbers"]
         lines += [f"**The rule on the paper's own numbers:** {status} ({found}).", ""]
@@ -482,7 +547,8 @@ def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
   out_dir = out_dir or workdir
   results = load_results(plan, workdir, archive, failed)
   entries = [verdict(c, plan, results) for c in plan.claims]
-  figures = reproduce_figures.draw(entries, os.path.join(out_dir, "figures"))
+  figures = reproduce_figures.draw(entries, os.path.join(out_dir, "figures"),
+                                   {c.id: c.figure for c in plan.claims if c.figure})
   stamp = dict(commit=commit(), machine=machine(),
                run_seconds=run_seconds(plan, workdir, archive), written=_now(), tier=plan.tier,
                finished_runs=len(results.by_name), runs=len(plan.runs))
@@ -498,7 +564,8 @@ def reproduce(tier: str, workdir: str, ids=(), parallel: int = 1, in_process: bo
               estimate_only: bool = False, page_dir: Optional[str] = None,
               archive: Optional[str] = None, page_only: bool = False) -> Dict:
   plan = make_plan(tier, ids)
-  print(estimates_text(plan), flush=True)
+  estimates = estimate_runs(plan, workdir, archive)
+  print(estimates_text(plan, estimates), flush=True)
   check_memory(plan)
   if estimate_only:
     return {}
@@ -507,7 +574,7 @@ def reproduce(tier: str, workdir: str, ids=(), parallel: int = 1, in_process: bo
     archive_runs(plan, workdir, archive)
     summary = dict(done=[], skipped=[], failed=[])
   else:
-    summary = run_all(plan, workdir, parallel, in_process, archive)
+    summary = run_all(plan, workdir, parallel, in_process, archive, estimates)
   if page_dir:
     os.makedirs(page_dir, exist_ok=True)
   result = write_page(plan, workdir, page_dir, archive, summary["failed"])

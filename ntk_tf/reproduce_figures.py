@@ -108,21 +108,16 @@ def learning_curves(values: dict, path: str) -> str:
   return _save(fig, path)
 
 
-def draw(entries: List[dict], out_dir: str) -> List[str]:
-  """Every figure whose claim has measured values; returns their paths."""
+FIGURES = {"gap_vs_width": gaps_vs_width, "accuracy_vs_width": accuracy_vs_width,
+           "scaling_exponents": learning_curves, "effective_rank": effective_rank}
+
+
+def draw(entries: List[dict], out_dir: str, figure_of: Dict[str, str]) -> List[str]:
+  """Every figure of FIGURES, in that order, from the first claim naming it (`figure_of`: claim
+  id -> figure) that has measured values; returns their paths."""
   by_id, out = _by_id(entries), []
-  if "samarin2022.1" in by_id:
-    out.append(gaps_vs_width(by_id["samarin2022.1"]["values"],
-                             os.path.join(out_dir, "gap_vs_width.png")))
-  if "samarin2020.1" in by_id:
-    out.append(accuracy_vs_width(by_id["samarin2020.1"]["values"],
-                                 os.path.join(out_dir, "accuracy_vs_width.png")))
-  if "vyas2022.1" in by_id:
-    out.append(learning_curves(by_id["vyas2022.1"]["values"],
-                               os.path.join(out_dir, "scaling_exponents.png")))
-  for cid in ("samarin2022.6", "samarin2020.7"):
-    if cid in by_id:
-      out.append(effective_rank(by_id[cid]["values"], os.path.join(out_dir,
-                                                                    "effective_rank.png")))
-      break
+  for name, plot in FIGURES.items():
+    cid = next((c for c, f in figure_of.items() if f == name and c in by_id), None)
+    if cid:
+      out.append(plot(by_id[cid]["values"], os.path.join(out_dir, f"{name}.png")))
   return out

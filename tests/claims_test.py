@@ -3,11 +3,14 @@
 and the conditions under which a rule cannot decide (no TensorFlow needed)."""
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 from absl.testing import absltest, parameterized
 
 from ntk_tf import claims, verdicts
+from ntk_tf.claims import arora2019, runs, samarin2020, samarin2022, stats, vyas2022
 from ntk_tf.verdicts import Stat
 
 
@@ -68,119 +71,119 @@ GOOD_KERNEL = {"V3": 60, "V6": 61, "V11": 62, "GAP3": 66, "GAP6": 70, "GAP11": 7
 GOOD_NET = {"V3": 55, "V6": 63, "V11": 70, "GAP3": 67, "GAP6": 78, "GAP11": 80}
 
 CASES = {  # name: (judge, values that reproduce, values that do not).
-    "mnist_gap": (claims.judge_mnist_gap,
+    "mnist_gap": (samarin2020.judge_mnist_gap,
                   dict(widths=compare_widths([8, 5, 3, 1])),
                   dict(widths=compare_widths([8, 9, 9.5, 10]))),
-    "mnist_gap_too_small_at_x1": (claims.judge_mnist_gap,
+    "mnist_gap_too_small_at_x1": (samarin2020.judge_mnist_gap,
                                   dict(widths=compare_widths([8, 5, 3, 1])),
                                   dict(widths=compare_widths([2, 1.5, 1, 0.5]))),
-    "harder_gap": (claims.judge_harder_gap,
+    "harder_gap": (samarin2020.judge_harder_gap,
                    dict(tasks=dict(MNIST=compare_widths([8, 5, 3, 1]),
                                    harder=compare_widths([20, 18, 16, 12],
                                                          std_test=[70, 72, 74, 75]))),
                    dict(tasks=dict(MNIST=compare_widths([8, 5, 3, 1]),
                                    harder=compare_widths([6, 4, 2, 1])))),
-    "underfit": (claims.judge_underfit, dict(widths=compare_widths([8, 5, 3, 1])),
+    "underfit": (samarin2020.judge_underfit, dict(widths=compare_widths([8, 5, 3, 1])),
                  dict(widths=compare_widths([8, 5, 3, 1], lin_train=[99, 99, 99, 99]))),
-    "alexnet": (claims.judge_alexnet,
+    "alexnet": (samarin2020.judge_alexnet,
                 dict(tasks={"lr 1": compare_widths([18, 18, 17, 17], lin_train=[55, 70, 78, 85])}),
                 dict(tasks={"lr 1": compare_widths([18, 6, 17, 17],
                                                    lin_train=[55, 70, 78, 85])})),
-    "loss": (claims.judge_loss,
+    "loss": (samarin2020.judge_loss,
              dict(l2={1: dict(standard_test=stat(53.8))}, ce={1: dict(standard_test=stat(51.4))}),
              dict(l2={1: dict(standard_test=stat(45.0))}, ce={1: dict(standard_test=stat(51.4))})),
-    "trajectories": (claims.judge_trajectories,
+    "trajectories": (samarin2020.judge_trajectories,
                      dict(divergence={1: stat(0.5, 0.05), 10: stat(0.1, 0.02)}),
                      dict(divergence={1: stat(0.5, 0.05), 10: stat(0.9, 0.05)})),
-    "rank_2020": (claims.judge_rank_2020, spectrum((2500, 2900), (200, 250)),
+    "rank_2020": (samarin2020.judge_rank_2020, spectrum((2500, 2900), (200, 250)),
                   spectrum((2500, 2400), (200, 190))),
-    "rank_2022": (claims.judge_rank_2022,
+    "rank_2022": (samarin2022.judge_rank_2022,
                   spectrum((2500, 2900), (200, 250), shifted=((2000, 2100), (150, 160))),
                   spectrum((2500, 2900), (200, 250), shifted=((2000, 2900), (150, 300)))),
-    "rank_2022_condition": (claims.judge_rank_2022, spectrum((2500, 2900), (200, 250)),
+    "rank_2022_condition": (samarin2022.judge_rank_2022, spectrum((2500, 2900), (200, 250)),
                             spectrum((2500, 2900), (200, 250), cond=(1e3, 1e4))),
-    "every_task": (claims.judge_every_task_closes,
+    "every_task": (samarin2022.judge_every_task_closes,
                    dict(tasks=dict(MNIST=compare_widths([8, 5, 3, 1]),
                                    harder=compare_widths([20, 18, 16, 12]))),
                    dict(tasks=dict(MNIST=compare_widths([8, 5, 3, 1]),
                                    harder=compare_widths([20, 18, 22, 25])))),
-    "harder_bigger": (claims.judge_harder_bigger,
+    "harder_bigger": (samarin2022.judge_harder_bigger,
                       dict(tasks={"MNIST": compare_widths([8, 5, 3, 1]),
                                   "translated MNIST": compare_widths([27, 20, 10, 5]),
                                   "harder": compare_widths([20, 18, 16, 12])}),
                       dict(tasks={"MNIST": compare_widths([8, 5, 3, 1]),
                                   "translated MNIST": compare_widths([27, 20, 10, 0]),
                                   "harder": compare_widths([20, 18, 16, 12])})),
-    "wide_beats_narrow": (claims.judge_wide_beats_narrow,
+    "wide_beats_narrow": (samarin2022.judge_wide_beats_narrow,
                           dict(tasks=dict(harder=wide(compare_widths(
                               [20, 18, 16, 12], lin_train=[40, 60, 80, 95],
                               std_train=[90, 98, 99, 100], std_test=[62, 70, 76, 78])))),
                           dict(tasks=dict(harder=wide(compare_widths(
                               [20, 18, 16, 12], lin_train=[40, 60, 80, 85],
                               std_train=[90, 98, 99, 100], std_test=[62, 70, 76, 78]))))),
-    "binary_sgd": (claims.judge_binary_sgd,
+    "binary_sgd": (samarin2022.judge_binary_sgd,
                    dict(tasks={"MNIST": binary(0.3, 0.0), "shifted MNIST": binary(4.0, 0.3)}),
                    dict(tasks={"MNIST": binary(0.3, 0.5), "shifted MNIST": binary(4.0, 0.3)})),
-    "solver": (claims.judge_solver,
+    "solver": (samarin2022.judge_solver,
                dict(tasks={"MNIST": binary(0.3, 0.0), "shifted MNIST": binary(4.0, 0.3)}),
                dict(tasks={"MNIST": binary(0.3, 0.0, solver_x1=99.5),
                            "shifted MNIST": binary(4.0, 0.3)})),
     "solver_must_interpolate": (
-        claims.judge_solver,
+        samarin2022.judge_solver,
         dict(tasks={"MNIST": binary(0.3, 0.0), "shifted MNIST": binary(4.0, 0.3)}),
         dict(tasks={"MNIST": binary(0.3, 0.0, solver_train=99.0),
                     "shifted MNIST": binary(4.0, 0.3)})),
-    "betas": (claims.judge_betas,
+    "betas": (vyas2022.judge_betas,
               dict(runs=dict(a=dict(network=beta(0.6, 0.58, 0.62),
                                     empirical_ntk=beta(0.3, 0.28, 0.31),
                                     infinite_ntk=beta(0.5, 0.49, 0.52)))),
               dict(runs=dict(a=dict(network=beta(0.35, 0.33, 0.37),
                                     empirical_ntk=beta(0.3, 0.28, 0.31),
                                     infinite_ntk=beta(0.5, 0.45, 0.55))))),
-    "variants": (claims.judge_variants,
+    "variants": (vyas2022.judge_variants,
                  dict(base=dict(empirical_ntk=beta(0.3), infinite_ntk=beta(0.5)),
                       variants={"lr x3": beta(0.6), "width 16": beta(0.55)}),
                  dict(base=dict(empirical_ntk=beta(0.3), infinite_ntk=beta(0.5)),
                       variants={"lr x3": beta(0.6), "width 16": beta(0.45)})),
-    "width_sweep": (claims.judge_width_sweep,
+    "width_sweep": (vyas2022.judge_width_sweep,
                     dict(sweep=dict(widths=[8, 64, 256, 1024], network=dict(mean=[0.10, 0.08, 0.12, 0.17]),
                                     empirical_ntk=dict(mean=[0.38, 0.35, 0.28, 0.23]),
                                     infinite_ntk=0.19)),
                     dict(sweep=dict(widths=[8, 64, 256, 1024], network=dict(mean=[0.08, 0.10, 0.12, 0.17]),
                                     empirical_ntk=dict(mean=[0.38, 0.35, 0.28, 0.23]),
                                     infinite_ntk=0.19))),
-    "after_kernel": (claims.judge_after_kernel,
+    "after_kernel": (vyas2022.judge_after_kernel,
                      dict(m=[0, 500, 1000], error=[0.4, 0.3, 0.2], network=beta(0.6),
                           betas={"0": beta(0.2), "500": beta(0.3), "1000": beta(5, flat=True)}),
                      dict(m=[0, 500, 1000], error=[0.4, 0.3, 0.2], network=beta(0.6),
                           betas={"0": beta(0.2), "500": beta(0.7), "1000": beta(0.3)})),
-    "time_dynamics": (claims.judge_time_dynamics,
+    "time_dynamics": (vyas2022.judge_time_dynamics,
                       dict(steps=[0, 1, 3, 10, 20, 40, 80, 160],
                            error=[0.22, 0.225, 0.23, 0.23, 0.19, 0.15, 0.12, 0.095], slope=-0.3),
                       dict(steps=[0, 1, 3, 10, 20, 40, 80, 160],
                            error=[0.22, 0.225, 0.23, 0.23, 0.15, 0.10, 0.10, 0.10], slope=-0.3)),
     "time_dynamics_flat_start": (
-        claims.judge_time_dynamics,
+        vyas2022.judge_time_dynamics,
         dict(steps=[0, 1, 3, 10, 20, 40, 80, 160],
              error=[0.22, 0.225, 0.23, 0.23, 0.19, 0.15, 0.12, 0.095], slope=-0.3),
         dict(steps=[0, 1, 3, 10, 20, 40, 80, 160],
              error=[0.22, 0.18, 0.15, 0.12, 0.10, 0.08, 0.065, 0.052], slope=-0.3)),
-    "zero_output": (claims.judge_zero_output,
+    "zero_output": (vyas2022.judge_zero_output,
                     dict(errors={"float32": beta(0.6, error=0.0412),
                                  "f − f(w0), float32": beta(0.6, error=0.0415),
                                  "float64": beta(0.6, error=0.0399)}),
                     dict(errors={"float32": beta(0.6, error=0.0412),
                                  "f − f(w0), float32": beta(0.6, error=0.06),
                                  "float64": beta(0.6, error=0.0399)})),
-    "best_kernel": (claims.judge_best_kernel, arora(GOOD_KERNEL, GOOD_NET),
+    "best_kernel": (arora2019.judge_best_kernel, arora(GOOD_KERNEL, GOOD_NET),
                     arora(dict(GOOD_KERNEL, V3=80), GOOD_NET)),
-    "cnn_vs_cntk": (claims.judge_cnn_vs_cntk, arora(GOOD_KERNEL, GOOD_NET),
+    "cnn_vs_cntk": (arora2019.judge_cnn_vs_cntk, arora(GOOD_KERNEL, GOOD_NET),
                     arora(GOOD_KERNEL, dict(GOOD_NET, V3=65))),
-    "gap_helps": (claims.judge_gap_helps, arora(GOOD_KERNEL, GOOD_NET),
+    "gap_helps": (arora2019.judge_gap_helps, arora(GOOD_KERNEL, GOOD_NET),
                   arora(GOOD_KERNEL, dict(GOOD_NET, GAP3=50))),
-    "depth": (claims.judge_depth, arora(GOOD_KERNEL, GOOD_NET),
+    "depth": (arora2019.judge_depth, arora(GOOD_KERNEL, GOOD_NET),
               arora(dict(GOOD_KERNEL, GAP11=60), GOOD_NET)),
-    "small_n": (claims.judge_small_n, arora(GOOD_KERNEL, GOOD_NET),
+    "small_n": (arora2019.judge_small_n, arora(GOOD_KERNEL, GOOD_NET),
                 arora(GOOD_KERNEL, GOOD_NET, small=dict(GOOD_KERNEL, V3=70))),
 }
 
@@ -200,13 +203,13 @@ class RulesTest(parameterized.TestCase):
     for claim in claims.CLAIMS:
       if claim.id == "vyas2022.3":  # Not run at any offline tier: judged on the paper only.
         continue
-      self.assertIn(claim.judge, tested, f"{claim.id}: {claim.judge.__name__} has no rule test")
+      self.assertIn(claim.rule, tested, f"{claim.id}: {claim.rule.__name__} has no rule test")
 
   @parameterized.named_parameters((c.id.replace(".", "_"), c.id) for c in claims.CLAIMS
                                   if c.paper_values is not None)
   def test_the_rule_passes_on_the_papers_own_numbers(self, claim_id):
     claim = claims.BY_ID[claim_id]
-    status, found = claim.judge(claim.paper_values())
+    status, found = claim.rule(claim.paper_values())
     self.assertEqual(status, verdicts.REPRODUCED, f"{claim_id}: {found}")
 
   def test_every_claim_with_printed_numbers_has_paper_values(self):
@@ -222,6 +225,39 @@ class RulesTest(parameterized.TestCase):
       self.assertTrue(claim.where, claim.id)
 
 
+class DeclarationTest(absltest.TestCase):
+  """Claims are data with named fields; each rule's text is its docstring, written once."""
+
+  def test_claims_are_declared_by_keyword_only(self):
+    with self.assertRaises(TypeError):
+      claims.Claim("samarin2020.1", "samarin2020")  # pylint: disable=too-many-function-args
+
+  def test_every_rule_text_is_its_docstring_with_the_numbers_filled_in(self):
+    for claim in claims.CLAIMS:
+      self.assertEqual(claim.rule_text, " ".join(claim.rule.__doc__.split()), claim.id)
+      self.assertGreater(len(claim.rule_text), 60, claim.id)
+      self.assertNotRegex(claim.rule_text, r"[{}]", claim.id)  # No placeholder left.
+
+  def test_the_rule_text_states_the_thresholds_the_rule_uses(self):
+    text = lambda cid: claims.BY_ID[cid].rule_text
+    self.assertIn(f"above {samarin2020.LARGE_GAP:g} pp", text("samarin2020.4"))
+    self.assertIn(f"above {samarin2020.MIN_GAP:g} pp", text("samarin2020.1"))
+    self.assertIn(f"within {samarin2022.SOLVER_MATCH_PP:g} pp", text("samarin2022.5"))
+    self.assertIn(f"at least {vyas2022.MIN_BETA_SEEDS} seeds", text("vyas2022.1"))
+    self.assertIn(f"at least {arora2019.RANK_CORRELATION:g}", text("arora2019.5"))
+
+  def test_every_claim_names_its_runs_for_every_tier(self):
+    for claim in claims.CLAIMS:
+      self.assertEqual(set(claim.runs), set(claims.TIERS), claim.id)
+      for tier, needed in claim.runs.items():
+        self.assertTrue(needed is not None or tier in claim.not_run, f"{claim.id} at {tier}")
+
+  def test_the_registry_loads_without_tensorflow(self):
+    code = ("import sys; import ntk_tf.claims, ntk_tf.run_costs, ntk_tf.compare_results; "
+            "sys.exit('tensorflow' in sys.modules)")
+    self.assertEqual(subprocess.run([sys.executable, "-c", code], check=False).returncode, 0)
+
+
 class ConditionsTest(absltest.TestCase):
   """A rule whose conditions are unmet says "not testable", never "not reproduced"."""
 
@@ -229,7 +265,7 @@ class ConditionsTest(absltest.TestCase):
     values = dict(widths=compare_widths([8, 9, 9.5, 10]),
                   training={"1": dict(epochs=12, paper_epochs=100, gain=dict(
                       standard=0.1, linearized=2.0))})
-    status, found = claims.judge_mnist_gap(values)
+    status, found = samarin2020.judge_mnist_gap(values)
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("LinLeNet x1 (12 of 100 epochs, train accuracy still +2.00 pp", found)
 
@@ -237,18 +273,18 @@ class ConditionsTest(absltest.TestCase):
     values = dict(widths=compare_widths([8, 5, 3, 1]),
                   training={"1": dict(epochs=12, paper_epochs=100, gain=dict(
                       standard=0.1, linearized=0.3))})
-    self.assertEqual(claims.judge_mnist_gap(values)[0], verdicts.REPRODUCED)
+    self.assertEqual(samarin2020.judge_mnist_gap(values)[0], verdicts.REPRODUCED)
 
   def test_the_wide_claim_needs_x60(self):
     values = dict(tasks=dict(harder=compare_widths([20, 18, 16, 12])))
-    status, found = claims.judge_wide_beats_narrow(values)
+    status, found = samarin2022.judge_wide_beats_narrow(values)
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("LinLeNet x60", found)
 
   def test_underfitting_needs_more_rows_than_parameters(self):
     values = dict(widths=compare_widths([8, 5, 3, 1]), training={
         "1": dict(epochs=100, paper_epochs=100, num_train=4000, num_params=61706)})
-    status, found = claims.judge_underfit(values)
+    status, found = samarin2020.judge_underfit(values)
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("40,000 rows, 61,706 parameters", found)
 
@@ -258,20 +294,20 @@ class ConditionsTest(absltest.TestCase):
                            ("MNIST", "shifted MNIST")})
     for cells in values["tasks"].values():
       cells[1]["kernel"]["num_params"] = 60941
-    status, found = claims.judge_solver(values)
+    status, found = samarin2022.judge_solver(values)
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("4,000 / 60,941 = 0.066", found)
     for cells in values["tasks"].values():
       cells[1]["kernel"]["num_params"] = 4000 * 60941 // 60000
-    self.assertEqual(claims.judge_solver(values)[0], verdicts.REPRODUCED)
+    self.assertEqual(samarin2022.judge_solver(values)[0], verdicts.REPRODUCED)
 
   def test_arora_needs_room_and_trained_networks(self):
-    status, found = claims.judge_gap_helps(arora(GOOD_KERNEL, GOOD_NET, pixels=8, num_test=200))
+    status, found = arora2019.judge_gap_helps(arora(GOOD_KERNEL, GOOD_NET, pixels=8, num_test=200))
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("8x8 px, 200 test", found)
     values = arora(GOOD_KERNEL, GOOD_NET)
     values["training"] = {"GAP3": dict(epochs=50, paper_epochs=10 ** 9, gain=dict(standard=4.0))}
-    status, found = claims.judge_gap_helps(values)
+    status, found = arora2019.judge_gap_helps(values)
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("CNN GAP3 (50 of", found)
 
@@ -279,22 +315,22 @@ class ConditionsTest(absltest.TestCase):
     # cpu-full: the depth-11 kernels' by_depth entries give depths 3/6/11; each CNN's rate is
     # the one with the best train accuracy (then train loss), whatever its test accuracy.
     fit = lambda acc: {"250": dict(test_accuracy=acc - 0.1), "1000": dict(test_accuracy=acc)}
-    by_name, rates = {}, claims.ARORA_CNN_LEARNING_RATES
+    by_name, rates = {}, runs.ARORA_CNN_LEARNING_RATES
     for short, base in (("v", 0.70), ("gap", 0.80)):
       by_name[f"cntk_{short}_28px"] = dict(
           num_test=1000, dataset="fashion_mnist", train_sizes=fit(base + 0.03),
           by_depth={"2": fit(base + 0.01), "5": fit(base + 0.02), "10": fit(base + 0.03)})
-      for depth in claims.ARORA_DEPTHS["cpu-full"]:
+      for depth in runs.ARORA_DEPTHS["cpu-full"]:
         for lr in rates:
           train, loss = (1.0, 0.01 if lr == rates[1] else 0.02) if lr != rates[0] else (0.9, 0.1)
           seeds = [dict(seed=s, standard=dict(train_accuracy=train, train_loss=loss,
                                                test_accuracy=0.5 + 0.1 * rates.index(lr)))
                    for s in range(3)]
           by_name[f"cnn_{short}_d{depth}_lr{lr:g}"] = dict(per_seed=seeds, width=64, epochs=100)
-    names = {run.name for run in claims.arora_runs("cpu-full")}
+    names = {run.name for run in runs.arora("cpu-full")}
     self.assertEqual(names, set(by_name))
-    measured = claims.measure_arora(claims.Results(by_name, {n: "/nonexistent" for n in by_name}),
-                                    "cpu-full")
+    results = claims.Results(by_name, {n: "/nonexistent" for n in by_name})
+    measured = arora2019.measure_arora(results, "cpu-full")
     values = measured.values
     np.testing.assert_allclose([values["kernel"][k] for k in ("V3", "V6", "V11", "GAP3", "GAP11")],
                                [71.0, 72.0, 73.0, 81.0, 83.0])
@@ -308,14 +344,14 @@ class ConditionsTest(absltest.TestCase):
     runs = lambda seeds, nn: dict(runs=dict(a=dict(network=nn, seeds=seeds,
                                                    empirical_ntk=beta(0.3, 0.28, 0.31),
                                                    infinite_ntk=beta(0.5, 0.45, 0.55))))
-    self.assertEqual(claims.judge_betas(runs(2, beta(0.6, 0.58, 0.62)))[0],
+    self.assertEqual(vyas2022.judge_betas(runs(2, beta(0.6, 0.58, 0.62)))[0],
                      verdicts.NOT_TESTABLE)
-    status, found = claims.judge_betas(runs(4, beta(0.6, 0.5, 0.7)))
+    status, found = vyas2022.judge_betas(runs(4, beta(0.6, 0.5, 0.7)))
     self.assertEqual(status, verdicts.INCONCLUSIVE)
     self.assertIn("the intervals overlap", found)
 
   def test_readings_that_disagree_are_inconclusive(self):
-    status, found = claims.judge_rank_2020(spectrum((4000, 4400), (200, 250)))
+    status, found = samarin2020.judge_rank_2020(spectrum((4000, 4400), (200, 250)))
     self.assertEqual(status, verdicts.INCONCLUSIVE)
     self.assertIn("the two readings disagree", found)
 
@@ -323,16 +359,16 @@ class ConditionsTest(absltest.TestCase):
     values = spectrum((2500, 2900), (200, 250))
     for v in values["translations"]["0"].values():
       v["kernel_effective_rank"] = None
-    self.assertEqual(claims.judge_rank_2020(values)[0], verdicts.NOT_TESTABLE)
+    self.assertEqual(samarin2020.judge_rank_2020(values)[0], verdicts.NOT_TESTABLE)
 
   def test_on_par_is_two_sided(self):
     loss = lambda l2, ce: dict(l2={1: dict(standard_test=stat(l2))},
                                ce={1: dict(standard_test=stat(ce))})
-    self.assertEqual(claims.judge_loss(loss(82.2, 73.6))[0], verdicts.NOT_REPRODUCED)
-    self.assertEqual(claims.judge_loss(loss(73.6, 82.2))[0], verdicts.NOT_REPRODUCED)
-    self.assertEqual(claims.judge_loss(loss(80.0, 79.0))[0], verdicts.REPRODUCED)
+    self.assertEqual(samarin2020.judge_loss(loss(82.2, 73.6))[0], verdicts.NOT_REPRODUCED)
+    self.assertEqual(samarin2020.judge_loss(loss(73.6, 82.2))[0], verdicts.NOT_REPRODUCED)
+    self.assertEqual(samarin2020.judge_loss(loss(80.0, 79.0))[0], verdicts.REPRODUCED)
     # 3.8 pp apart with a 0.4 pp standard error of the difference: beyond 3 pp, not decisively.
-    self.assertEqual(claims.judge_loss(loss(83.8, 80.0))[0], verdicts.INCONCLUSIVE)
+    self.assertEqual(samarin2020.judge_loss(loss(83.8, 80.0))[0], verdicts.INCONCLUSIVE)
 
 
 class StatisticsTest(absltest.TestCase):
@@ -359,8 +395,8 @@ class StatisticsTest(absltest.TestCase):
     self.assertIn("about 8 seeds would decide", found)
 
   def test_spearman(self):
-    self.assertAlmostEqual(claims.spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1.0)
-    self.assertAlmostEqual(claims.spearman([1, 2, 3], [3, 2, 1]), -1.0)
+    self.assertAlmostEqual(stats.spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1.0)
+    self.assertAlmostEqual(stats.spearman([1, 2, 3], [3, 2, 1]), -1.0)
 
 
 class RegistryTest(absltest.TestCase):
@@ -370,9 +406,9 @@ class RegistryTest(absltest.TestCase):
     steps = np.arange(5)
     std = np.outer(steps, [1.0, 2.0])
     np.savez(tmp, step=steps, standard=std, linearized=std)
-    self.assertEqual(claims.trajectory_divergence(tmp), 0.0)
+    self.assertEqual(stats.trajectory_divergence(tmp), 0.0)
     np.savez(tmp, step=steps, standard=std, linearized=std * 0.5)
-    self.assertAlmostEqual(claims.trajectory_divergence(tmp), 0.5)
+    self.assertAlmostEqual(stats.trajectory_divergence(tmp), 0.5)
 
   def test_ids_follow_the_papers_headline_lists(self):
     ids = [c.id for c in claims.CLAIMS]

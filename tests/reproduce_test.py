@@ -125,11 +125,30 @@ class BadInputTest(absltest.TestCase):
       with self.assertRaisesRegex(ConfigError, "needs more memory"):
         reproduce.reproduce("cpu", self.create_tempdir().full_path, ["samarin2020.7"])
 
-  def test_estimates_cover_every_claim(self):
+  def test_estimates_cover_every_claim_and_run(self):
     for tier in claims.TIERS:
-      text = reproduce.estimates_text(reproduce.make_plan(tier))
+      plan = reproduce.make_plan(tier)
+      text = reproduce.estimates_text(plan, reproduce.estimate_runs(plan))
       for claim in claims.CLAIMS:
         self.assertIn(claim.id, text)
+      for name in plan.runs:
+        self.assertRegex(text, rf"\n    {re.escape(name)} +(~[\d.]+ min|–)  \w")
+      self.assertIn("total (each run once): ", text)
+
+  def test_estimates_come_from_the_archived_runs_measured_times(self):
+    plan = reproduce.make_plan("cpu")
+    estimates = reproduce.estimate_runs(plan)
+    for name in plan.runs:  # Every run of the cpu tier is archived with its wall time.
+      record = io.read_json(os.path.join(ROOT, "docs", "reproduction", "runs", name,
+                                         "reproduce_run.json"))
+      self.assertEqual((estimates[name].kind, estimates[name].seconds),
+                       ("measured", record["seconds"]))
+    estimates = reproduce.estimate_runs(reproduce.make_plan("cpu-full", ["samarin2020.1"]))
+    wide = estimates["lenet_mnist_x60"]
+    if wide.kind != "measured":  # Scaled from the narrower runs of the same config.
+      self.assertEqual(wide.kind, "scaled")
+      self.assertIn("lenet_mnist_x1", wide.basis)
+      self.assertGreater(wide.seconds, 10 * estimates["lenet_mnist_x1"].seconds)
 
   def test_cpu_full_tier_plans_the_papers_epochs_and_x25(self):
     plan = reproduce.make_plan("cpu-full", ["samarin2022.3", "samarin2022.5"])

@@ -1,0 +1,48 @@
+"""Today's rules against the committed reproduction page: the same runs, the same verdicts.
+
+docs/reproduction/reproduction.json records every claim's verdict, what was found and the
+numbers measured from the archived runs of its tier (docs/reproduction/runs). Judged again from
+those archived runs with today's registry, every claim must get the same verdict, reason,
+values and table, and the same verdict on the papers' own numbers. No TensorFlow, nothing run.
+"""
+
+import json
+import os
+
+from absl.testing import absltest
+
+from ntk_tf import claims, io, reproduce
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PAGE = os.path.join(ROOT, "docs", "reproduction", "reproduction.json")
+ARCHIVE = os.path.join(ROOT, "docs", "reproduction", "runs")
+SAME = ("status", "reason", "values", "ours", "on_paper_numbers", "runs", "scale", "quote",
+        "claim", "paper_numbers")
+
+
+def archived_results(plan) -> claims.Results:
+  """results.json of every run of the plan found in the archive."""
+  by_name, roots = {}, {}
+  for name in plan.runs:
+    where = os.path.join(ARCHIVE, name)
+    if os.path.exists(os.path.join(where, "results.json")):
+      by_name[name], roots[name] = io.read_json(os.path.join(where, "results.json")), where
+  return claims.Results(by_name, roots)
+
+
+class CommittedPageTest(absltest.TestCase):
+
+  def test_every_claim_is_judged_as_the_committed_page_records(self):
+    recorded = io.read_json(PAGE)
+    plan = reproduce.make_plan(recorded["tier"])
+    results = archived_results(plan)
+    self.assertLen(results.by_name, recorded["finished_runs"])
+    self.assertEqual([c.id for c in plan.claims], [e["id"] for e in recorded["claims"]])
+    for claim, entry in zip(plan.claims, recorded["claims"]):
+      again = json.loads(json.dumps(reproduce.verdict(claim, plan, results)))  # As on disk.
+      for key in SAME:
+        self.assertEqual(again.get(key), entry.get(key), f"{claim.id}: {key}")
+
+
+if __name__ == "__main__":
+  absltest.main()
