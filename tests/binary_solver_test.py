@@ -27,7 +27,7 @@ class BinarySolverTest(test_utils.TestCase):
     results = binary_solver.run(tiny_config(), workdir)
     with open(os.path.join(workdir, "results.json")) as f:
       on_disk = json.load(f)
-    self.assertEqual(on_disk, json.loads(json.dumps(results)))
+    self.assertEqual(on_disk, json.loads(json.dumps(results.to_json())))
     cell = on_disk["widths"]["1"]
     self.assertCountEqual(cell, ["lstsq", "lsqr", "kernel", "sgd_standard", "sgd_linearized"])
     for method in ("lstsq", "lsqr", "kernel"):

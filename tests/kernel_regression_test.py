@@ -30,7 +30,7 @@ class KernelRegressionTest(test_utils.TestCase):
     config.kernel.save_kernel = True
     results = kernel_regression.run(config, workdir)
     with open(os.path.join(workdir, "results.json")) as f:
-      self.assertEqual(json.load(f), json.loads(json.dumps(results)))
+      self.assertEqual(json.load(f), json.loads(json.dumps(results.to_json())))
     self.assertEqual(sorted(results["train_sizes"], key=int), ["30", "60"])
     for entry in results["train_sizes"].values():
       self.assertIn(entry["alpha"], (0.0, 0.1))

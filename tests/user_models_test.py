@@ -67,7 +67,8 @@ def _without_model(results):
     if isinstance(value, dict):
       return {k: strip(v) for k, v in value.items() if k != "seconds"}
     return value
-  return {k: strip(v) for k, v in json.loads(json.dumps(results)).items() if k != "model"}
+  as_written = json.loads(json.dumps(results.to_json()))
+  return {k: strip(v) for k, v in as_written.items() if k != "model"}
 
 
 class UserModelExperimentsTest(parameterized.TestCase, test_utils.TestCase):
@@ -78,7 +79,7 @@ class UserModelExperimentsTest(parameterized.TestCase, test_utils.TestCase):
     results = module.run(make_config(name), workdir)
     with open(os.path.join(workdir, "results.json")) as f:
       on_disk = json.load(f)
-    self.assertEqual(on_disk, json.loads(json.dumps(results)))
+    self.assertEqual(on_disk, json.loads(json.dumps(results.to_json())))
     self.assertEqual(on_disk["model"], name)
     return on_disk
 
