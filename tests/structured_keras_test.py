@@ -12,7 +12,7 @@ from absl.testing import absltest, parameterized
 import ntk_tf
 from ntk_tf.errors import ConfigError
 from ntk_tf.models import stock_keras
-from ntk_tf.ntk import empirical, structured
+from ntk_tf.ntk import empirical, structured, structured_survey
 from tests import test_utils
 from tests.keras_models_test import MODELS, explicit_kernel
 
@@ -319,7 +319,7 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     if outputs == "trace":
       reference = np.einsum("ijaa->ij", reference) / reference.shape[-1]
     with mock.patch.object(structured, "pixel_pairs", lambda *args: True):
-      found, _ = structured.survey(model, (8, 8, 2), F64)
+      found, _ = structured_survey.survey(model, (8, 8, 2), F64)
       self.assertLen(found.pixel_units(3), 7)  # conv, 4 projections, 2 Dense on tokens.
       theta = self.kernel(model, x, block_size=2, outputs=outputs)
     self.assert_exact(theta, reference)
@@ -413,13 +413,14 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     per_sample = (size(20) - size(10) - (20 ** 2 - 10 ** 2) * 2 ** 2 * 48) / 10
     self.assertGreater(per_sample, 8 * 2 * (found.cotangents + found.features))
     self.assertEqual(size(10) - 10 * per_sample - 10 ** 2 * 2 ** 2 * 48,
-                     structured.RUNTIME_BYTES)
+                     structured_survey.RUNTIME_BYTES)
 
   def test_structured_blocks_stop_at_the_feature_working_set(self):
     keras.utils.set_random_seed(0)
     model = MODELS["residual_batchnorm_concat"][0]()
     found, _ = empirical._structured_survey(model)
-    forming, held = structured.sample_bytes(found, empirical._activation_size(model), 2, 4)
+    activations = empirical._activation_size(model)
+    forming, held = structured_survey.sample_bytes(found, activations, 2, 4)
     self.assertGreater(forming, held)
     with mock.patch.object(empirical, "FEATURE_BYTES", 10 * forming):
       self.assertEqual(empirical.plan(model, 100, 100, "structured", 64.0).block_size, 10)

@@ -38,7 +38,7 @@ from ntk_tf import io, memory, progress
 from ntk_tf.errors import ConfigError, require_finite, require_finite_inputs
 from ntk_tf.models import layers as ntk_layers
 from ntk_tf.models import traced
-from ntk_tf.ntk import blocked, structured
+from ntk_tf.ntk import blocked, structured, structured_survey
 
 METHODS = ("auto", "jacobian", "ntvp", "structured")
 NTVP_CHUNK = 16  # Tangents per vectorized JVP in method "ntvp".
@@ -132,8 +132,10 @@ def _plain_layer_list(model) -> bool:
 
 
 def _structured_survey(model):
-  """(structured.Survey, None) for the intercepting path, or (None, why it cannot run)."""
-  return structured.survey(model, model_shapes(model)[0], model.trainable_weights[0].dtype)
+  """(structured_survey.Survey, None) for the intercepting path, or (None, why it cannot
+  run)."""
+  return structured_survey.survey(model, model_shapes(model)[0],
+                                  model.trainable_weights[0].dtype)
 
 
 def _supports_structured(model) -> bool:
@@ -208,8 +210,8 @@ def _block_bytes(model, method: str, num_outputs: int, num_params: int, itemsize
     return (2 * block * num_outputs * num_params
             + 4 * block * NTVP_CHUNK * activations) * itemsize + result
   if not _plain_layer_list(model):
-    return structured.block_bytes(_structured_survey(model)[0], activations, num_outputs,
-                                  itemsize, block, trace, other)
+    return structured_survey.block_bytes(_structured_survey(model)[0], activations,
+                                         num_outputs, itemsize, block, trace, other)
   conv_params = sum(int(np.prod(w.shape)) for l in model.layers
                     if isinstance(l, ntk_layers.Conv2D) for w in l.trainable_weights)
   # Cotangents of every layer output for every output and conv weight gradients, for both
@@ -358,8 +360,9 @@ def plan(model, n1: int, n2: int, method: str = "auto", memory_limit_gb: float =
   if block_size is None:
     high = max(n1, n2)
     if method == "structured" and not _plain_layer_list(model):
-      forming, _ = structured.sample_bytes(_structured_survey(model)[0], _activation_size(model),
-                                           num_outputs, itemsize, outputs == "trace")
+      forming, _ = structured_survey.sample_bytes(
+          _structured_survey(model)[0], _activation_size(model), num_outputs, itemsize,
+          outputs == "trace")
       high = min(high, max(1, int(FEATURE_BYTES // forming)))
     block_size = largest(high)
   block_size = int(block_size)
