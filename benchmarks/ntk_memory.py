@@ -1,4 +1,4 @@
-"""Planned vs measured peak memory of the empirical NTK (empirical.plan, checked before every
+"""Planned vs measured peak memory of the empirical NTK (planning.plan, checked before every
 kernel), per model, method and block size.
 
 Usage:  python benchmarks/ntk_memory.py [--cases=resnet:structured:8,...]
@@ -35,7 +35,7 @@ import keras
 import numpy as np
 from ntk_tf import data, memory, models
 from ntk_tf.models import stock_keras
-from ntk_tf.ntk import empirical, empirical_ntk, plan
+from ntk_tf.ntk import empirical_ntk, plan
 import keras_models
 
 name, method, b, outputs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]

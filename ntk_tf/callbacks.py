@@ -19,7 +19,7 @@ from absl import logging
 
 from ntk_tf import spectral
 from ntk_tf.errors import ConfigError
-from ntk_tf.ntk import blocked, empirical
+from ntk_tf.ntk import blocked, empirical, inspection, planning
 
 
 class NTKMonitor(keras.callbacks.Callback):
@@ -65,10 +65,10 @@ class NTKMonitor(keras.callbacks.Callback):
 
   def on_train_begin(self, logs=None):
     n = len(self.probe_x)
-    empirical.model_shapes(self.model, self.probe_x[:1])  # A subclassed model: called once.
+    inspection.model_shapes(self.model, self.probe_x[:1])  # A subclassed model: called once.
     try:
-      empirical.plan(self.model, n, n, self.method, self.memory_limit_gb,
-                     outputs=self.outputs, symmetric=True)
+      planning.plan(self.model, n, n, self.method, self.memory_limit_gb,
+                    outputs=self.outputs, symmetric=True)
     except ConfigError as error:
       fits = self._largest_probe_set(n)
       advice = (f"{fits} samples would, or raise memory_limit_gb" if fits else
@@ -87,8 +87,8 @@ class NTKMonitor(keras.callbacks.Callback):
   def _largest_probe_set(self, n: int) -> int:
     def fits(size):
       try:
-        empirical.plan(self.model, size, size, self.method, self.memory_limit_gb,
-                       outputs=self.outputs, symmetric=True)
+        planning.plan(self.model, size, size, self.method, self.memory_limit_gb,
+                      outputs=self.outputs, symmetric=True)
         return True
       except ConfigError:
         return False

@@ -9,8 +9,7 @@ from absl.testing import absltest, parameterized
 
 from ntk_tf import models
 from ntk_tf.errors import ConfigError
-from ntk_tf.ntk import empirical
-from ntk_tf.ntk import empirical_ntk, flatten
+from ntk_tf.ntk import empirical_ntk, engines, flatten, layer_list, planning
 from tests import test_utils
 
 CASES = (
@@ -194,7 +193,7 @@ class BlocksAndBudgetTest(parameterized.TestCase, test_utils.TestCase):
     name, kwargs = CASES[3][1:]  # mlp, 4 outputs: blocks of 5 give 20 tangents, 2 chunks.
     model = build(name, kwargs)
     x1, x2 = inputs(kwargs, 3, 4), inputs(kwargs, 7, 5)
-    self.assertGreater(5 * 4, empirical.NTVP_CHUNK)
+    self.assertGreater(5 * 4, engines.NTVP_CHUNK)
     k = empirical_ntk(model, x1, x2, method="ntvp", block_size=5)
     reference = explicit_kernel(model, x1, x2)
     self.assertLess(np.abs(k - reference).max() / np.abs(reference).max(), 1e-12)
@@ -205,14 +204,14 @@ class BlocksAndBudgetTest(parameterized.TestCase, test_utils.TestCase):
     size = sum(int(w.shape[-1]) for w in model.trainable_weights[::2])  # Σ units (G Gᵀ).
     # 10 samples in blocks of 4 (4, 4, 2), symmetric: 32 off-diagonal entries, and the
     # diagonal blocks' 16, 16 and 8 rows (4 outputs) in half by syrk: 136 + 136 + 36 of 16².
-    plan = empirical.plan(model, 10, 10, "structured", block_size=4, itemsize=8,
-                          symmetric=True)
+    plan = planning.plan(model, 10, 10, "structured", block_size=4, itemsize=8,
+                         symmetric=True)
     self.assertEqual(plan.flops, 2 * (32 * 16 + 136 + 136 + 36) * size)
     self.assertGreater(plan.seconds, 0)
     self.assertRegex(plan.describe(), r"GiB peak, ≥ \d+s \(.* TFLOP of contraction at \d+ GFLOP/s\)")
-    jacobian = empirical.plan(model, 10, 6, "jacobian", block_size=4)
+    jacobian = planning.plan(model, 10, 6, "jacobian", block_size=4)
     self.assertEqual(jacobian.flops, 2 * 60 * 16 * models.num_params(model))
-    trace = empirical.plan(model, 10, 6, "structured", block_size=4, outputs="trace")
+    trace = planning.plan(model, 10, 6, "structured", block_size=4, outputs="trace")
     self.assertEqual(trace.flops, 2 * 60 * 4 * size)
 
   def test_memory_budget_refused_before_work(self):
@@ -224,31 +223,31 @@ class BlocksAndBudgetTest(parameterized.TestCase, test_utils.TestCase):
   def test_a_block_too_large_is_refused_with_the_block_that_fits(self, width, limit):
     # x1: the layer-list plan; x60: wide convolutions (_wide_plan).
     model = models.build("lenet", width=width, input_shape=(28, 28, 1), num_outputs=10, seed=0)
-    fits = empirical.plan(model, 600, 600, "structured", memory_limit_gb=limit).block_size
+    fits = planning.plan(model, 600, 600, "structured", memory_limit_gb=limit).block_size
     self.assertBetween(fits, 1, 599)
     with self.assertRaisesRegex(ConfigError, rf"blocks of 600 samples need .* GiB .* "
                                              rf"blocks of {fits} fit: pass block_size={fits}"):
       empirical_ntk(model, np.zeros((600, 28, 28, 1), np.float32), memory_limit_gb=limit,
                     block_size=600)
-    self.assertLessEqual(empirical.plan(model, 600, 600, "structured", limit, fits).peak_bytes,
-                         limit * 2 ** 30)
+    self.assertLessEqual(planning.plan(model, 600, 600, "structured", limit, fits).peak_bytes,
+                        limit * 2 ** 30)
 
   def test_a_block_larger_than_the_data_is_the_data(self):
     model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
-    self.assertEqual(empirical.plan(model, 600, 600, "structured", 8.0,
-                                    block_size=5000).block_size, 600)
+    self.assertEqual(planning.plan(model, 600, 600, "structured", 8.0,
+                                   block_size=5000).block_size, 600)
 
   @parameterized.parameters("jacobian", "ntvp")
   def test_trace_saves_nothing_but_the_output_for_unstructured_methods(self, method):
     # Only the structured contraction sums the outputs inside its products.
     model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
-    full = empirical.plan(model, 50, 50, method, 8.0, block_size=10)
-    trace = empirical.plan(model, 50, 50, method, 8.0, block_size=10, outputs="trace")
+    full = planning.plan(model, 50, 50, method, 8.0, block_size=10)
+    trace = planning.plan(model, 50, 50, method, 8.0, block_size=10, outputs="trace")
     self.assertEqual(full.peak_bytes - trace.peak_bytes, full.output_bytes - trace.output_bytes)
 
   def test_plan_picks_structured_and_fits_budget(self):
     model = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
-    plan = empirical.plan(model, 600, 600, memory_limit_gb=2.0)
+    plan = planning.plan(model, 600, 600, memory_limit_gb=2.0)
     self.assertEqual(plan.method, "structured")
     self.assertLessEqual(plan.peak_bytes, 2 * 2 ** 30)
 
@@ -276,9 +275,9 @@ class WideConvolutionTest(parameterized.TestCase, test_utils.TestCase):
     self.x1, self.x2 = inputs(self.KWARGS, 5, 1), inputs(self.KWARGS, 4, 2)
 
   def test_lenet_conv2_is_wide_and_conv1_is_not(self):
-    shapes = [dims for kind, *dims in empirical._param_layer_shapes(self.model) if kind == "conv"]
+    shapes = [dims for kind, *dims in layer_list.param_layer_shapes(self.model) if kind == "conv"]
     self.assertEqual(shapes, [[144, 25, 12], [4, 300, 32]])
-    self.assertEqual([empirical.keeps_patches(*dims, 3) for dims in shapes], [False, True])
+    self.assertEqual([layer_list.keeps_patches(*dims, 3) for dims in shapes], [False, True])
 
   @parameterized.named_parameters(("one_block", {}), ("blocks_of_2", dict(block_size=2)),
                                   ("trace", dict(outputs="trace")))
@@ -291,30 +290,31 @@ class WideConvolutionTest(parameterized.TestCase, test_utils.TestCase):
       self.assertLess(np.abs(k - reference).max() / np.abs(reference).max(), 1e-13)
 
   def features(self, x):
-    engine = empirical._Engine(self.model, [v.value for v in self.model.trainable_weights],
-                               tf.float64)
-    return engine, engine.block_features(x, batch=2)
+    engine = engines.LayerListEngine(self.model,
+                                     [v.value for v in self.model.trainable_weights],
+                                     tf.float64)
+    return engine, engine.features(x, batch=2)
 
   def test_reverse_passes_in_batches_keep_the_same_features(self):
     engine, batched = self.features(self.x1)
-    whole = engine.block_features(self.x1)
+    whole = engine.features(self.x1)
     for a, b in zip(tf.nest.flatten(batched), tf.nest.flatten(whole)):
       self.assertAllClose(a, b, rtol=1e-14, atol=1e-14)
 
   @parameterized.parameters(True, False)
   def test_chunks_of_channels_sum_to_the_whole(self, same):
     engine, f1 = self.features(self.x1)
-    f2 = f1 if same else engine.block_features(self.x1[::-1].copy())
-    whole = engine.structured_block(f1, f2, chunk_bytes=2 ** 30)
+    f2 = f1 if same else engine.features(self.x1[::-1].copy())
+    whole = engine.block(f1, f2, chunk_bytes=2 ** 30)
     for chunk_bytes in (1, 3 * 300 * 8 * 10 * 5):  # One channel; a chunk not dividing 32.
-      self.assertAllClose(engine.structured_block(f1, f2, chunk_bytes=chunk_bytes), whole,
+      self.assertAllClose(engine.block(f1, f2, chunk_bytes=chunk_bytes), whole,
                           rtol=1e-13, atol=1e-13)
 
   def test_an_interrupted_block_resumes_bit_identically(self):
     engine, f = self.features(self.x1)
     partial = os.path.join(self.create_tempdir().full_path, "partial_0_0.npz")
-    full = engine.structured_block(f, f, chunk_bytes=1)
-    real, calls = empirical._weight_grads, []
+    full = engine.block(f, f, chunk_bytes=1)
+    real, calls = layer_list._weight_grads, []
 
     def interrupted(*args):
       calls.append(1)
@@ -322,26 +322,26 @@ class WideConvolutionTest(parameterized.TestCase, test_utils.TestCase):
         raise KeyboardInterrupt
       return real(*args)
 
-    with mock.patch.object(empirical, "PARTIAL_SAVE_SECONDS", 0), \
-        mock.patch.object(empirical, "_weight_grads", interrupted):
+    with mock.patch.object(layer_list, "PARTIAL_SAVE_SECONDS", 0), \
+        mock.patch.object(layer_list, "_weight_grads", interrupted):
       with self.assertRaises(KeyboardInterrupt):
-        engine.structured_block(f, f, chunk_bytes=1, partial=partial)
+        engine.block(f, f, chunk_bytes=1, partial=partial)
     self.assertEqual(int(np.load(partial)["channel"]), 19)
-    with mock.patch.object(empirical, "_weight_grads", lambda *a: calls.append(1) or real(*a)):
-      resumed = engine.structured_block(f, f, chunk_bytes=1, partial=partial)
+    with mock.patch.object(layer_list, "_weight_grads", lambda *a: calls.append(1) or real(*a)):
+      resumed = engine.block(f, f, chunk_bytes=1, partial=partial)
     self.assertLen(calls, 20 + 13)  # 19 channels were not formed again.
     np.testing.assert_array_equal(resumed, full)
     self.assertFalse(os.path.exists(partial))
 
   def test_lenet_x60_kernel_of_the_papers_is_one_block_within_16_gib(self):
     wide = models.build("lenet", width=60, input_shape=(28, 28, 1), num_outputs=10, seed=0)
-    p = empirical.plan(wide, 600, 600, "structured", memory_limit_gb=16, symmetric=True)
+    p = planning.plan(wide, 600, 600, "structured", memory_limit_gb=16, symmetric=True)
     self.assertEqual((p.block_size, p.num_blocks), (600, 1))
     self.assertLessEqual(p.peak_bytes, 16 * 2 ** 30)
     self.assertBetween(p.batch, 1, 600)
     self.assertGreater(p.chunk_bytes, 600 * 10 * 9000 * 4)  # More than one channel of conv2.
     narrow = models.build("lenet", width=1, input_shape=(28, 28, 1), num_outputs=10, seed=0)
-    self.assertIsNone(empirical.plan(narrow, 600, 600, memory_limit_gb=16).batch)
+    self.assertIsNone(planning.plan(narrow, 600, 600, memory_limit_gb=16).batch)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from absl.testing import absltest, parameterized
 
 from ntk_tf import models
 from ntk_tf.errors import ConfigError
-from ntk_tf.ntk import empirical, infinite
+from ntk_tf.ntk import engines, infinite
 from tests import test_utils
 
 RTOL = 1e-7  # As tests/infinite_test.py: ~√eps rounding through the arc-cosine at cos θ = 1.
@@ -91,7 +91,7 @@ def middle_layer_entk(model, x):
       keep.append(np.arange(start, start + size))
     start += size
   keep = np.concatenate(keep)
-  rows = np.concatenate([r for _, r in empirical.jacobian_rows(model, x)])  # (n, P): 1 output.
+  rows = np.concatenate([r for _, r in engines.jacobian_rows(model, x)])  # (n, P): 1 output.
   jac = rows[:, keep]
   return jac @ jac.T
 

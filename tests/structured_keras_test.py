@@ -12,7 +12,7 @@ from absl.testing import absltest, parameterized
 import ntk_tf
 from ntk_tf.errors import ConfigError
 from ntk_tf.models import stock_keras
-from ntk_tf.ntk import empirical, structured
+from ntk_tf.ntk import inspection, planning, structured, structured_survey
 from tests import test_utils
 from tests.keras_models_test import MODELS, explicit_kernel
 
@@ -319,7 +319,7 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     if outputs == "trace":
       reference = np.einsum("ijaa->ij", reference) / reference.shape[-1]
     with mock.patch.object(structured, "pixel_pairs", lambda *args: True):
-      found, _ = structured.survey(model, (8, 8, 2), F64)
+      found, _ = structured_survey.survey(model, (8, 8, 2), F64)
       self.assertLen(found.pixel_units(3), 7)  # conv, 4 projections, 2 Dense on tokens.
       theta = self.kernel(model, x, block_size=2, outputs=outputs)
     self.assert_exact(theta, reference)
@@ -329,7 +329,7 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     model = stock_keras.vit(num_outputs=3, input_shape=(8, 8, 2), patch=4, dim=8, heads=2,
                             mlp_dim=16, dtype=F64)
     orders = dict((name, (order, why)) for name, order, why in
-                  empirical.plan(model, 10, 10, "structured").layer_orders)
+                  planning.plan(model, 10, 10, "structured").layer_orders)
     self.assertLen(orders, 13)
     kinds = [order for order, _ in orders.values()]
     self.assertEqual(kinds.count("fallback"), 2)   # ClassToken, PositionEmbedding.
@@ -394,41 +394,42 @@ class StructuredKerasTest(test_utils.TestCase, parameterized.TestCase):
     model = keras.Model(inp, Tied(first, dtype=F64)(first(inp)))
     with self.assertRaisesRegex(ConfigError, "cannot run on model"):
       self.kernel(model, np.zeros((2, 3)))
-    self.assertEqual(empirical.plan(model, 4, 4).method, "jacobian")
+    self.assertEqual(planning.plan(model, 4, 4).method, "jacobian")
     x = np.random.default_rng(7).normal(size=(4, 3))
     self.assert_exact(ntk_tf.empirical_ntk(model, x, dtype=F64), explicit_kernel(model, x))
 
   def test_auto_plans_structured_with_the_layers_sizes(self):
     keras.utils.set_random_seed(0)
     model = MODELS["residual_batchnorm_concat"][0]()
-    self.assertEqual(empirical.plan(model, 100, 100).method, "structured")
-    found, _ = empirical._structured_survey(model)
+    self.assertEqual(planning.plan(model, 100, 100).method, "structured")
+    found, _ = planning.survey(model)
     convs = sum(u.num_params for u in found.units if u.kind in ("conv", "batchnorm"))
     self.assertEqual(found.features, convs)  # The Dense head uses the Gram rule.
     self.assertGreater(found.cotangents, 8 * 8 * 4)
-    size = lambda b: empirical._block_bytes(model, "structured", 2, 1000, 8, b)
+    size = lambda b: planning.block_bytes(model, "structured", 2, 1000, 8, b)
     self.assertEmpty(found.pixel_units(2))  # No position-pair chunks: per sample + per pair.
     # The block pair's result: b²·L² entries in float64 products, a float64 copy and mirror.
     self.assertEqual(size(30) - 2 * size(20) + size(10), 2 * 10 ** 2 * 2 ** 2 * (4 * 8 + 16))
     per_sample = (size(20) - size(10) - (20 ** 2 - 10 ** 2) * 2 ** 2 * 48) / 10
     self.assertGreater(per_sample, 8 * 2 * (found.cotangents + found.features))
     self.assertEqual(size(10) - 10 * per_sample - 10 ** 2 * 2 ** 2 * 48,
-                     structured.RUNTIME_BYTES)
+                     structured_survey.RUNTIME_BYTES)
 
   def test_structured_blocks_stop_at_the_feature_working_set(self):
     keras.utils.set_random_seed(0)
     model = MODELS["residual_batchnorm_concat"][0]()
-    found, _ = empirical._structured_survey(model)
-    forming, held = structured.sample_bytes(found, empirical._activation_size(model), 2, 4)
+    found, _ = planning.survey(model)
+    activations = inspection.activation_size(model)
+    forming, held = structured_survey.sample_bytes(found, activations, 2, 4)
     self.assertGreater(forming, held)
-    with mock.patch.object(empirical, "FEATURE_BYTES", 10 * forming):
-      self.assertEqual(empirical.plan(model, 100, 100, "structured", 64.0).block_size, 10)
+    with mock.patch.object(planning, "FEATURE_BYTES", 10 * forming):
+      self.assertEqual(planning.plan(model, 100, 100, "structured", 64.0).block_size, 10)
       # A block given explicitly is the caller's choice.
-      self.assertEqual(empirical.plan(model, 100, 100, "structured", 64.0,
-                                      block_size=40).block_size, 40)
+      self.assertEqual(planning.plan(model, 100, 100, "structured", 64.0,
+                                     block_size=40).block_size, 40)
     # n = b + 3, symmetric: the pair's other block holds 3 samples, not b.
-    full = empirical.plan(model, 40, 40, "structured", 64.0, block_size=20, symmetric=True)
-    short = empirical.plan(model, 23, 23, "structured", 64.0, block_size=20, symmetric=True)
+    full = planning.plan(model, 40, 40, "structured", 64.0, block_size=20, symmetric=True)
+    short = planning.plan(model, 23, 23, "structured", 64.0, block_size=20, symmetric=True)
     self.assertEqual(full.peak_bytes - short.peak_bytes,
                      17 * held + full.output_bytes - short.output_bytes)
 

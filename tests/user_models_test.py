@@ -67,7 +67,7 @@ def _without_model(results):
     if isinstance(value, dict):
       return {k: strip(v) for k, v in value.items() if k != "seconds"}
     return value
-  as_written = json.loads(json.dumps(results.to_json()))
+  as_written = json.loads(json.dumps(dict(results)))  # A Results or a results.json dict.
   return {k: strip(v) for k, v in as_written.items() if k != "model"}
 
 

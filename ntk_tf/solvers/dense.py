@@ -19,7 +19,7 @@ from absl import logging
 
 from ntk_tf import memory
 from ntk_tf.errors import ConfigError
-from ntk_tf.ntk import empirical
+from ntk_tf.ntk import engines
 
 STORAGES = ("memory", "memmap")
 
@@ -81,8 +81,8 @@ def jacobian_matrix(model: keras.Model, x, *, params: Optional[Sequence] = None,
   else:
     raise ConfigError(f"dense storage {storage!r}; use one of {STORAGES}.")
   start = last = time.time()
-  for samples, rows in empirical.jacobian_rows(model, x, params=params, block_size=block_size,
-                                               jit_compile=jit_compile):
+  for samples, rows in engines.jacobian_rows(model, x, params=params, block_size=block_size,
+                                             jit_compile=jit_compile):
     jac[samples.start * num_out:samples.stop * num_out] = rows
     if time.time() - last > log_every_seconds or samples.stop == len(x):
       done = samples.stop / len(x)
