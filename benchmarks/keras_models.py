@@ -85,7 +85,8 @@ sys.path.insert(0, "benchmarks")
 import keras
 import numpy as np
 import keras_models
-from ntk_tf import data, memory, models
+from ntk_tf import data, models
+from ntk_tf.utils import memory
 from ntk_tf.ntk import empirical_ntk, plan
 name, method, n, limit, path, wait = sys.argv[1], sys.argv[2], int(sys.argv[3]), \\
     float(sys.argv[4]), sys.argv[5], float(sys.argv[6])

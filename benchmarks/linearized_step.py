@@ -6,7 +6,7 @@ Runtime: ~2 min on a 2-core CPU at widths 1,5 (the naive method adds ~30 s at x1
 
 Prints, per width and compiler (XLA or TensorFlow's graph runtime), the ms per step of the
 standard model (forward + backward + SGD update) and of the linearized one (one JVP forward +
-one VJP, ntk_tf.linearize), run the way paired training runs them (training.CompiledStep): one
+one VJP, ntk_tf.ntk.linearize), run the way paired training runs them (training.CompiledStep): one
 step per call, each synchronized by reading its loss ("per-step"; "plain": a plain tf.function
 of the step, as paired training ran before train.steps_per_call), or k steps per call, the
 losses read once ("chunk k"). Beside them, the ratio to PyTorch torch.func on the
@@ -26,8 +26,9 @@ import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 from absl import app, flags  # pylint: disable=wrong-import-position
 
-from ntk_tf import models, training  # pylint: disable=wrong-import-position
-from ntk_tf.linearize import LinearizedModel  # pylint: disable=wrong-import-position
+from ntk_tf import models
+from ntk_tf.ntk.linearize import LinearizedModel  # pylint: disable=wrong-import-position
+from ntk_tf.training import steps as training
 
 _WIDTHS = flags.DEFINE_list("widths", ["1", "5"], "LeNet width factors.")
 _JIT = flags.DEFINE_list("jit", ["true", "false"], "Compilers: true = XLA, false = TF graphs.")

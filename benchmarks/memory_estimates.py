@@ -1,4 +1,4 @@
-"""Estimated vs measured peak memory of SGD training (ntk_tf.memory, checked before every run).
+"""Estimated vs measured peak memory of SGD training (ntk_tf.utils.memory, checked per run).
 
 Usage:  python benchmarks/memory_estimates.py [--cases=lenet:30:32:1,...]
 Runtime: ~6 min on a 2-core CPU with the default cases (LeNet x60 dominates).
@@ -27,9 +27,11 @@ CODE = r"""
 import json, os, resource, sys, tempfile
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import numpy as np
-from ntk_tf import learning_curves, memory, models
+from ntk_tf import models
+from ntk_tf.training import learning_curves
+from ntk_tf.utils import memory
 from ntk_tf.data.pipeline import Dataset
-from ntk_tf.paired_training import PairedTrainer, TrainConfig
+from ntk_tf.training.paired import PairedTrainer, TrainConfig
 
 name, width, batch, jit, single = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
     sys.argv[4] == "1", sys.argv[5] == "1"

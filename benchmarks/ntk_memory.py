@@ -33,7 +33,8 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 sys.path.insert(0, "benchmarks")
 import keras
 import numpy as np
-from ntk_tf import data, memory, models
+from ntk_tf import data, models
+from ntk_tf.utils import memory
 from ntk_tf.models import stock_keras
 from ntk_tf.ntk import empirical_ntk, plan
 import keras_models

@@ -87,7 +87,8 @@ PCG_CHILD = """
 import json, os, resource, sys, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import numpy as np
-from ntk_tf import config_files, data
+from ntk_tf import data
+from ntk_tf.cli import config_files
 from ntk_tf.experiments import common
 from ntk_tf.solvers import dense, nystrom_pcg
 from ntk_tf.solvers.operator import JacobianOperator

@@ -34,11 +34,11 @@ _PUBLIC = {
     "monte_carlo_kernels": ("ntk_tf.ntk.monte_carlo", "kernels"),
     "flatten_kernel": ("ntk_tf.ntk.empirical", "flatten"),
     # Linearization.
-    "LinearizedModel": ("ntk_tf.linearize", "LinearizedModel"),
+    "LinearizedModel": ("ntk_tf.ntk.linearize", "LinearizedModel"),
     "JacobianOperator": ("ntk_tf.solvers.operator", "JacobianOperator"),
-    "load_model": ("ntk_tf.linearize", "load_model"),
-    "TorchSGD": ("ntk_tf.optimizers", "TorchSGD"),
-    "NTKMonitor": ("ntk_tf.callbacks", "NTKMonitor"),
+    "load_model": ("ntk_tf.training.checkpoints", "load_model"),
+    "TorchSGD": ("ntk_tf.training.optimizers", "TorchSGD"),
+    "NTKMonitor": ("ntk_tf.training.callbacks", "NTKMonitor"),
     # Solvers.
     "solve_linearized": ("ntk_tf.solvers.linearized", "solve"),
     "jacobian_matrix": ("ntk_tf.solvers.dense", "jacobian_matrix"),
@@ -51,11 +51,11 @@ _PUBLIC = {
     "nngp_posterior": ("ntk_tf.solvers.posterior", "nngp_posterior"),
     "EnsemblePredictor": ("ntk_tf.solvers.posterior", "EnsemblePredictor"),
     # Spectra.
-    "singular_values_from_kernel": ("ntk_tf.spectral", "singular_values_from_kernel"),
-    "effective_rank": ("ntk_tf.spectral", "effective_rank"),
-    "condition_number": ("ntk_tf.spectral", "condition_number"),
-    "numerical_rank": ("ntk_tf.spectral", "numerical_rank"),
-    "spectrum_summary": ("ntk_tf.spectral", "summary"),
+    "singular_values_from_kernel": ("ntk_tf.analysis.spectral", "singular_values_from_kernel"),
+    "effective_rank": ("ntk_tf.analysis.spectral", "effective_rank"),
+    "condition_number": ("ntk_tf.analysis.spectral", "condition_number"),
+    "numerical_rank": ("ntk_tf.analysis.spectral", "numerical_rank"),
+    "spectrum_summary": ("ntk_tf.analysis.spectral", "summary"),
     # Models of the papers.
     "build_model": ("ntk_tf.models", "build"),
 }

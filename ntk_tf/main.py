@@ -13,8 +13,9 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from ntk_tf import cli, config_files, launch, plots
+from ntk_tf.cli import config_files, console as cli, launch
 from ntk_tf.errors import NtkTfError
+from ntk_tf.utils import plots
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file, e.g. configs/quickstart.py.", lock_config=True)

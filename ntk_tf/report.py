@@ -23,8 +23,11 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from ntk_tf import cli, compare_results, io, model_names, paper_tables, plots  # pylint: disable=g-import-not-at-top, wrong-import-position
+from ntk_tf.cli import console as cli
 from ntk_tf.errors import ConfigError, NtkTfError  # pylint: disable=wrong-import-position
+from ntk_tf.experiments import compare_results
+from ntk_tf.reproduction import paper_tables
+from ntk_tf.utils import io, model_names, plots
 
 
 PRETTY = model_names.PRETTY

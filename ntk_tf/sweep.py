@@ -21,8 +21,9 @@ from typing import Dict, List, Sequence
 import ml_collections
 from absl import app, flags
 
-from ntk_tf import cli, config_files, io, jobs, launch
+from ntk_tf.cli import config_files, console as cli, jobs, launch
 from ntk_tf.errors import ConfigError, NtkTfError
+from ntk_tf.utils import io
 
 
 

@@ -5,10 +5,11 @@ import os
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import io, learning_curves, scaling_runs
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import after_kernel, common, time_dynamics
 from ntk_tf.ntk import empirical
+from ntk_tf.training import learning_curves, scaling_runs
+from ntk_tf.utils import io
 from tests import test_utils
 
 

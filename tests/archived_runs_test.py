@@ -14,7 +14,7 @@ import ml_collections
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import launch
+from ntk_tf.cli import launch
 from ntk_tf.experiments import compare
 from tests import test_utils
 

@@ -9,10 +9,11 @@ import textwrap
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import data, models, training
+from ntk_tf import data, models
 from ntk_tf.data import transforms
 from ntk_tf.errors import ConfigError
-from ntk_tf.paired_training import PairedTrainer, TrainConfig
+from ntk_tf.training import steps as training
+from ntk_tf.training.paired import PairedTrainer, TrainConfig
 from tests import test_utils
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -173,7 +174,7 @@ SCRIPT = textwrap.dedent('''
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from ntk_tf import distribute
+    from ntk_tf.utils import distribute
     from ntk_tf.experiments import compare
     out = {"replicas": distribute.get_strategy("mirrored").num_replicas_in_sync}
     for strategy in ("default", "mirrored"):

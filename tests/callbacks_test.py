@@ -8,10 +8,11 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest
 
-import ntk_tf
-from ntk_tf import callbacks, optimizers, spectral
+from ntk_tf.analysis import spectral
 from ntk_tf.errors import ConfigError
-from ntk_tf.linearize import LinearizedModel
+from ntk_tf.ntk.linearize import LinearizedModel
+from ntk_tf.training import callbacks, optimizers
+import ntk_tf
 from tests import test_utils
 from tests.keras_linearized_test import Float64TestCase, data, small_cnn
 

@@ -6,10 +6,11 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest, parameterized
 
-from ntk_tf import models, optimizers, paired_training, training
+from ntk_tf import models
 from ntk_tf.errors import ConfigError
-from ntk_tf.linearize import LinearizedModel
-from ntk_tf.paired_training import PairedTrainer, TrainConfig
+from ntk_tf.ntk.linearize import LinearizedModel
+from ntk_tf.training import optimizers, paired as paired_training, steps as training
+from ntk_tf.training.paired import PairedTrainer, TrainConfig
 from tests import test_utils
 from tests.training_test import lenet, small_dataset
 

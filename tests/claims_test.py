@@ -9,9 +9,9 @@ import sys
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ntk_tf import claims, verdicts
-from ntk_tf.claims import arora2019, runs, samarin2020, samarin2022, stats, vyas2022
-from ntk_tf.verdicts import Stat
+from ntk_tf.reproduction import claims, verdicts
+from ntk_tf.reproduction.claims import arora2019, runs, samarin2020, samarin2022, stats, vyas2022
+from ntk_tf.reproduction.verdicts import Stat
 
 
 def stat(mean, std=0.5, n=3):
@@ -253,7 +253,8 @@ class DeclarationTest(absltest.TestCase):
         self.assertTrue(needed is not None or tier in claim.not_run, f"{claim.id} at {tier}")
 
   def test_the_registry_loads_without_tensorflow(self):
-    code = ("import sys; import ntk_tf.claims, ntk_tf.run_costs, ntk_tf.compare_results; "
+    code = ("import sys; import ntk_tf.reproduction.claims, ntk_tf.reproduction.run_costs, "
+            "ntk_tf.experiments.compare_results; "
             "sys.exit('tensorflow' in sys.modules)")
     self.assertEqual(subprocess.run([sys.executable, "-c", code], check=False).returncode, 0)
 

@@ -10,7 +10,7 @@ import textwrap
 
 from absl.testing import absltest, parameterized
 
-from ntk_tf import config_files
+from ntk_tf.cli import config_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # TensorFlow's own start-up and INFO lines, which a default run must not show.
@@ -93,7 +93,9 @@ class ErrorLineTest(parameterized.TestCase):
         import errno, os, sys
         from unittest import mock
         from absl import app
-        from ntk_tf import cli, io, main
+        from ntk_tf import main
+        from ntk_tf.cli import console as cli
+        from ntk_tf.utils import io
         real = os.fsync
 
         def fsync(fd):  # The disk fills while results.json is written.

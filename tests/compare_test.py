@@ -7,10 +7,10 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl.testing import absltest
 
-from ntk_tf import launch
+from ntk_tf.cli import launch
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, compare
-from ntk_tf.training import TrainingDivergedError
+from ntk_tf.training.steps import TrainingDivergedError
 from tests import test_utils
 
 

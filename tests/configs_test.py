@@ -12,7 +12,8 @@ from unittest import mock
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ntk_tf import config_files, experiments
+from ntk_tf import experiments
+from ntk_tf.cli import config_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
@@ -100,7 +101,7 @@ class TensorFlowFreeTest(parameterized.TestCase):
   def test_every_config_builds_without_tensorflow(self):
     code = textwrap.dedent("""\
         import inspect
-        from ntk_tf import config_files
+        from ntk_tf.cli import config_files
         for path in config_files.available(full_paths=True):
           module = config_files.load_module(path)
           takes = bool(inspect.signature(module.get_config).parameters)

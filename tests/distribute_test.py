@@ -8,8 +8,8 @@ import textwrap
 
 from absl.testing import absltest
 
-from ntk_tf import distribute
 from ntk_tf.errors import ConfigError
+from ntk_tf.utils import distribute
 from tests import test_utils
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent('''
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from ntk_tf import distribute
+    from ntk_tf.utils import distribute
     from ntk_tf.experiments import compare
     out = {"replicas": distribute.get_strategy("mirrored").num_replicas_in_sync}
     for strategy in ("default", "mirrored"):

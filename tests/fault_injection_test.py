@@ -14,7 +14,7 @@ import time
 
 from absl.testing import absltest, parameterized
 
-from ntk_tf import io
+from ntk_tf.utils import io
 
 SEED = int(os.environ.get("NTK_TF_FAULT_SEED") or random.SystemRandom().randrange(10 ** 6))
 ROUNDS = int(os.environ.get("NTK_TF_FAULT_ROUNDS", "1"))

@@ -283,7 +283,8 @@ from ntk_tf.ntk import infinite
 x = np.random.default_rng(0).standard_normal((5, 6, 6, 1))
 spread = infinite.kernels("cnn_gap", x, depth=2, block_size=2, devices="CPU")
 single = infinite.kernels("cnn_gap", x, depth=2, block_size=2, devices=[None])
-from ntk_tf import distribute, models
+from ntk_tf import models
+from ntk_tf.utils import distribute
 from ntk_tf.ntk import empirical
 model = models.build("cnn_gap", width=4, input_shape=(6, 6, 1), num_outputs=2, depth=2,
                      dtype="float64", parameterization="ntk")

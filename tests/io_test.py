@@ -5,7 +5,7 @@ import os
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import io
+from ntk_tf.utils import io
 
 
 class LoadArraysTest(absltest.TestCase):

@@ -13,10 +13,11 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest, parameterized
 
-import ntk_tf
-from ntk_tf import models, optimizers, training
+from ntk_tf import models
 from ntk_tf.errors import ConfigError
-from ntk_tf.linearize import LinearizedModel
+from ntk_tf.ntk.linearize import LinearizedModel
+from ntk_tf.training import optimizers, steps as training
+import ntk_tf
 from tests import test_utils
 
 F64 = "float64"
@@ -210,8 +211,8 @@ MIRRORED = textwrap.dedent('''
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from tests import keras_linearized_test as t
-    from ntk_tf import optimizers
-    from ntk_tf.linearize import LinearizedModel
+    from ntk_tf.training import optimizers
+    from ntk_tf.ntk.linearize import LinearizedModel
     x, y = t.data(n=16)
     out = {}
     for name, strategy in (("default", tf.distribute.get_strategy()),

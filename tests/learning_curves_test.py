@@ -5,12 +5,12 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest, parameterized
 
-from ntk_tf import learning_curves as lc
 from ntk_tf import models
 from ntk_tf.data import synthetic
 from ntk_tf.errors import ConfigError
 from ntk_tf.ntk import empirical
-from ntk_tf.training import TrainingDivergedError
+from ntk_tf.training import learning_curves as lc
+from ntk_tf.training.steps import TrainingDivergedError
 from tests import test_utils
 
 

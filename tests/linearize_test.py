@@ -4,8 +4,9 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest, parameterized
 
-from ntk_tf import models, training
-from ntk_tf.linearize import LinearizedModel
+from ntk_tf import models
+from ntk_tf.ntk.linearize import LinearizedModel
+from ntk_tf.training import steps as training
 from tests import test_utils
 
 SMALL_MODELS = (

@@ -7,10 +7,11 @@ from unittest import mock
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ntk_tf import memory, models
+from ntk_tf import models
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import compare, scaling_law
 from ntk_tf.ntk import empirical
+from ntk_tf.utils import memory
 from tests import test_utils
 
 GiB = 2 ** 30

@@ -4,7 +4,8 @@ to try (training divergence: tests/training_test.py, tests/learning_curves_test.
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import models, spectral
+from ntk_tf import models
+from ntk_tf.analysis import spectral
 from ntk_tf.errors import NtkTfError, NumericalError, require_finite
 from ntk_tf.ntk import empirical, infinite
 from ntk_tf.solvers import kernel as kernel_solver

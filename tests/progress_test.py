@@ -5,7 +5,7 @@ from unittest import mock
 
 from absl.testing import absltest
 
-from ntk_tf import progress
+from ntk_tf.utils import progress
 
 
 class FakeTerminal(std_io.StringIO):

@@ -7,8 +7,9 @@ import os
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import io, report, sweep
+from ntk_tf import report, sweep
 from ntk_tf.experiments import binary_solver, kernel_regression, scaling_law, spectrum
+from ntk_tf.utils import io
 from tests import binary_solver_test, scaling_law_test, test_utils
 
 

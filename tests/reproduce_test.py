@@ -12,8 +12,10 @@ from unittest import mock
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import claims, io, reproduce
+from ntk_tf import reproduce
 from ntk_tf.errors import ConfigError
+from ntk_tf.reproduction import archive as archives, claims, page as pages, plan as plans
+from ntk_tf.utils import io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERDICTS = claims.VERDICTS + (claims.TOO_SMALL,)
@@ -80,7 +82,7 @@ class SmokeTierTest(absltest.TestCase):
                      spectrum["translations"]["7"]["widths"]["2"]["effective_rank"])
 
   def test_a_rerun_runs_nothing_and_a_lost_run_is_redone_alone(self):
-    plan = reproduce.make_plan("smoke", ["samarin2020.7", "samarin2020.1"])
+    plan = plans.make_plan("smoke", ["samarin2020.7", "samarin2020.1"])
     kept = os.path.join(self.workdir, "runs", "lenet_mnist_x1", "results.json")
     before = os.path.getmtime(kept)
     self.assertEqual(reproduce.run_all(plan, self.workdir, in_process=True)["done"], [])
@@ -92,14 +94,14 @@ class SmokeTierTest(absltest.TestCase):
     self.assertTrue(os.path.exists(lost))
 
   def test_an_archive_lets_a_fresh_workdir_resume(self):
-    plan = reproduce.make_plan("smoke", ["samarin2020.6"])
+    plan = plans.make_plan("smoke", ["samarin2020.6"])
     archive = self.create_tempdir().full_path
-    reproduce.archive_runs(plan, self.workdir, archive)
+    archives.archive_runs(plan, self.workdir, archive)
     self.assertTrue(os.path.exists(os.path.join(archive, "lenet_mnist_x1", "seed_0",
                                                 "trajectories.npz")))
     fresh = self.create_tempdir().full_path
     self.assertEqual(reproduce.run_all(plan, fresh, archive=archive)["done"], [])
-    again = reproduce.write_page(plan, fresh, archive=archive)["claims"][0]
+    again = pages.write_page(plan, fresh, archive=archive)["claims"][0]
     first = next(e for e in self.json["claims"] if e["id"] == "samarin2020.6")
     self.assertEqual(json.loads(json.dumps(again["values"])), first["values"])  # As on disk.
 
@@ -116,19 +118,19 @@ class BadInputTest(absltest.TestCase):
     self.assertIn("use one of smoke, cpu, cpu-full, paper", proc.stderr)
 
   def test_a_tier_beyond_the_machines_memory_is_refused_before_any_work(self):
-    plan = reproduce.make_plan("cpu", ["samarin2020.7", "samarin2020.1"])
-    with mock.patch.object(reproduce, "memory_total_bytes", return_value=2 ** 30), \
+    plan = plans.make_plan("cpu", ["samarin2020.7", "samarin2020.1"])
+    with mock.patch.object(plans, "memory_total_bytes", return_value=2 ** 30), \
         mock.patch.object(reproduce, "run_all", side_effect=AssertionError("work started")):
       with self.assertRaisesRegex(ConfigError, r"tier cpu needs more memory than this machine "
                                   r"has \(1.0 GiB\): spectrum_lenet_mnist ~"):
-        reproduce.check_memory(plan)
+        plans.check_memory(plan)
       with self.assertRaisesRegex(ConfigError, "needs more memory"):
         reproduce.reproduce("cpu", self.create_tempdir().full_path, ["samarin2020.7"])
 
   def test_estimates_cover_every_claim_and_run(self):
     for tier in claims.TIERS:
-      plan = reproduce.make_plan(tier)
-      text = reproduce.estimates_text(plan, reproduce.estimate_runs(plan))
+      plan = plans.make_plan(tier)
+      text = plans.estimates_text(plan, plans.estimate_runs(plan))
       for claim in claims.CLAIMS:
         self.assertIn(claim.id, text)
       for name in plan.runs:
@@ -136,14 +138,14 @@ class BadInputTest(absltest.TestCase):
       self.assertIn("total (each run once): ", text)
 
   def test_estimates_come_from_the_archived_runs_measured_times(self):
-    plan = reproduce.make_plan("cpu")
-    estimates = reproduce.estimate_runs(plan)
+    plan = plans.make_plan("cpu")
+    estimates = plans.estimate_runs(plan)
     for name in plan.runs:  # Every run of the cpu tier is archived with its wall time.
       record = io.read_json(os.path.join(ROOT, "docs", "reproduction", "runs", name,
                                          "reproduce_run.json"))
       self.assertEqual((estimates[name].kind, estimates[name].seconds),
                        ("measured", record["seconds"]))
-    estimates = reproduce.estimate_runs(reproduce.make_plan("cpu-full", ["samarin2020.1"]))
+    estimates = plans.estimate_runs(plans.make_plan("cpu-full", ["samarin2020.1"]))
     wide = estimates["lenet_mnist_x60"]
     if wide.kind != "measured":  # Scaled from the narrower runs of the same config.
       self.assertEqual(wide.kind, "scaled")
@@ -151,44 +153,44 @@ class BadInputTest(absltest.TestCase):
       self.assertGreater(wide.seconds, 10 * estimates["lenet_mnist_x1"].seconds)
 
   def test_cpu_full_tier_plans_the_papers_epochs_and_x25(self):
-    plan = reproduce.make_plan("cpu-full", ["samarin2022.3", "samarin2022.5"])
-    config = reproduce.run_config(plan.runs["lenet_cifar_x25"], "cpu-full")
+    plan = plans.make_plan("cpu-full", ["samarin2022.3", "samarin2022.5"])
+    config = plans.run_config(plan.runs["lenet_cifar_x25"], "cpu-full")
     self.assertEqual((config.dataset.name, config.train.epochs, tuple(config.seeds)),
                      ("fashion_mnist", 100, (0,)))
-    config = reproduce.run_config(plan.runs["binary_x0.25"], "cpu-full")
+    config = plans.run_config(plan.runs["binary_x0.25"], "cpu-full")
     self.assertEqual((config.train.epochs, config.dataset.num_train), (200, 3900))
 
   def test_a_run_whose_config_changed_is_rerun_and_never_judged(self):
-    plan = reproduce.make_plan("smoke", ["samarin2020.6"])
+    plan = plans.make_plan("smoke", ["samarin2020.6"])
     workdir, archive = self.create_tempdir().full_path, self.create_tempdir().full_path
     name = next(iter(plan.runs))
-    config = reproduce.run_config(plan.runs[name], "smoke").to_dict()
+    config = plans.run_config(plan.runs[name], "smoke").to_dict()
     current = json.loads(json.dumps(config))
     config["train"]["loss"] = "mse_sum_outputs"  # A run made with the other L2 loss.
-    for root in (reproduce.run_dir(workdir, name), os.path.join(archive, name)):
+    for root in (archives.run_dir(workdir, name), os.path.join(archive, name)):
       os.makedirs(root)
       io.write_json(os.path.join(root, "config.json"), config)
       io.write_json(os.path.join(root, "results.json"), {})
-    self.assertEmpty(reproduce.load_results(plan, workdir, archive).by_name)
-    stale = reproduce.retire_stale(plan, workdir, archive)
+    self.assertEmpty(pages.load_results(plan, workdir, archive).by_name)
+    stale = archives.retire_stale(plan, workdir, archive)
     self.assertEqual(stale, {name: ["train.loss"]})
-    self.assertFalse(reproduce.is_done(workdir, name, archive))
-    self.assertTrue(os.path.exists(reproduce.run_dir(workdir, name) + ".stale"))
+    self.assertFalse(archives.is_done(workdir, name, archive))
+    self.assertTrue(os.path.exists(archives.run_dir(workdir, name) + ".stale"))
     # A stale workdir copy beside a current archived one: only the stale copy goes.
-    for root, cfg in ((reproduce.run_dir(workdir, name), config),
+    for root, cfg in ((archives.run_dir(workdir, name), config),
                       (os.path.join(archive, name), current)):
       os.makedirs(root)
       io.write_json(os.path.join(root, "config.json"), cfg)
       io.write_json(os.path.join(root, "results.json"), {})
-    self.assertEqual(reproduce.retire_stale(plan, workdir, archive), {})
-    self.assertEqual(reproduce.finished_dir(workdir, name, archive), os.path.join(archive, name))
+    self.assertEqual(archives.retire_stale(plan, workdir, archive), {})
+    self.assertEqual(archives.finished_dir(workdir, name, archive), os.path.join(archive, name))
 
   def test_paper_tier_plans_the_papers_scale(self):
-    plan = reproduce.make_plan("paper", ["samarin2020.1", "samarin2020.4"])
+    plan = plans.make_plan("paper", ["samarin2020.1", "samarin2020.4"])
     self.assertIn("lenet_mnist_x60", plan.runs)
     self.assertEqual(dict(plan.runs["lenet_mnist_x60"].overrides)["seeds"], (0, 1, 2, 3, 4))
     self.assertIn("alexnet_snakes_lin_lr01_x4", plan.runs)
-    config = reproduce.run_config(plan.runs["lenet_mnist_x60"], "paper")
+    config = plans.run_config(plan.runs["lenet_mnist_x60"], "paper")
     self.assertEqual((config.dataset.name, config.train.epochs), ("mnist", 100))
 
 

@@ -11,7 +11,8 @@ import os
 
 from absl.testing import absltest
 
-from ntk_tf import claims, io, reproduce
+from ntk_tf.reproduction import claims, page as pages, plan as plans
+from ntk_tf.utils import io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGE = os.path.join(ROOT, "docs", "reproduction", "reproduction.json")
@@ -34,12 +35,12 @@ class CommittedPageTest(absltest.TestCase):
 
   def test_every_claim_is_judged_as_the_committed_page_records(self):
     recorded = io.read_json(PAGE)
-    plan = reproduce.make_plan(recorded["tier"])
+    plan = plans.make_plan(recorded["tier"])
     results = archived_results(plan)
     self.assertLen(results.by_name, recorded["finished_runs"])
     self.assertEqual([c.id for c in plan.claims], [e["id"] for e in recorded["claims"]])
     for claim, entry in zip(plan.claims, recorded["claims"]):
-      again = json.loads(json.dumps(reproduce.verdict(claim, plan, results)))  # As on disk.
+      again = json.loads(json.dumps(pages.verdict(claim, plan, results)))  # As on disk.
       for key in SAME:
         self.assertEqual(again.get(key), entry.get(key), f"{claim.id}: {key}")
 

@@ -6,7 +6,7 @@ import os
 
 from absl.testing import absltest
 
-from ntk_tf import run_costs
+from ntk_tf.reproduction import run_costs
 
 
 def timing(name, tier="cpu", seconds=100.0, params=1000.0, **settings):

@@ -6,9 +6,10 @@ from unittest import mock
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import io, learning_curves
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import after_kernel, scaling_law
+from ntk_tf.training import learning_curves
+from ntk_tf.utils import io
 from tests import test_utils
 
 
@@ -143,8 +144,8 @@ class ScalingLawTest(test_utils.TestCase):
     """entk_fit="interpolate": the eNTK's minimum-norm interpolant, checked against the
     pseudo-inverse of J Jᵀ from explicit per-sample Jacobians (float64)."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from ntk_tf import scaling_runs  # pylint: disable=import-outside-toplevel
     from ntk_tf.experiments import common  # pylint: disable=import-outside-toplevel
+    from ntk_tf.training import scaling_runs
     workdir = self.create_tempdir().full_path
     config = tiny_config()
     config.seeds = (0,)

@@ -3,7 +3,7 @@
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ntk_tf import scaling
+from ntk_tf.analysis import scaling
 from ntk_tf.errors import DataError
 from tests import test_utils
 

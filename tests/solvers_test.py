@@ -9,12 +9,15 @@ import sklearn.metrics.pairwise
 import tensorflow as tf
 from absl.testing import absltest, parameterized
 
-from ntk_tf import memory, models, training
+from ntk_tf import models
+from ntk_tf.analysis import metrics
 from ntk_tf.errors import ConfigError, DataError
-from ntk_tf.linearize import LinearizedModel
 from ntk_tf.ntk import empirical
+from ntk_tf.ntk.linearize import LinearizedModel
 from ntk_tf.solvers import dense, iterative, kernel, linearized
 from ntk_tf.solvers.operator import JacobianOperator, flatten_params, unflatten_params
+from ntk_tf.training import steps as training
+from ntk_tf.utils import memory
 from tests import test_utils
 
 
@@ -310,7 +313,7 @@ class KernelRegressionTest(test_utils.TestCase):
     labels = (self.y[:, 0] > 0).astype(int)
     chosen = kernel.select_alpha(self.k, self.y[:, :1], labels, (1e-8, 1.0, 100.0),
                                  validation_fraction=0.25,
-                                 accuracy_fn=training.accuracy)
+                                 accuracy_fn=metrics.accuracy)
     self.assertIn(chosen["alpha"], (1e-8, 1.0, 100.0))
     self.assertLen(chosen["validation"], 3)
     self.assertEqual(chosen["validation"][chosen["alpha"]], max(chosen["validation"].values()))

@@ -3,7 +3,7 @@
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ntk_tf import spectral
+from ntk_tf.analysis import spectral
 from tests import test_utils
 
 

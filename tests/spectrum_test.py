@@ -6,10 +6,12 @@ import os
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import checkpoints, data, models, spectral
+from ntk_tf import data, models
+from ntk_tf.analysis import spectral
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import compare, spectrum
 from ntk_tf.ntk import empirical_ntk
+from ntk_tf.training import checkpoints
 from tests import test_utils
 
 

@@ -12,8 +12,9 @@ import time
 import numpy as np
 from absl.testing import absltest
 
-from ntk_tf import io, report, sweep
+from ntk_tf import report, sweep
 from ntk_tf.errors import ConfigError
+from ntk_tf.utils import io
 from tests import test_utils
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

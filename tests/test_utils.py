@@ -19,7 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def smoke_config(name: str, overrides=None):
   """configs/<name>.py:smoke with dotted overrides (a test's own shrinks beyond the tier)."""
-  from ntk_tf import config_files, sweep  # pylint: disable=import-outside-toplevel
+  from ntk_tf import sweep
+  from ntk_tf.cli import config_files
   config = config_files.load_config(os.path.join(ROOT, "configs", f"{name}.py:smoke"))
   return sweep.apply_overrides(config, overrides or {})
 

@@ -6,9 +6,11 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest
 
-from ntk_tf import data, models, optimizers, training
-from ntk_tf.linearize import LinearizedModel
-from ntk_tf.paired_training import PairedTrainer, TrainConfig
+from ntk_tf import data, models
+from ntk_tf.analysis import metrics
+from ntk_tf.ntk.linearize import LinearizedModel
+from ntk_tf.training import optimizers, steps as training
+from ntk_tf.training.paired import PairedTrainer, TrainConfig
 from tests import test_utils
 
 
@@ -39,10 +41,10 @@ class LossAndScheduleTest(test_utils.TestCase):
     self.assertFalse(np.array_equal(batches[0], training.epoch_batches(100, 32, 3, 3)[0]))
 
   def test_accuracy(self):
-    self.assertEqual(training.accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1])),
+    self.assertEqual(metrics.accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1])),
                      0.5)
-    self.assertEqual(training.accuracy(np.array([[0.3], [-0.2]]), np.array([1, 0])), 1.0)
-    self.assertEqual(training.accuracy(np.array([[0.3], [0.6]]), np.array([1, 0]), 0.5), 0.0)
+    self.assertEqual(metrics.accuracy(np.array([[0.3], [-0.2]]), np.array([1, 0])), 1.0)
+    self.assertEqual(metrics.accuracy(np.array([[0.3], [0.6]]), np.array([1, 0]), 0.5), 0.0)
 
 
 def _sgd(variables, momentum, weight_decay):

@@ -14,7 +14,7 @@ from absl.testing import absltest, parameterized
 from ntk_tf import data, models
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import binary_solver, common, compare, kernel_regression, spectrum
-from ntk_tf.linearize import LinearizedModel
+from ntk_tf.ntk.linearize import LinearizedModel
 from tests import test_utils
 from tests.linearize_test import explicit_jacobian, flat, random_like
 
@@ -115,7 +115,7 @@ class TrainingStateNoticeTest(test_utils.TestCase):
 
   def test_batchnorm_models_are_told_what_the_paired_run_means(self):
     import keras  # pylint: disable=g-import-not-at-top
-    from ntk_tf import paired_runs  # pylint: disable=g-import-not-at-top
+    from ntk_tf.training import paired_runs
     inp = keras.Input((4,))
     h = keras.layers.BatchNormalization(name="bn")(keras.layers.Dense(3)(inp))
     notice = paired_runs.training_state_notice(keras.Model(inp, keras.layers.Dense(2)(h)))

@@ -15,9 +15,9 @@ Setting:  the architectures of the CNTK (3x3 SAME convolutions with ReLU, then a
 Tiers:    `:cpu`: scikit-learn's 8x8 digits (300 train / 200 test, as configs/cntk_cifar.py:cpu),
           64 channels, 50 epochs, seeds 0-2; `:cpu-full`: Fashion-MNIST 28x28 (1,000 train /
           1,000 test, as configs/cntk_cifar.py:cpu-full), 64 channels, 100 epochs, seeds 0-2,
-          each rate of ntk_tf.claims.runs.ARORA_CNN_LEARNING_RATES run (the reproduction picks, per
-          net, the one that fits the training set best): ~1 min (depth 3) to ~10 min (depth 11)
-          per seed on a 2-core CPU; `:smoke`: 30 / 20 digits, one epoch.
+          each rate of ntk_tf.reproduction.claims.runs.ARORA_CNN_LEARNING_RATES run (the
+          reproduction picks, per net, the one that fits the training set best): ~1 min (depth 3)
+          to ~10 min (depth 11) per seed on a 2-core CPU; `:smoke`: 30 / 20 digits, one epoch.
 """
 
 import math

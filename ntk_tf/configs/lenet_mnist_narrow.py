@@ -7,7 +7,8 @@ Paper:    Samarin et al. 2020, §1.1 and Fig. 3: LinLeNet x1 under-fits MNIST (t
           600,000 training rows (samples x outputs) against 61,706 parameters, 9.7 rows per
           parameter. On the 4,000 mnist5k digits LeNet x1 has fewer rows than parameters and its
           linearization can interpolate; x0.25 (4,157 parameters, 9.6 rows per parameter) puts
-          the offline run in the paper's regime (samarin2020.3 in ntk_tf/claims/samarin2020.py).
+          the offline run in the paper's regime (samarin2020.3 in
+          ntk_tf/reproduction/claims/samarin2020.py).
 Setting:  configs/lenet_mnist.py at its tier, with a fractional width factor (model.width is a
           float here: lenet rounds each layer's channels).
 """

@@ -2,7 +2,7 @@
 
 The contract (contract.py): `default_config()` (TensorFlow-free, from defaults.py),
 `validate(config) -> Spec` (every check that needs no data, run once) and `run(spec, workdir)
--> Results`. `ntk_tf.launch.launch(config, workdir)` is the one caller on the way from a config
+-> Results`. `ntk_tf.cli.launch.launch(config, workdir)` is the one caller on the way from a config
 file to a result; `get(name)` finds a module by `config.experiment`.
 """
 

@@ -26,10 +26,12 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import data, io, model_names, models, paired_runs
+from ntk_tf import data, models
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, contract, defaults
 from ntk_tf.solvers import linearized
+from ntk_tf.training import paired_runs
+from ntk_tf.utils import io, model_names
 
 default_config = defaults.binary_solver
 METHODS = linearized.METHODS + ("sgd",)

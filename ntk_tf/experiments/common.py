@@ -8,12 +8,14 @@ import shutil
 import ml_collections
 from absl import logging
 
-from ntk_tf import data, distribute, io, learning_curves, memory, model_names, models
+from ntk_tf import data, models
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import contract
 from ntk_tf.experiments.defaults import (early_stopping_train_config, model_config,
                                          train_config)
-from ntk_tf.train_config import TrainConfig
+from ntk_tf.training import learning_curves
+from ntk_tf.training.config import TrainConfig
+from ntk_tf.utils import distribute, io, memory, model_names
 
 
 def check_keys(section: ml_collections.ConfigDict, defaults: ml_collections.ConfigDict,

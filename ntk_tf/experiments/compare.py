@@ -14,9 +14,12 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import baselines, data, distribute, model_names, models, paired_runs, plots
+from ntk_tf import data, models
+from ntk_tf.analysis import baselines
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, contract, defaults
+from ntk_tf.training import paired_runs
+from ntk_tf.utils import distribute, model_names, plots
 
 default_config = defaults.compare
 

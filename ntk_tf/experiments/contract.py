@@ -18,9 +18,9 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 
 import ml_collections
 
-from ntk_tf import io
 from ntk_tf.errors import DataError
-from ntk_tf.train_config import TrainConfig
+from ntk_tf.training.config import TrainConfig
+from ntk_tf.utils import io
 
 RESULTS_FILE = "results.json"
 

@@ -13,7 +13,7 @@ import ml_collections
 from ntk_tf import data
 from ntk_tf.errors import ConfigError
 from ntk_tf.solvers import options as solver_options
-from ntk_tf.train_config import TrainConfig
+from ntk_tf.training.config import TrainConfig
 
 SCALING_KINDS = ("network", "empirical_ntk", "infinite_ntk")
 

@@ -31,12 +31,14 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import (checkpoints, data, distribute, io, memory, model_names, models, plots,
-                    training)
+from ntk_tf import data, models
+from ntk_tf.analysis import metrics
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, contract, defaults
 from ntk_tf.ntk import empirical, infinite, monte_carlo
 from ntk_tf.solvers import kernel as kernel_solver
+from ntk_tf.training import checkpoints, steps as training
+from ntk_tf.utils import distribute, io, memory, model_names, plots
 
 default_config = defaults.kernel_regression
 KERNELS = ("empirical", "infinite", "monte_carlo")
@@ -177,15 +179,15 @@ def _fit_sizes(config, dataset, sizes, kernels, f0_train, f0_test) -> dict:
     choice = kernel_solver.select_alpha(
         k_train, _as_kernel_targets(y, full), dataset.labels_train[:n], config.regression.alphas,
         config.regression.validation_fraction, config.seed,
-        accuracy_fn=lambda pred, labels: training.accuracy(pred, labels, threshold),
+        accuracy_fn=lambda pred, labels: metrics.accuracy(pred, labels, threshold),
         offsets=f0_train[:n] if offsets else None)
     fit = kernel_solver.kernel_ridge(k_train, _as_kernel_targets(y, full), k_test,
                                      choice["alpha"])
     train_out = fit["train"].reshape(n, num_out) + (f0_train[:n] if offsets else 0)
     test_out = fit["test"].reshape(len(dataset.x_test), num_out) + f0_test
     per_size[str(n)] = dict(
-        train_accuracy=training.accuracy(train_out, dataset.labels_train[:n], threshold),
-        test_accuracy=training.accuracy(test_out, dataset.labels_test, threshold),
+        train_accuracy=metrics.accuracy(train_out, dataset.labels_train[:n], threshold),
+        test_accuracy=metrics.accuracy(test_out, dataset.labels_test, threshold),
         test_mse=float(np.mean((test_out - dataset.targets_test) ** 2)),
         alpha=choice["alpha"], validation_accuracy=choice["validation"])
     logging.info("n=%d: train %.4f test %.4f (alpha %g)", n, per_size[str(n)]["train_accuracy"],

@@ -30,11 +30,13 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import io, learning_curves, plots, scaling, scaling_runs
+from ntk_tf.analysis import scaling
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, contract, defaults
 from ntk_tf.ntk import infinite
 from ntk_tf.solvers import kernel as kernel_solver
+from ntk_tf.training import learning_curves, scaling_runs
+from ntk_tf.utils import io, plots
 
 default_config = defaults.scaling_law
 KINDS = defaults.SCALING_KINDS

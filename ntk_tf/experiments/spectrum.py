@@ -15,10 +15,13 @@ import os
 import ml_collections
 from absl import logging
 
-from ntk_tf import checkpoints, data, distribute, io, models, plots, spectral
+from ntk_tf import data, models
+from ntk_tf.analysis import spectral
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, contract, defaults
 from ntk_tf.ntk import empirical
+from ntk_tf.training import checkpoints
+from ntk_tf.utils import distribute, io, plots
 
 default_config = defaults.spectrum
 

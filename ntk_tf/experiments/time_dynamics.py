@@ -18,9 +18,10 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ntk_tf import io, learning_curves, plots, scaling_runs
 from ntk_tf.errors import ConfigError
 from ntk_tf.experiments import common, contract, defaults
+from ntk_tf.training import learning_curves, scaling_runs
+from ntk_tf.utils import io, plots
 
 default_config = defaults.time_dynamics
 

@@ -11,9 +11,9 @@ import math
 import keras
 
 from ntk_tf.errors import ConfigError
-from ntk_tf.model_names import is_user_model
 from ntk_tf.models import alexnet, arora, common, layers, lenet, user, vyas
 from ntk_tf.models.layers import PARAMETERIZATIONS
+from ntk_tf.utils.model_names import is_user_model
 
 ARCHITECTURES = {
     "lenet": lenet.build,

@@ -24,8 +24,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import distribute, io, progress
 from ntk_tf.errors import ConfigError, require_finite
+from ntk_tf.utils import distribute, io, progress
 
 
 _BLAS_GFLOPS = {}

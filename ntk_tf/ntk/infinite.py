@@ -15,9 +15,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import io, memory
 from ntk_tf.errors import ConfigError, require_finite_inputs
 from ntk_tf.ntk import blocked, infinite_layers
+from ntk_tf.utils import io, memory
 
 
 ARCHITECTURES = ("mlp", "cnn_v", "cnn_gap", "myrtle", "cnn5")

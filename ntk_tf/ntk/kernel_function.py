@@ -15,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import io, memory
 from ntk_tf.ntk import blocked, blocked_kernel, engines, inspection, planning, validation
+from ntk_tf.utils import io, memory
 
 _LOGGED_ORDERS = weakref.WeakKeyDictionary()  # model -> the layer orders last logged.
 

@@ -16,8 +16,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ntk_tf import io, progress
 from ntk_tf.models import layers as ntk_layers
+from ntk_tf.utils import io, progress
 
 PARTIAL_SAVE_SECONDS = 120  # A long block pair saves its partial sums this often.
 

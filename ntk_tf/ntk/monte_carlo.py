@@ -13,9 +13,10 @@ from typing import Optional
 import numpy as np
 from absl import logging
 
-from ntk_tf import model_names, models
+from ntk_tf import models
 from ntk_tf.errors import ConfigError
 from ntk_tf.ntk import empirical
+from ntk_tf.utils import model_names
 
 
 def kernels(arch: str, x1, x2=None, *, width: int, num_samples: int = 10, seed: int = 0,

@@ -14,10 +14,10 @@ from typing import Optional
 import numpy as np
 from absl import logging
 
-from ntk_tf import progress
 from ntk_tf.errors import ConfigError
 from ntk_tf.models import layers as ntk_layers
 from ntk_tf.ntk import blocked, engines, inspection, layer_list, structured_survey, validation
+from ntk_tf.utils import progress
 
 WORKING_BYTES = 6 * 2 ** 30  # At most, for reverse passes and a chunk of wide gradients.
 # The structured survey path forms a block's features within this much, whatever the budget:

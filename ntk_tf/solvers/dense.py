@@ -17,9 +17,9 @@ import scipy.linalg
 import scipy.linalg.lapack
 from absl import logging
 
-from ntk_tf import memory
 from ntk_tf.errors import ConfigError
 from ntk_tf.ntk import engines
+from ntk_tf.utils import memory
 
 STORAGES = ("memory", "memmap")
 

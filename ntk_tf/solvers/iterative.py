@@ -23,8 +23,8 @@ import numpy as np
 import scipy.sparse.linalg
 from absl import logging
 
-from ntk_tf import io, progress
 from ntk_tf.errors import ConfigError
+from ntk_tf.utils import io, progress
 
 METHODS = ("lsqr", "lsmr")
 ITERATION_LIMIT = 7      # istop of both solvers when iter_lim was reached.

@@ -19,12 +19,13 @@ import keras
 import numpy as np
 from absl import logging
 
-from ntk_tf import memory, training
+from ntk_tf.analysis import metrics
 from ntk_tf.errors import ConfigError, require_finite
 from ntk_tf.ntk import empirical
 from ntk_tf.solvers import dense, iterative, kernel, nystrom_pcg
 from ntk_tf.solvers.operator import JacobianOperator, check_finite
 from ntk_tf.solvers.options import options
+from ntk_tf.utils import memory
 
 METHODS = ("lstsq", "lsqr", "lsmr", "kernel", "nystrom_pcg")
 PCG_ITER_LIM = 1000   # nystrom_pcg's default iteration limit (mnist5k x1, x5: ~80 used).
@@ -161,8 +162,8 @@ def solve(model: keras.Model, x_train, y_train, labels_train, x_test, labels_tes
                    "the inputs and f0 were finite, so J u overflowed: try method 'lsqr' with "
                    "damp > 0, or rcond to cut the smallest singular values.")
   report.update(
-      train_accuracy=training.accuracy(train, np.asarray(labels_train), threshold),
-      test_accuracy=training.accuracy(test, np.asarray(labels_test), threshold),
+      train_accuracy=metrics.accuracy(train, np.asarray(labels_train), threshold),
+      test_accuracy=metrics.accuracy(test, np.asarray(labels_test), threshold),
       residual_norm=float(np.linalg.norm(train - y_train)),
       initial_residual_norm=float(np.linalg.norm(residual0)))
   report["relative_residual"] = report["residual_norm"] / max(report["initial_residual_norm"],

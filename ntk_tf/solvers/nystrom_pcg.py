@@ -39,9 +39,9 @@ import numpy as np
 import scipy.linalg
 from absl import logging
 
-from ntk_tf import progress
 from ntk_tf.errors import ConfigError, require_finite
 from ntk_tf.ntk import empirical
+from ntk_tf.utils import progress
 
 
 @dataclasses.dataclass

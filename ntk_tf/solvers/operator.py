@@ -13,7 +13,7 @@ import scipy.sparse.linalg
 import tensorflow as tf
 
 from ntk_tf.errors import DataError, non_finite
-from ntk_tf.linearize import LinearizedModel
+from ntk_tf.ntk.linearize import LinearizedModel
 
 
 def flatten_params(params: Sequence) -> np.ndarray:

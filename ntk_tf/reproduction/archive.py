@@ -1,0 +1,123 @@
+"""A reproduction tier's finished runs: where they are (the workdir, else a committed archive),
+which are stale (made with a config that changed since), and the small files archived.
+
+A run is finished when its folder holds results.json; its reproduce_run.json records the wall
+time the cost estimates learn from. Archived copies let a fresh clone resume a tier.
+"""
+
+import datetime
+import glob
+import json
+import os
+import shutil
+from typing import Dict, List, Optional
+
+from absl import logging
+
+from ntk_tf.reproduction import claims as claims_lib
+from ntk_tf.reproduction.plan import Plan, run_config
+from ntk_tf.utils import io
+
+
+def run_dir(workdir: str, name: str) -> str:
+  return os.path.join(workdir, "runs", name)
+
+
+ARCHIVED = ("results.json", "config.json", "reproduce_run.json")
+ARCHIVED_GLOBS = ("seed_*/trajectories.npz", "seed_*/metrics.jsonl", "singular_values/*.npy",
+                  "w*/sgd/metrics.jsonl")
+
+
+def is_done(workdir: str, name: str, archive: Optional[str] = None) -> bool:
+  return os.path.exists(os.path.join(run_dir(workdir, name), "results.json")) or bool(
+      archive and os.path.exists(os.path.join(archive, name, "results.json")))
+
+
+def finished_dir(workdir: str, name: str, archive: Optional[str] = None) -> Optional[str]:
+  """Where a finished run's files are: its workdir, else the archive; None if unfinished."""
+  for root in (os.path.join(workdir, "runs"), archive):
+    if root and os.path.exists(os.path.join(root, name, "results.json")):
+      return os.path.join(root, name)
+  return None
+
+
+def _flat(d, prefix=""):
+  out = {}
+  for k, x in d.items():
+    if isinstance(x, dict):
+      out.update(_flat(x, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = x
+  return out
+
+
+def stale_keys(stored: dict, current: dict) -> List[str]:
+  """Config keys whose value in a finished run's config.json differs from the current config
+  (keys only one side has are ignored: new keys keep the old behaviour by default)."""
+  norm = lambda d: _flat(json.loads(json.dumps(d, default=io._default)))  # pylint: disable=protected-access
+  a, b = norm(stored), norm(current)
+  return sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
+
+
+def stale_at(where: str, current: dict) -> List[str]:
+  """stale_keys of the finished run in `where` against the current config dict."""
+  return stale_keys(io.read_json(os.path.join(where, "config.json")), current)
+
+
+def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str, List[str]]:
+  """Finished runs whose config changed since (e.g. a protocol fix) are set aside to be rerun:
+  a stale workdir copy moves to runs/<name>.stale, a stale archive copy is removed; a copy that
+  matches the current config is kept. Returns {name: changed keys} of the runs set aside."""
+  stale = {}
+  for name, run in plan.runs.items():
+    current = None
+    for where, remove in ((run_dir(workdir, name), _set_aside),
+                          (os.path.join(archive, name) if archive else None, shutil.rmtree)):
+      if not where or not os.path.exists(os.path.join(where, "results.json")) or \
+          not os.path.exists(os.path.join(where, "config.json")):
+        continue
+      current = current or run_config(run, plan.tier).to_dict()
+      keys = stale_at(where, current)
+      if keys:
+        stale[name] = keys
+        logging.warning("run %s: %s was made with another config (%s); set aside", name, where,
+                        ", ".join(keys[:5]))
+        remove(where)
+  return {n: k for n, k in stale.items() if not is_done(workdir, n, archive)}
+
+
+def _set_aside(path: str):
+  if os.path.exists(path + ".stale"):
+    shutil.rmtree(path + ".stale")
+  os.replace(path, path + ".stale")
+
+
+def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):
+  """Copies the small files of every run finished in `workdir` into `archive` (if missing)."""
+  if not archive:
+    return
+  for name in plan.runs:
+    src = run_dir(workdir, name)
+    if not os.path.exists(os.path.join(src, "results.json")):
+      continue
+    dst = os.path.join(archive, name)
+    files = [f for f in ARCHIVED if os.path.exists(os.path.join(src, f))]
+    files += sorted(os.path.relpath(p, src) for pattern in ARCHIVED_GLOBS
+                    for p in glob.glob(os.path.join(src, pattern)))
+    for f in files:
+      target = os.path.join(dst, f)
+      if not os.path.exists(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(os.path.join(src, f), target + ".tmp")
+        os.replace(target + ".tmp", target)
+
+
+def record(run: claims_lib.Run, tier: str, workdir: str, seconds: float) -> None:
+  """Writes a finished run's reproduce_run.json: its wall time, when, and what it ran."""
+  io.write_json(os.path.join(run_dir(workdir, run.name), "reproduce_run.json"), dict(
+      seconds=seconds, finished=now(), tier=tier, config=run.config,
+      overrides=dict(run.overrides)))
+
+
+def now() -> str:
+  return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

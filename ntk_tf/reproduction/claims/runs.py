@@ -1,0 +1,270 @@
+"""The runs every claim reads, per tier: config files, tier arguments, overrides, names.
+
+A run's name is its identity: claims that need the same run name it the same way, and
+`ntk_tf.reproduce` computes it once. Widths, seeds and epochs per tier are set here; what a run
+costs is not (`ntk_tf.reproduction.run_costs` estimates it from the runs' measured times). The
+scale texts the page prints for a tier of the compare runs are here too, beside the runs they
+describe.
+"""
+
+import os
+from typing import Dict, List, Optional
+
+from ntk_tf.reproduction.claims.base import Run
+
+# cpu-full runs x60 last: one x60 LeNet run of 100 epochs on 4,000 images takes ~16 h on a 2-core
+# CPU (~1.1 s per step of each model); it checkpoints every epoch, so it spans sessions.
+WIDTHS = {"smoke": (1, 2), "cpu": (1, 2, 5, 10), "cpu-full": (1, 2, 5, 10, 25, 60),
+          "paper": (1, 2, 5, 10, 25, 60)}
+# Binary 0-vs-rest: the offline tiers narrow LeNet so that rows/parameters match the paper's
+# x1, x2, x5 (60,000 rows against 60,941 / ~240k / ~1.5M parameters: n/p 0.98, 0.25, 0.04);
+# with mnist5k's 4,000 rows that is LeNet x0.25 (3,959 parameters), x0.5 and x1.25.
+BINARY_WIDTHS = {"smoke": (1, 2), "cpu": (0.25, 0.5, 1.25), "cpu-full": (0.25, 0.5, 1.25),
+                 "paper": (1, 2, 5, 10, 25, 60)}
+ALEXNET_WIDTHS = (1, 2, 3, 4)
+PAPER_SEEDS = (0, 1, 2, 3, 4)
+CPU_FULL_WIDE_SEEDS = (0,)  # x25 and x60 at tier cpu-full: one seed (the 2020 paper's single runs).
+PAPER_EPOCHS, PAPER_BINARY_EPOCHS = 100, 200
+
+MNIST, TRANSLATED, HARDER = ("configs/lenet_mnist.py", "configs/lenet_mnist_translated.py",
+                             "configs/lenet_cifar.py")
+TRANSLATED_AUG = "configs/lenet_mnist_translated_augmented.py"
+MNIST_NARROW = "configs/lenet_mnist_narrow.py"
+ALEXNET, ALEXNET_LR01 = "configs/alexnet_snakes.py", "configs/alexnet_snakes_lin_lr01.py"
+SPECTRUM = "configs/spectrum_lenet_mnist.py"
+BINARY, BINARY_TRANSLATED = "configs/binary_mnist.py", "configs/binary_mnist_translated.py"
+SCALING_SYNTHETIC = "configs/scaling_synthetic.py"
+HARDER_NAME = {"smoke": "Fashion-MNIST (stand-in for CIFAR-10)",
+               "cpu": "Fashion-MNIST (stand-in for CIFAR-10)",
+               "cpu-full": "Fashion-MNIST (stand-in for CIFAR-10)", "paper": "CIFAR-10"}
+
+
+# --- Samarin et al.: LeNet / AlexNet and their linearizations ---------------------------------
+def _seeds(tier, width=None):
+  if tier == "paper":
+    return (("seeds", PAPER_SEEDS),)
+  if tier == "cpu-full" and width is not None and width >= 25:
+    return (("seeds", CPU_FULL_WIDE_SEEDS),)
+  return ()
+
+
+def compare_runs(config: str, tier: str, widths=None, extra=(), suffix="") -> List[Run]:
+  """One `compare` run per width (all seeds inside): name <config>[suffix]_x<w>."""
+  base = os.path.splitext(os.path.basename(config))[0]
+  return [Run(f"{base}{suffix}_x{w}", config, (("model.width", w),) + _seeds(tier, w)
+              + tuple(extra)) for w in widths or WIDTHS[tier]]
+
+
+def alexnet(tier, variant=ALEXNET) -> Optional[List[Run]]:
+  """AlexNet vs LinAlexNet on snakes, widths x1-x4 (paper tier only)."""
+  if tier != "paper":
+    return None
+  return compare_runs(variant, tier, ALEXNET_WIDTHS)
+
+
+def alexnet_both(tier) -> Optional[List[Run]]:
+  """Both LinAlexNet settings (paper tier only)."""
+  return alexnet(tier) + alexnet(tier, ALEXNET_LR01) if tier == "paper" else None
+
+
+def mnist(tier):
+  return compare_runs(MNIST, tier)
+
+
+# samarin2020.3's regime offline: 4,000 digits x 10 outputs = 40,000 rows against LeNet x0.25's
+# 4,157 parameters (9.6 rows per parameter; the paper's x1 on full MNIST: 600,000 / 61,706 = 9.7).
+UNDERFIT_WIDTH = 0.25
+
+
+def underfit(tier):
+  return (compare_runs(MNIST_NARROW, tier, widths=(UNDERFIT_WIDTH,))
+          if tier in ("cpu", "cpu-full") else []) + mnist(tier)
+
+
+def _narrow(tier):
+  return WIDTHS["cpu"] if tier == "cpu-full" else WIDTHS[tier]  # No x25/x60.
+
+
+def translated(tier):
+  return compare_runs(TRANSLATED, tier, widths=_narrow(tier))
+
+
+def harder(tier):
+  return compare_runs(HARDER, tier)
+
+
+def augmented(tier):
+  return compare_runs(TRANSLATED_AUG, tier, widths=(_narrow(tier)[0], _narrow(tier)[-1]))
+
+
+def spectrum(tier):
+  if tier == "cpu-full":  # x25 and x60 beside x1-x10, both shifts (x60: ~32 min each).
+    return [Run("spectrum_lenet_mnist_full", SPECTRUM, (("model.widths", WIDTHS["paper"]),))]
+  return [Run("spectrum_lenet_mnist", SPECTRUM)]
+
+
+def binary_runs(config, tier, suffix=""):
+  epochs = (("train.epochs", PAPER_BINARY_EPOCHS),) if tier == "cpu-full" else ()
+  return [Run(f"binary{suffix}_x{w}", config, (("model.widths", (w,)),) + epochs)
+          for w in BINARY_WIDTHS[tier]]
+
+
+BINARY_TASKS = {"MNIST": lambda tier: binary_runs(BINARY, tier),
+                "shifted MNIST": lambda tier: binary_runs(BINARY_TRANSLATED, tier, "_translated")}
+
+
+def binary(tier):
+  return [run for runs in BINARY_TASKS.values() for run in runs(tier)]
+
+
+CE_LEARNING_RATES = (0.1, 0.01, 0.001)  # The paper's grid without lr 1 (diverges for LeNet).
+
+
+def cross_entropy(config, lr):
+  """The network alone, trained with cross-entropy at learning rate `lr`, width x1."""
+  return lambda tier: compare_runs(config, tier, widths=(1,), suffix=f"_cross_entropy_lr{lr:g}",
+                                   extra=(("train.loss", "cross_entropy"),
+                                          ("train.learning_rate", lr),
+                                          ("train.train_linearized", False)))
+
+
+def loss_net(tier):
+  """The L2 run and the network and config cross-entropy is compared with at `tier`."""
+  if tier == "paper":
+    return alexnet(tier)[:1], ALEXNET, "AlexNet"
+  return compare_runs(HARDER, tier, widths=(1,)), HARDER, "LeNet"
+
+
+def loss(tier):
+  l2, config, _ = loss_net(tier)
+  return l2 + [r for lr in CE_LEARNING_RATES for r in cross_entropy(config, lr)(tier)]
+
+
+def compare_scale(dataset_cpu, wide=True, narrow="") -> Dict[str, str]:
+  """The page's scale line of a compare claim at each tier."""
+  return {"smoke": f"{dataset_cpu}, 256 train / 128 test, 1 epoch, 2 seeds, widths x1, x2",
+          "cpu": f"{dataset_cpu}, 12 epochs (paper 100), 3 seeds, widths {narrow}x1, x2, x5, x10",
+          "cpu-full": f"{dataset_cpu}, the paper's 100 epochs, 3 seeds at {narrow}x1-x10" + (
+              ", one seed at x25 and x60" if wide else ""),
+          "paper": "full data set, 100 epochs, 5 seeds, widths x1-x60"}
+
+
+# --- Vyas et al.: data scaling of networks and kernels ------------------------------------------
+def vyas_base(tier):
+  if tier == "paper":
+    return [Run("scaling_cifar5m", "configs/scaling_cifar5m.py"),
+            Run("scaling_svhn_parity", "configs/scaling_svhn_parity.py")]
+  return [Run("scaling_synthetic", SCALING_SYNTHETIC)]
+
+
+# Variants of the appendix-D base (batch 100, lr 10, no momentum, final error), network only.
+# The paper's (Fig. 3) are lr x3, lr / 10, full-batch GD, no momentum (its base has momentum 0.9:
+# ours has none, so its complement is run, momentum 0.9 at lr 1 = the same effective step) and
+# no early stopping (both stoppings come from the base runs), and widths 16 and 1024. lr x3 (30)
+# and width 16 exceed this task's critical rate (~14: they diverge) and are named on the page.
+VARIANTS = (("lr / 10", (("train.learning_rate", 1.0),)),
+            ("momentum 0.9 at lr 1 (same effective step)", (("train.momentum", 0.9),
+                                                             ("train.learning_rate", 1.0))),
+            ("width 64", (("model.width", 64),)))
+WIDE_VARIANT = ("width 1024", (("model.width", 1024),))  # cpu-full only.
+# Full-batch GD (a batch above the largest n) at lr 10 with SGD's step budget at n = 4,000;
+# cpu-full only.
+GD_VARIANT = ("full-batch GD", (("train.batch_size", 4000), ("train.epochs", 160000.0)))
+NOT_RUNNABLE = ("lr x3 (30, above the critical rate ~14: diverges)",
+                "width 16 (diverges at lr 10)")
+NETWORK_ONLY = (("scaling.kinds", ("network",)), ("width_sweep.widths", ()))
+VARIANT_SEEDS = {"cpu": (0, 1), "cpu-full": (0, 1, 2, 3)}
+
+
+def variants(tier):
+  """(label, overrides) of the network-only variants run at `tier`."""
+  return VARIANTS + ((WIDE_VARIANT, GD_VARIANT) if tier == "cpu-full" else ())
+
+
+def _variant_name(label):
+  return "scaling_synthetic_" + label.split(" (")[0].replace(" ", "_").replace("/", "div")
+
+
+def vyas_variants(tier):
+  """The base run, then one run per variant (not at tier paper)."""
+  if tier == "paper":
+    return None
+  seeds = (("seeds", VARIANT_SEEDS.get(tier, (0,))),)
+  return vyas_base(tier) + [Run(_variant_name(label), SCALING_SYNTHETIC,
+                                NETWORK_ONLY + seeds + extra) for label, extra in variants(tier)]
+
+
+def after_kernel(tier):
+  if tier == "paper":
+    return [Run("after_kernel_cifar5m", "configs/after_kernel_cifar5m.py")]
+  return [Run("after_kernel_synthetic", "configs/after_kernel_synthetic.py")]
+
+
+def time_dynamics(tier):
+  if tier == "paper":
+    return [Run("time_dynamics_cifar5m", "configs/time_dynamics_cifar5m.py")]
+  return [Run("time_dynamics_synthetic", "configs/time_dynamics_synthetic.py",
+              (("time_dynamics.num_kernels", 16),))]
+
+
+def zero_output(tier):
+  """The base run, f − f(w0) and float64, network only on seeds 0-1 (not at tier paper)."""
+  if tier == "paper":
+    return None
+  return vyas_base(tier) + [
+      Run("scaling_synthetic_zero_output", SCALING_SYNTHETIC,
+          NETWORK_ONLY + (("seeds", (0, 1)), ("train.subtract_initial_outputs", True))),
+      Run("scaling_synthetic_float64", SCALING_SYNTHETIC,
+          NETWORK_ONLY + (("seeds", (0, 1)), ("dtype", "float64")))]
+
+
+# --- Arora et al.: CNTKs and CNNs -----------------------------------------------------------------
+ARORA_DEPTHS = {"smoke": (3, 4), "cpu": (3, 6, 11), "cpu-full": (3, 6, 11),
+                "paper": (3, 4, 6, 11, 21)}
+ARORA_ARCHS = (("cnn_v", "V"), ("cnn_gap", "GAP"))
+# cpu-full's CNNs: Arora et al.'s text gives no CNN protocol, so each net (arch, depth) takes
+# the rate of this grid that fits its training set best (highest train accuracy, then lowest
+# train loss; never the test set), 100 epochs each. Around the best of a 15-epoch probe at depth
+# 11 (lr 1.0 of 0.03-1.0; 3.0 stable; BUILD_NOTES).
+ARORA_CNN_LEARNING_RATES = (0.3, 1.0, 3.0)
+
+
+def _trained_layers(arch):
+  return "middle" if arch == "cnn_gap" else "all"  # Arora et al.'s code: --fix for GAP.
+
+
+def arora(tier, finite=True):
+  """CNTK kernel regression (and the finite CNNs) at every depth of the tier, both archs."""
+  if tier == "cpu-full":
+    return stand_in(finite)
+  out = []
+  for arch, short in ARORA_ARCHS:
+    for depth in ARORA_DEPTHS[tier]:
+      out.append(Run(f"cntk_{short.lower()}_d{depth}", "configs/cntk_cifar.py",
+                     (("model.name", arch), ("model.depth", depth - 1),
+                      ("kernel.trained_layers", _trained_layers(arch)))))
+      if finite:
+        out.append(Run(f"cnn_{short.lower()}_d{depth}", "configs/cnn_cifar.py",
+                       (("model.name", arch), ("model.depth", depth - 1)) + _seeds(tier)))
+  return out
+
+
+def kernels_only(tier):
+  return arora(tier, finite=False)
+
+
+def stand_in(finite=True):
+  """cpu-full: one depth-11 kernel per arch read out at every depth (28x28 Fashion-MNIST), and
+  each CNN at every depth and learning rate of the grid."""
+  out = []
+  for arch, short in ARORA_ARCHS:
+    out.append(Run(f"cntk_{short.lower()}_28px", "configs/cntk_cifar.py",
+                   (("model.name", arch), ("kernel.trained_layers", _trained_layers(arch)))))
+    if finite:
+      for depth in ARORA_DEPTHS["cpu-full"]:
+        for lr in ARORA_CNN_LEARNING_RATES:
+          out.append(Run(f"cnn_{short.lower()}_d{depth}_lr{lr:g}", "configs/cnn_cifar.py",
+                         (("model.name", arch), ("model.depth", depth - 1),
+                          ("train.learning_rate", lr))))
+  return out
+

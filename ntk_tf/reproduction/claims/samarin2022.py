@@ -1,0 +1,387 @@
+"""Samarin, Roth & Belius 2022 (feature learning and random features): its six claims.
+
+The gap closing with width on every task and growing with the task's difficulty; a wide
+linearization beating the standard-width network; binary MNIST, where SGD's linearization
+approaches LeNet and the minimum-norm least-squares solve interpolates yet generalizes worse;
+the effective rank and condition number of the feature matrix. Each claim's rule is the function
+it names, its docstring the page's text of the rule.
+"""
+
+import json
+import math
+import os
+from typing import Callable, Dict
+
+from ntk_tf.reproduction import paper_tables
+from ntk_tf.reproduction.claims import runs, stats
+from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, Results, per_tier, rule_doc
+from ntk_tf.reproduction.claims.samarin2020 import cifar, paper_training
+from ntk_tf.reproduction.claims.spectra import both_readings, rank_checks, spectrum_values
+from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
+
+WIDE = 60  # samarin2022.3 is about x60: the paper's own x10 and x25 rows fail it.
+SOLVER_MATCH_PP = 0.5  # "matches": the paper's x2/x5 solver is 0.03/0.01 pp from LeNet.
+INTERPOLATION_BAND = (0.5, 1.0)  # n/p at the smallest width; the paper's x1: 60,000 / 60,941.
+AUGMENTED = "translated MNIST, shifts re-drawn every epoch"
+
+
+def judge_every_task_closes(values):
+  """On every LeNet task run, the test gap at the smallest width above the largest width's; on
+  snakes (AlexNet x1-x4, where the paper's own 20.4 → 18.56 pp is within its 500 test images'
+  error) the gap does not grow. Needs training to the paper's epochs or to convergence."""
+  rule, parts = Rule(), []
+  stats.all_training(rule, values)
+  for task, by_width in values["tasks"].items():
+    s = stats.stats_of(by_width)
+    w0, w1 = min(s), max(s)
+    if task == "snakes":
+      rule.not_greater(f"{task} gap does not grow x{w0}→x{w1}", s[w1]["gap_test"],
+                       s[w0]["gap_test"])
+    else:
+      rule.greater(f"{task} gap shrinks x{w0}→x{w1}", s[w0]["gap_test"], s[w1]["gap_test"])
+    parts.append(f"{task} {s[w0]['gap_test'].text()} → {s[w1]['gap_test'].text()}")
+  return rule.verdict("test gaps (pp): " + "; ".join(parts))
+
+
+def judge_harder_bigger(values):
+  """At the largest width all tasks share, the shifted-MNIST and the harder task's test gaps
+  above MNIST's (the paper's order at x60; the order at the smallest width is reported). Needs
+  training to the paper's epochs or to convergence."""
+  tasks = {t: stats.stats_of(v) for t, v in values["tasks"].items()}
+  rule = Rule()
+  stats.all_training(rule, values)
+  common = sorted(set.intersection(*(set(s) for s in tasks.values())))
+  w0, w1 = common[0], common[-1]
+  mnist = tasks["MNIST"]
+  for task in ("translated MNIST", "harder"):
+    rule.greater(f"{task} gap > MNIST gap at x{w1}", tasks[task][w1]["gap_test"],
+                 mnist[w1]["gap_test"])
+  order0 = sorted(tasks, key=lambda t: -tasks[t][w0]["gap_test"].mean)
+  order1 = sorted(tasks, key=lambda t: -tasks[t][w1]["gap_test"].mean)
+  return rule.verdict(f"largest gap first: x{w0} {', '.join(order0)}; x{w1} {', '.join(order1)}")
+
+
+@rule_doc(WIDE=WIDE)
+def judge_wide_beats_narrow(values):
+  """On the harder task LinLeNet x{WIDE} above LeNet x1 in test and in train accuracy (the
+  paper's own x10 and x25 rows fail this, so it needs x{WIDE}). Needs training to the paper's
+  epochs or to convergence."""
+  s = stats.stats_of(values["tasks"]["harder"])
+  rule = Rule()
+  stats.all_training(rule, values)
+  w0, w1 = min(s), max(s)
+  rule.needs(w1 >= WIDE, f"LinLeNet x{WIDE} (the paper's own x10 and x25 rows fail this claim: "
+             f"57.7 and 62.2 vs 62.5; widest here x{w1}); tiers cpu-full and paper run x60 "
+             "(~16 h per run on a 2-core CPU)")
+  rule.greater(f"LinLeNet x{w1} test > LeNet x{w0} test", s[w1]["linearized_test"],
+               s[w0]["standard_test"])
+  rule.greater(f"LinLeNet x{w1} train > LeNet x{w0} train", s[w1]["linearized_train"],
+               s[w0]["standard_train"])
+  return rule.verdict(f"LinLeNet x{w1} test/train {s[w1]['linearized_test'].text()} / "
+                      f"{s[w1]['linearized_train'].text()} vs LeNet x{w0} "
+                      f"{s[w0]['standard_test'].text()} / {s[w0]['standard_train'].text()}")
+
+
+BINARY_ROWS = (("lstsq_float32", "Solver lstsq (float32, the paper's)"),
+               ("lstsq", "Solver lstsq (float64)"), ("kernel", "Solver kernel form (float64)"),
+               ("kernel_float32", "Solver kernel form (float32)"),
+               ("sgd_linearized", "Lin. (SGD)"), ("sgd_standard", "LeNet (SGD)"))
+
+
+def measure_binary(tasks: Dict[str, Callable]):
+  """Binary solver runs: per task and width, each solver's and SGD's accuracies, SGD's training."""
+  def measure(results: Results, tier: str) -> Measured:
+    values, rows, header, context, training = {}, [], None, {}, {}
+    for task, runs_fn in tasks.items():
+      by_width = {}
+      training[task] = {}
+      for run in runs_fn(tier):
+        r = results[run.name]
+        config_path = results.path(run.name, "config.json")
+        epochs = None
+        if os.path.exists(config_path):
+          with open(config_path) as f:
+            epochs = json.load(f)["train"]["epochs"]
+        for w in r["widths"]:
+          sgd = results.path(run.name, f"w{w}", "sgd", "metrics.jsonl")
+          training[task][str(stats.number(w))] = dict(
+              epochs=epochs, paper_epochs=runs.PAPER_BINARY_EPOCHS, num_train=r.get("num_train"),
+              gain={m: stats.train_gain(results, run.name, (), m, [sgd])
+                    for m in ("standard", "linearized")})
+        for w, cells in r["widths"].items():
+          by_width[str(stats.number(w))] = {
+              k: dict(train=100 * c["train_accuracy"], test=100 * c["test_accuracy"],
+                      num_params=c.get("num_params")) for k, c in cells.items()
+              if "test_accuracy" in c}
+        context[task] = dict(num_train=r.get("num_train"), num_test=r.get("num_test"),
+                             epochs=(r.get("train") or {}).get("epochs", r.get("epochs")))
+      values[task] = by_width
+      header = ["", *[f"x{w}" for w in by_width]]
+      for key, label in BINARY_ROWS:
+        for split in ("test", "train"):
+          if any(key in cells for cells in by_width.values()):
+            rows.append([f"{task}, {split}: {label}",
+                         *[f"{cells[key][split]:.2f}" if key in cells else "–"
+                           for cells in by_width.values()]])
+      params = {w: next((c["num_params"] for c in cells.values() if c.get("num_params")), None)
+                for w, cells in by_width.items()}
+      n = context[task]["num_train"]
+      if n and all(params.values()):
+        rows.append([f"{task}: rows / parameters (n/p)", *[f"{n / p:.3f}" for p in
+                                                            params.values()]])
+    notes = [n for task, t in training.items() for n in stats.training_notes(t, f"{task} SGD")]
+    return Measured(dict(tasks=values, context=context, training=training), header, rows, notes)
+  return measure
+
+
+def _binary(values, task):
+  return {stats.number(w): c for w, c in values["tasks"][task].items()}
+
+
+def _acc(cells, key, split, num):
+  v = cells[key][split]
+  return Stat(v, floor=accuracy_se(v, num))
+
+
+def judge_binary_sgd(values):
+  """Binary MNIST (0 vs rest), SGD: the LeNet − Lin. gap smaller at the largest width than at
+  the smallest, in test and in train accuracy on plain MNIST; with shifts the test gap still
+  positive at the largest width. Needs SGD trained to the paper's epochs or to convergence."""
+  plain, shifted = _binary(values, "MNIST"), _binary(values, "shifted MNIST")
+  ctx = values.get("context", {})
+  nt = {t: (ctx.get(t) or {}).get("num_test") for t in ("MNIST", "shifted MNIST")}
+  ntr = {t: (ctx.get(t) or {}).get("num_train") for t in ("MNIST", "shifted MNIST")}
+  w0, w1 = min(plain), max(plain)
+  rule = Rule()
+  stats.all_training(rule, values)
+
+  def gap(cells, split, num):
+    a, b = _acc(cells, "sgd_standard", split, num), _acc(cells, "sgd_linearized", split, num)
+    return Stat(a.mean - b.mean, floor=math.hypot(a.floor, b.floor))
+
+  for split, num in (("test", nt["MNIST"]), ("train", ntr["MNIST"])):
+    rule.greater(f"MNIST {split} gap shrinks x{w0}→x{w1}", gap(plain[w0], split, num),
+                 gap(plain[w1], split, num))
+  rule.greater(f"shifted: gap persists at x{w1} (> 0)",
+               gap(shifted[max(shifted)], "test", nt["shifted MNIST"]), Stat(0.0))
+  g = lambda cells, split: cells["sgd_standard"][split] - cells["sgd_linearized"][split]
+  return rule.verdict(f"LeNet − Lin. test gap MNIST {g(plain[w0], 'test'):.2f} → "
+                      f"{g(plain[w1], 'test'):.2f} pp, shifted "
+                      f"{g(shifted[min(shifted)], 'test'):.2f} → "
+                      f"{g(shifted[max(shifted)], 'test'):.2f} pp")
+
+
+def _solver_key(cells):
+  return next((k for k in ("lstsq_float32", "lstsq", "kernel") if k in cells), None)
+
+
+@rule_doc(LOW=INTERPOLATION_BAND[0], HIGH=INTERPOLATION_BAND[1], MATCH=SOLVER_MATCH_PP)
+def judge_solver(values):
+  """Near the interpolation threshold (rows/parameters between {LOW:g} and {HIGH:g} at the
+  smallest width; the paper's x1: 0.98) the minimum-norm least-squares solve interpolates
+  (train ≥ 99.99 %) yet tests below SGD's linearization, on plain and on shifted MNIST; at the
+  other widths its test accuracy is within {MATCH:g} pp of LeNet's (plain MNIST). Judged on the
+  paper's solver (lstsq in float32) where it ran, else on lstsq in float64, else on the kernel
+  form. Needs SGD trained to the paper's epochs or to convergence."""
+  rule, parts = Rule(), []
+  stats.all_training(rule, values)  # The comparison is against SGD's linearization.
+  ctx = values.get("context", {})
+  for task in ("MNIST", "shifted MNIST"):
+    cells = _binary(values, task)
+    w0 = min(cells)
+    num_train = (ctx.get(task) or {}).get("num_train")
+    num_test = (ctx.get(task) or {}).get("num_test")
+    key = _solver_key(cells[w0])
+    params = cells[w0][key].get("num_params") if key else None
+    if num_train and params:
+      ratio = num_train / params
+      rule.needs(INTERPOLATION_BAND[0] <= ratio <= INTERPOLATION_BAND[1],
+                 f"{task}: rows/parameters near the interpolation threshold at the smallest "
+                 f"width (paper x1: 60,000 / 60,941 = 0.98; here {num_train:,} / {params:,} = "
+                 f"{ratio:.3f}); the offline tiers narrow LeNet to x0.25 for this")
+    solver = cells[w0][key]
+    rule.check(f"{task}: solver interpolates at x{w0} (train {solver['train']:.2f} %)",
+               solver["train"] >= 99.99)
+    rule.greater(f"{task}: solver test < Lin. SGD test at x{w0}",
+                 _acc(cells[w0], "sgd_linearized", "test", num_test),
+                 _acc(cells[w0], key, "test", num_test))
+    parts.append(f"{task} x{w0} ({key}): solver {solver['test']:.2f} vs Lin. "
+                 f"{cells[w0]['sgd_linearized']['test']:.2f} test")
+  plain = _binary(values, "MNIST")
+  num_test = (ctx.get("MNIST") or {}).get("num_test")
+  for w in sorted(plain)[1:]:
+    key = _solver_key(plain[w])
+    if key is None:
+      continue
+    diff = plain[w][key]["test"] - plain[w]["sgd_standard"]["test"]
+    rule.within(f"MNIST x{w}: solver within {SOLVER_MATCH_PP} pp of LeNet",
+                _acc(plain[w], key, "test", num_test),
+                _acc(plain[w], "sgd_standard", "test", num_test), SOLVER_MATCH_PP)
+    parts.append(f"x{w} solver − LeNet {diff:+.2f} pp")
+  return rule.verdict("; ".join(parts))
+
+
+def judge_rank_2022(values):
+  """On plain MNIST the effective rank below half the rows at every width and strictly
+  increasing with width, and the condition number lower at the largest width than at the
+  smallest; with shifts the rank increasing with width but growing less than on plain MNIST
+  (largest over smallest width). On both readings of "effective rank" (of σ(J) and of the
+  kernel's σ²); readings that disagree make the verdict inconclusive."""
+  t = values["translations"]
+  plain = t["0"]
+  widths = sorted(plain, key=float)
+  cond = [plain[w]["condition"] for w in widths]
+  shifted = [k for k in t if k != "0"]
+
+  def one(key, label):
+    rule = Rule()
+    ranks, rows = rank_checks(rule, plain, key, label, "shift 0: ")
+    rule.check(f"condition number x{widths[-1]} < x{widths[0]}", cond[-1] < cond[0])
+    parts = ["shift 0: " + " → ".join(f"{r:.0f}" for r in ranks) + f" of {rows}"]
+    if shifted:
+      s = t[shifted[0]]
+      sranks = [s[w][key] for w in sorted(s, key=float)]
+      growth, sgrowth = ranks[-1] / ranks[0], sranks[-1] / sranks[0]
+      rule.check("shifted: grows with width", stats.increasing(sranks))
+      rule.check(f"shifted: less growth ({sgrowth:.2f}x) than plain ({growth:.2f}x)",
+                 sgrowth < growth)
+      parts.append(f"shift {shifted[0]}: " + " → ".join(f"{r:.0f}" for r in sranks))
+    return rule.verdict(", ".join(parts) + f"; condition {cond[0]:.3g} → {cond[-1]:.3g}")
+  return both_readings(values, one)
+
+
+def measure_gap_tasks(tasks):
+  """measure_tasks, plus which translation mode comes closer to the paper's x1 gap (27.65)."""
+  inner = stats.measure_tasks(tasks)
+
+  def measure(results: Results, tier: str) -> Measured:
+    m = inner(results, tier)
+    t = m.values["tasks"]
+    if "translated MNIST" in t and AUGMENTED in t:
+      w0 = min(t["translated MNIST"], key=float)
+      fixed, redrawn = (Stat(**t[k][w0]["gap_test"]) for k in ("translated MNIST", AUGMENTED))
+      closer = "fixed" if abs(fixed.mean - 27.65) <= abs(redrawn.mean - 27.65) else "re-drawn"
+      m.notes.append(f"translated MNIST at x{w0}: gap {fixed.text()} pp with one fixed shift "
+                     f"per image, {redrawn.text()} pp with shifts re-drawn every epoch; the "
+                     f"{closer} shifts come closer to the paper's 27.65 pp (Samarin et al. 2022 "
+                     "do not say which they used).")
+    return m
+  return measure
+
+
+# --- the paper's own numbers -------------------------------------------------------------------
+# The 2022 text prints gaps only (means of reruns without a spread): their errors at typical
+# accuracies of the task's test set.
+_GAP_TASK_ACCURACY = {"MNIST": (99.0, 10000), "translated MNIST": (90.0, 10000),
+                      "harder": (60.0, 10000), "snakes": (50.0, 500)}
+
+
+def paper_gap_tasks(names=("MNIST", "translated MNIST", "harder", "snakes")):
+  tasks, training = {}, {}
+  for task in names:
+    accuracy, num_test = _GAP_TASK_ACCURACY[task]
+    s = {w: {"gap_test": Stat(g, floor=math.sqrt(2) * accuracy_se(accuracy, num_test))}
+         for w, g in paper_tables.SAMARIN2022_GAPS[task].items()}
+    tasks[task], training[task] = stats.values_of(s), paper_training(s)
+  return dict(tasks=tasks, training=training)
+
+
+def paper_harder():
+  c = cifar()
+  return dict(tasks=dict(harder=stats.values_of(c)), training=dict(harder=paper_training(c)))
+
+
+def paper_binary():
+  tasks, context = {}, {}
+  for task, translate in (("MNIST", 0), ("shifted MNIST", 7)):
+    table = paper_tables.binary_table(translate)
+    by_width = {}
+    for w in (1, 2, 5, 10, 25, 60):
+      cells = {}
+      for key, row in (("lstsq_float32", "Solver"), ("sgd_linearized", "Lin."),
+                       ("sgd_standard", "LeNet")):
+        test, train = table[(row, "test")][w], table[(row, "train")][w]
+        if test is not None:
+          cells[key] = dict(test=test, train=train, num_params=60941 if w == 1 else None)
+      by_width[str(w)] = cells
+    tasks[task] = by_width
+    context[task] = dict(num_train=60000, num_test=10000, epochs=runs.PAPER_BINARY_EPOCHS)
+  return dict(tasks=tasks, context=context)
+
+
+# --- the claims ----------------------------------------------------------------------------------
+def _tasks_scale(tier):
+  return runs.compare_scale("mnist5k, shifted mnist5k and " + runs.HARDER_NAME[tier])[tier]
+
+
+CLAIMS = [
+    Claim(
+        id="samarin2022.1", paper="samarin2022",
+        statement="There is a gap at standard width that shrinks with width on every task.",
+        paper_numbers="test-error gap MNIST 4.67 → 0.48 pp (x1 → x60); shifted MNIST 27.65 → "
+                      "3.91; CIFAR-10 20.22 → 13.17; snakes 20.4 → 18.56 (x1 → x4)",
+        runs=per_tier(lambda t: runs.mnist(t) + runs.translated(t) + runs.augmented(t)
+                      + runs.harder(t) + (runs.alexnet(t) or [])),
+        measure=measure_gap_tasks({"MNIST": runs.mnist, "translated MNIST": runs.translated,
+                                   AUGMENTED: runs.augmented, "harder": runs.harder,
+                                   "snakes": runs.alexnet}),
+        rule=judge_every_task_closes, paper_values=paper_gap_tasks, figure="gap_vs_width",
+        scale={t: _tasks_scale(t) + ("" if t == "paper" else "; the snakes task (AlexNet) runs "
+                                     "at tier paper only: no offline ImageNet") for t in TIERS}),
+    Claim(
+        id="samarin2022.2", paper="samarin2022",
+        statement="Harder tasks give bigger gaps.",
+        paper_numbers="at x60: MNIST 0.48 < shifted 3.91 < CIFAR-10 13.17 pp; at x1 shifted "
+                      "MNIST (27.65) exceeds CIFAR-10 (20.22)",
+        runs=per_tier(lambda t: runs.mnist(t) + runs.translated(t) + runs.harder(t)),
+        measure=stats.measure_tasks({"MNIST": runs.mnist, "translated MNIST": runs.translated,
+                                     "harder": runs.harder}),
+        rule=judge_harder_bigger,
+        paper_values=lambda: paper_gap_tasks(("MNIST", "translated MNIST", "harder")),
+        scale={t: _tasks_scale(t) for t in TIERS}),
+    Claim(
+        id="samarin2022.3", paper="samarin2022",
+        statement="A wide linearization can beat the standard-width network on the harder task, "
+                  "in train and test accuracy.",
+        paper_numbers="CIFAR-10: LinLeNet x60 65.6 test / 94.1 train vs LeNet x1 62.5 / 92.0 "
+                      "(2020 runs)",
+        runs=per_tier(runs.harder),
+        measure=stats.measure_tasks({"harder": runs.harder}, keys=stats.COMPARE_KEYS),
+        rule=judge_wide_beats_narrow, paper_values=paper_harder,
+        scale={t: f"{runs.HARDER_NAME[t]}: " + runs.compare_scale("4,000 / 1,000")[t]
+               for t in TIERS}),
+    Claim(
+        id="samarin2022.4", paper="samarin2022",
+        statement="On binary MNIST (0 vs rest) the SGD-trained linearization approaches LeNet "
+                  "with width; with shifts the gap persists.",
+        paper_numbers="test Lin. 99.61 vs LeNet 99.89 (x1), 99.89 vs 99.88 (x60); train 99.42 vs "
+                      "100 (x1); shifted: 95.48 vs 99.72 (x1), 99.55 vs 99.86 (x60)",
+        runs=per_tier(runs.binary), measure=measure_binary(runs.BINARY_TASKS),
+        rule=judge_binary_sgd, paper_values=paper_binary,
+        scale={"smoke": "256 mnist5k digits, 1 epoch, widths x1, x2",
+               "cpu": "mnist5k 0 vs rest (4,000 / 1,000), SGD 20 epochs (paper 200), one seed, "
+                      "widths x1, x2, x5",
+               "paper": "MNIST 0 vs rest, 200 epochs, widths x1-x60"}),
+    Claim(
+        id="samarin2022.5", paper="samarin2022",
+        statement="An unregularized least-squares solve interpolates the training set but "
+                  "generalizes worse than SGD at x1; at x2/x5 it matches LeNet.",
+        paper_numbers="x1 test solver 97.8 vs Lin. 99.61 (MNIST), 86.05 vs 95.48 (shifted), "
+                      "train 100; x2/x5 solver 99.86/99.89 vs LeNet 99.89/99.88",
+        runs=per_tier(runs.binary), measure=measure_binary(runs.BINARY_TASKS),
+        rule=judge_solver, paper_values=paper_binary,
+        scale={"smoke": "256 mnist5k digits, widths x1, x2",
+               "cpu": "mnist5k 0 vs rest: exact minimum-norm solve (kernel form, float64 and "
+                      "float32), SGD 20 epochs (paper 200), widths x1, x2, x5",
+               "paper": "MNIST 0 vs rest, gelsd, widths x1, x2, x5"}),
+    Claim(
+        id="samarin2022.6", paper="samarin2022",
+        statement="The effective rank is below the number of rows and rises with width, and "
+                  "width lowers the condition number.",
+        paper_numbers="Figs. 6, 7 (no numbers); less growth with shifts",
+        runs=per_tier(runs.spectrum), measure=spectrum_values, rule=judge_rank_2022,
+        figure="effective_rank",
+        scale={"smoke": "20 mnist5k digits, shifts 0 and 7, widths x1, x2",
+               "cpu": "600 mnist5k digits (6000 rows), shifts 0 and 7, widths x1-x10",
+               "paper": "600 MNIST digits, shifts 0 and 7, widths x1-x60"}),
+]

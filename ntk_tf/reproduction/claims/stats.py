@@ -1,0 +1,223 @@
+"""The statistics claims are measured with, and the measurements the compare claims share.
+
+Accuracies of both models over seeds and their gaps (`Stat`s, percent), whether training ran to
+the paper's epochs or converged, the divergence of two output trajectories, a rank correlation;
+and `measure_compare` / `measure_tasks`, the width tables of one or several compare tasks. Runs
+are read through `Results` and compare results through `ntk_tf.experiments.compare_results` only.
+"""
+
+import dataclasses
+import json
+import math
+import os
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ntk_tf.experiments import compare_results
+from ntk_tf.reproduction.claims import runs as runs_lib
+from ntk_tf.reproduction.claims.base import Measured, Results, Run
+from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
+
+CONVERGED_PP = 0.5  # Train accuracy gaining at most this over the last quarter: converged.
+number = compare_results.number
+
+
+def width_label(w) -> str:
+  return f"x{w:g}" if isinstance(w, float) else f"x{w}"
+
+
+def train_gain(results: Results, run_name: str, seeds: Sequence[int], model: str,
+               paths: Optional[Sequence[str]] = None) -> Optional[float]:
+  """Seed-mean train accuracy gained (pp) over the last quarter of epochs (≥ 2), or None.
+
+  paths: the per-epoch metrics.jsonl files (default: seed_<s>/metrics.jsonl of the run)."""
+  curves = []
+  for path in paths or [results.path(run_name, f"seed_{s}", "metrics.jsonl") for s in seeds]:
+    if not os.path.exists(path):
+      return None
+    with open(path) as f:
+      rows = [json.loads(line) for line in f if line.strip()]
+    curves.append([100 * r[model]["train_accuracy"] for r in rows if model in r])
+  epochs = min(len(c) for c in curves) if curves else 0
+  if epochs < 3:
+    return None
+  mean = np.mean([c[:epochs] for c in curves], axis=0)
+  back = max(2, epochs // 4)
+  return float(mean[-1] - mean[-1 - back])
+
+
+def compare_stats(results: Results, runs: List[Run]) -> Dict[int, Dict[str, Stat]]:
+  """Per width: accuracies (percent) of both models and their gaps, over seeds.
+
+  A single seed gets the binomial error of its test (or train) set as its standard error."""
+  out = {}
+  for run in runs:
+    r = results[run.name]
+    pick = lambda model, split, r=r: compare_results.accuracies(r, model, split)
+    trained = compare_results.trained(r)
+    stats = {f"{m}_{split}": Stat.of(pick(m, split), accuracy_se(
+        np.mean(pick(m, split)), compare_results.set_size(r, split)))
+             for m in trained for split in ("train", "test")}
+    for split in ("train", "test") if len(trained) == 2 else ():
+      floor = math.hypot(stats[f"standard_{split}"].floor, stats[f"linearized_{split}"].floor)
+      stats[f"gap_{split}"] = Stat.of(np.subtract(pick("standard", split),
+                                                  pick("linearized", split)), floor)
+    if r.get("logistic_regression"):
+      stats["logistic_test"] = Stat.of([100 * r["logistic_regression"]["test_accuracy"]])
+      stats["logistic_train"] = Stat.of([100 * r["logistic_regression"]["train_accuracy"]])
+    out[compare_results.width(r)] = stats
+  return out
+
+
+def training_context(results: Results, runs: List[Run], paper_epochs: int
+                     ) -> Dict[str, dict]:
+  """Per width: epochs run, the paper's, each model's train-accuracy gain over the last quarter
+  of epochs (None where the per-epoch curves were not kept), and the training set's size."""
+  out = {}
+  for run in runs:
+    r = results[run.name]
+    seeds, trained = compare_results.seeds(r), compare_results.trained(r)
+    out[str(compare_results.width(r))] = dict(
+        epochs=r.get("epochs"), paper_epochs=paper_epochs, num_train=r.get("num_train"),
+        num_params=r.get("num_params"), gain={m: train_gain(results, run.name, seeds, m)
+                                               for m in trained})
+  return out
+
+
+def _is_width(key) -> bool:
+  try:
+    float(key)
+    return True
+  except ValueError:
+    return False
+
+
+def _order(key):
+  return (0, float(key), "") if _is_width(key) else (1, 0.0, key)
+
+
+def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: str = "LeNet"):
+  """The claim reads final accuracies: every run trained the paper's epochs or converged."""
+  short = []
+  for w, t in sorted(training.items(), key=lambda kv: _order(kv[0])):
+    if t["epochs"] is not None and t["epochs"] >= t["paper_epochs"]:
+      continue
+    gains = t.get("gain") or {}
+    if gains and all(g is not None and g <= CONVERGED_PP for g in gains.values()):
+      continue
+    worst = max(((m, g) for m, g in gains.items() if g is not None), key=lambda mg: mg[1],
+                default=None)
+    where = f" x{w}" if _is_width(w) else w
+    label = f"{'Lin' if worst and worst[0] == 'linearized' else ''}{net}{where}"
+    short.append(f"{label} ({t['epochs']} of {t['paper_epochs']} epochs" + (
+        f", train accuracy still +{worst[1]:.2f} pp over the last quarter)" if worst else
+        ", no per-epoch curves to show convergence)"))
+  rule.needs(not short, f"{what}training to the paper's epochs or to convergence (train "
+             f"accuracy within {CONVERGED_PP} pp over the last quarter); unconverged: "
+             + ", ".join(short[:4]) + ("…" if len(short) > 4 else "")
+             + "; tier cpu-full trains the paper's epochs")
+
+
+def all_training(rule: Rule, values: dict, net: str = "LeNet"):
+  """needs_training for every task of a several-task claim."""
+  for task, training in values.get("training", {}).items():
+    needs_training(rule, training, f"{task}: ", net)
+
+
+def width_table(stats: Dict[int, Dict[str, Stat]], keys, labels, digits=2):
+  header = ["", *[width_label(w) for w in stats]]
+  rows = [[label, *[stats[w][key].text(digits) if key in stats[w] else "–" for w in stats]]
+          for key, label in zip(keys, labels)]
+  return header, rows
+
+
+COMPARE_KEYS = ("gap_test", "linearized_test", "standard_test", "linearized_train",
+                "standard_train")
+
+
+def compare_labels(net):
+  return (f"test gap {net} − Lin{net} (pp)", f"Lin{net} test", f"{net} test", f"Lin{net} train",
+          f"{net} train")
+
+
+def values_of(stats) -> dict:
+  """{width: {key: Stat}} as JSON-able values: {"width": {key: Stat fields}}."""
+  return {str(w): {k: dataclasses.asdict(v) for k, v in s.items()} for w, s in stats.items()}
+
+
+def stats_of(values) -> Dict[int, Dict[str, Stat]]:
+  """The inverse of values_of: {width: {key: Stat}} from the JSON-able values."""
+  return {number(w): {k: Stat(**v) for k, v in s.items()} for w, s in values.items()}
+
+
+def training_notes(training: Dict[str, dict], task: str = "") -> List[str]:
+  parts = []
+  for w, t in sorted(training.items(), key=lambda kv: _order(kv[0])):
+    gains = ", ".join(f"{m} {g:+.2f}" for m, g in (t.get("gain") or {}).items() if g is not None)
+    parts.append(f"x{w}: {t['epochs']} epochs" + (f" (last-quarter train gain {gains} pp)"
+                                                   if gains else ""))
+  return [f"{task + ': ' if task else ''}training " + "; ".join(parts)] if parts else []
+
+
+def measure_compare(runs_fn, net="LeNet"):
+  """The width table of one compare task, and its training."""
+  def measure(results: Results, tier: str) -> Measured:
+    runs = runs_fn(tier)
+    stats = compare_stats(results, runs)
+    header, rows = width_table(stats, COMPARE_KEYS, compare_labels(net))
+    training = training_context(results, runs, runs_lib.PAPER_EPOCHS)
+    return Measured(dict(widths=values_of(stats), training=training), header, rows,
+                    training_notes(training))
+  return measure
+
+
+def measure_tasks(tasks: Dict[str, Callable[[str], Optional[List[Run]]]], keys=("gap_test",),
+                  net="LeNet"):
+  """Several compare tasks side by side (rows task x key)."""
+  def measure(results: Results, tier: str) -> Measured:
+    values, training, rows, header, notes = {}, {}, [], None, []
+    labels = dict(zip(COMPARE_KEYS, compare_labels(net)))
+    for task, runs_fn in tasks.items():
+      runs = runs_fn(tier)
+      if runs is None:
+        continue
+      stats = compare_stats(results, runs)
+      values[task] = values_of(stats)
+      training[task] = training_context(results, runs, runs_lib.PAPER_EPOCHS)
+      notes += training_notes(training[task], task)
+      shown = runs_lib.HARDER_NAME[tier] if task == "harder" else task
+      h, r = width_table(stats, keys, [f"{shown}: {labels[k]}" for k in keys])
+      header = header if header and len(header) >= len(h) else h
+      rows += r
+    return Measured(dict(tasks=values, training=training), header, rows, notes)
+  return measure
+
+
+def trajectory_divergence(path: str, steps: int = 200) -> float:
+  """RMS of f_std − f_lin over the tracked points and the first `steps` recorded steps, relative
+  to the RMS of f_std − f_std(step 0): 0 when the two trajectories coincide."""
+  z = np.load(path)
+  keep = np.asarray(z["step"]) <= steps
+  std, lin = np.asarray(z["standard"])[keep], np.asarray(z["linearized"])[keep]
+  moved = np.sqrt(np.mean((std - std[:1]) ** 2))
+  return float(np.sqrt(np.mean((std - lin) ** 2)) / max(moved, 1e-12))
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+  """Spearman's rank correlation (average ranks for ties)."""
+  def ranks(x):
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(x, kind="stable")
+    r = np.empty(len(x))
+    r[order] = np.arange(len(x))
+    for value in np.unique(x):
+      tie = x == value
+      r[tie] = r[tie].mean()
+    return r
+  ra, rb = ranks(a), ranks(b)
+  return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def increasing(seq) -> bool:
+  return all(b > a for a, b in zip(seq, seq[1:]))

@@ -1,0 +1,218 @@
+"""The reproduction page: every claim judged on the finished runs, written as REPRODUCTION.md
+and reproduction.json with figures.
+
+A claim whose runs are not all finished (or failed) is "not testable", naming them; a claim's
+rule is also shown on the paper's own numbers. The page's text for each tier (its stand-ins and
+scale) is here, beside the page it heads.
+"""
+
+import os
+import platform
+import subprocess
+from typing import Dict, List, Optional, Sequence
+
+from absl import logging
+
+from ntk_tf.reproduction import claims as claims_lib
+from ntk_tf.reproduction.archive import finished_dir, now, stale_at
+from ntk_tf.reproduction.plan import REPO, Plan, memory_total_bytes, run_config
+from ntk_tf.utils import io, memory
+
+PAPERS = {"samarin2020": "Samarin, Roth & Belius 2020 — empirical NTK of LeNet/AlexNet",
+          "samarin2022": "Samarin, Roth & Belius 2022 — feature learning and random features",
+          "vyas2022": "Vyas, Bansal & Nakkiran 2022 — limitations of the NTK",
+          "arora2019": "Arora et al. 2019 — exact CNTK"}
+
+
+_OFFLINE = ("real MNIST digits (mnist5k: 4,000 train / 1,000 test) for MNIST; Fashion-MNIST "
+            "(4,000 / 1,000) for CIFAR-10 and for the snakes subset where a LeNet can stand in; "
+            "scikit-learn's 8x8 digits for Arora et al.'s CIFAR-10 kernels; Vyas et al.'s "
+            "synthetic task (appendix D) for CIFAR-5m; binary 0-vs-rest with LeNet narrowed to "
+            "x0.25 / x0.5 / x1.25 so that rows/parameters match the paper's x1 / x2 / x5.")
+
+
+VERDICT_KEY = ("Verdicts: **reproduced** (every check holds beyond 2 standard errors), **not "
+               "reproduced** (testable here, and a check fails beyond 2 standard errors), "
+               "**inconclusive** (testable, but the spread covers both outcomes: the number of "
+               "seeds that would decide is given), **not testable at this tier** (the claim "
+               "needs a scale, data set, width or training length this tier does not run: named "
+               "with the tier that does).")
+
+
+STAND_INS = {"cpu": "Offline stand-ins at this tier: " + _OFFLINE + " Epochs are cut (12 instead "
+                    "of 100; binary SGD 20 instead of 200), 3 seeds instead of 5: claims that "
+                    "read final accuracies are testable only where training converged.",
+             "cpu-full": "Offline stand-ins at this tier: " + _OFFLINE + " The papers' epochs "
+                         "(100; binary SGD 200); LeNet x1-x10 with 3 seeds and x25, x60 with "
+                         "one on MNIST and the harder task (a x60 run takes ~16 h here); the "
+                         "spectrum to x60.",
+             "smoke": "Tiny data (a few hundred samples, one epoch): every claim's pipeline end "
+                      "to end; its verdicts say only what the rule would decide.",
+             "paper": "The papers' full scale: TFDS MNIST, CIFAR-10, the snakes subset, CIFAR-5m, "
+                      "widths x1-x60, 5 seeds."}
+
+
+def load_results(plan: Plan, workdir: str, archive: Optional[str] = None,
+                 failed: Sequence[str] = ()) -> claims_lib.Results:
+  by_name, roots = {}, {}
+  for name, run in plan.runs.items():
+    where = finished_dir(workdir, name, archive)
+    if where and os.path.exists(os.path.join(where, "config.json")) and stale_at(
+        where, run_config(run, plan.tier).to_dict()):
+      continue  # Its config changed since it ran: judged as unfinished until rerun.
+    if where:
+      by_name[name] = io.read_json(os.path.join(where, "results.json"))
+      roots[name] = where
+  results = claims_lib.Results(by_name, roots)
+  results.failed = set(failed or ())
+  return results
+
+
+def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.Results) -> Dict:
+  """The claim's entry on the page: status, reason, the numbers and the scale."""
+  tier = plan.tier
+  entry = dict(id=claim.id, paper=claim.paper, claim=claim.statement, quote=claim.quote,
+               where=claim.where, paper_numbers=claim.paper_numbers, rule=claim.rule_text,
+               scale=claim.scale.get(tier, ""), runs=plan.claim_runs[claim.id])
+  if claim.paper_values is not None:
+    entry["on_paper_numbers"] = claim.rule(claim.paper_values())
+  names = plan.claim_runs[claim.id]
+  if names is None:
+    return dict(entry, status=claims_lib.NOT_TESTABLE, reason=claim.not_run.get(
+        tier, "no run is defined for this claim at this tier"))
+  missing = [n for n in names if n not in results.by_name]
+  if missing:
+    failed = [n for n in missing if n in results.failed]
+    if failed:
+      return dict(entry, status=claims_lib.NOT_TESTABLE, reason="runs failed: " +
+                  ", ".join(failed) + " (see runs/<name>/log.txt; a rerun resumes them)")
+    return dict(entry, status=claims_lib.NOT_TESTABLE, reason="runs not finished yet: " +
+                ", ".join(missing) + " (a rerun of the tier resumes them)")
+  try:
+    measured = claim.measure(results, tier)
+    status, found = claim.rule(measured.values)
+  except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as e:
+    logging.exception("claim %s: reading its runs failed", claim.id)
+    return dict(entry, status=claims_lib.NOT_TESTABLE, reason=f"its runs' results could not "
+                f"be read ({type(e).__name__}: {e}); a bug in ntk_tf/reproduction/claims/ or an "
+                "older run format")
+  if tier == "smoke":
+    reason = f"tiny data; the rule would say {status}: {found}"
+    status = claims_lib.TOO_SMALL
+  else:
+    reason = found
+  return dict(entry, status=status, reason=reason, ours=dict(header=measured.header,
+                                                              rows=measured.rows,
+                                                              notes=measured.notes),
+              values=measured.values)
+
+
+def machine() -> str:
+  cpu = platform.processor() or platform.machine()
+  try:
+    with open("/proc/cpuinfo") as f:
+      names = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
+    cpu = names[0] if names else cpu
+  except OSError:
+    pass
+  total = memory_total_bytes()
+  ram = f", {total / memory.GiB:.0f} GiB RAM" if total else ""
+  return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}){ram}"
+
+
+def commit() -> str:
+  try:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                           check=True, capture_output=True, text=True).stdout.strip()
+    return head + (" (with uncommitted changes)" if dirty else "")
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+
+
+def run_seconds(plan: Plan, workdir: str, archive: Optional[str] = None) -> float:
+  total = 0.0
+  for name in plan.runs:
+    where = finished_dir(workdir, name, archive)
+    path = os.path.join(where, "reproduce_run.json") if where else ""
+    if os.path.exists(path):
+      total += io.read_json(path)["seconds"]
+  return total
+
+
+def _md_table(header, rows) -> List[str]:
+  if not header:
+    return []
+  width = len(header)
+  lines = ["| " + " | ".join(header) + " |", "|" + "---|" * width]
+  for row in rows:
+    cells = list(row) + [""] * (width - len(row))
+    lines.append("| " + " | ".join(str(c) for c in cells[:width]) + " |")
+  return lines
+
+
+def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> str:
+  """REPRODUCTION.md: the summary table, then one section per claim."""
+  counts = {s: sum(e["status"] == s for e in entries) for s in
+            claims_lib.VERDICTS + (claims_lib.TOO_SMALL,)}
+  lines = [f"# Reproduction of the papers' headline claims — tier `{plan.tier}`", "",
+           f"Commit {stamp['commit']}; {stamp['machine']}; runs' wall time "
+           f"{stamp['run_seconds'] / 60:.1f} min ({stamp['finished_runs']} of {stamp['runs']} "
+           f"runs finished); written {stamp['written']}.", "",
+           STAND_INS[plan.tier], "",
+           "Verdicts: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ".", "",
+           VERDICT_KEY, "",
+           "Command: `python -m ntk_tf.reproduce --tier=" + plan.tier + "`. Every number below "
+           "is read from the runs' `results.json` (under `runs/` of the workdir); each rule is "
+           "a function in `ntk_tf/reproduction/claims/<paper>.py` whose docstring is the rule's "
+           "text below.",
+           "",
+           "| claim | statement | verdict |", "|---|---|---|"]
+  for e in entries:
+    lines.append(f"| [{e['id']}](#{e['id'].replace('.', '')}) | {e['claim']} | "
+                 f"**{e['status']}** |")
+  for fig in figures:
+    lines += ["", f"![{os.path.splitext(os.path.basename(fig))[0]}]({fig})"]
+  for paper, title in PAPERS.items():
+    mine = [e for e in entries if e["paper"] == paper]
+    if not mine:
+      continue
+    lines += ["", f"## {title}"]
+    for e in mine:
+      lines += ["", f"### {e['id']}", "", f"**Claim.** {e['claim']}", ""]
+      if e.get("quote"):
+        lines += [f"> {e['quote']}" + (f" ({e['where']})" if e.get("where") else ""), ""]
+      lines += [f"**Paper.** {e['paper_numbers']}", "", f"**Rule.** {e['rule'].rstrip('.')}.", ""]
+      if e.get("on_paper_numbers"):
+        status, found = e["on_paper_numbers"]
+        lines += [f"**The rule on the paper's own numbers:** {status} ({found}).", ""]
+      if e.get("scale"):
+        lines += [f"**Scale.** {e['scale']}.", ""]
+      if e.get("ours"):
+        lines += ["**Ours** (mean ± std over seeds where there are several):", ""]
+        lines += _md_table(e["ours"]["header"], e["ours"]["rows"])
+        lines += [""] + [f"- {n}" for n in e["ours"]["notes"]] + ([""] if e["ours"]["notes"]
+                                                                   else [])
+      lines += [f"**Verdict: {e['status']}.** {e['reason']}"]
+  return "\n".join(lines) + "\n"
+
+
+def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
+               archive: Optional[str] = None, failed: Sequence[str] = ()) -> Dict:
+  """Verdicts for every claim from the finished runs; REPRODUCTION.md, reproduction.json."""
+  from ntk_tf.reproduction import figures as reproduce_figures
+  out_dir = out_dir or workdir
+  results = load_results(plan, workdir, archive, failed)
+  entries = [verdict(c, plan, results) for c in plan.claims]
+  figures = reproduce_figures.draw(entries, os.path.join(out_dir, "figures"),
+                                   {c.id: c.figure for c in plan.claims if c.figure})
+  stamp = dict(commit=commit(), machine=machine(),
+               run_seconds=run_seconds(plan, workdir, archive), written=now(), tier=plan.tier,
+               finished_runs=len(results.by_name), runs=len(plan.runs))
+  relative = [os.path.relpath(f, out_dir) for f in figures]
+  with open(os.path.join(out_dir, "REPRODUCTION.md"), "w") as f:
+    f.write(page(entries, plan, stamp, relative))
+  io.write_json(os.path.join(out_dir, "reproduction.json"), dict(stamp, claims=entries,
+                                                                  figures=relative))
+  return dict(stamp, claims=entries)
