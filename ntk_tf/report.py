@@ -25,7 +25,7 @@ from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wron
 
 from ntk_tf.cli import console as cli
 from ntk_tf.errors import ConfigError, NtkTfError  # pylint: disable=wrong-import-position
-from ntk_tf.experiments import compare_results
+from ntk_tf.experiments import compare_results, contract
 from ntk_tf.reproduction import paper_tables
 from ntk_tf.utils import io, model_names, plots
 
@@ -45,7 +45,7 @@ def collect(workdir: str) -> List[Dict]:
     results_path = os.path.join(workdir, "cells", cell["name"], "results.json")
     if os.path.exists(results_path):
       config_path = os.path.join(os.path.dirname(results_path), "config.json")
-      cells.append(dict(cell, results=io.read_json(results_path),
+      cells.append(dict(cell, results=contract.Results.read(os.path.dirname(results_path)),
                         workdir=os.path.dirname(results_path),
                         config=io.read_json(config_path) if os.path.exists(config_path) else {}))
     else:

@@ -330,7 +330,7 @@ class ConditionsTest(absltest.TestCase):
           by_name[f"cnn_{short}_d{depth}_lr{lr:g}"] = dict(per_seed=seeds, width=64, epochs=100)
     names = {run.name for run in runs.arora("cpu-full")}
     self.assertEqual(names, set(by_name))
-    results = claims.Results(by_name, {n: "/nonexistent" for n in by_name})
+    results = claims.RunResults(by_name, {n: "/nonexistent" for n in by_name})
     measured = arora2019.measure_arora(results, "cpu-full")
     values = measured.values
     np.testing.assert_allclose([values["kernel"][k] for k in ("V3", "V6", "V11", "GAP3", "GAP11")],

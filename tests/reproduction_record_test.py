@@ -21,14 +21,14 @@ SAME = ("status", "reason", "values", "ours", "on_paper_numbers", "runs", "scale
         "claim", "paper_numbers")
 
 
-def archived_results(plan) -> claims.Results:
+def archived_results(plan) -> claims.RunResults:
   """results.json of every run of the plan found in the archive."""
   by_name, roots = {}, {}
   for name in plan.runs:
     where = os.path.join(ARCHIVE, name)
     if os.path.exists(os.path.join(where, "results.json")):
       by_name[name], roots[name] = io.read_json(os.path.join(where, "results.json")), where
-  return claims.Results(by_name, roots)
+  return claims.RunResults(by_name, roots)
 
 
 class CommittedPageTest(absltest.TestCase):

@@ -9,6 +9,8 @@ through these functions, so a change of the schema is made here once. TensorFlow
 
 from typing import List, Optional
 
+from ntk_tf.experiments import contract
+
 MODELS = ("standard", "linearized")
 SPLITS = ("train", "test")
 
@@ -19,31 +21,31 @@ def number(value):
   return int(f) if f.is_integer() else f
 
 
-def width(results: dict):
+def width(results: contract.Results):
   """The run's width factor (an int where it is whole)."""
   return number(results["width"])
 
 
-def seeds(results: dict) -> List[int]:
+def seeds(results: contract.Results) -> List[int]:
   return [s["seed"] for s in results["per_seed"]]
 
 
-def trained(results: dict) -> List[str]:
+def trained(results: contract.Results) -> List[str]:
   """The models the run trained, of "standard" and "linearized"."""
   return [m for m in MODELS if m in results["per_seed"][0]]
 
 
-def metric(results: dict, model: str, key: str) -> List[float]:
+def metric(results: contract.Results, model: str, key: str) -> List[float]:
   """A final metric (e.g. "train_loss") of `model` for every seed that trained it."""
   return [s[model][key] for s in results["per_seed"] if model in s]
 
 
-def accuracies(results: dict, model: str, split: str) -> List[float]:
+def accuracies(results: contract.Results, model: str, split: str) -> List[float]:
   """The final `split` accuracy of `model` in percent, one per seed."""
   return [100 * a for a in metric(results, model, f"{split}_accuracy")]
 
 
-def set_size(results: dict, split: str) -> Optional[int]:
+def set_size(results: contract.Results, split: str) -> Optional[int]:
   """The number of train or test examples (None in runs that did not record it)."""
   return results.get(f"num_{split}")
 

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 from absl import logging
 
+from ntk_tf.experiments import contract
 from ntk_tf.reproduction import claims as claims_lib
 from ntk_tf.reproduction.archive import finished_dir, now, stale_at
 from ntk_tf.reproduction.plan import REPO, Plan, memory_total_bytes, run_config
@@ -53,7 +54,7 @@ STAND_INS = {"cpu": "Offline stand-ins at this tier: " + _OFFLINE + " Epochs are
 
 
 def load_results(plan: Plan, workdir: str, archive: Optional[str] = None,
-                 failed: Sequence[str] = ()) -> claims_lib.Results:
+                 failed: Sequence[str] = ()) -> claims_lib.RunResults:
   by_name, roots = {}, {}
   for name, run in plan.runs.items():
     where = finished_dir(workdir, name, archive)
@@ -61,14 +62,14 @@ def load_results(plan: Plan, workdir: str, archive: Optional[str] = None,
         where, run_config(run, plan.tier).to_dict()):
       continue  # Its config changed since it ran: judged as unfinished until rerun.
     if where:
-      by_name[name] = io.read_json(os.path.join(where, "results.json"))
+      by_name[name] = contract.Results.read(where)
       roots[name] = where
-  results = claims_lib.Results(by_name, roots)
+  results = claims_lib.RunResults(by_name, roots)
   results.failed = set(failed or ())
   return results
 
 
-def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.Results) -> Dict:
+def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.RunResults) -> Dict:
   """The claim's entry on the page: status, reason, the numbers and the scale."""
   tier = plan.tier
   entry = dict(id=claim.id, paper=claim.paper, claim=claim.statement, quote=claim.quote,

@@ -15,12 +15,12 @@ page; the rules are pure functions of the numbers. No TensorFlow is imported her
 from typing import List, Optional, Sequence
 
 from ntk_tf.reproduction.claims import arora2019, samarin2020, samarin2022, vyas2022
-from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, Results, Run
+from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, RunResults, Run
 # The verdicts are re-exported: ntk_tf.reproduce and the tests read them from the registry.
 from ntk_tf.reproduction.verdicts import (INCONCLUSIVE, NOT_REPRODUCED, NOT_TESTABLE,
                                           REPRODUCED, TOO_SMALL, VERDICTS)
 
-__all__ = ["CLAIMS", "BY_ID", "get", "TIERS", "Claim", "Measured", "Results", "Run",
+__all__ = ["CLAIMS", "BY_ID", "get", "TIERS", "Claim", "Measured", "RunResults", "Run",
            "INCONCLUSIVE", "NOT_REPRODUCED", "NOT_TESTABLE", "REPRODUCED", "TOO_SMALL", "VERDICTS"]
 
 CLAIMS: List[Claim] = (samarin2020.CLAIMS + samarin2022.CLAIMS + vyas2022.CLAIMS

@@ -15,7 +15,7 @@ import numpy as np
 from ntk_tf.experiments import compare_results
 from ntk_tf.reproduction import paper_tables
 from ntk_tf.reproduction.claims import runs, stats
-from ntk_tf.reproduction.claims.base import Claim, Measured, Results, Run, per_tier, rule_doc
+from ntk_tf.reproduction.claims.base import Claim, Measured, RunResults, Run, per_tier, rule_doc
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
 
 STAND_IN_PIXELS, STAND_IN_TEST = 28, 1000  # Issue: depth and pooling need room; 0.1 pp/image.
@@ -25,7 +25,7 @@ RANK_CORRELATION = 0.8  # "highly correlated"; the paper's own Table 1 gives ρ 
 ROOM = dict(PIXELS=STAND_IN_PIXELS, TEST=STAND_IN_TEST)
 
 
-def _best_fit(results: Results, candidates: List[Run]) -> Run:
+def _best_fit(results: RunResults, candidates: List[Run]) -> Run:
   """The run whose network fits its training set best: highest mean train accuracy, then
   lowest mean train loss."""
   def fit(run):
@@ -35,7 +35,7 @@ def _best_fit(results: Results, candidates: List[Run]) -> Run:
   return max(candidates, key=fit)
 
 
-def measure_arora(results: Results, tier: str) -> Measured:
+def measure_arora(results: RunResults, tier: str) -> Measured:
   """Per arch and depth: the kernels' test accuracy (full and smallest n), the best-fitting
   CNN's test and train accuracy, its learning rate and training."""
   kernel, network, small, network_train, training, rates = {}, {}, {}, {}, {}, {}

@@ -2,7 +2,7 @@
 
 A `Claim` is declared by keyword in its paper's module: the paper's sentence, which runs it
 needs at each tier (`Run`: a config file, its tier argument, overrides), how it measures their
-results (`measure`, reading them through `Results` only) and the rule deciding its verdict. The
+results (`measure`, reading them through `RunResults` only) and the rule deciding its verdict. The
 rule is a function of the measured values whose docstring is the rule's text on the page,
 written once. TensorFlow-free, as is the whole package.
 """
@@ -34,18 +34,19 @@ class Measured:
   notes: List[str] = dataclasses.field(default_factory=list)
 
 
-class Results:
-  """results.json of every finished run, by run name, and the folder of each run's files.
+class RunResults:
+  """The Results of every finished run of a tier, by run name, and each run's folder.
 
-  The one way rules' measurements read runs: `results[name]` (the results dict), `name in
-  results`, and `results.path(name, ...)` for a run's other files.
+  The one way rules' measurements read runs: `results[name]` (that run's
+  `ntk_tf.experiments.contract.Results`, read from its results.json), `name in results`, and
+  `results.path(name, ...)` for a run's other files.
   """
 
-  def __init__(self, by_name: Dict[str, dict], roots: Dict[str, str]):
+  def __init__(self, by_name: Mapping[str, Mapping], roots: Dict[str, str]):
     self.by_name, self.roots = by_name, roots
     self.failed = set()  # Runs that failed in this invocation (the rest of the missing: not yet).
 
-  def __getitem__(self, name: str) -> dict:
+  def __getitem__(self, name: str) -> Mapping:
     return self.by_name[name]
 
   def __contains__(self, name: str) -> bool:
@@ -80,7 +81,7 @@ class Claim:
   statement: str                            # The claim in one sentence.
   paper_numbers: str                        # The paper's numbers behind it.
   runs: RunLists                            # Tier -> the runs it reads (None: not run there).
-  measure: Callable[[Results, str], Measured]  # (results, tier) -> values and a table.
+  measure: Callable[[RunResults, str], Measured]  # (results, tier) -> values and a table.
   rule: Callable[[dict], Tuple[str, str]]   # values -> (verdict, what was found).
   scale: Mapping[str, str] = dataclasses.field(default_factory=dict)   # Tier -> its scale.
   not_run: Mapping[str, str] = dataclasses.field(default_factory=dict)  # Tier -> why not run.

@@ -13,7 +13,7 @@ import math
 from ntk_tf.experiments import compare_results
 from ntk_tf.reproduction import paper_tables
 from ntk_tf.reproduction.claims import runs, stats
-from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, Results, per_tier, rule_doc
+from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, RunResults, per_tier, rule_doc
 from ntk_tf.reproduction.claims.spectra import both_readings, rank_checks, spectrum_values
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
 
@@ -121,7 +121,7 @@ def judge_alexnet(values):
   return rule.verdict("; ".join(parts))
 
 
-def measure_loss(results: Results, tier: str) -> Measured:
+def measure_loss(results: RunResults, tier: str) -> Measured:
   """The network trained with L2 and with cross-entropy at each rate of the grid, width x1."""
   l2_runs, config, net = runs.loss_net(tier)
   l2 = stats.compare_stats(results, l2_runs)
@@ -159,7 +159,7 @@ def judge_loss(values):
                       f"{ce[w]['standard_test'].text()} ({diff:+.2f} pp)")
 
 
-def measure_trajectories(results: Results, tier: str) -> Measured:
+def measure_trajectories(results: RunResults, tier: str) -> Measured:
   """Per width: the divergence of the two models' output trajectories, over seeds."""
   by_width = {}
   for run in runs.mnist(tier):

@@ -14,7 +14,7 @@ from typing import Callable, Dict
 
 from ntk_tf.reproduction import paper_tables
 from ntk_tf.reproduction.claims import runs, stats
-from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, Results, per_tier, rule_doc
+from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, RunResults, per_tier, rule_doc
 from ntk_tf.reproduction.claims.samarin2020 import cifar, paper_training
 from ntk_tf.reproduction.claims.spectra import both_readings, rank_checks, spectrum_values
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
@@ -90,7 +90,7 @@ BINARY_ROWS = (("lstsq_float32", "Solver lstsq (float32, the paper's)"),
 
 def measure_binary(tasks: Dict[str, Callable]):
   """Binary solver runs: per task and width, each solver's and SGD's accuracies, SGD's training."""
-  def measure(results: Results, tier: str) -> Measured:
+  def measure(results: RunResults, tier: str) -> Measured:
     values, rows, header, context, training = {}, [], None, {}, {}
     for task, runs_fn in tasks.items():
       by_width = {}
@@ -254,7 +254,7 @@ def measure_gap_tasks(tasks):
   """measure_tasks, plus which translation mode comes closer to the paper's x1 gap (27.65)."""
   inner = stats.measure_tasks(tasks)
 
-  def measure(results: Results, tier: str) -> Measured:
+  def measure(results: RunResults, tier: str) -> Measured:
     m = inner(results, tier)
     t = m.values["tasks"]
     if "translated MNIST" in t and AUGMENTED in t:

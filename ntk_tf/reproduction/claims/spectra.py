@@ -9,14 +9,14 @@ so a rank claim is judged on both readings, and readings that disagree make it i
 from typing import Tuple
 
 from ntk_tf.reproduction.claims import runs, stats
-from ntk_tf.reproduction.claims.base import Measured, Results
+from ntk_tf.reproduction.claims.base import Measured, RunResults
 from ntk_tf.reproduction.verdicts import INCONCLUSIVE, NOT_TESTABLE
 
 RANK_FRACTION = 0.5  # "much lower than the number of rows": at most half (the paper: no number).
 READINGS = (("effective_rank", "σ(J)"), ("kernel_effective_rank", "kernel σ²"))
 
 
-def spectrum_values(results: Results, tier: str) -> Measured:
+def spectrum_values(results: RunResults, tier: str) -> Measured:
   """Per shift and width: both effective ranks, the condition number and the rows."""
   r = results[runs.spectrum(tier)[0].name]
   values, rows = {}, []

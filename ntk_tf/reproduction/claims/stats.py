@@ -3,7 +3,7 @@
 Accuracies of both models over seeds and their gaps (`Stat`s, percent), whether training ran to
 the paper's epochs or converged, the divergence of two output trajectories, a rank correlation;
 and `measure_compare` / `measure_tasks`, the width tables of one or several compare tasks. Runs
-are read through `Results` and compare results through `ntk_tf.experiments.compare_results` only.
+are read through `RunResults` and compare results through `ntk_tf.experiments.compare_results` only.
 """
 
 import dataclasses
@@ -16,7 +16,7 @@ import numpy as np
 
 from ntk_tf.experiments import compare_results
 from ntk_tf.reproduction.claims import runs as runs_lib
-from ntk_tf.reproduction.claims.base import Measured, Results, Run
+from ntk_tf.reproduction.claims.base import Measured, RunResults, Run
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
 
 CONVERGED_PP = 0.5  # Train accuracy gaining at most this over the last quarter: converged.
@@ -27,7 +27,7 @@ def width_label(w) -> str:
   return f"x{w:g}" if isinstance(w, float) else f"x{w}"
 
 
-def train_gain(results: Results, run_name: str, seeds: Sequence[int], model: str,
+def train_gain(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
                paths: Optional[Sequence[str]] = None) -> Optional[float]:
   """Seed-mean train accuracy gained (pp) over the last quarter of epochs (≥ 2), or None.
 
@@ -47,7 +47,7 @@ def train_gain(results: Results, run_name: str, seeds: Sequence[int], model: str
   return float(mean[-1] - mean[-1 - back])
 
 
-def compare_stats(results: Results, runs: List[Run]) -> Dict[int, Dict[str, Stat]]:
+def compare_stats(results: RunResults, runs: List[Run]) -> Dict[int, Dict[str, Stat]]:
   """Per width: accuracies (percent) of both models and their gaps, over seeds.
 
   A single seed gets the binomial error of its test (or train) set as its standard error."""
@@ -70,7 +70,7 @@ def compare_stats(results: Results, runs: List[Run]) -> Dict[int, Dict[str, Stat
   return out
 
 
-def training_context(results: Results, runs: List[Run], paper_epochs: int
+def training_context(results: RunResults, runs: List[Run], paper_epochs: int
                      ) -> Dict[str, dict]:
   """Per width: epochs run, the paper's, each model's train-accuracy gain over the last quarter
   of epochs (None where the per-epoch curves were not kept), and the training set's size."""
@@ -162,7 +162,7 @@ def training_notes(training: Dict[str, dict], task: str = "") -> List[str]:
 
 def measure_compare(runs_fn, net="LeNet"):
   """The width table of one compare task, and its training."""
-  def measure(results: Results, tier: str) -> Measured:
+  def measure(results: RunResults, tier: str) -> Measured:
     runs = runs_fn(tier)
     stats = compare_stats(results, runs)
     header, rows = width_table(stats, COMPARE_KEYS, compare_labels(net))
@@ -175,7 +175,7 @@ def measure_compare(runs_fn, net="LeNet"):
 def measure_tasks(tasks: Dict[str, Callable[[str], Optional[List[Run]]]], keys=("gap_test",),
                   net="LeNet"):
   """Several compare tasks side by side (rows task x key)."""
-  def measure(results: Results, tier: str) -> Measured:
+  def measure(results: RunResults, tier: str) -> Measured:
     values, training, rows, header, notes = {}, {}, [], None, []
     labels = dict(zip(COMPARE_KEYS, compare_labels(net)))
     for task, runs_fn in tasks.items():

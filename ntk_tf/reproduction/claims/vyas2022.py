@@ -14,7 +14,7 @@ import numpy as np
 
 from ntk_tf.reproduction import paper_tables
 from ntk_tf.reproduction.claims import runs
-from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, Results, per_tier, rule_doc
+from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, RunResults, per_tier, rule_doc
 from ntk_tf.reproduction.verdicts import Rule
 
 KINDS = (("network", "NN"), ("empirical_ntk", "eNTK"), ("infinite_ntk", "NTK"))
@@ -55,7 +55,7 @@ def interval_greater(a, b) -> Optional[bool]:
   return None
 
 
-def measure_betas(results: Results, tier: str) -> Measured:
+def measure_betas(results: RunResults, tier: str) -> Measured:
   """Every kind's β of the base scaling runs."""
   values, rows = {}, []
   for run in runs.vyas_base(tier):
@@ -88,7 +88,7 @@ def judge_betas(values):
   return rule.verdict("; ".join(parts))
 
 
-def measure_variants(results: Results, tier: str) -> Measured:
+def measure_variants(results: RunResults, tier: str) -> Measured:
   """The base run's β (both stoppings) and the network's β of every variant."""
   variant_runs = runs.vyas_variants(tier)
   base = results[variant_runs[0].name]
@@ -144,7 +144,7 @@ def judge_small_lr(values):
   return rule.verdict(f"NN β {beta_text(nn)} vs NTK {beta_text(ntk)}")
 
 
-def measure_width_sweep(results: Results, tier: str) -> Measured:
+def measure_width_sweep(results: RunResults, tier: str) -> Measured:
   """The base run's test errors at a fixed n against width: network, eNTK, infinite NTK."""
   r = results[runs.vyas_base(tier)[0].name]
   s = dict(r["width_sweep"])
@@ -199,7 +199,7 @@ def _beta_of_curve(curve):
               error_at_largest_n=(curve["test_error_mean"] or [None])[-1])
 
 
-def measure_after_kernel(results: Results, tier: str) -> Measured:
+def measure_after_kernel(results: RunResults, tier: str) -> Measured:
   """K_m's error at the smallest n against m, each after-kernel's β, the network's β."""
   r = results[runs.after_kernel(tier)[0].name]
   e = r["error_at_smallest_n_vs_m"]
@@ -237,7 +237,7 @@ def judge_after_kernel(values):
   return rule.verdict("K_m(n0): " + " → ".join(f"{e:.3f}" for _, e in trained))
 
 
-def measure_time_dynamics(results: Results, tier: str) -> Measured:
+def measure_time_dynamics(results: RunResults, tier: str) -> Measured:
   """K^t's test error at the recorded steps t, and the network's optimal stopping step."""
   r = results[runs.time_dynamics(tier)[0].name]
   k, net = r["kernel"], r.get("network") or {}
@@ -282,7 +282,7 @@ def judge_time_dynamics(values):
   return rule.verdict("K^t error " + ", ".join(f"t={t}: {e:.3f}" for t, e in zip(steps, errors)))
 
 
-def measure_zero_output(results: Results, tier: str) -> Measured:
+def measure_zero_output(results: RunResults, tier: str) -> Measured:
   """Test error at the largest n of the float32 base (its seeds 0, 1), f − f(w0), float64."""
   zero_runs = runs.zero_output(tier)
   base = results[zero_runs[0].name]["network"]
