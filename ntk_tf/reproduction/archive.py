@@ -15,6 +15,7 @@ from typing import Dict, List, Optional
 from absl import logging
 
 from ntk_tf.reproduction import claims as claims_lib
+from ntk_tf.reproduction import run_costs
 from ntk_tf.reproduction.plan import Plan, run_config
 from ntk_tf.utils import io
 
@@ -29,8 +30,7 @@ ARCHIVED_GLOBS = ("seed_*/trajectories.npz", "seed_*/metrics.jsonl", "singular_v
 
 
 def is_done(workdir: str, name: str, archive: Optional[str] = None) -> bool:
-  return os.path.exists(os.path.join(run_dir(workdir, name), "results.json")) or bool(
-      archive and os.path.exists(os.path.join(archive, name, "results.json")))
+  return finished_dir(workdir, name, archive) is not None
 
 
 def finished_dir(workdir: str, name: str, archive: Optional[str] = None) -> Optional[str]:
@@ -41,20 +41,10 @@ def finished_dir(workdir: str, name: str, archive: Optional[str] = None) -> Opti
   return None
 
 
-def _flat(d, prefix=""):
-  out = {}
-  for k, x in d.items():
-    if isinstance(x, dict):
-      out.update(_flat(x, f"{prefix}{k}."))
-    else:
-      out[f"{prefix}{k}"] = x
-  return out
-
-
 def stale_keys(stored: dict, current: dict) -> List[str]:
   """Config keys whose value in a finished run's config.json differs from the current config
   (keys only one side has are ignored: new keys keep the old behaviour by default)."""
-  norm = lambda d: _flat(json.loads(json.dumps(d, default=io._default)))  # pylint: disable=protected-access
+  norm = lambda d: run_costs.flatten(json.loads(json.dumps(d, default=io._default)))  # pylint: disable=protected-access
   a, b = norm(stored), norm(current)
   return sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
 
