@@ -13,7 +13,7 @@ Setting:  one output, L2 loss on 1/0 targets; SGD lr 0.01, 200 epochs, batch 32,
           ("dense_widths"; beyond the paper, LSQR for every width).
 Tiers:    `:cpu` runs offline on mnist5k (4,000 train / 1,000 test digits), the exact solve in
           its kernel form (u = Jᵀ Θ⁺ r, equal to gelsd's minimum-norm u to 1e-13) at every
-          width, SGD for 20 epochs instead of 200; `:smoke` on 256 digits, one epoch.
+          width, SGD for 20 epochs instead of 200; `:smoke` on 64 digits, one epoch.
 """
 
 from ntk_tf.configs import common as cc

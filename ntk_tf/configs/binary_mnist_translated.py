@@ -7,7 +7,7 @@ Paper:    test accuracy Solver 86.05 / Lin. 95.48 / LeNet 99.72 at x1 (solver tr
           Solver x2, x5: 98.7, 99.17; Lin. x60 99.55 vs LeNet 99.86.
 Tiers:    `:cpu` runs offline on mnist5k (4,000 train / 1,000 test digits), the exact solve in
           its kernel form (u = Jᵀ Θ⁺ r, equal to gelsd's minimum-norm u to 1e-13) at every
-          width, SGD for 20 epochs instead of 200; `:smoke` on 256 digits, one epoch.
+          width, SGD for 20 epochs instead of 200; `:smoke` on 64 digits, one epoch.
 """
 
 from ntk_tf.configs import common as cc
