@@ -185,6 +185,21 @@ class BadInputTest(absltest.TestCase):
     self.assertEqual(archives.retire_stale(plan, workdir, archive), {})
     self.assertEqual(archives.finished_dir(workdir, name, archive), os.path.join(archive, name))
 
+  def test_unfinished_runs_are_named_and_counted_apart_from_claims_this_tier_cannot_test(self):
+    plan = plans.make_plan("cpu-full", ["samarin2020.1", "samarin2020.4"])
+    out = self.create_tempdir().full_path
+    entries = pages.write_page(plan, self.create_tempdir().full_path, out)["claims"]
+    self.assertEqual([e["status"] for e in entries], [claims.NOT_TESTABLE] * 2)
+    self.assertEqual(sorted(entries[0]["unfinished"]), sorted(plan.claim_runs["samarin2020.1"]))
+    self.assertNotIn("unfinished", entries[1])
+    with open(os.path.join(out, "REPRODUCTION.md")) as f:
+      text = f.read()
+    n = len(plan.claim_runs["samarin2020.1"])
+    self.assertIn(f"**not testable at this tier** ({n} runs unfinished) |", text)
+    self.assertRegex(text, r"\| \*\*not testable at this tier\*\* \|\n")  # samarin2020.4
+    self.assertIn("2 not testable at this tier (1 of them until their runs finish).", text)
+    self.assertIn("Fashion-MNIST at 28x28", text)  # Arora's stand-in at this tier.
+
   def test_paper_tier_plans_the_papers_scale(self):
     plan = plans.make_plan("paper", ["samarin2020.1", "samarin2020.4"])
     self.assertIn("lenet_mnist_x60", plan.runs)
