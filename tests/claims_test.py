@@ -302,6 +302,19 @@ class ConditionsTest(absltest.TestCase):
       cells[1]["kernel"]["num_params"] = 4000 * 60941 // 60000
     self.assertEqual(samarin2022.judge_solver(values)[0], verdicts.REPRODUCED)
 
+  def test_the_solver_claim_needs_a_jacobian_of_full_row_rank(self):
+    values = dict(tasks={"MNIST": binary(0.3, 0.0), "shifted MNIST": binary(4.0, 0.3)},
+                  context={t: dict(num_train=3900, num_test=None) for t in
+                           ("MNIST", "shifted MNIST")})
+    for cells in values["tasks"].values():
+      cells[1]["kernel"].update(num_params=3959, num_rows=3900, rank=2558)
+    status, found = samarin2022.judge_solver(values)
+    self.assertEqual(status, verdicts.NOT_TESTABLE)  # Not "not reproduced": no solve can fit.
+    self.assertIn("rank 2,558 of 3,900 rows", found)
+    for cells in values["tasks"].values():
+      cells[1]["kernel"]["rank"] = 3900
+    self.assertEqual(samarin2022.judge_solver(values)[0], verdicts.REPRODUCED)
+
   def test_arora_needs_room_and_trained_networks(self):
     status, found = arora2019.judge_gap_helps(arora(GOOD_KERNEL, GOOD_NET, pixels=8, num_test=200))
     self.assertEqual(status, verdicts.NOT_TESTABLE)

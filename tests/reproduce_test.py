@@ -200,6 +200,20 @@ class BadInputTest(absltest.TestCase):
     self.assertIn("2 not testable at this tier (1 of them until their runs finish).", text)
     self.assertIn("Fashion-MNIST at 28x28", text)  # Arora's stand-in at this tier.
 
+  def test_a_page_rejudged_from_archived_runs_keeps_the_runs_machine(self):
+    workdir = self.create_tempdir().full_path
+    io.write_json(os.path.join(workdir, "reproduction.json"),
+                  dict(tier="cpu-full", machine="the machine that ran them"))
+    self.assertEqual(reproduce.recorded_machine(os.path.join(workdir, "reproduction.json"),
+                                                "cpu-full"), "the machine that ran them")
+    self.assertIsNone(reproduce.recorded_machine(os.path.join(workdir, "reproduction.json"),
+                                                 "cpu"))  # Another tier's page says nothing.
+    reproduce.reproduce("cpu-full", workdir, ["samarin2020.4"], page_only=True)
+    with open(os.path.join(workdir, "REPRODUCTION.md")) as f:
+      stamp = f.read().split("\n")[2]
+    self.assertIn("; the machine that ran them; runs' wall time", stamp)
+    self.assertIn(f"re-judged on {pages.machine()}.", stamp)
+
   def test_paper_tier_plans_the_papers_scale(self):
     plan = plans.make_plan("paper", ["samarin2020.1", "samarin2020.4"])
     self.assertIn("lenet_mnist_x60", plan.runs)

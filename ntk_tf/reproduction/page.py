@@ -167,7 +167,9 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
   lines = [f"# Reproduction of the papers' headline claims — tier `{plan.tier}`", "",
            f"Commit {stamp['commit']}; {stamp['machine']}; runs' wall time "
            f"{stamp['run_seconds'] / 60:.1f} min ({stamp['finished_runs']} of {stamp['runs']} "
-           f"runs finished); written {stamp['written']}.", "",
+           f"runs finished); written {stamp['written']}" +
+           (f", re-judged on {stamp['page_machine']}" if stamp.get("page_machine") else "") +
+           ".", "",
            STAND_INS[plan.tier], "",
            "Verdicts: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) +
            (f" ({waiting} of them until their runs finish)" if waiting else "") + ".", "",
@@ -210,17 +212,24 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
 
 
 def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
-               archive: Optional[str] = None, failed: Sequence[str] = ()) -> Dict:
-  """Verdicts for every claim from the finished runs; REPRODUCTION.md, reproduction.json."""
+               archive: Optional[str] = None, failed: Sequence[str] = (),
+               runs_machine: Optional[str] = None) -> Dict:
+  """Verdicts for every claim from the finished runs; REPRODUCTION.md, reproduction.json.
+
+  runs_machine: the machine the runs were made on, where it is not this one (a page re-judged
+  from archived runs keeps its runs' machine; this one is named as the judge's)."""
   from ntk_tf.reproduction import figures as reproduce_figures
   out_dir = out_dir or workdir
   results = load_results(plan, workdir, archive, failed)
   entries = [verdict(c, plan, results) for c in plan.claims]
   figures = reproduce_figures.draw(entries, os.path.join(out_dir, "figures"),
                                    {c.id: c.figure for c in plan.claims if c.figure})
-  stamp = dict(commit=commit(), machine=machine(),
+  here = machine()
+  stamp = dict(commit=commit(), machine=runs_machine or here,
                run_seconds=run_seconds(plan, workdir, archive), written=now(), tier=plan.tier,
                finished_runs=len(results.by_name), runs=len(plan.runs))
+  if runs_machine and runs_machine != here:
+    stamp["page_machine"] = here
   relative = [os.path.relpath(f, out_dir) for f in figures]
   with open(os.path.join(out_dir, "REPRODUCTION.md"), "w") as f:
     f.write(page(entries, plan, stamp, relative))

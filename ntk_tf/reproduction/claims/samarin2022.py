@@ -111,7 +111,8 @@ def measure_binary(tasks: Dict[str, Callable]):
         for w, cells in r["widths"].items():
           by_width[str(stats.number(w))] = {
               k: dict(train=100 * c["train_accuracy"], test=100 * c["test_accuracy"],
-                      num_params=c.get("num_params")) for k, c in cells.items()
+                      num_params=c.get("num_params"), rank=c.get("rank"),
+                      num_rows=c.get("num_rows")) for k, c in cells.items()
               if "test_accuracy" in c}
         context[task] = dict(num_train=r.get("num_train"), num_test=r.get("num_test"),
                              epochs=(r.get("train") or {}).get("epochs", r.get("epochs")))
@@ -129,6 +130,10 @@ def measure_binary(tasks: Dict[str, Callable]):
       if n and all(params.values()):
         rows.append([f"{task}: rows / parameters (n/p)", *[f"{n / p:.3f}" for p in
                                                             params.values()]])
+      ranks = [(cells.get("lstsq") or {}).get("rank") for cells in by_width.values()]
+      if n and any(r is not None for r in ranks):
+        rows.append([f"{task}: rank of J (lstsq, float64) / rows",
+                     *[f"{r:,} / {n:,}" if r is not None else "–" for r in ranks]])
     notes = [n for task, t in training.items() for n in stats.training_notes(t, f"{task} SGD")]
     return Measured(dict(tasks=values, context=context, training=training), header, rows, notes)
   return measure
@@ -178,7 +183,8 @@ def _solver_key(cells):
 @rule_doc(LOW=INTERPOLATION_BAND[0], HIGH=INTERPOLATION_BAND[1], MATCH=SOLVER_MATCH_PP)
 def judge_solver(values):
   """Near the interpolation threshold (rows/parameters between {LOW:g} and {HIGH:g} at the
-  smallest width; the paper's x1: 0.98) the minimum-norm least-squares solve interpolates
+  smallest width; the paper's x1: 0.98) and J of full row rank there (else no solve can
+  interpolate: not testable) the minimum-norm least-squares solve interpolates
   (train ≥ 99.99 %) yet tests below SGD's linearization, on plain and on shifted MNIST; at the
   other widths its test accuracy is within {MATCH:g} pp of LeNet's (plain MNIST). Judged on the
   paper's solver (lstsq in float32) where it ran, else on lstsq in float64, else on the kernel
@@ -200,6 +206,15 @@ def judge_solver(values):
                  f"width (paper x1: 60,000 / 60,941 = 0.98; here {num_train:,} / {params:,} = "
                  f"{ratio:.3f}); the offline tiers narrow LeNet to x0.25 for this")
     solver = cells[w0][key]
+    rank = (cells[w0].get("lstsq") or solver).get("rank")
+    rows = (cells[w0].get("lstsq") or solver).get("num_rows")
+    if rank is not None and rows:
+      rule.needs(rank >= rows,
+                 f"{task}: J of full row rank at x{w0}, so that a least-squares solve can "
+                 f"interpolate as the paper's did (100 % train); here rank {rank:,} of {rows:,} "
+                 "rows (float64 gelsd): the narrowed LeNet reaches the paper's n/p in "
+                 "parameters, not in rank, so its solve is a regression; tier paper solves "
+                 "60,000 digits at x1 as the paper did")
     rule.check(f"{task}: solver interpolates at x{w0} (train {solver['train']:.2f} %)",
                solver["train"] >= 99.99)
     rule.greater(f"{task}: solver test < Lin. SGD test at x{w0}",
