@@ -149,7 +149,7 @@ CASES = {  # name: (judge, values that reproduce, values that do not).
                     dict(sweep=dict(widths=[8, 64, 256, 1024], network=dict(mean=[0.10, 0.08, 0.12, 0.17]),
                                     empirical_ntk=dict(mean=[0.38, 0.35, 0.28, 0.23]),
                                     infinite_ntk=0.19)),
-                    dict(sweep=dict(widths=[8, 64, 256, 1024], network=dict(mean=[0.08, 0.10, 0.12, 0.17]),
+                    dict(sweep=dict(widths=[8, 64, 256, 1024], network=dict(mean=[0.12, 0.10, 0.09, 0.08]),
                                     empirical_ntk=dict(mean=[0.38, 0.35, 0.28, 0.23]),
                                     infinite_ntk=0.19))),
     "after_kernel": (vyas2022.judge_after_kernel,
@@ -314,6 +314,13 @@ class ConditionsTest(absltest.TestCase):
     for cells in values["tasks"].values():
       cells[1]["kernel"]["rank"] = 3900
     self.assertEqual(samarin2022.judge_solver(values)[0], verdicts.REPRODUCED)
+
+  def test_a_network_best_at_the_smallest_width_leaves_the_fall_unseen(self):
+    sweep = dict(widths=[8, 64, 256, 1024], network=dict(mean=[0.071, 0.075, 0.12, 0.17]),
+                 empirical_ntk=dict(mean=[0.38, 0.35, 0.28, 0.23]), infinite_ntk=0.19)
+    status, found = vyas2022.judge_width_sweep(dict(sweep=sweep))
+    self.assertEqual(status, verdicts.NOT_TESTABLE)  # Not "not reproduced".
+    self.assertIn("lowest at the smallest width run (c=8: 0.071)", found)
 
   def test_arora_needs_room_and_trained_networks(self):
     status, found = arora2019.judge_gap_helps(arora(GOOD_KERNEL, GOOD_NET, pixels=8, num_test=200))
