@@ -157,7 +157,7 @@ class BadInputTest(absltest.TestCase):
     config = plans.run_config(plan.runs["lenet_cifar_x25"], "cpu-full")
     self.assertEqual((config.dataset.name, config.train.epochs, tuple(config.seeds)),
                      ("fashion_mnist", 100, (0,)))
-    config = plans.run_config(plan.runs["binary_x0.25"], "cpu-full")
+    config = plans.run_config(plan.runs["binary_x0.3"], "cpu-full")
     self.assertEqual((config.train.epochs, config.dataset.num_train), (200, 3900))
 
   def test_a_run_whose_config_changed_is_rerun_and_never_judged(self):

@@ -204,7 +204,7 @@ def judge_solver(values):
       rule.needs(INTERPOLATION_BAND[0] <= ratio <= INTERPOLATION_BAND[1],
                  f"{task}: rows/parameters near the interpolation threshold at the smallest "
                  f"width (paper x1: 60,000 / 60,941 = 0.98; here {num_train:,} / {params:,} = "
-                 f"{ratio:.3f}); the offline tiers narrow LeNet to x0.25 for this")
+                 f"{ratio:.3f}); the offline tiers narrow LeNet to x0.3 for this")
     solver = cells[w0][key]
     rank = (cells[w0].get("lstsq") or solver).get("rank")
     rows = (cells[w0].get("lstsq") or solver).get("num_rows")
