@@ -206,8 +206,8 @@ def judge_solver(values):
                  f"width (paper x1: 60,000 / 60,941 = 0.98; here {num_train:,} / {params:,} = "
                  f"{ratio:.3f}); the offline tiers narrow LeNet to x0.3 for this")
     solver = cells[w0][key]
-    rank = (cells[w0].get("lstsq") or solver).get("rank")
-    rows = (cells[w0].get("lstsq") or solver).get("num_rows")
+    float64 = cells[w0].get("lstsq") or solver  # J's rank as float64 gelsd found it.
+    rank, rows = float64.get("rank"), float64.get("num_rows")
     if rank is not None and rows:
       rule.needs(rank >= rows,
                  f"{task}: J of full row rank at x{w0}, so that a least-squares solve can "
