@@ -29,7 +29,6 @@ from ntk_tf.reproduction.archive import archive_runs, is_done, record, retire_st
 from ntk_tf.reproduction.page import write_page
 from ntk_tf.reproduction.plan import (REPO, Plan, check_memory, estimate_runs, estimates_text,
                                       make_plan, run_config)
-from ntk_tf.utils import io
 
 
 def define_flags():
@@ -97,14 +96,6 @@ def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = Fals
   return dict(summary, skipped=skipped + summary["skipped"])
 
 
-def recorded_machine(page_json: str, tier: str) -> Optional[str]:
-  """The machine an earlier page of this tier recorded for its runs (None: no such page)."""
-  if not os.path.exists(page_json):
-    return None
-  recorded = io.read_json(page_json)
-  return recorded.get("machine") if recorded.get("tier") == tier else None
-
-
 def reproduce(tier: str, workdir: str, ids=(), parallel: int = 1, in_process: bool = False,
               estimate_only: bool = False, page_dir: Optional[str] = None,
               archive: Optional[str] = None, page_only: bool = False) -> Dict:
@@ -115,17 +106,14 @@ def reproduce(tier: str, workdir: str, ids=(), parallel: int = 1, in_process: bo
   if estimate_only:
     return {}
   os.makedirs(workdir, exist_ok=True)
-  runs_machine = None
   if page_only:
     archive_runs(plan, workdir, archive)
     summary = dict(done=[], skipped=[], failed=[])
-    runs_machine = recorded_machine(os.path.join(page_dir or workdir, "reproduction.json"),
-                                    tier)
   else:
     summary = run_all(plan, workdir, parallel, in_process, archive, estimates)
   if page_dir:
     os.makedirs(page_dir, exist_ok=True)
-  result = write_page(plan, workdir, page_dir, archive, summary["failed"], runs_machine)
+  result = write_page(plan, workdir, page_dir, archive, summary["failed"])
   result["runs"] = summary
   return result
 

@@ -200,19 +200,24 @@ class BadInputTest(absltest.TestCase):
     self.assertIn("2 not testable at this tier (1 of them until their runs finish).", text)
     self.assertIn("Fashion-MNIST at 28x28", text)  # Arora's stand-in at this tier.
 
-  def test_a_page_rejudged_from_archived_runs_keeps_the_runs_machine(self):
+  def test_the_stamp_names_the_machine_each_run_was_made_on(self):
+    plan = plans.make_plan("cpu-full", ["samarin2020.4", "samarin2020.7"])
     workdir = self.create_tempdir().full_path
-    io.write_json(os.path.join(workdir, "reproduction.json"),
-                  dict(tier="cpu-full", machine="the machine that ran them"))
-    self.assertEqual(reproduce.recorded_machine(os.path.join(workdir, "reproduction.json"),
-                                                "cpu-full"), "the machine that ran them")
-    self.assertIsNone(reproduce.recorded_machine(os.path.join(workdir, "reproduction.json"),
-                                                 "cpu"))  # Another tier's page says nothing.
-    reproduce.reproduce("cpu-full", workdir, ["samarin2020.4"], page_only=True)
-    with open(os.path.join(workdir, "REPRODUCTION.md")) as f:
-      stamp = f.read().split("\n")[2]
-    self.assertIn("; the machine that ran them; runs' wall time", stamp)
-    self.assertIn(f"re-judged on {pages.machine()}.", stamp)
+    name = plans.make_plan("cpu-full", ["samarin2020.7"]).claim_runs["samarin2020.7"][0]
+    os.makedirs(archives.run_dir(workdir, name))
+    io.write_json(os.path.join(archives.run_dir(workdir, name), "results.json"), {})
+    archives.record(plan.runs[name], "cpu-full", workdir, 12.0)
+    record = io.read_json(os.path.join(archives.run_dir(workdir, name), "reproduce_run.json"))
+    self.assertEqual(record["machine"], archives.machine())
+    self.assertEqual(pages.run_machines(plan, workdir), {archives.machine(): 1})
+    self.assertEqual(pages.machines_text({archives.machine(): 1}, archives.machine()),
+                     archives.machine())  # Made and judged here: named once.
+    io.write_json(os.path.join(archives.run_dir(workdir, name), "reproduce_run.json"),
+                  dict(record, machine=None))  # Recorded before records named machines.
+    self.assertEqual(pages.run_machines(plan, workdir), {pages.NOT_RECORDED: 1})
+    self.assertEqual(
+        pages.machines_text({"a big node": 3, pages.NOT_RECORDED: 1}, "a laptop"),
+        "runs: 3 on a big node, 1 on a machine not recorded; judged on a laptop")
 
   def test_paper_tier_plans_the_papers_scale(self):
     plan = plans.make_plan("paper", ["samarin2020.1", "samarin2020.4"])

@@ -9,6 +9,7 @@ import datetime
 import glob
 import json
 import os
+import platform
 import shutil
 from typing import Dict, List, Optional
 
@@ -16,8 +17,8 @@ from absl import logging
 
 from ntk_tf.reproduction import claims as claims_lib
 from ntk_tf.reproduction import run_costs
-from ntk_tf.reproduction.plan import Plan, run_config
-from ntk_tf.utils import io
+from ntk_tf.reproduction.plan import Plan, memory_total_bytes, run_config
+from ntk_tf.utils import io, memory
 
 
 def run_dir(workdir: str, name: str) -> str:
@@ -103,11 +104,25 @@ def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):
 
 
 def record(run: claims_lib.Run, tier: str, workdir: str, seconds: float) -> None:
-  """Writes a finished run's reproduce_run.json: its wall time, when, and what it ran."""
+  """Writes a finished run's reproduce_run.json: its wall time, when, where, and what it ran."""
   io.write_json(os.path.join(run_dir(workdir, run.name), "reproduce_run.json"), dict(
-      seconds=seconds, finished=now(), tier=tier, config=run.config,
+      seconds=seconds, finished=now(), machine=machine(), tier=tier, config=run.config,
       overrides=dict(run.overrides)))
 
 
 def now() -> str:
   return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def machine() -> str:
+  """This machine as run records and pages name it: system, cores, CPU model, RAM."""
+  cpu = platform.processor() or platform.machine()
+  try:
+    with open("/proc/cpuinfo") as f:
+      names = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
+    cpu = names[0] if names else cpu
+  except OSError:
+    pass
+  total = memory_total_bytes()
+  ram = f", {total / memory.GiB:.0f} GiB RAM" if total else ""
+  return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}){ram}"

@@ -6,8 +6,8 @@ rule is also shown on the paper's own numbers. The page's text for each tier (it
 scale) is here, beside the page it heads.
 """
 
+import collections
 import os
-import platform
 import subprocess
 from typing import Dict, List, Optional, Sequence
 
@@ -15,9 +15,9 @@ from absl import logging
 
 from ntk_tf.experiments import contract
 from ntk_tf.reproduction import claims as claims_lib
-from ntk_tf.reproduction.archive import finished_dir, now, stale_at
-from ntk_tf.reproduction.plan import REPO, Plan, memory_total_bytes, run_config
-from ntk_tf.utils import io, memory
+from ntk_tf.reproduction.archive import finished_dir, machine, now, stale_at
+from ntk_tf.reproduction.plan import REPO, Plan, run_config
+from ntk_tf.utils import io
 
 PAPERS = {"samarin2020": "Samarin, Roth & Belius 2020 — empirical NTK of LeNet/AlexNet",
           "samarin2022": "Samarin, Roth & Belius 2022 — feature learning and random features",
@@ -115,19 +115,6 @@ def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.RunResults)
               values=measured.values)
 
 
-def machine() -> str:
-  cpu = platform.processor() or platform.machine()
-  try:
-    with open("/proc/cpuinfo") as f:
-      names = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
-    cpu = names[0] if names else cpu
-  except OSError:
-    pass
-  total = memory_total_bytes()
-  ram = f", {total / memory.GiB:.0f} GiB RAM" if total else ""
-  return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}){ram}"
-
-
 def commit() -> str:
   try:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
@@ -149,6 +136,29 @@ def run_seconds(plan: Plan, workdir: str, archive: Optional[str] = None) -> floa
   return total
 
 
+def run_machines(plan: Plan, workdir: str, archive: Optional[str] = None) -> Dict[str, int]:
+  """How many finished runs each machine made, from their records (runs recorded before
+  records named their machine count as NOT_RECORDED)."""
+  counts = collections.Counter()
+  for name in plan.runs:
+    where = finished_dir(workdir, name, archive)
+    path = os.path.join(where, "reproduce_run.json") if where else ""
+    if os.path.exists(path):
+      counts[io.read_json(path).get("machine") or NOT_RECORDED] += 1
+  return dict(counts.most_common())
+
+
+NOT_RECORDED = "a machine not recorded"
+
+
+def machines_text(machines: Dict[str, int], here: str) -> str:
+  """The page's stamp of where its runs ran, and where it was judged if elsewhere."""
+  if not machines or set(machines) == {here}:
+    return here
+  made = ", ".join(f"{n} on {m}" for m, n in machines.items())
+  return f"runs: {made}; judged on {here}"
+
+
 def _md_table(header, rows) -> List[str]:
   if not header:
     return []
@@ -168,9 +178,7 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
   lines = [f"# Reproduction of the papers' headline claims — tier `{plan.tier}`", "",
            f"Commit {stamp['commit']}; {stamp['machine']}; runs' wall time "
            f"{stamp['run_seconds'] / 60:.1f} min ({stamp['finished_runs']} of {stamp['runs']} "
-           f"runs finished); written {stamp['written']}" +
-           (f", re-judged on {stamp['page_machine']}" if stamp.get("page_machine") else "") +
-           ".", "",
+           f"runs finished); written {stamp['written']}.", "",
            STAND_INS[plan.tier], "",
            "Verdicts: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) +
            (f" ({waiting} of them until their runs finish)" if waiting else "") + ".", "",
@@ -225,12 +233,10 @@ def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
   entries = [verdict(c, plan, results) for c in plan.claims]
   figures = reproduce_figures.draw(entries, os.path.join(out_dir, "figures"),
                                    {c.id: c.figure for c in plan.claims if c.figure})
-  here = machine()
-  stamp = dict(commit=commit(), machine=runs_machine or here,
+  machines = run_machines(plan, workdir, archive)
+  stamp = dict(commit=commit(), machine=machines_text(machines, machine()), machines=machines,
                run_seconds=run_seconds(plan, workdir, archive), written=now(), tier=plan.tier,
                finished_runs=len(results.by_name), runs=len(plan.runs))
-  if runs_machine and runs_machine != here:
-    stamp["page_machine"] = here
   relative = [os.path.relpath(f, out_dir) for f in figures]
   with open(os.path.join(out_dir, "REPRODUCTION.md"), "w") as f:
     f.write(page(entries, plan, stamp, relative))
