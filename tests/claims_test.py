@@ -10,7 +10,8 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 from ntk_tf.reproduction import claims, verdicts
-from ntk_tf.reproduction.claims import arora2019, runs, samarin2020, samarin2022, stats, vyas2022
+from ntk_tf.reproduction.claims import (arora2019, runs, samarin2020, samarin2022, spectra,
+                                       stats, vyas2022)
 from ntk_tf.reproduction.verdicts import Stat
 
 
@@ -320,7 +321,51 @@ class ConditionsTest(absltest.TestCase):
                  empirical_ntk=dict(mean=[0.38, 0.35, 0.28, 0.23]), infinite_ntk=0.19)
     status, found = vyas2022.judge_width_sweep(dict(sweep=sweep))
     self.assertEqual(status, verdicts.NOT_TESTABLE)  # Not "not reproduced".
-    self.assertIn("lowest at the smallest width run (c=8: 0.071)", found)
+    self.assertIn("lowest at the smallest width run (c=8: 0.071)", found)  # Fit not recorded.
+    self.assertIn("add smaller width_sweep.widths", found)
+    self.assertIn("eNTK error falls with width", found)  # The checks it can make, shown.
+
+  def test_less_growth_with_shifts_holds_as_a_ratio_and_in_ranks_added(self):
+    self.assertTrue(spectra.less_growth([2500, 2900], [2800, 3000])[1])
+    self.assertFalse(spectra.less_growth([58, 175], [78, 324])[1])  # The cpu page's kernel σ².
+    # Ours on σ(J): 1.52x < 1.54x as a ratio, but +1451 > +1353 ranks added: undecided.
+    name, outcome, _ = spectra.less_growth([2524, 3877], [2807, 4258])
+    self.assertIsNone(outcome)
+    self.assertEqual(name, "shifted: less growth (1.52x, +1451) than plain (1.54x, +1353)")
+
+  def test_every_spread_seed_must_agree_for_a_rank_check_to_decide(self):
+    values = spectrum((2500, 2900), (200, 250), shifted=((2000, 2100), (150, 160)))
+    self.assertEqual(samarin2022.judge_rank_2022(values)[0], verdicts.REPRODUCED)
+    agree = spectrum((2400, 2800), (190, 240), shifted=((1900, 2000), (140, 150)))
+    values["seeds"] = {"1": agree["translations"]}
+    self.assertEqual(samarin2022.judge_rank_2022(values)[0], verdicts.REPRODUCED)
+    # Seed 2's shifted rank grows more than its plain one (as a ratio and in ranks added).
+    other = spectrum((2400, 2800), (190, 240), shifted=((1900, 2600), (140, 260)))
+    values["seeds"]["2"] = other["translations"]
+    status, found = samarin2022.judge_rank_2022(values)
+    self.assertEqual(status, verdicts.INCONCLUSIVE)
+    self.assertIn("on each of 3 seeds (not the same outcome on every seed", found)
+    values["seeds"]["2"] = spectrum((2400, 2300), (190, 180))["translations"]  # Falls: fails.
+    self.assertIn("grows with width (holds for some seeds and not others)",
+                  samarin2020.judge_rank_2020(values)[1])
+
+  def test_networks_that_cannot_fit_their_training_set_are_left_out(self):
+    fits = lambda *converged: [dict(runs=4, converged=c) for c in converged]
+    sweep = dict(widths=[4, 8, 64, 256, 1024],
+                 network=dict(mean=[0.45, 0.19, 0.075, 0.12, 0.17]),
+                 empirical_ntk=dict(mean=[0.40, 0.38, 0.35, 0.28, 0.23]), infinite_ntk=0.19,
+                 network_convergence_by_width=fits(0, 3, 4, 4, 4))
+    status, found = vyas2022.judge_width_sweep(dict(sweep=sweep))
+    # The fall from c=4 and c=8 is the collapse of networks that cannot fit: not the claim's.
+    self.assertEqual(status, verdicts.NOT_TESTABLE)
+    self.assertIn("(c=64: 0.075)", found)
+    self.assertIn("too narrow to fit (c=4: 0 of 4 runs reach the train-loss tolerance; "
+                  "c=8: 3 of 4", found)
+    sweep["network_convergence_by_width"] = fits(0, 4, 4, 4, 4)
+    sweep["network"]["mean"][1] = 0.09  # c=8 fits and is worse than c=64: the fall is seen.
+    self.assertEqual(vyas2022.judge_width_sweep(dict(sweep=sweep))[0], verdicts.REPRODUCED)
+    sweep["network"]["mean"][-1] = 0.25  # Above the NTK at the largest width.
+    self.assertEqual(vyas2022.judge_width_sweep(dict(sweep=sweep))[0], verdicts.NOT_REPRODUCED)
 
   def test_arora_needs_room_and_trained_networks(self):
     status, found = arora2019.judge_gap_helps(arora(GOOD_KERNEL, GOOD_NET, pixels=8, num_test=200))

@@ -17,8 +17,8 @@ from ntk_tf.utils import io
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGE = os.path.join(ROOT, "docs", "reproduction", "reproduction.json")
 ARCHIVE = os.path.join(ROOT, "docs", "reproduction", "runs")
-SAME = ("status", "reason", "values", "ours", "on_paper_numbers", "runs", "scale", "quote",
-        "claim", "paper_numbers")
+SAME = ("status", "reason", "values", "ours", "on_paper_numbers", "runs", "scale", "faithful",
+        "quote", "claim", "paper_numbers")
 
 
 def archived_results(plan) -> claims.RunResults:
@@ -43,6 +43,13 @@ class CommittedPageTest(absltest.TestCase):
       again = json.loads(json.dumps(pages.verdict(claim, plan, results)))  # As on disk.
       for key in SAME:
         self.assertEqual(again.get(key), entry.get(key), f"{claim.id}: {key}")
+
+  def test_every_not_reproduced_verdict_says_why_its_protocol_is_faithful(self):
+    for page in (PAGE, os.path.join(ROOT, "docs", "reproduction", "cpu_full",
+                                    "reproduction.json")):
+      for entry in io.read_json(page)["claims"]:
+        if entry["status"] == claims.NOT_REPRODUCED:
+          self.assertTrue(entry.get("faithful"), f"{page}: {entry['id']}")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,10 @@ class ScalingLawTest(test_utils.TestCase):
     self.assertAllClose(sweep["network"]["mean"][1], results["network"]["test_error_mean"][1])
     self.assertEqual(sweep["network"], sweep["by_stopping"]["final"]["network"])
     self.assertEqual(sweep["convergence"]["network"]["runs"], 4)  # 2 widths x 2 seeds.
+    by_width = sweep["network_convergence_by_width"]
+    self.assertEqual([c["runs"] for c in by_width], [2, 2])
+    self.assertEqual(sum(c["converged"] for c in by_width),
+                     sweep["convergence"]["network"]["converged"])
     with open(os.path.join(workdir, "results.md")) as f:
       report = f.read()
     self.assertIn("final error at convergence", report)

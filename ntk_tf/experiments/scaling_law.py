@@ -236,6 +236,10 @@ def _width_sweep(config, cells, n, stopping) -> dict:
                                               for width in w.widths for seed in config.seeds])
                           for kind, stored in (("network", "network"), ("empirical_ntk", entk))
                           if stored != INTERPOLANT}  # An interpolant has no SGD to converge.
+  # Per width: a network that cannot fit its training set is outside the papers' regime.
+  sweep["network_convergence_by_width"] = [
+      _convergence([cells.get("network", width, n, seed) for seed in config.seeds])
+      for width in w.widths]
   return sweep
 
 

@@ -80,7 +80,8 @@ def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.RunResults)
   tier = plan.tier
   entry = dict(id=claim.id, paper=claim.paper, claim=claim.statement, quote=claim.quote,
                where=claim.where, paper_numbers=claim.paper_numbers, rule=claim.rule_text,
-               scale=claim.scale.get(tier, ""), runs=plan.claim_runs[claim.id])
+               scale=claim.scale.get(tier, ""), faithful=claim.faithful.get(tier, ""),
+               runs=plan.claim_runs[claim.id])
   if claim.paper_values is not None:
     entry["on_paper_numbers"] = claim.rule(claim.paper_values())
   names = plan.claim_runs[claim.id]
@@ -142,9 +143,10 @@ def run_machines(plan: Plan, workdir: str, archive: Optional[str] = None) -> Dic
   counts = collections.Counter()
   for name in plan.runs:
     where = finished_dir(workdir, name, archive)
-    path = os.path.join(where, "reproduce_run.json") if where else ""
-    if os.path.exists(path):
-      counts[io.read_json(path).get("machine") or NOT_RECORDED] += 1
+    if where:
+      path = os.path.join(where, "reproduce_run.json")
+      record = io.read_json(path) if os.path.exists(path) else {}
+      counts[record.get("machine") or NOT_RECORDED] += 1
   return dict(counts.most_common())
 
 
@@ -217,6 +219,8 @@ def page(entries: List[Dict], plan: Plan, stamp: Dict, figures: List[str]) -> st
         lines += [""] + [f"- {n}" for n in e["ours"]["notes"]] + ([""] if e["ours"]["notes"]
                                                                    else [])
       lines += [f"**Verdict: {e['status']}.** {e['reason']}"]
+      if e["status"] == claims_lib.NOT_REPRODUCED and e.get("faithful"):
+        lines += ["", f"**Why this protocol is faithful.** {e['faithful']}"]
   return "\n".join(lines) + "\n"
 
 

@@ -160,7 +160,11 @@ class Rule:
     failed = [c.name for c in self.checks if c.outcome is False]
     open_ = [c for c in self.checks if c.outcome is None]
     if self.unmet:
-      return NOT_TESTABLE, "needs " + "; ".join(self.unmet) + ". Found: " + found
+      made = [f"{word} (" + "; ".join(c.name for c in self.checks if c.outcome is outcome) + ")"
+              for word, outcome in (("held", True), ("failed", False), ("undecided", None))
+              if any(c.outcome is outcome for c in self.checks)]
+      return NOT_TESTABLE, ("needs " + "; ".join(self.unmet) + ". Found: " + found +
+                            (". The checks it could make: " + ", ".join(made) if made else ""))
     if failed:
       return NOT_REPRODUCED, found + "; fails: " + "; ".join(failed)
     if open_:

@@ -87,6 +87,9 @@ class Claim:
   not_run: Mapping[str, str] = dataclasses.field(default_factory=dict)  # Tier -> why not run.
   paper_values: Optional[Callable[[], dict]] = None  # The paper's numbers in `values` form.
   figure: Optional[str] = None              # The page's figure drawn from its values.
+  # Tier -> why its protocol is faithful to the paper for this claim: printed with a "not
+  # reproduced" verdict, which must survive a referee (a committed page's test requires it).
+  faithful: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
   @property
   def rule_text(self) -> str:

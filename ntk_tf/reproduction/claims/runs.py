@@ -100,9 +100,19 @@ def augmented(tier):
   return compare_runs(TRANSLATED_AUG, tier, widths=(_narrow(tier)[0], _narrow(tier)[-1]))
 
 
+# Other inits and draws of the 600 digits at x1-x10: the effective rank's spread between seeds
+# (x1: 2,524 vs 2,349 for seeds 0 and 1), against which a growth comparison is judged.
+SPECTRUM_SPREAD_SEEDS = (1, 2, 3)
+
+
 def spectrum(tier):
-  if tier == "cpu-full":  # x25 and x60 beside x1-x10, both shifts (x60: ~32 min each).
-    return [Run("spectrum_lenet_mnist_full", SPECTRUM, (("model.widths", WIDTHS["paper"]),))]
+  """The spectrum run (seed 0; at cpu-full and paper to x60) first, then (cpu-full, paper) the
+  spread seeds at x1-x10 (the cpu tier's 150 minutes have no room for them)."""
+  if tier in ("cpu-full", "paper"):  # x25 and x60 beside x1-x10, both shifts (x60: ~32 min each).
+    name = "spectrum_lenet_mnist_full" if tier == "cpu-full" else "spectrum_lenet_mnist"
+    return [Run(name, SPECTRUM, (("model.widths", WIDTHS["paper"]),))] + [
+        Run(f"spectrum_lenet_mnist_seed{s}", SPECTRUM,
+            (("model.widths", WIDTHS["cpu"]), ("seed", s))) for s in SPECTRUM_SPREAD_SEEDS]
   return [Run("spectrum_lenet_mnist", SPECTRUM)]
 
 
