@@ -358,9 +358,13 @@ class ConditionsTest(absltest.TestCase):
     status, found = vyas2022.judge_width_sweep(dict(sweep=sweep))
     # The fall from c=4 and c=8 is the collapse of networks that cannot fit: not the claim's.
     self.assertEqual(status, verdicts.NOT_TESTABLE)
-    self.assertIn("(c=64: 0.075)", found)
-    self.assertIn("too narrow to fit (c=4: 0 of 4 runs reach the train-loss tolerance; "
+    self.assertIn("tolerance (c=64: 0.075); the fall the claim describes, if any, lies among "
+                  "networks short of it (c=4: 0 of 4 runs reach the train-loss tolerance; "
                   "c=8: 3 of 4", found)
+    rising = dict(sweep, network=dict(mean=[0.06, 0.07, 0.075, 0.12, 0.17]))
+    status, found = vyas2022.judge_width_sweep(dict(sweep=rising))
+    self.assertEqual(status, verdicts.NOT_TESTABLE)  # Lowest at c=4 and, of the fitting, c=64.
+    self.assertIn("no fall with width either way", found)
     sweep["network_convergence_by_width"] = fits(0, 4, 4, 4, 4)
     sweep["network"]["mean"][1] = 0.09  # c=8 fits and is worse than c=64: the fall is seen.
     self.assertEqual(vyas2022.judge_width_sweep(dict(sweep=sweep))[0], verdicts.REPRODUCED)

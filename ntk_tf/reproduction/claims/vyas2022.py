@@ -196,14 +196,25 @@ def judge_width_sweep(values):
     return rule.verdict(_sweep_found(nn, entk, ntk))
   best = min(fitting, key=lambda i: nn[i])
   if best == fitting[0]:
-    below = "; ".join(_unfit_text(s, widths, i) for i in unfit if i < best)
-    rule.needs(False, f"network widths below its best one that fit their training set (the "
-               f"paper's networks all reach zero train error): its error is lowest at the "
-               + ("narrowest width whose networks fit" if s.get("network_convergence_by_width")
-                  else "smallest width run") + f" (c={widths[best]}: {nn[best]:.3f}), so the "
-               f"fall the claim describes, if any, lies below this sweep" +
-               (f" among networks too narrow to fit ({below})" if below else
-                " (add smaller width_sweep.widths)"))
+    below = [i for i in unfit if i < best]
+    lowest = int(np.argmin(nn))
+    if not below:
+      where = (f"its error is lowest at the smallest width run (c={widths[best]}: "
+               f"{nn[best]:.3f}), so the fall the claim describes, if any, lies below this sweep "
+               "(add smaller width_sweep.widths)")
+    elif lowest == 0:
+      where = (f"its error is lowest at the smallest width run (c={widths[0]}: {nn[0]:.3f}) "
+               f"and, among the widths whose networks all reach the train-loss tolerance, at "
+               f"the narrowest (c={widths[best]}: {nn[best]:.3f}): no fall with width either way "
+               "(short of the tolerance: " + "; ".join(_unfit_text(s, widths, i) for i in below)
+               + ")")
+    else:
+      where = (f"its error is lowest at the narrowest width whose networks all reach the "
+               f"train-loss tolerance (c={widths[best]}: {nn[best]:.3f}); the fall the claim "
+               "describes, if any, lies among networks short of it (" +
+               "; ".join(_unfit_text(s, widths, i) for i in below) + ")")
+    rule.needs(False, "network widths below its best one that fit their training set (the "
+               "paper's networks all reach zero train error): " + where)
   rule.check("eNTK error falls with width", entk[-1] < entk[0])
   rule.check("eNTK above the NTK at every width", min(entk) >= ntk)
   rule.check(f"NN below the NTK at the largest width that fits (c={widths[fitting[-1]]})",
