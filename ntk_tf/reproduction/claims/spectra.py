@@ -18,8 +18,8 @@ READINGS = (("effective_rank", "σ(J)"), ("kernel_effective_rank", "kernel σ²"
 
 def faithful(shifts: bool) -> Dict[str, str]:
   """Why the spectrum runs are faithful to Samarin et al.'s measurement, per offline tier."""
-  widths = {"cpu": "x1-x10 here (x25 and x60 at tier cpu-full), one init as the paper",
-            "cpu-full": "x1-x60, and every check on each of 4 seeds (inits and draws of the "
+  widths = {"cpu": "x1-x10 here, x25 and x60 at tier cpu-full; one init, as the paper",
+            "cpu-full": "x1-x60; and every check on each of 4 seeds (inits and draws of the "
                         "digits) at x1-x10"}
   return {tier: "Not a stand-in: the paper's own measurement on 600 real MNIST digits (its "
                 "6000-row matrix: 10 outputs each), LeNet at the paper's widths (" + w + ")" +
