@@ -209,12 +209,12 @@ class BadInputTest(absltest.TestCase):
     archives.record(plan.runs[name], "cpu-full", workdir, 12.0)
     record = io.read_json(os.path.join(archives.run_dir(workdir, name), "reproduce_run.json"))
     self.assertEqual(record["machine"], archives.machine())
-    self.assertEqual(pages.run_machines(plan, workdir), {archives.machine(): 1})
+    self.assertEqual(pages.run_machines(pages.run_records(plan, workdir)), {archives.machine(): 1})
     self.assertEqual(pages.machines_text({archives.machine(): 1}, archives.machine()),
                      archives.machine())  # Made and judged here: named once.
     io.write_json(os.path.join(archives.run_dir(workdir, name), "reproduce_run.json"),
                   dict(record, machine=None))  # Recorded before records named machines.
-    self.assertEqual(pages.run_machines(plan, workdir), {pages.NOT_RECORDED: 1})
+    self.assertEqual(pages.run_machines(pages.run_records(plan, workdir)), {pages.NOT_RECORDED: 1})
     self.assertEqual(
         pages.machines_text({"a big node": 3, pages.NOT_RECORDED: 1}, "a laptop"),
         "runs: 3 on a big node, 1 on a machine not recorded; judged on a laptop")

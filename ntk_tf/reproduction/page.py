@@ -127,26 +127,25 @@ def commit() -> str:
     return "unknown"
 
 
-def run_seconds(plan: Plan, workdir: str, archive: Optional[str] = None) -> float:
-  total = 0.0
-  for name in plan.runs:
-    where = finished_dir(workdir, name, archive)
-    path = os.path.join(where, "reproduce_run.json") if where else ""
-    if os.path.exists(path):
-      total += io.read_json(path)["seconds"]
-  return total
-
-
-def run_machines(plan: Plan, workdir: str, archive: Optional[str] = None) -> Dict[str, int]:
-  """How many finished runs each machine made, from their records (runs recorded before
-  records named their machine count as NOT_RECORDED)."""
-  counts = collections.Counter()
+def run_records(plan: Plan, workdir: str, archive: Optional[str] = None) -> List[Dict]:
+  """The reproduce_run.json of every finished run ({} where a run has none)."""
+  records = []
   for name in plan.runs:
     where = finished_dir(workdir, name, archive)
     if where:
       path = os.path.join(where, "reproduce_run.json")
-      record = io.read_json(path) if os.path.exists(path) else {}
-      counts[record.get("machine") or NOT_RECORDED] += 1
+      records.append(io.read_json(path) if os.path.exists(path) else {})
+  return records
+
+
+def run_seconds(records: List[Dict]) -> float:
+  return sum(r["seconds"] for r in records if "seconds" in r)
+
+
+def run_machines(records: List[Dict]) -> Dict[str, int]:
+  """How many finished runs each machine made (runs recorded before records named their
+  machine count as NOT_RECORDED)."""
+  counts = collections.Counter(r.get("machine") or NOT_RECORDED for r in records)
   return dict(counts.most_common())
 
 
@@ -237,9 +236,10 @@ def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
   entries = [verdict(c, plan, results) for c in plan.claims]
   figures = reproduce_figures.draw(entries, os.path.join(out_dir, "figures"),
                                    {c.id: c.figure for c in plan.claims if c.figure})
-  machines = run_machines(plan, workdir, archive)
+  records = run_records(plan, workdir, archive)
+  machines = run_machines(records)
   stamp = dict(commit=commit(), machine=machines_text(machines, machine()), machines=machines,
-               run_seconds=run_seconds(plan, workdir, archive), written=now(), tier=plan.tier,
+               run_seconds=run_seconds(records), written=now(), tier=plan.tier,
                finished_runs=len(results.by_name), runs=len(plan.runs))
   relative = [os.path.relpath(f, out_dir) for f in figures]
   with open(os.path.join(out_dir, "REPRODUCTION.md"), "w") as f:

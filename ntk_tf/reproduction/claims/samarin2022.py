@@ -245,25 +245,21 @@ def judge_rank_2022(values):
   every seed's curve where the tier runs spread seeds (holding for some and failing for others
   is undecided). On both readings of "effective rank" (of σ(J) and of the kernel's σ²);
   readings that disagree make the verdict inconclusive."""
-  t = values["translations"]
-  plain = t["0"]
-  widths = sorted(plain, key=float)
-  shifted = [k for k in t if k != "0"]
+  widths = sorted(values["translations"]["0"], key=float)
+  shifted = [k for k in values["translations"] if k != "0"]
+  plain = spectra.curves(values, "0")
+  conds = [spectra.along(c, "condition") for c in plain]
 
   def one(key, label):
     rule = Rule()
-    ranks, rows = spectra.rank_checks(rule, spectra.curves(values, "0"), key, label, "shift 0: ")
-    conds = [[c[w]["condition"] for w in sorted(c, key=float)]
-             for c in spectra.curves(values, "0")]
+    ranks, rows = spectra.rank_checks(rule, plain, key, label, "shift 0: ")
     spectra.on_every_curve(rule, f"condition number x{widths[-1]} < x{widths[0]}",
                            (c[-1] < c[0] for c in conds))
     parts = ["shift 0: " + " → ".join(f"{r:.0f}" for r in ranks) + f" of {rows}"]
     if shifted:
-      s = spectra.curves(values, shifted[0])
-      sranks = [s[0][w][key] for w in sorted(s[0], key=float)]
-      spectra.on_every_curve(rule, "shifted: grows with width",
-                             (stats.increasing([c[w][key] for w in sorted(c, key=float)])
-                              for c in s))
+      s = [spectra.along(c, key) for c in spectra.curves(values, shifted[0])]
+      sranks = s[0]
+      spectra.on_every_curve(rule, "shifted: grows with width", map(stats.increasing, s))
       spectra.less_growth_on_every_curve(rule, values, shifted[0], key)
       parts.append(f"shift {shifted[0]}: " + " → ".join(f"{r:.0f}" for r in sranks))
     return rule.verdict(", ".join(parts) + f"; condition {conds[0][0]:.3g} → {conds[0][-1]:.3g}")

@@ -14,6 +14,8 @@ from ntk_tf.reproduction.verdicts import INCONCLUSIVE, NOT_TESTABLE, Stat
 
 RANK_FRACTION = 0.5  # "much lower than the number of rows": at most half (the paper: no number).
 READINGS = (("effective_rank", "σ(J)"), ("kernel_effective_rank", "kernel σ²"))
+ROW_LABELS = {"effective_rank": "effective rank of σ(J)",
+              "kernel_effective_rank": "effective rank of the kernel's eigenvalues σ²"}
 
 
 def faithful(shifts: bool) -> Dict[str, str]:
@@ -52,10 +54,8 @@ def spectrum_values(results: RunResults, tier: str) -> Measured:
   rows = []
   widths = list(next(iter(values.values())))
   for t, by_width in values.items():
-    for key, what in READINGS:
-      text = ("effective rank of σ(J)" if key == "effective_rank" else
-              "effective rank of the kernel's eigenvalues σ²")
-      rows.append([f"{text}, shifts ≤ {t} px", *[f"{by_width[w][key]:.1f}"
+    for key, _ in READINGS:
+      rows.append([f"{ROW_LABELS[key]}, shifts ≤ {t} px", *[f"{by_width[w][key]:.1f}"
                                                  if by_width[w].get(key) else "–"
                                                  for w in widths]])
     rows.append([f"condition number of J, shifts ≤ {t} px",
@@ -63,10 +63,10 @@ def spectrum_values(results: RunResults, tier: str) -> Measured:
   seeds = {str(dict(run.overrides)["seed"]): _by_shift(results[run.name]) for run in spread}
   for t in values if seeds else ():
     for key, what in READINGS:
-      curves = [values[t]] + [s[t] for s in seeds.values()]
+      by_seed = [values[t]] + [s[t] for s in seeds.values()]
       cells = []
       for w in widths:
-        found = [c[w][key] for c in curves if w in c and c[w].get(key)]
+        found = [c[w][key] for c in by_seed if w in c and c[w].get(key)]
         cells.append(Stat.of(found).text(0) if len(found) > 1 else "–")
       rows.append([f"{what} over seeds 0-{max(map(int, seeds))}, shifts ≤ {t} px", *cells])
   header = [f"({values['0'][widths[0]]['rows']} rows)", *[f"x{w}" for w in widths]]
@@ -81,6 +81,11 @@ def spectrum_values(results: RunResults, tier: str) -> Measured:
                  "made on each seed's curve; one that holds for some seeds and fails for others "
                  "is undecided.")
   return Measured(dict(translations=values, seeds=seeds), header, rows, notes)
+
+
+def along(curve, key):
+  """The values of `key` along one {width: entry} curve, by increasing width."""
+  return [curve[w][key] for w in sorted(curve, key=float)]
 
 
 def seed_curves(values, shift) -> Dict[str, dict]:
@@ -109,7 +114,7 @@ def on_every_curve(rule, name, outcomes, why="holds for some seeds and not other
 def rank_checks(rule, by_widths, key, label, prefix=""):
   """The rank below RANK_FRACTION of the rows at every width, and growing with width, on every
   seed's curve (`by_widths`: one {width: entry} per seed, the main run's first)."""
-  ranks = [[c[w][key] for w in sorted(c, key=float)] for c in by_widths]
+  ranks = [along(c, key) for c in by_widths]
   rows = next(iter(by_widths[0].values()))["rows"]
   largest = max(max(r) for r in ranks)
   on_every_curve(rule, f"{prefix}{label}: below {RANK_FRACTION:g} x rows ({rows}) at every "
@@ -158,8 +163,8 @@ def less_growth(plain, shifted):
 def less_growth_on_every_curve(rule, values, shift, key):
   """less_growth on each seed's pair of curves (plain, shifted); named by the main run's."""
   plain, shifted = seed_curves(values, "0"), seed_curves(values, shift)
-  ranks = lambda c: [c[w][key] for w in sorted(c, key=float)]
-  pairs = [(ranks(plain[seed]), ranks(shifted[seed])) for seed in plain if seed in shifted]
+  pairs = [(along(plain[seed], key), along(shifted[seed], key)) for seed in plain
+           if seed in shifted]
   name, _, why = less_growth(*pairs[0])
   if len(pairs) > 1:
     name += f" on each of {len(pairs)} seeds"

@@ -197,6 +197,7 @@ def judge_width_sweep(values):
   best = min(fitting, key=lambda i: nn[i])
   if best == fitting[0]:
     below = [i for i in unfit if i < best]
+    short = "; ".join(_unfit_text(s, widths, i) for i in below)
     lowest = int(np.argmin(nn))
     if not below:
       where = (f"its error is lowest at the smallest width run (c={widths[best]}: "
@@ -206,13 +207,11 @@ def judge_width_sweep(values):
       where = (f"its error is lowest at the smallest width run (c={widths[0]}: {nn[0]:.3f}) "
                f"and, among the widths whose networks all reach the train-loss tolerance, at "
                f"the narrowest (c={widths[best]}: {nn[best]:.3f}): no fall with width either way "
-               "(short of the tolerance: " + "; ".join(_unfit_text(s, widths, i) for i in below)
-               + ")")
+               f"(short of the tolerance: {short})")
     else:
       where = (f"its error is lowest at the narrowest width whose networks all reach the "
                f"train-loss tolerance (c={widths[best]}: {nn[best]:.3f}); the fall the claim "
-               "describes, if any, lies among networks short of it (" +
-               "; ".join(_unfit_text(s, widths, i) for i in below) + ")")
+               f"describes, if any, lies among networks short of it ({short})")
     rule.needs(False, "network widths below its best one that fit their training set (the "
                "paper's networks all reach zero train error): " + where)
   rule.check("eNTK error falls with width", entk[-1] < entk[0])
@@ -454,7 +453,7 @@ CLAIMS = [
         measure=measure_after_kernel, rule=judge_after_kernel,
         scale={"smoke": "synthetic task, tiny", "cpu": "synthetic task: after-kernels "
                "K_m, m = 0-2000, fitted on n = 250-2000", "cpu-full": "as tier cpu (the same "
-               "run)", "paper": "CIFAR-5m-bin"}),
+               "config)", "paper": "CIFAR-5m-bin"}),
     Claim(
         id="vyas2022.6", paper="vyas2022",
         statement="The eNTK extracted during training barely changes at first, then improves at "
