@@ -14,8 +14,6 @@ from ntk_tf.experiments import compare_results
 from ntk_tf.reproduction import paper_tables
 from ntk_tf.reproduction.claims import runs, spectra, stats
 from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, RunResults, per_tier, rule_doc
-from ntk_tf.reproduction.claims.spectra import (both_readings, curves, rank_checks,
-                                                spectrum_values)
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
 
 MIN_GAP = 3.0  # "much worse": half the paper's x1 gap (6.0 pp in 2020; 4.67 pp in 2022).
@@ -196,9 +194,9 @@ def judge_rank_2020(values):
 
   def one(key, label):
     rule = Rule()
-    ranks, rows = rank_checks(rule, curves(values, "0"), key, label)
+    ranks, rows = spectra.rank_checks(rule, spectra.curves(values, "0"), key, label)
     return rule.verdict(" → ".join(f"{r:.0f}" for r in ranks) + f" of {rows}")
-  return both_readings(values, one)
+  return spectra.both_readings(values, one)
 
 
 # --- the paper's own numbers -------------------------------------------------------------------
@@ -343,7 +341,7 @@ CLAIMS = [
         statement="The effective rank of the 6000-row feature matrix of 600 examples is far below "
                   "6000 and grows with width.",
         paper_numbers="Fig. 5 (no numbers)",
-        runs=per_tier(runs.spectrum), measure=spectrum_values, rule=judge_rank_2020,
+        runs=per_tier(runs.spectrum), measure=spectra.spectrum_values, rule=judge_rank_2020,
         figure="effective_rank",
         scale={"smoke": "20 mnist5k digits (200 rows), widths x1, x2",
                "cpu": "600 mnist5k digits (6000 rows), widths x1, x2, x5, x10",

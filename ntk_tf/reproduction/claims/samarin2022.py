@@ -16,7 +16,6 @@ from ntk_tf.reproduction import paper_tables
 from ntk_tf.reproduction.claims import runs, spectra, stats
 from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, RunResults, per_tier, rule_doc
 from ntk_tf.reproduction.claims.samarin2020 import cifar, paper_training
-from ntk_tf.reproduction.claims.spectra import both_readings, spectrum_values
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
 
 WIDE = 60  # samarin2022.3 is about x60: the paper's own x10 and x25 rows fail it.
@@ -263,7 +262,7 @@ def judge_rank_2022(values):
       spectra.less_growth_on_every_curve(rule, values, shifted[0], key)
       parts.append(f"shift {shifted[0]}: " + " → ".join(f"{r:.0f}" for r in sranks))
     return rule.verdict(", ".join(parts) + f"; condition {conds[0][0]:.3g} → {conds[0][-1]:.3g}")
-  return both_readings(values, one)
+  return spectra.both_readings(values, one)
 
 
 def measure_gap_tasks(tasks):
@@ -403,7 +402,7 @@ CLAIMS = [
         statement="The effective rank is below the number of rows and rises with width, and "
                   "width lowers the condition number.",
         paper_numbers="Figs. 6, 7 (no numbers); less growth with shifts",
-        runs=per_tier(runs.spectrum), measure=spectrum_values, rule=judge_rank_2022,
+        runs=per_tier(runs.spectrum), measure=spectra.spectrum_values, rule=judge_rank_2022,
         figure="effective_rank",
         scale={"smoke": "20 mnist5k digits, shifts 0 and 7, widths x1, x2",
                "cpu": "600 mnist5k digits (6000 rows), shifts 0 and 7, widths x1-x10",
