@@ -410,6 +410,23 @@ class ConditionsTest(absltest.TestCase):
     self.assertEqual(values["context"], dict(num_test=1000, pixels=28, dataset="fashion_mnist"))
     self.assertTrue(any("never the test set" in note for note in measured.notes))
 
+  def test_cross_entropy_rate_is_picked_by_its_fit_not_by_test_accuracy(self):
+    # The rate with the best test accuracy fits its training set worst: the fit decides.
+    net = lambda train, loss, test: dict(width=1, num_train=4000, num_test=1000, per_seed=[
+        dict(seed=s, standard=dict(train_accuracy=train, train_loss=loss, test_accuracy=test))
+        for s in range(3)])
+    l2_runs, config, _ = runs.loss_net("cpu")
+    by_name = {run.name: net(0.99, 0.01, 0.85) for run in l2_runs}
+    fits = {0.1: (0.70, 0.9, 0.86), 0.01: (0.99, 0.02, 0.80), 0.001: (0.99, 0.05, 0.84)}
+    for lr, fit in fits.items():
+      for run in runs.cross_entropy(config, lr)("cpu"):
+        by_name[run.name] = net(*fit)
+    results = claims.RunResults(by_name, {n: "/nonexistent" for n in by_name})
+    measured = samarin2020.measure_loss(results, "cpu")
+    self.assertEqual(measured.values["ce_best_lr"], 0.01)  # Train loss breaks the tie.
+    self.assertAlmostEqual(measured.values["ce"]["1"]["standard_test"]["mean"], 80.0)
+    self.assertTrue(any("never the test set" in note for note in measured.notes))
+
   def test_beta_comparisons_need_four_seeds_and_separate_intervals(self):
     runs = lambda seeds, nn: dict(runs=dict(a=dict(network=nn, seeds=seeds,
                                                    empirical_ntk=beta(0.3, 0.28, 0.31),

@@ -8,14 +8,13 @@ page's text of the rule.
 """
 
 import dataclasses
-from typing import List
 
 import numpy as np
 
 from ntk_tf.experiments import compare_results
 from ntk_tf.reproduction import paper_tables
 from ntk_tf.reproduction.claims import runs, stats
-from ntk_tf.reproduction.claims.base import Claim, Measured, RunResults, Run, per_tier, rule_doc
+from ntk_tf.reproduction.claims.base import Claim, Measured, RunResults, per_tier, rule_doc
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
 
 STAND_IN_PIXELS, STAND_IN_TEST = 28, 1000  # Issue: depth and pooling need room; 0.1 pp/image.
@@ -23,16 +22,6 @@ DATASET_PIXELS = {"digits": 8, "mnist5k": 28, "fashion_mnist": 28, "mnist": 28, 
 NO_PAPER_EPOCHS = 10 ** 9  # Arora et al.'s text gives no CNN protocol: convergence decides.
 RANK_CORRELATION = 0.8  # "highly correlated"; the paper's own Table 1 gives ρ = 0.98.
 ROOM = dict(PIXELS=STAND_IN_PIXELS, TEST=STAND_IN_TEST)
-
-
-def _best_fit(results: RunResults, candidates: List[Run]) -> Run:
-  """The run whose network fits its training set best: highest mean train accuracy, then
-  lowest mean train loss."""
-  def fit(run):
-    r = results[run.name]
-    return (np.mean(compare_results.metric(r, "standard", "train_accuracy")),
-            -np.mean(compare_results.metric(r, "standard", "train_loss")))
-  return max(candidates, key=fit)
 
 
 def measure_arora(results: RunResults, tier: str) -> Measured:
@@ -56,7 +45,7 @@ def measure_arora(results: RunResults, tier: str) -> Measured:
       grid = [run for name, run in by_name.items()
               if name == prefix or name.startswith(prefix + "_lr")]
       if grid and all(run.name in results for run in grid):
-        run = _best_fit(results, grid)
+        run = stats.best_fit(results, grid)
         if len(grid) > 1:
           rates[f"{short}{depth}"] = dict(run.overrides)["train.learning_rate"]
         r = results[run.name]

@@ -70,6 +70,16 @@ def compare_stats(results: RunResults, runs: List[Run]) -> Dict[int, Dict[str, S
   return out
 
 
+def best_fit(results: RunResults, candidates: List[Run]) -> Run:
+  """The run whose network fits its training set best: highest mean train accuracy, then
+  lowest mean train loss (a learning rate picked without looking at the test set)."""
+  def fit(run):
+    r = results[run.name]
+    return (np.mean(compare_results.metric(r, "standard", "train_accuracy")),
+            -np.mean(compare_results.metric(r, "standard", "train_loss")))
+  return max(candidates, key=fit)
+
+
 def training_context(results: RunResults, runs: List[Run], paper_epochs: int
                      ) -> Dict[str, dict]:
   """Per width: epochs run, the paper's, each model's train-accuracy gain over the last quarter
