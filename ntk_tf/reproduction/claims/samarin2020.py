@@ -345,10 +345,6 @@ CLAIMS = [
         paper_numbers="Fig. 5 (no numbers)",
         runs=per_tier(runs.spectrum), measure=spectra.spectrum_values, rule=judge_rank_2020,
         figure="effective_rank",
-        scale={"smoke": "20 mnist5k digits (200 rows), widths x1, x2",
-               "cpu": "600 mnist5k digits (6000 rows), widths x1, x2, x5, x10",
-               "cpu-full": "600 mnist5k digits (6000 rows), widths x1-x60; seeds 1-3 (other "
-                           "inits and digits) at x1-x10",
-               "paper": "600 MNIST digits, widths x1-x60; seeds 1-3 at x1-x10"},
+        scale=spectra.scale(shifts=False),
         faithful=spectra.faithful(shifts=False)),
 ]

@@ -404,10 +404,6 @@ CLAIMS = [
         paper_numbers="Figs. 6, 7 (no numbers); less growth with shifts",
         runs=per_tier(runs.spectrum), measure=spectra.spectrum_values, rule=judge_rank_2022,
         figure="effective_rank",
-        scale={"smoke": "20 mnist5k digits, shifts 0 and 7, widths x1, x2",
-               "cpu": "600 mnist5k digits (6000 rows), shifts 0 and 7, widths x1-x10",
-               "cpu-full": "600 mnist5k digits (6000 rows), shifts 0 and 7, widths x1-x60; "
-                           "seeds 1-3 (other inits and digits) at x1-x10",
-               "paper": "600 MNIST digits, shifts 0 and 7, widths x1-x60; seeds 1-3 at x1-x10"},
+        scale=spectra.scale(shifts=True),
         faithful=spectra.faithful(shifts=True)),
 ]

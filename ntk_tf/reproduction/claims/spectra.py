@@ -18,6 +18,16 @@ ROW_LABELS = {"effective_rank": "effective rank of σ(J)",
               "kernel_effective_rank": "effective rank of the kernel's eigenvalues σ²"}
 
 
+def scale(shifts: bool) -> Dict[str, str]:
+  """The spectrum runs' scale line per tier (Samarin et al.'s 600 digits, 6000 rows)."""
+  s = "shifts 0 and 7, " if shifts else ""
+  return {"smoke": f"20 mnist5k digits (200 rows), {s}widths x1, x2",
+          "cpu": f"600 mnist5k digits (6000 rows), {s}widths x1, x2, x5, x10",
+          "cpu-full": f"600 mnist5k digits (6000 rows), {s}widths x1-x60; seeds 1-3 (other "
+                      "inits and digits) at x1-x10",
+          "paper": f"600 MNIST digits, {s}widths x1-x60; seeds 1-3 at x1-x10"}
+
+
 def faithful(shifts: bool) -> Dict[str, str]:
   """Why the spectrum runs are faithful to Samarin et al.'s measurement, per offline tier."""
   widths = {"cpu": "x1-x10 here, x25 and x60 at tier cpu-full; one init, as the paper",
