@@ -3,6 +3,7 @@
 and the conditions under which a rule cannot decide (no TensorFlow needed)."""
 
 import dataclasses
+import math
 import subprocess
 import sys
 
@@ -480,6 +481,22 @@ class StatisticsTest(absltest.TestCase):
     status, found = rule.verdict("")
     self.assertEqual(status, verdicts.INCONCLUSIVE)
     self.assertIn("about 8 seeds would decide", found)
+
+  def test_test_images_that_would_decide_a_single_run(self):
+    # 98.7 vs 99.7 % on 1,000 images, within 0.5 pp: s = hypot(0.358, 0.173) = 0.398 pp,
+    # |d| - 0.5 = 0.5 -> (2 s / 0.5)^2 = 2.53 times the test set. Seeds cannot decide it.
+    a = Stat(98.7, floor=verdicts.accuracy_se(98.7, 1000))
+    b = Stat(99.7, floor=verdicts.accuracy_se(99.7, 1000))
+    self.assertAlmostEqual(verdicts.multiple_of_test_set_to_decide(a, b, tolerance=0.5),
+                           (2 * math.hypot(0.35820, 0.17295) / 0.5) ** 2, places=3)
+    self.assertIsNone(verdicts.multiple_of_test_set_to_decide(Stat(4.0, 1.0, 4),
+                                                              Stat(3.0, 1.0, 4)))
+    rule = verdicts.Rule()
+    rule.within("a within 0.5 pp of b", a, b, 0.5)
+    status, found = rule.verdict("")
+    self.assertEqual(status, verdicts.INCONCLUSIVE)
+    self.assertIn("about 2.5x as many test images would decide", found)
+    self.assertNotIn("seeds would decide", found)
 
   def test_spearman(self):
     self.assertAlmostEqual(stats.spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1.0)

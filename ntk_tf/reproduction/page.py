@@ -38,9 +38,9 @@ def _offline(arora: str) -> str:
 VERDICT_KEY = ("Verdicts: **reproduced** (every check holds beyond 2 standard errors), **not "
                "reproduced** (testable here, and a check fails beyond 2 standard errors), "
                "**inconclusive** (testable, but the spread covers both outcomes: the number of "
-               "seeds that would decide is given), **not testable at this tier** (the claim "
-               "needs a scale, data set, width or training length this tier does not run: named "
-               "with the tier that does).")
+               "seeds that would decide is given, or for a single run the test-set size), "
+               "**not testable at this tier** (the claim needs a scale, data set, width or "
+               "training length this tier does not run: named with the tier that does).")
 
 
 STAND_INS = {"cpu": "Offline stand-ins at this tier: " + _offline(

@@ -4,7 +4,7 @@
 - not reproduced: the claim was testable here and a check fails beyond sampling error;
 - inconclusive: testable, but the evidence covers both outcomes (the seeds' spread, a test
   set's sampling error, or two readings of the paper that disagree); the verdict says how many
-  seeds would decide at the current means;
+  seeds (for single runs: how many times as many test images) would decide at the current means;
 - not testable at this tier: the claim needs a scale, data set, width or training length that
   this tier does not run (the verdict names it and the tier that does), or a run is missing.
 
@@ -105,12 +105,38 @@ def seeds_to_decide(a: Stat, b: Stat, margin: float = 0.0, tolerance: Optional[f
   return int(math.ceil(n * (Z * s / abs(d)) ** 2 - 1e-9))
 
 
+def multiple_of_test_set_to_decide(a: Stat, b: Stat, margin: float = 0.0,
+                                   tolerance: Optional[float] = None) -> Optional[float]:
+  """For two single runs (standard errors from their test sets' sampling error): how many times
+  as many test images would decide the comparison at the current accuracies."""
+  d, s = difference(a, b, margin)
+  if tolerance is not None:
+    d = abs(d) - tolerance
+  if max(a.n, b.n) > 1 or d == 0 or s == 0:
+    return None
+  return (Z * s / abs(d)) ** 2
+
+
+SAMPLING_ERROR = "within the test set's sampling error"
+
+
 @dataclasses.dataclass
 class Check:
   name: str
   outcome: Optional[bool]      # None: inside the sampling error.
   seeds: Optional[int] = None  # Seeds that would decide an undecided check.
-  why: str = "within the test set's sampling error"  # Why an undecided check is undecided.
+  why: str = SAMPLING_ERROR    # Why an undecided check is undecided.
+
+
+def _undecided(name: str, outcome: Optional[bool], a: Stat, b: Stat, margin: float = 0.0,
+               tolerance: Optional[float] = None) -> Check:
+  """A check; if undecided, with the seeds (or the test-set size) that would decide it."""
+  if outcome is not None:
+    return Check(name, outcome)
+  times = multiple_of_test_set_to_decide(a, b, margin, tolerance)
+  return Check(name, None, seeds_to_decide(a, b, margin, tolerance),
+               SAMPLING_ERROR if times is None else
+               f"{SAMPLING_ERROR}: about {times:.1f}x as many test images would decide")
 
 
 class Rule:
@@ -130,8 +156,7 @@ class Rule:
 
   def greater(self, name: str, a: Stat, b: Stat, margin: float = 0.0) -> Optional[bool]:
     outcome = greater(a, b, margin)
-    self.checks.append(Check(name, outcome, None if outcome is not None
-                             else seeds_to_decide(a, b, margin)))
+    self.checks.append(_undecided(name, outcome, a, b, margin))
     return outcome
 
   def not_greater(self, name: str, a: Stat, b: Stat) -> Optional[bool]:
@@ -146,14 +171,12 @@ class Rule:
     d, _ = difference(a, b, margin)
     outcome = greater(a, b, margin)
     result = False if outcome is True else (True if outcome is False or d <= 0 else None)
-    self.checks.append(Check(name, result, None if result is not None
-                             else seeds_to_decide(a, b, margin)))
+    self.checks.append(_undecided(name, result, a, b, margin))
     return result
 
   def within(self, name: str, a: Stat, b: Stat, tolerance: float) -> Optional[bool]:
     outcome = within(a, b, tolerance)
-    self.checks.append(Check(name, outcome, None if outcome is not None
-                             else seeds_to_decide(a, b, tolerance=tolerance)))
+    self.checks.append(_undecided(name, outcome, a, b, tolerance=tolerance))
     return outcome
 
   def verdict(self, found: str) -> Tuple[str, str]:
