@@ -28,7 +28,7 @@ from absl import app, flags  # pylint: disable=wrong-import-position
 
 from ntk_tf import models
 from ntk_tf.ntk.linearize import LinearizedModel  # pylint: disable=wrong-import-position
-from ntk_tf.training import steps as training
+from ntk_tf.training import optimizers, steps as training
 
 _WIDTHS = flags.DEFINE_list("widths", ["1", "5"], "LeNet width factors.")
 _JIT = flags.DEFINE_list("jit", ["true", "false"], "Compilers: true = XLA, false = TF graphs.")
@@ -52,19 +52,22 @@ def step_bodies(width):
   """(model, lin, {which: body(x, y, lr)}) for LeNet at `width` with SGD as in paired runs."""
   model = models.build("lenet", width=width, input_shape=(28, 28, 1), num_outputs=10, seed=0)
   params = [v.value for v in model.trainable_variables]
-  std_opt = training.SGD(params, 0.9, 5e-5)
   lin = LinearizedModel(model)
-  lin_opt = training.SGD(lin.u, 0.9, 5e-5)
+  # Built before tracing, as the paired trainer's: a compiled step cannot create velocities.
+  std_opt = optimizers.TorchSGD(0.1, 0.9, 5e-5)
+  std_opt.build(model.trainable_variables)
+  lin_opt = optimizers.TorchSGD(0.1, 0.9, 5e-5)
+  lin_opt.build(lin.u)
 
   def standard(x, y, lr):
     with tf.GradientTape() as tape:
       loss = training.mse(model(x, training=True), y)
-    std_opt.apply(tape.gradient(loss, params), lr)
+    std_opt.apply_at(lr, tape.gradient(loss, params), model.trainable_variables)
     return loss
 
   def linearized(x, y, lr):
     loss, grads = lin.loss_and_gradient(x, y, training.mse)
-    lin_opt.apply(grads, lr)
+    lin_opt.apply_at(lr, grads, lin.u)
     return loss
 
   return model, lin, {"standard": standard, "linearized": linearized}
@@ -141,7 +144,8 @@ def breakdown(lin, model, x, y, jit, calls, repeats):
 
 def naive_step(lin, lr, batch):
   """The papers' method: one backward pass per (sample, output), then f0 + J u and Jᵀ r."""
-  lin_opt = training.SGD(lin.u, 0.9, 5e-5)
+  lin_opt = optimizers.TorchSGD(float(lr), 0.9, 5e-5)
+  lin_opt.build(lin.u)
 
   @tf.function(jit_compile=True)
   def naive(x, y):
@@ -160,7 +164,7 @@ def naive_step(lin, lr, batch):
       n = v.shape.num_elements()
       grads.append(tf.reshape(flat_grad[offset:offset + n], v.shape))
       offset += n
-    lin_opt.apply(grads, lr)
+    lin_opt.apply(grads, lin.u)
     return loss
 
   return naive
