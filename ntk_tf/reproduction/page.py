@@ -116,12 +116,19 @@ def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.RunResults)
               values=measured.values)
 
 
-def commit() -> str:
+def commit(outputs: Sequence[Optional[str]] = ()) -> str:
+  """The code's commit, "(with uncommitted changes)" if the tracked files differ from it.
+
+  outputs: folders this judging writes (the page, the archive of runs): their changes are not
+  the code's, so a page re-judged from committed code names that commit alone."""
+  inside = [os.path.relpath(os.path.abspath(p), REPO) for p in outputs if p]
+  exclude = [f":(exclude){p}" for p in inside if not p.startswith("..")]
   try:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
                           capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                           check=True, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            *exclude], cwd=REPO, check=True, capture_output=True,
+                           text=True).stdout.strip()
     return head + (" (with uncommitted changes)" if dirty else "")
   except (OSError, subprocess.CalledProcessError):
     return "unknown"
@@ -238,7 +245,7 @@ def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
                                    {c.id: c.figure for c in plan.claims if c.figure})
   records = run_records(plan, workdir, archive)
   machines = run_machines(records)
-  stamp = dict(commit=commit(), machine=machines_text(machines, machine()), machines=machines,
+  stamp = dict(commit=commit((out_dir, archive)), machine=machines_text(machines, machine()), machines=machines,
                run_seconds=run_seconds(records), written=now(), tier=plan.tier,
                finished_runs=len(results.by_name), runs=len(plan.runs))
   relative = [os.path.relpath(f, out_dir) for f in figures]
