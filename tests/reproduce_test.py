@@ -219,28 +219,29 @@ class BadInputTest(absltest.TestCase):
         pages.machines_text({"a big node": 3, pages.NOT_RECORDED: 1}, "a laptop"),
         "runs: 3 on a big node, 1 on a machine not recorded; judged on a laptop")
 
-  def test_the_stamps_commit_ignores_the_judgings_own_outputs(self):
+  def test_the_stamps_commit_is_dirty_only_for_changes_to_the_code_that_judges(self):
     repo = self.create_tempdir().full_path
     git = lambda *a: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a],
                                     cwd=repo, check=True, capture_output=True, text=True)
     git("init", "-q")
-    for path in ("code.py", os.path.join("docs", "page.md"), os.path.join("runs", "r.json")):
+    paths = ("ntk_tf/rules.py", "docs/reproduction/REPRODUCTION.md", "docs/reproduction/runs/r",
+             "tests/t.py")
+    def write(path, text):
       os.makedirs(os.path.dirname(os.path.join(repo, path)), exist_ok=True)
       with open(os.path.join(repo, path), "w") as f:
-        f.write("0")
+        f.write(text)
+    for path in paths:
+      write(path, "0")
     git("add", "-A")
     git("commit", "-q", "-m", "c")
     head = git("rev-parse", "--short", "HEAD").stdout.strip()
-    outputs = (os.path.join(repo, "docs"), os.path.join(repo, "runs"), "/elsewhere")
+    self.assertEqual(pages.CODE, "ntk_tf")
     with mock.patch.object(pages, "REPO", repo):
-      for path in ("docs/page.md", "runs/r.json"):  # The page and archive it writes itself.
-        with open(os.path.join(repo, path), "w") as f:
-          f.write("1")
-      self.assertEqual(pages.commit(outputs), head)
+      for path in paths[1:]:  # Pages, archives and tests are not the code that judges.
+        write(path, "1")
+      self.assertEqual(pages.commit(), head)
+      write(paths[0], "1")
       self.assertEqual(pages.commit(), f"{head} (with uncommitted changes)")
-      with open(os.path.join(repo, "code.py"), "w") as f:  # The code that judges.
-        f.write("1")
-      self.assertEqual(pages.commit(outputs), f"{head} (with uncommitted changes)")
 
   def test_paper_tier_plans_the_papers_scale(self):
     plan = plans.make_plan("paper", ["samarin2020.1", "samarin2020.4"])

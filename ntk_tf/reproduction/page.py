@@ -116,18 +116,19 @@ def verdict(claim: claims_lib.Claim, plan: Plan, results: claims_lib.RunResults)
               values=measured.values)
 
 
-def commit(outputs: Sequence[Optional[str]] = ()) -> str:
-  """The code's commit, "(with uncommitted changes)" if the tracked files differ from it.
+# The code that judges, relative to the repository: the package (rules, experiments, configs).
+CODE = os.path.relpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), REPO)
 
-  outputs: folders this judging writes (the page, the archive of runs): their changes are not
-  the code's, so a page re-judged from committed code names that commit alone."""
-  inside = [os.path.relpath(os.path.abspath(p), REPO) for p in outputs if p]
-  exclude = [f":(exclude){p}" for p in inside if not p.startswith("..")]
+
+def commit() -> str:
+  """The code's commit, "(with uncommitted changes)" if the package (ntk_tf/: the rules, the
+  experiments, the configs) differs from it. Pages, archives, docs and tests are not the code
+  that judges: a page re-judged from committed code names that commit alone."""
   try:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
                           capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                            *exclude], cwd=REPO, check=True, capture_output=True,
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                            CODE], cwd=REPO, check=True, capture_output=True,
                            text=True).stdout.strip()
     return head + (" (with uncommitted changes)" if dirty else "")
   except (OSError, subprocess.CalledProcessError):
@@ -245,7 +246,7 @@ def write_page(plan: Plan, workdir: str, out_dir: Optional[str] = None,
                                    {c.id: c.figure for c in plan.claims if c.figure})
   records = run_records(plan, workdir, archive)
   machines = run_machines(records)
-  stamp = dict(commit=commit((out_dir, archive)), machine=machines_text(machines, machine()), machines=machines,
+  stamp = dict(commit=commit(), machine=machines_text(machines, machine()), machines=machines,
                run_seconds=run_seconds(records), written=now(), tier=plan.tier,
                finished_runs=len(results.by_name), runs=len(plan.runs))
   relative = [os.path.relpath(f, out_dir) for f in figures]
