@@ -457,6 +457,12 @@ class ConditionsTest(absltest.TestCase):
     self.assertEqual(samarin2020.judge_loss(loss(80.0, 79.0))[0], verdicts.REPRODUCED)
     # 3.8 pp apart with a 0.4 pp standard error of the difference: beyond 3 pp, not decisively.
     self.assertEqual(samarin2020.judge_loss(loss(83.8, 80.0))[0], verdicts.INCONCLUSIVE)
+    # Cut epochs (the cpu tier's 12 of 100) and no curves to show convergence: cannot decide.
+    cut = dict(loss(80.0, 79.0), training={"L2": {"1": dict(
+        epochs=12, paper_epochs=100, num_train=4000, num_params=61706, gain={"standard": None})}})
+    status, found = samarin2020.judge_loss(cut)
+    self.assertEqual(status, verdicts.NOT_TESTABLE)
+    self.assertIn("LeNet x1 (12 of 100 epochs", found)
 
 
 class StatisticsTest(absltest.TestCase):

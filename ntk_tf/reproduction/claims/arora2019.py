@@ -19,7 +19,6 @@ from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
 
 STAND_IN_PIXELS, STAND_IN_TEST = 28, 1000  # Issue: depth and pooling need room; 0.1 pp/image.
 DATASET_PIXELS = {"digits": 8, "mnist5k": 28, "fashion_mnist": 28, "mnist": 28, "cifar10": 32}
-NO_PAPER_EPOCHS = 10 ** 9  # Arora et al.'s text gives no CNN protocol: convergence decides.
 RANK_CORRELATION = 0.8  # "highly correlated"; the paper's own Table 1 gives ρ = 0.98.
 ROOM = dict(PIXELS=STAND_IN_PIXELS, TEST=STAND_IN_TEST)
 
@@ -52,7 +51,7 @@ def measure_arora(results: RunResults, tier: str) -> Measured:
         network[f"{short}{depth}"] = Stat.of(compare_results.accuracies(r, "standard", "test"))
         network_train[f"{short}{depth}"] = float(np.mean(
             compare_results.accuracies(r, "standard", "train")))
-        t = stats.training_context(results, [run], NO_PAPER_EPOCHS)
+        t = stats.training_context(results, [run], None)  # No CNN epochs in the paper.
         training[f"{short}{depth}"] = next(iter(t.values()))
   depths = runs.ARORA_DEPTHS[tier]
   header = ["test accuracy (%)", *[f"depth {d}" for d in depths]]

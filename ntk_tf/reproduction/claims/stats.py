@@ -80,10 +80,11 @@ def best_fit(results: RunResults, candidates: List[Run]) -> Run:
   return max(candidates, key=fit)
 
 
-def training_context(results: RunResults, runs: List[Run], paper_epochs: int
+def training_context(results: RunResults, runs: List[Run], paper_epochs: Optional[int]
                      ) -> Dict[str, dict]:
-  """Per width: epochs run, the paper's, each model's train-accuracy gain over the last quarter
-  of epochs (None where the per-epoch curves were not kept), and the training set's size."""
+  """Per width: epochs run, the paper's (None: the paper gives none, only convergence decides),
+  each model's train-accuracy gain over the last quarter of epochs (None where the per-epoch
+  curves were not kept), and the training set's size."""
   out = {}
   for run in runs:
     r = results[run.name]
@@ -109,9 +110,11 @@ def _order(key):
 
 def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: str = "LeNet"):
   """The claim reads final accuracies: every run trained the paper's epochs or converged."""
-  short = []
+  short, no_paper_epochs = [], False
   for w, t in sorted(training.items(), key=lambda kv: _order(kv[0])):
-    if t["epochs"] is not None and t["epochs"] >= t["paper_epochs"]:
+    paper = t["paper_epochs"]
+    no_paper_epochs |= paper is None
+    if t["epochs"] is not None and paper is not None and t["epochs"] >= paper:
       continue
     gains = t.get("gain") or {}
     if gains and all(g is not None and g <= CONVERGED_PP for g in gains.values()):
@@ -120,13 +123,16 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
                 default=None)
     where = f" x{w}" if _is_width(w) else w
     label = f"{'Lin' if worst and worst[0] == 'linearized' else ''}{net}{where}"
-    short.append(f"{label} ({t['epochs']} of {t['paper_epochs']} epochs" + (
+    run = f"{t['epochs']} epochs" if paper is None else f"{t['epochs']} of {paper} epochs"
+    short.append(f"{label} ({run}" + (
         f", train accuracy still +{worst[1]:.2f} pp over the last quarter)" if worst else
         ", no per-epoch curves to show convergence)"))
-  rule.needs(not short, f"{what}training to the paper's epochs or to convergence (train "
-             f"accuracy within {CONVERGED_PP} pp over the last quarter); unconverged: "
+  rule.needs(not short, f"{what}training to "
+             + ("convergence" if no_paper_epochs else "the paper's epochs or to convergence")
+             + f" (train accuracy within {CONVERGED_PP} pp over the last quarter); unconverged: "
              + ", ".join(short[:4]) + ("…" if len(short) > 4 else "")
-             + "; tier cpu-full trains the paper's epochs")
+             + ("; the paper gives no epochs: tier cpu-full keeps per-epoch curves to show "
+                "convergence" if no_paper_epochs else "; tier cpu-full trains the paper's epochs"))
 
 
 def all_training(rule: Rule, values: dict, net: str = "LeNet"):
