@@ -102,6 +102,11 @@ class TimeDynamicsTest(test_utils.TestCase):
     self.assertEqual(r["kernel"]["steps"][0], 0)
     self.assertEqual(r["kernel"]["steps"][-1], 12)
     self.assertEqual(r["network"]["steps"], learning_curves.log_steps(12).tolist())
+    # The network's train error at each logged step (the end of the paper's window), a rate.
+    train_error = r["network"]["train_error_mean"]
+    self.assertLen(train_error, len(r["network"]["steps"]))
+    self.assertTrue(all(0.0 <= e <= 1.0 for e in train_error))
+    self.assertNotIn("train_error_mean", r["empirical_ntk_init"])
     dataset = scaling_runs.load_data(config)
     order = learning_curves.nested_balanced_order(dataset.labels_train, 0)
     reference, _ = _init_entk(config, 0, order[:48])

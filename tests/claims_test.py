@@ -161,15 +161,19 @@ CASES = {  # name: (judge, values that reproduce, values that do not).
                           betas={"0": beta(0.2), "500": beta(0.7), "1000": beta(0.3)})),
     "time_dynamics": (vyas2022.judge_time_dynamics,
                       dict(steps=[0, 1, 3, 10, 20, 40, 80, 160],
-                           error=[0.22, 0.225, 0.23, 0.23, 0.19, 0.15, 0.12, 0.095], slope=-0.3),
+                           error=[0.22, 0.225, 0.23, 0.23, 0.19, 0.15, 0.12, 0.095], slope=-0.3, window_end=160,
+                           train_error_recorded=True),
                       dict(steps=[0, 1, 3, 10, 20, 40, 80, 160],
-                           error=[0.22, 0.225, 0.23, 0.23, 0.15, 0.10, 0.10, 0.10], slope=-0.3)),
+                           error=[0.22, 0.225, 0.23, 0.23, 0.15, 0.10, 0.10, 0.10], slope=-0.3, window_end=160,
+                           train_error_recorded=True)),
     "time_dynamics_flat_start": (
         vyas2022.judge_time_dynamics,
         dict(steps=[0, 1, 3, 10, 20, 40, 80, 160],
-             error=[0.22, 0.225, 0.23, 0.23, 0.19, 0.15, 0.12, 0.095], slope=-0.3),
+             error=[0.22, 0.225, 0.23, 0.23, 0.19, 0.15, 0.12, 0.095], slope=-0.3, window_end=160,
+                           train_error_recorded=True),
         dict(steps=[0, 1, 3, 10, 20, 40, 80, 160],
-             error=[0.22, 0.18, 0.15, 0.12, 0.10, 0.08, 0.065, 0.052], slope=-0.3)),
+             error=[0.22, 0.18, 0.15, 0.12, 0.10, 0.08, 0.065, 0.052], slope=-0.3, window_end=160,
+                           train_error_recorded=True)),
     "zero_output": (vyas2022.judge_zero_output,
                     dict(errors={"float32": beta(0.6, error=0.0412),
                                  "f − f(w0), float32": beta(0.6, error=0.0415),
@@ -410,6 +414,24 @@ class ConditionsTest(absltest.TestCase):
     self.assertAlmostEqual(values["network"]["GAP11"]["mean"], 60.0)
     self.assertEqual(values["context"], dict(num_test=1000, pixels=28, dataset="fashion_mnist"))
     self.assertTrue(any("never the test set" in note for note in measured.notes))
+
+  def test_the_time_window_ends_at_5_percent_train_error_and_must_span_a_decade(self):
+    k_steps = [0, 1, 3, 10, 12, 19, 32, 52, 85, 139]
+    k_error = [0.222, 0.227, 0.233, 0.23, 0.228, 0.206, 0.152, 0.096, 0.0885, 0.0915]
+    net = dict(steps=[0, 10, 41, 51, 57, 85], test_error_mean=[0.49, 0.46, 0.24, 0.16, 0.14, 0.1],
+               train_error_mean=[0.48, 0.40, 0.116, 0.055, 0.042, 0.012])
+    r = dict(kernel=dict(steps=k_steps, test_error_mean=k_error, log_log_slope=-0.17),
+             network=net)
+    name = runs.time_dynamics("cpu")[0].name
+    measured = vyas2022.measure_time_dynamics(claims.RunResults({name: r}, {name: "/x"}), "cpu")
+    self.assertEqual(measured.values["window_end"], 57)  # Not the optimal stopping step (85).
+    status, found = vyas2022.judge_time_dynamics(measured.values)
+    self.assertEqual(status, verdicts.NOT_TESTABLE)
+    self.assertIn("t = 10 to 57 (5.7x", found)
+    self.assertIn("K^t's error is lowest at t = 85", " ".join(measured.notes))
+    del net["train_error_mean"]  # A run from before train errors were kept.
+    old = vyas2022.measure_time_dynamics(claims.RunResults({name: r}, {name: "/x"}), "cpu")
+    self.assertEqual(vyas2022.judge_time_dynamics(old.values)[0], verdicts.NOT_TESTABLE)
 
   def test_cross_entropy_rate_is_picked_by_its_fit_not_by_test_accuracy(self):
     # The rate with the best test accuracy fits its training set worst: the fit decides.

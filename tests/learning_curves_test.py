@@ -96,6 +96,24 @@ class ModelsTest(test_utils.TestCase, parameterized.TestCase):
     net.step(np.arange(8), 0.5)
     self.assertGreater(np.abs(net.test_outputs()).max(), 1e-3)
 
+  def test_train_error_is_logged_beside_the_test_error(self):
+    # The swapped roles: a model whose "test" set is its training set must report the same
+    # error at every logged step (the train error is the test error's computation on x_train).
+    x, y, _, _ = _task(n_train=40, n_test=0)
+    labels = (y[:, 0] > 0).astype(int)
+    net = lc.NetworkModel(_mlp(x.shape[1], width=32), x, y, x, labels, loss="half_mse",
+                          momentum=0.9, threshold=0.0, labels_train=labels)
+    run = lc.train_with_early_stopping(net, 40, batch_size=10, learning_rate=0.5, max_steps=40,
+                                       seed=0, record_train_error=True)
+    self.assertEqual(run["train_error"], run["test_error"])
+    self.assertLess(run["train_error"][-1], run["train_error"][0])
+    plain = lc.NetworkModel(_mlp(x.shape[1]), x, y, x, labels, loss="half_mse", momentum=0.9,
+                            threshold=0.0)
+    self.assertNotIn("train_error", lc.train_with_early_stopping(
+        plain, 40, batch_size=10, learning_rate=0.5, max_steps=3, seed=0))
+    with self.assertRaisesRegex(ValueError, "labels_train"):
+      plain.train_error()
+
   def test_early_stopping_keeps_the_best_logged_point_and_snapshots(self):
     x, y, xt, lt = _task(n_train=40, n_test=200)
     net = lc.NetworkModel(_mlp(x.shape[1], "float32", width=64), x, y, xt, lt, loss="half_mse",

@@ -6,7 +6,9 @@ points from 0 to the step budget, or the explicit `time_dynamics.steps`). K^t is
 eNTK at those weights (output-averaged, float64); K^t_fit is K^t fitted on the same n samples
 by the same SGD with optimal early stopping (or by kernel regression). Their test errors
 against t, with the network's and the eNTK-at-initialization model's test errors at step t,
-go on log-log axes; the slope of log error vs log t over the trained part is reported.
+go on log-log axes; the slope of log error vs log t over the trained part is reported. The
+network's train error at each logged step is kept too (the paper's window ends when it falls
+below 5 %).
 
 Workdir: cells/seed<s>.json, results.json, results.md, time_dynamics.png.
 """
@@ -76,7 +78,8 @@ def _cell(config, dataset, seed, workdir) -> dict:
       scaling_runs.kernel_model(config, dataset, k0[:n, :n], k0[test_rows, :n], idx),
       config.train, n, seed, f"eNTK at init seed {seed}")
   net_run = scaling_runs.train(scaling_runs.network(model, config, dataset, idx), config.train,
-                               n, seed, f"network seed {seed}", snapshot_steps=steps)
+                               n, seed, f"network seed {seed}", snapshot_steps=steps,
+                               record_train_error=True)  # The paper's window: train error.
   kernel_errors = []
   for t in sorted(net_run["snapshots"]):
     k = k0 if t == 0 else scaling_runs.entk(model, x, params=net_run["snapshots"][t],
@@ -119,9 +122,14 @@ def run(spec, workdir: str) -> contract.Results:
     common_steps = sorted(set.intersection(*(set(c[key]["steps"]) for c in cells)))
     values = np.array([[c[key]["test_error"][c[key]["steps"].index(t)] for t in common_steps]
                        for c in cells])
-    return dict(steps=common_steps, test_error_mean=values.mean(axis=0).tolist(),
-                test_error_std=values.std(axis=0).tolist(),
-                best_test_error=float(np.mean([c[key]["best_test_error"] for c in cells])))
+    curve = dict(steps=common_steps, test_error_mean=values.mean(axis=0).tolist(),
+                 test_error_std=values.std(axis=0).tolist(),
+                 best_test_error=float(np.mean([c[key]["best_test_error"] for c in cells])))
+    if all("train_error" in c[key] for c in cells):
+      curve["train_error_mean"] = np.mean(
+          [[c[key]["train_error"][c[key]["steps"].index(t)] for t in common_steps]
+           for c in cells], axis=0).tolist()
+    return curve
 
   trained = [i for i, t in enumerate(steps) if t > 0]
   results = dict(

@@ -93,8 +93,10 @@ class NetworkModel:
 
   def __init__(self, model, x_train, targets_train, x_test, labels_test, *, loss: str,
                momentum: float, threshold: float, subtract_initial_outputs: bool = False,
-               eval_batch_size: int = 1000, jit_compile: bool = False):
+               eval_batch_size: int = 1000, jit_compile: bool = False, labels_train=None):
+    """labels_train: the training samples' labels, for `train_error` (None: not available)."""
     self.model, self.threshold, self.labels_test = model, threshold, labels_test
+    self.labels_train = labels_train
     self.dtype = model.trainable_weights[0].dtype
     self.eval_batch_size = eval_batch_size
     self.x_train = tf.constant(x_train, self.dtype)
@@ -133,6 +135,17 @@ class NetworkModel:
 
   def test_error(self) -> float:
     return test_error(self.test_outputs(), self.labels_test, self.threshold)
+
+  def train_error(self) -> float:
+    """The error on the training samples (their labels given at construction)."""
+    if self.labels_train is None:
+      raise ValueError("NetworkModel(labels_train=None): pass the training labels to measure "
+                       "the train error.")
+    out = training.batched_outputs(self._forward, self.x_train.numpy(), self.eval_batch_size,
+                                   self.dtype)
+    if self.f0_train is not None:
+      out = out - self.f0_train.numpy()
+    return test_error(out, self.labels_train, self.threshold)
 
   def state(self) -> List[np.ndarray]:
     """A copy of the weights (for the early-stopping point or a snapshot at step t)."""
@@ -255,7 +268,8 @@ def train_with_early_stopping(model, num_train: int, *, batch_size: int, learnin
                               train_loss_tol: Optional[float] = None,
                               snapshot_steps: Sequence[int] = (), keep_best: bool = False,
                               label: str = "", log_every_seconds: float = 30.0,
-                              on_log: Optional[Callable[[int, float], None]] = None) -> Dict:
+                              on_log: Optional[Callable[[int, float], None]] = None,
+                              record_train_error: bool = False) -> Dict:
   """Minibatch SGD on `model` with the test error logged at `log_steps`.
 
   Batches are `training.epoch_batches` (a seeded permutation per epoch, the last batch smaller).
@@ -267,13 +281,14 @@ def train_with_early_stopping(model, num_train: int, *, batch_size: int, learnin
     step 0), best_step, best_test_error (the optimal-early-stopping error), final_test_error
     and final_train_loss (at the last step, num_steps, always a log point), num_steps, stopped
     ("max_steps" or "train_loss_tol"), converged (stopped by train_loss_tol), snapshots
-    {step: model.state()} for the requested steps that were reached, and best_state
-    (keep_best) — the weights at best_step.
+    {step: model.state()} for the requested steps that were reached, best_state
+    (keep_best) — the weights at best_step — and, with record_train_error, train_error at each
+    logged step (the model's `train_error()`).
   """
   schedule = set(int(s) for s in log_steps(max_steps, log_factor))
   wanted = set(int(s) for s in snapshot_steps)
   schedule |= {s for s in wanted if s <= max_steps}
-  steps, errors, losses, snapshots = [], [], [], {}
+  steps, errors, losses, snapshots, train_errors = [], [], [], {}, []
   best_step, best_error, best_state = 0, math.inf, None
   batch_losses, step, epoch, stopped = [], 0, 0, "max_steps"
   bar = progress.Progress(max_steps, label or "SGD", unit="steps",
@@ -285,6 +300,8 @@ def train_with_early_stopping(model, num_train: int, *, batch_size: int, learnin
     steps.append(s)
     errors.append(err)
     losses.append(float(np.mean(batch_losses)) if batch_losses else math.nan)
+    if record_train_error:
+      train_errors.append(model.train_error())
     if s in wanted:
       snapshots[s] = model.state()
     if err < best_error:
@@ -318,11 +335,14 @@ def train_with_early_stopping(model, num_train: int, *, batch_size: int, learnin
       break
     epoch += 1
   bar.close(extra=f"best test error {best_error:.4f} at step {best_step}")
-  return dict(steps=steps, test_error=errors, train_loss=losses, best_step=best_step,
-              best_test_error=best_error, final_test_error=errors[-1],
-              final_train_loss=losses[-1], num_steps=step, stopped=stopped,
-              converged=stopped == "train_loss_tol", snapshots=snapshots,
-              best_state=best_state)
+  out = dict(steps=steps, test_error=errors, train_loss=losses, best_step=best_step,
+             best_test_error=best_error, final_test_error=errors[-1],
+             final_train_loss=losses[-1], num_steps=step, stopped=stopped,
+             converged=stopped == "train_loss_tol", snapshots=snapshots,
+             best_state=best_state)
+  if record_train_error:
+    out["train_error"] = train_errors
+  return out
 
 
 def check_stopping(stopping: str) -> str:

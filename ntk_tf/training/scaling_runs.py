@@ -51,7 +51,8 @@ def network(model, config, dataset, idx) -> learning_curves.NetworkModel:
       model, dataset.x_train[idx], dataset.targets_train[idx], dataset.x_test,
       dataset.labels_test, loss=t.loss, momentum=t.momentum,
       threshold=dataset.decision_threshold, subtract_initial_outputs=t.subtract_initial_outputs,
-      eval_batch_size=t.eval_batch_size, jit_compile=t.jit_compile)
+      eval_batch_size=t.eval_batch_size, jit_compile=t.jit_compile,
+      labels_train=dataset.labels_train[idx])
 
 
 def kernel_model(config, dataset, k_train, k_test_train, idx) -> learning_curves.KernelSGD:
@@ -79,7 +80,7 @@ def curve_summary(run: dict) -> dict:
   """What a cell keeps of a training run (no weights)."""
   return {k: run[k] for k in ("steps", "test_error", "train_loss", "best_step",
                               "best_test_error", "final_test_error", "final_train_loss",
-                              "num_steps", "stopped", "converged")}
+                              "num_steps", "stopped", "converged", "train_error") if k in run}
 
 
 def fit_kernel(config, dataset, k, train_rows, test_rows, idx, seed: int, label: str,
