@@ -351,8 +351,8 @@ class ConditionsTest(absltest.TestCase):
     self.assertEqual(status, verdicts.INCONCLUSIVE)
     self.assertIn("on each of 3 seeds (not the same outcome on every seed", found)
     values["seeds"]["2"] = spectrum((2400, 2300), (190, 180))["translations"]  # Falls: fails.
-    self.assertIn("grows with width (holds for some seeds and not others)",
-                  samarin2020.judge_rank_2020(values)[1])
+    self.assertIn("grows with width (falls on seed 2 (x1 → x10: 2400.0 → 2300.0); rises on "
+                  "seeds 0, 1)", samarin2020.judge_rank_2020(values)[1])
 
   def test_networks_that_cannot_fit_their_training_set_are_left_out(self):
     fits = lambda *converged: [dict(runs=4, converged=c) for c in converged]

@@ -229,8 +229,8 @@ CLAIMS = [
                "paper": "CIFAR-10, full training set"}),
     Claim(
         id="arora2019.2", paper="arora2019",
-        statement="Finite CNNs beat their CNTKs for GAP and for deep vanilla nets, but the kernel "
-                  "wins for shallow vanilla nets.",
+        statement="At the deepest depth finite CNNs beat their CNTKs, with and without GAP; at "
+                  "depth 3 the vanilla CNTK beats its CNN.",
         paper_numbers="depth 21 GAP 83.30 vs 77.08; depth 21 V 75.57 vs 64.09; depth 3 V: CNTK "
                       "64.47 vs CNN 59.97",
         runs=per_tier(runs.arora), measure=measure_arora, rule=judge_cnn_vs_cntk,

@@ -203,7 +203,7 @@ def judge_rank_2020(values):
 
   def one(key, label):
     rule = Rule()
-    ranks, rows = spectra.rank_checks(rule, spectra.curves(values, "0"), key, label)
+    ranks, rows = spectra.rank_checks(rule, spectra.seed_curves(values, "0"), key, label)
     return rule.verdict(" → ".join(f"{r:.0f}" for r in ranks) + f" of {rows}")
   return spectra.both_readings(values, one)
 
@@ -295,7 +295,7 @@ CLAIMS = [
     Claim(
         id="samarin2020.2", paper="samarin2020",
         statement="On a harder task (CIFAR-10) the gap is larger and stays large at the largest "
-                  "width, and the linearization gains far more from width than the network.",
+                  "width, and the linearization gains more from width than the network.",
         paper_numbers="CIFAR-10: x1 42.3 vs 62.5 (20.2 pp); x60 65.6 vs 78.8 (13.2 pp)",
         runs=per_tier(lambda t: runs.mnist(t) + runs.harder(t)),
         measure=stats.measure_tasks({"MNIST": runs.mnist, "harder": runs.harder},

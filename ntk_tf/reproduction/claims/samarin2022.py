@@ -246,8 +246,8 @@ def judge_rank_2022(values):
   readings that disagree make the verdict inconclusive."""
   widths = sorted(values["translations"]["0"], key=float)
   shifted = [k for k in values["translations"] if k != "0"]
-  plain = spectra.curves(values, "0")
-  conds = [spectra.along(c, "condition") for c in plain]
+  plain = spectra.seed_curves(values, "0")
+  conds = [spectra.along(c, "condition") for c in plain.values()]
 
   def one(key, label):
     rule = Rule()
@@ -399,8 +399,8 @@ CLAIMS = [
                "paper": "MNIST 0 vs rest, gelsd, widths x1, x2, x5"}),
     Claim(
         id="samarin2022.6", paper="samarin2022",
-        statement="The effective rank is below the number of rows and rises with width, and "
-                  "width lowers the condition number.",
+        statement="The effective rank is much lower than the number of rows and rises with "
+                  "width, less so with random shifts, and width lowers the condition number.",
         paper_numbers="Figs. 6, 7 (no numbers); less growth with shifts",
         runs=per_tier(runs.spectrum), measure=spectra.spectrum_values, rule=judge_rank_2022,
         figure="effective_rank",

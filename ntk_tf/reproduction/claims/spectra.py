@@ -6,7 +6,7 @@ kernel's eigenvalues σ², and J's condition number. "Effective rank" is ambiguo
 so a rank claim is judged on both readings, and readings that disagree make it inconclusive.
 """
 
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 from ntk_tf.reproduction.claims import runs, stats
 from ntk_tf.reproduction.claims.base import Measured, RunResults
@@ -121,16 +121,31 @@ def on_every_curve(rule, name, outcomes, why="holds for some seeds and not other
     rule.check(name, None, why)
 
 
-def rank_checks(rule, by_widths, key, label, prefix=""):
+def _falls(curve, key) -> List[str]:
+  """Where a rank curve does not rise: "x10 → x25: 175.0 → 170.1"."""
+  widths = sorted(curve, key=float)
+  return [f"x{a} → x{b}: {curve[a][key]:.1f} → {curve[b][key]:.1f}"
+          for a, b in zip(widths, widths[1:]) if not curve[b][key] > curve[a][key]]
+
+
+def rank_checks(rule, by_seed, key, label, prefix=""):
   """The rank below RANK_FRACTION of the rows at every width, and growing with width, on every
-  seed's curve (`by_widths`: one {width: entry} per seed, the main run's first)."""
-  ranks = [along(c, key) for c in by_widths]
-  rows = next(iter(by_widths[0].values()))["rows"]
+  seed's curve (`by_seed`: {seed: {width: entry}}, the main run's first)."""
+  ranks = [along(c, key) for c in by_seed.values()]
+  rows = next(iter(next(iter(by_seed.values())).values()))["rows"]
   largest = max(max(r) for r in ranks)
   on_every_curve(rule, f"{prefix}{label}: below {RANK_FRACTION:g} x rows ({rows}) at every "
                  f"width (largest {largest:.0f})", (max(r) < RANK_FRACTION * rows for r in ranks))
-  on_every_curve(rule, f"{prefix}{label}: grows with width",
-                 (stats.increasing(r) for r in ranks))
+  falls = {seed: _falls(c, key) for seed, c in by_seed.items()}
+  rises = [seed for seed, f in falls.items() if not f]
+  why = ("falls on " + "; ".join(f"seed {seed} ({', '.join(f)})" for seed, f in falls.items()
+                                 if f)
+         + (f"; rises on seed{'s' if len(rises) > 1 else ''} {', '.join(rises)}" if rises else ""))
+  spans = {seed: f"x{min(c, key=float)}-x{max(c, key=float)}" for seed, c in by_seed.items()}
+  if len(set(spans.values())) > 1:
+    why += " (widths: " + ", ".join(f"seed {seed} {s}" for seed, s in spans.items()) + ")"
+  on_every_curve(rule, f"{prefix}{label}: grows with width", (not f for f in falls.values()),
+                 why)
   return ranks[0], rows
 
 
