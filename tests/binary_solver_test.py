@@ -3,8 +3,10 @@
 import json
 import os
 
+import numpy as np
 from absl.testing import absltest
 
+from ntk_tf import data
 from ntk_tf.errors import ConfigError
 from ntk_tf.configs import common as cc
 from ntk_tf.experiments import binary_solver
@@ -37,6 +39,12 @@ class BinarySolverTest(test_utils.TestCase):
       self.assertEqual(cell[method]["test_accuracy"], cell["lstsq"]["test_accuracy"])
     self.assertEqual(cell["lstsq"]["rank"], 150)
     self.assertEqual(cell["lstsq"]["num_params"], 61706 - 9 * 85)  # One output, not ten.
+    # What a constant predictor scores: the larger class's share of each split, counted here.
+    dataset = data.load(tiny_config().dataset, seed=tiny_config().seed)
+    for split, labels in (("train", dataset.labels_train), ("test", dataset.labels_test)):
+      rest = float(np.mean(np.asarray(labels) != np.asarray(labels).max()))
+      self.assertAllClose(on_disk["majority_accuracy"][split], max(rest, 1 - rest))
+      self.assertGreater(on_disk["majority_accuracy"][split], 0.5)
     for which in ("sgd_standard", "sgd_linearized"):
       self.assertBetween(cell[which]["test_accuracy"], 0.0, 1.0)
     with open(os.path.join(workdir, "table.md")) as f:

@@ -321,6 +321,22 @@ class ConditionsTest(absltest.TestCase):
       cells[1]["kernel"]["rank"] = 3900
     self.assertEqual(samarin2022.judge_solver(values)[0], verdicts.REPRODUCED)
 
+  def test_a_linearization_at_the_majority_rate_is_no_baseline(self):
+    # Shifted x1: Lin. SGD at 90.0 % train when 90 % of the digits are "rest": a constant.
+    values = dict(tasks={"MNIST": binary(0.3, 0.0), "shifted MNIST": binary(
+                      4.0, 0.3, solver_x1=86.0, lin_x1=90.0)},
+                  context={t: dict(num_train=3900, num_test=1000,
+                                   majority=dict(train=0.9, test=0.9))
+                           for t in ("MNIST", "shifted MNIST")})
+    for cells in values["tasks"].values():
+      cells[1]["kernel"].update(num_params=5794, num_rows=3900, rank=3900)
+    status, found = samarin2022.judge_solver(values)
+    self.assertEqual(status, verdicts.NOT_TESTABLE)
+    self.assertIn("shifted MNIST: an SGD linearization that learned at x1 (train 90.00 % vs "
+                  "90.0 %", found)
+    values["tasks"]["shifted MNIST"][1]["sgd_linearized"].update(train=95.0, test=95.0)
+    self.assertEqual(samarin2022.judge_solver(values)[0], verdicts.REPRODUCED)
+
   def test_a_network_best_at_the_smallest_width_leaves_the_fall_unseen(self):
     sweep = dict(widths=[8, 64, 256, 1024], network=dict(mean=[0.071, 0.075, 0.12, 0.17]),
                  empirical_ntk=dict(mean=[0.38, 0.35, 0.28, 0.23]), infinite_ntk=0.19)

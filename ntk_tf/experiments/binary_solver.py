@@ -38,6 +38,15 @@ METHODS = linearized.METHODS + ("sgd",)
 DENSE = ("lstsq", "kernel")   # Methods whose memory grows with rows x parameters or rows².
 
 
+def majority_accuracy(dataset) -> dict:
+  """{"train", "test"}: the accuracy of always predicting the larger class (a model that
+  learned nothing scores this: e.g. 0.9 for 0 vs rest on balanced digits)."""
+  def share(labels):
+    counts = np.unique(np.asarray(labels), return_counts=True)[1]
+    return float(counts.max() / counts.sum())
+  return dict(train=share(dataset.labels_train), test=share(dataset.labels_test))
+
+
 def dtypes_of(config) -> tuple:
   """The solvers' precisions: solver.dtypes, or the one of the old key solver.dtype."""
   old = config.solver.get("dtype")
@@ -169,6 +178,7 @@ def run(spec, workdir: str) -> contract.Results:
   results = dict(experiment="binary_solver", model=config.model.name, dataset=config.dataset.name,
                  translate=config.dataset.translate, num_train=rows,
                  num_test=len(dataset.x_test), positive_class=config.dataset.positive_class,
+                 majority_accuracy=majority_accuracy(dataset),
                  methods=list(config.solver.methods), dtypes=list(dtypes_of(config)), widths={})
   for width, models_by_dtype in models_by_width.items():
     cell_dir = os.path.join(workdir, f"w{width}")

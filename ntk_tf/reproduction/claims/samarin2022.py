@@ -16,7 +16,7 @@ from ntk_tf.reproduction import paper_tables
 from ntk_tf.reproduction.claims import runs, spectra, stats
 from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, RunResults, per_tier, rule_doc
 from ntk_tf.reproduction.claims.samarin2020 import cifar, paper_training
-from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
+from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se, greater
 
 WIDE = 60  # samarin2022.3 is about x60: the paper's own x10 and x25 rows fail it.
 SOLVER_MATCH_PP = 0.5  # "matches": the paper's x2/x5 solver is 0.03/0.01 pp from LeNet.
@@ -114,7 +114,8 @@ def measure_binary(tasks: Dict[str, Callable]):
                       num_rows=c.get("num_rows")) for k, c in cells.items()
               if "test_accuracy" in c}
         context[task] = dict(num_train=r.get("num_train"), num_test=r.get("num_test"),
-                             epochs=(r.get("train") or {}).get("epochs", r.get("epochs")))
+                             epochs=(r.get("train") or {}).get("epochs", r.get("epochs")),
+                             majority=r.get("majority_accuracy"))
       values[task] = by_width
       header = ["", *[f"x{w}" for w in by_width]]
       for key, label in BINARY_ROWS:
@@ -147,6 +148,22 @@ def _acc(cells, key, split, num):
   return Stat(v, floor=accuracy_se(v, num))
 
 
+def needs_learned(rule, values, task, cells, w):
+  """The SGD linearization a check compares with must have learned: its train accuracy above
+  always predicting the larger class beyond 2 standard errors (else the comparison is with a
+  constant)."""
+  ctx = (values.get("context") or {}).get(task) or {}
+  majority, num = (ctx.get("majority") or {}).get("train"), ctx.get("num_train")
+  if majority is None or "sgd_linearized" not in cells:
+    return
+  lin = _acc(cells, "sgd_linearized", "train", num)
+  rule.needs(greater(lin, Stat(100 * majority)) is True,
+             f"{task}: an SGD linearization that learned at x{w} (train {lin.mean:.2f} % vs "
+             f"{100 * majority:.1f} % for always predicting the larger class: the paper's lr "
+             "leaves it at the constant; a learning rate tuned for the narrowed LeNet would "
+             "fix it; tier paper runs the paper's x1)")
+
+
 def judge_binary_sgd(values):
   """Binary MNIST (0 vs rest), SGD: the LeNet − Lin. gap smaller at the largest width than at
   the smallest, in test and in train accuracy on plain MNIST; with shifts the test gap still
@@ -163,6 +180,9 @@ def judge_binary_sgd(values):
     a, b = _acc(cells, "sgd_standard", split, num), _acc(cells, "sgd_linearized", split, num)
     return Stat(a.mean - b.mean, floor=math.hypot(a.floor, b.floor))
 
+  for w in (w0, w1):
+    needs_learned(rule, values, "MNIST", plain[w], w)
+  needs_learned(rule, values, "shifted MNIST", shifted[max(shifted)], max(shifted))
   for split, num in (("test", nt["MNIST"]), ("train", ntr["MNIST"])):
     rule.greater(f"MNIST {split} gap shrinks x{w0}→x{w1}", gap(plain[w0], split, num),
                  gap(plain[w1], split, num))
@@ -214,6 +234,7 @@ def judge_solver(values):
                  "rows (float64 gelsd): the narrowed LeNet reaches the paper's n/p in "
                  "parameters, not in rank, so its solve is a regression; tier paper solves "
                  "60,000 digits at x1 as the paper did")
+    needs_learned(rule, values, task, cells[w0], w0)
     rule.check(f"{task}: solver interpolates at x{w0} (train {solver['train']:.2f} %)",
                solver["train"] >= 99.99)
     rule.greater(f"{task}: solver test < Lin. SGD test at x{w0}",
