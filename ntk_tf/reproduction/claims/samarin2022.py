@@ -159,9 +159,9 @@ def needs_learned(rule, values, task, cells, w):
   lin = _acc(cells, "sgd_linearized", "train", num)
   rule.needs(greater(lin, Stat(100 * majority)) is True,
              f"{task}: an SGD linearization that learned at x{w} (train {lin.mean:.2f} % vs "
-             f"{100 * majority:.1f} % for always predicting the larger class: the paper's lr "
-             "leaves it at the constant; a learning rate tuned for the narrowed LeNet would "
-             "fix it; tier paper runs the paper's x1)")
+             f"{100 * majority:.1f} % for always predicting the larger class: at the paper's "
+             "lr it stays a constant; a learning rate tuned for the narrowed LeNet is the next "
+             "step to try; tier paper runs the paper's x1)")
 
 
 def judge_binary_sgd(values):
