@@ -156,7 +156,7 @@ CASES = {  # name: (judge, values that reproduce, values that do not).
                                     infinite_ntk=0.19))),
     "after_kernel": (vyas2022.judge_after_kernel,
                      dict(m=[0, 500, 1000], error=[0.4, 0.3, 0.2], network=beta(0.6),
-                          betas={"0": beta(0.2), "500": beta(0.3), "1000": beta(5, flat=True)}),
+                          betas={"0": beta(0.2), "500": beta(0.3), "1000": beta(0.35)}),
                      dict(m=[0, 500, 1000], error=[0.4, 0.3, 0.2], network=beta(0.6),
                           betas={"0": beta(0.2), "500": beta(0.7), "1000": beta(0.3)})),
     "time_dynamics": (vyas2022.judge_time_dynamics,
@@ -320,6 +320,18 @@ class ConditionsTest(absltest.TestCase):
     for cells in values["tasks"].values():
       cells[1]["kernel"]["rank"] = 3900
     self.assertEqual(samarin2022.judge_solver(values)[0], verdicts.REPRODUCED)
+
+  def test_an_after_kernel_needs_four_sizes_and_a_slope_to_scale_worse(self):
+    values = dict(m=[0, 500, 1000], error=[0.4, 0.3, 0.2], network=beta(0.6, 0.55, 0.65),
+                  betas={"0": beta(0.2), "500": dict(beta(0.3, 0.25, 0.35), sizes=4),
+                         "1000": dict(beta(402.0, flat=True), sizes=4, error_at_largest_n=0.09)})
+    status, found = vyas2022.judge_after_kernel(values)
+    self.assertEqual(status, verdicts.INCONCLUSIVE)  # Flat: neither worse nor better.
+    self.assertIn("a flat learning curve has no exponent to compare (error 0.090", found)
+    values["betas"]["1000"] = dict(beta(0.23, 0.158, 1.671), sizes=3)  # An exact 3-point fit.
+    status, found = vyas2022.judge_after_kernel(values)
+    self.assertEqual(status, verdicts.NOT_TESTABLE)
+    self.assertIn("K_1000(n) over at least 4 sizes n ≤ m for its β (here 3: an exact fit", found)
 
   def test_a_linearization_at_the_majority_rate_is_no_baseline(self):
     # Shifted x1: Lin. SGD at 90.0 % train when 90 % of the digits are "rest": a constant.
