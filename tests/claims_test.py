@@ -10,6 +10,7 @@ import sys
 import numpy as np
 from absl.testing import absltest, parameterized
 
+from ntk_tf.analysis import scaling
 from ntk_tf.reproduction import claims, verdicts
 from ntk_tf.reproduction.claims import (arora2019, runs, samarin2020, samarin2022, spectra,
                                        stats, vyas2022)
@@ -487,6 +488,26 @@ class ConditionsTest(absltest.TestCase):
     status, found = vyas2022.judge_betas(runs(4, beta(0.6, 0.5, 0.7)))
     self.assertEqual(status, verdicts.INCONCLUSIVE)
     self.assertIn("the intervals overlap", found)
+
+  def test_betas_are_compared_seed_by_seed_with_a_t_interval(self):
+    # Intervals that overlap, but every seed's network beats its own kernel by ~0.1:
+    # differences 0.122 / 0.125 / 0.095 / 0.107, mean 0.11225, t(3) half-width 0.0218.
+    nn = dict(beta(0.65, 0.59, 0.71), by_seed=[0.696, 0.627, 0.668, 0.615], seed_ids=[0, 1, 2, 3])
+    ntk = dict(beta(0.54, 0.48, 0.60), by_seed=[0.574, 0.502, 0.573, 0.508],
+               seed_ids=[0, 1, 2, 3])
+    self.assertIsNone(vyas2022.interval_greater(nn, ntk))
+    self.assertTrue(vyas2022.paired_greater(nn, ntk))
+    d = np.array([0.122, 0.125, 0.095, 0.107])
+    half = 3.182446 * d.std(ddof=1) / 2
+    self.assertIn(f"+0.112 ± {half:.3f}", vyas2022.paired_text(nn, ntk))
+    self.assertFalse(vyas2022.paired_greater(ntk, nn))
+    noisy = dict(ntk, by_seed=[0.50, 0.70, 0.50, 0.70])  # Differences of either sign.
+    self.assertIsNone(vyas2022.paired_greater(nn, noisy))
+    other_seeds = dict(ntk, seed_ids=[4, 5, 6, 7])  # Not the same data draws: intervals.
+    self.assertIsNone(vyas2022.paired_greater(nn, other_seeds))
+    curve = [0.38, 0.28, 0.17, 0.12, 0.09]  # One seed's curve: its own fitted exponent.
+    self.assertAlmostEqual(vyas2022.seed_betas([250, 500, 1000, 2000, 4000], [curve])[0],
+                           scaling.fit_scaling_law([250, 500, 1000, 2000, 4000], curve).beta)
 
   def test_readings_that_disagree_are_inconclusive(self):
     status, found = samarin2020.judge_rank_2020(spectrum((4000, 4400), (200, 250)))

@@ -11,7 +11,10 @@ import math
 from typing import List, Optional
 
 import numpy as np
+import scipy.stats
 
+from ntk_tf.analysis import scaling
+from ntk_tf.errors import DataError
 from ntk_tf.reproduction import paper_tables
 from ntk_tf.reproduction.claims import runs
 from ntk_tf.reproduction.claims.base import TIERS, Claim, Measured, RunResults, per_tier, rule_doc
@@ -35,12 +38,25 @@ LOW_LR_OFFLINE = ("a claim about CIFAR-5m-bin, which no offline tier has: on the
 ZERO_OUTPUT_CHANGE = 0.1  # "changes little": the paper's changes are 0.8 % and 3 %.
 
 
+def seed_betas(n, by_seed) -> Optional[List[float]]:
+  """β of each seed's own learning curve (None if any seed's curve cannot be fitted)."""
+  if not n or not by_seed:
+    return None
+  try:
+    return [scaling.fit_scaling_law(n, e).beta for e in by_seed]
+  except DataError:
+    return None
+
+
 def beta(r, kind):
-  """A kind's fitted exponent in a scaling run's results, with its interval and curve."""
+  """A kind's fitted exponent in a scaling run's results, with its interval, curve and the
+  exponent of each seed's curve (for paired comparisons)."""
   k = r[kind]
   return dict(beta=k["beta"], interval=k["beta_interval"], is_exponent=k["beta_is_exponent"],
               error_at_largest_n=k["test_error_mean"][-1], n=k.get("n"),
-              errors=k["test_error_mean"])
+              errors=k["test_error_mean"],
+              by_seed=seed_betas(k.get("n"), k.get("test_error_by_seed")),
+              seed_ids=list(r.get("seeds") or []))
 
 
 def beta_text(b):
@@ -50,6 +66,36 @@ def beta_text(b):
   if b["interval"]:
     text += f" [{b['interval'][0]:.3f}, {b['interval'][1]:.3f}]"
   return text + ("" if b["is_exponent"] is not False else " (flat)")
+
+
+def paired_greater(a, b) -> Optional[bool]:
+  """β a above β b, seed by seed where both have the same seeds' exponents (the same data
+  draws): the t interval (95 %, seeds − 1 degrees of freedom) of the per-seed differences above
+  0, below 0, or neither (None). Elsewhere, as `interval_greater`."""
+  pa, pb = a.get("by_seed"), b.get("by_seed")
+  if (not pa or not pb or len(pa) != len(pb) or len(pa) < 2
+      or a.get("seed_ids") != b.get("seed_ids")):
+    return interval_greater(a, b)
+  if a["beta"] is None or b["beta"] is None:
+    return None
+  d = np.subtract(pa, pb)
+  half = scipy.stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+  if d.mean() - half > 0:
+    return True
+  if d.mean() + half < 0:
+    return False
+  return None
+
+
+def paired_text(a, b) -> str:
+  """The per-seed β differences a − b and their t interval, where `paired_greater` uses them."""
+  pa, pb = a.get("by_seed"), b.get("by_seed")
+  if (not pa or not pb or len(pa) != len(pb) or len(pa) < 2
+      or a.get("seed_ids") != b.get("seed_ids")):
+    return "intervals"
+  d = np.subtract(pa, pb)
+  half = scipy.stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+  return (f"per seed {' / '.join(f'{x:+.3f}' for x in d)}: {d.mean():+.3f} ± {half:.3f}")
 
 
 def interval_greater(a, b) -> Optional[bool]:
@@ -80,8 +126,9 @@ def measure_betas(results: RunResults, tier: str) -> Measured:
 @rule_doc(SEEDS=MIN_BETA_SEEDS)
 def judge_betas(values):
   """The network's data-scaling exponent β above both kernels' β (the empirical NTK at
-  initialization and the infinite NTK), their bootstrap intervals apart; the intervals need at
-  least {SEEDS} seeds."""
+  initialization and the infinite NTK): seed by seed, the 95 % t interval of the per-seed
+  differences (each seed's curves share their data draw) above 0 (the paper's numbers, which
+  have no seeds: their bootstrap intervals apart); at least {SEEDS} seeds."""
   rule, parts = Rule(), []
   for name, betas in values["runs"].items():
     nn = betas["network"]
@@ -91,10 +138,13 @@ def judge_betas(values):
                  f"intervals (here {seeds})")
     for kind in ("empirical_ntk", "infinite_ntk"):
       if kind in betas:
-        rule.check(f"{name}: β NN > β {kind} (intervals apart)",
-                   interval_greater(nn, betas[kind]))
+        rule.check(f"{name}: β NN > β {kind} ({paired_text(nn, betas[kind])})",
+                   paired_greater(nn, betas[kind]))
     parts.append(f"{name}: " + ", ".join(f"{k} {beta_text(b)}" for k, b in betas.items()
                                          if isinstance(b, dict)))
+    parts += [f"NN − {kind} {paired_text(nn, betas[kind])}"
+              for kind in ("empirical_ntk", "infinite_ntk")
+              if kind in betas and paired_text(nn, betas[kind]) != "intervals"]
   return rule.verdict("; ".join(parts))
 
 
@@ -125,9 +175,10 @@ def measure_variants(results: RunResults, tier: str) -> Measured:
 
 @rule_doc(SEEDS=MIN_BETA_SEEDS)
 def judge_variants(values):
-  """Every runnable variant's network β above both kernels' β of the base run, bootstrap
-  intervals apart, with at least {SEEDS} seeds per variant; the variants are those this task
-  allows below its critical learning rate (the others are named)."""
+  """Every runnable variant's network β above both kernels' β of the base run (seed by seed:
+  the 95 % t interval of the per-seed differences above 0; else bootstrap intervals apart),
+  with at least {SEEDS} seeds per variant; the variants are those this task allows below its
+  critical learning rate (the others are named)."""
   rule = Rule()
   kernels = {k: values["base"][k] for k in ("empirical_ntk", "infinite_ntk") if k in values["base"]}
   for label, b in values["variants"].items():
@@ -135,7 +186,8 @@ def judge_variants(values):
       rule.needs(b["seeds"] >= MIN_BETA_SEEDS, f"{label}: at least {MIN_BETA_SEEDS} seeds (here "
                  f"{b['seeds']}); tier cpu-full runs 4")
     for kind, k in kernels.items():
-      rule.check(f"{label}: β NN above β {kind} ({beta_text(k)})", interval_greater(b, k))
+      rule.check(f"{label}: β NN above β {kind} ({beta_text(k)}; {paired_text(b, k)})",
+                 paired_greater(b, k))
   return rule.verdict(", ".join(f"{label} {beta_text(b)}" for label, b in
                                 values["variants"].items())
                       + ("; not runnable on this task: " + ", ".join(values["not_runnable"])
