@@ -3,6 +3,7 @@
 and the conditions under which a rule cannot decide (no TensorFlow needed)."""
 
 import dataclasses
+import itertools
 import math
 import subprocess
 import sys
@@ -251,7 +252,7 @@ class DeclarationTest(absltest.TestCase):
     self.assertIn(f"above {samarin2020.MIN_GAP:g} pp", text("samarin2020.1"))
     self.assertIn(f"within {samarin2022.SOLVER_MATCH_PP:g} pp", text("samarin2022.5"))
     self.assertIn(f"at least {vyas2022.MIN_BETA_SEEDS} seeds", text("vyas2022.1"))
-    self.assertIn(f"at least {arora2019.RANK_CORRELATION:g}", text("arora2019.5"))
+    self.assertIn(f"one-sided exact p below {arora2019.RANK_P:g}", text("arora2019.5"))
 
   def test_every_claim_names_its_runs_for_every_tier(self):
     for claim in claims.CLAIMS:
@@ -574,6 +575,16 @@ class StatisticsTest(absltest.TestCase):
     self.assertEqual(status, verdicts.INCONCLUSIVE)
     self.assertIn("about 2.5x as many test images would decide", found)
     self.assertNotIn("seeds would decide", found)
+
+  def test_spearman_p_is_the_share_of_permutations_at_least_as_correlated(self):
+    # Against brute force over all 720 orders of 6, and the textbook 5 % critical values.
+    for rho in (1.0, 29 / 35, 0.6, 0.0, -0.5):
+      brute = np.mean([stats.spearman(range(6), p) >= rho - 1e-9
+                       for p in itertools.permutations(range(6))])
+      self.assertAlmostEqual(stats.spearman_p(rho, 6), brute, places=12)
+    self.assertAlmostEqual(stats.spearman_p(0.9, 5), 5 / 120)
+    self.assertLess(stats.spearman_p(0.564, 10), 0.05)  # n = 10: critical ρ 0.564.
+    self.assertGreater(stats.spearman_p(0.55, 10), 0.05)
 
   def test_spearman(self):
     self.assertAlmostEqual(stats.spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1.0)

@@ -7,6 +7,7 @@ are read through `RunResults` and compare results through `ntk_tf.experiments.co
 """
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -218,6 +219,31 @@ def trajectory_divergence(path: str, steps: int = 200) -> float:
   std, lin = np.asarray(z["standard"])[keep], np.asarray(z["linearized"])[keep]
   moved = np.sqrt(np.mean((std - std[:1]) ** 2))
   return float(np.sqrt(np.mean((std - lin) ** 2)) / max(moved, 1e-12))
+
+
+@functools.lru_cache(maxsize=None)
+def _rank_sq_counts(n: int) -> Dict[int, int]:
+  """{Σ (i − π(i))²: number of permutations π of n} by dynamic programming over positions."""
+  states = {0: {0: 1}}  # Used values (bit mask) -> {sum of squares so far: count}.
+  for i in range(n):
+    nxt: Dict[int, Dict[int, int]] = {}
+    for mask, sums in states.items():
+      for j in range(n):
+        if mask >> j & 1:
+          continue
+        row = nxt.setdefault(mask | 1 << j, {})
+        for total, count in sums.items():
+          row[total + (i - j) ** 2] = row.get(total + (i - j) ** 2, 0) + count
+    states = nxt
+  return states[(1 << n) - 1]
+
+
+def spearman_p(rho: float, n: int) -> float:
+  """One-sided p-value of Spearman's ρ ≥ rho among n untied pairs: the exact share of the n!
+  permutations whose ρ is at least as large (ρ = 1 − 6 Σd² / (n³ − n))."""
+  counts = _rank_sq_counts(n)
+  limit = (1 - rho) * (n ** 3 - n) / 6 + 1e-9
+  return sum(c for d2, c in counts.items() if d2 <= limit) / math.factorial(n)
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:
