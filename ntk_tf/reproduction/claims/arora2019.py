@@ -192,9 +192,11 @@ def judge_small_n(values):
   rule.needs(bool(values.get("network")), "the CNNs' test accuracies (the sentence's CNN half)")
   if values.get("network"):
     pairs.append(("CNNs", {x: v["mean"] for x, v in values["network"].items()}))
+  found = []
   for label, other in pairs:
     rho = stats.spearman([other[x] for x in keys], [s[x] for x in keys])
     p = stats.spearman_p(rho, len(keys))
+    found.append(f"ρ with the {label} {rho:.2f} (p {p:.3f})")
     rule.check(f"small-n kernels rank like the {label} (Spearman ρ {rho:.2f}, one-sided "
                f"p {p:.3f} < {RANK_P:g})", p < RANK_P)
   small_n = (values.get("context") or {}).get("num_test")
@@ -202,7 +204,7 @@ def judge_small_n(values):
     rule.greater(f"CNTK-GAP beats CNTK-V at the smallest n, depth {d}",
                  Stat(s[f"GAP{d}"], floor=accuracy_se(s[f"GAP{d}"], small_n)),
                  Stat(s[f"V{d}"], floor=accuracy_se(s[f"V{d}"], small_n)))
-  return rule.verdict(f"full-n order {', '.join(sorted(k, key=k.get))}; "
+  return rule.verdict(", ".join(found) + f"; full-n order {', '.join(sorted(k, key=k.get))}; "
                       f"smallest-n {', '.join(sorted(s, key=s.get))}")
 
 
