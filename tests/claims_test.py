@@ -335,6 +335,22 @@ class ConditionsTest(absltest.TestCase):
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("K_1000(n) over at least 4 sizes n ≤ m for its β (here 3: an exact fit", found)
 
+  def test_binary_sgd_agrees_at_the_widest_and_keeps_a_shifted_train_gap(self):
+    ctx = {t: dict(num_train=3900, num_test=1000, majority=dict(train=0.9, test=0.9))
+           for t in ("MNIST", "shifted MNIST")}
+    judge = lambda plain, shifted: samarin2022.judge_binary_sgd(
+        dict(tasks={"MNIST": plain, "shifted MNIST": shifted}, context=ctx))
+    plain, shifted = binary(1.9, 0.5, lin_x1=97.5), binary(7.6, 0.3, lin_x1=92.0)
+    self.assertEqual(judge(plain, shifted)[0], verdicts.REPRODUCED)
+    # 2.5 pp apart at the widest on 1,000 test digits: decisively not agreeing.
+    status, found = judge(binary(3.0, 2.5, lin_x1=96.0), shifted)
+    self.assertEqual(status, verdicts.NOT_REPRODUCED)
+    self.assertIn("fails: MNIST x5: Lin. and LeNet test accuracies agree", found)
+    # Lin. above LeNet in train accuracy with shifts at the smallest width: no gap persists.
+    status, found = judge(plain, binary(-2.0, 0.3, lin_x1=97.0))
+    self.assertEqual(status, verdicts.NOT_REPRODUCED)
+    self.assertIn("fails: shifted MNIST x1: train gap LeNet − Lin. > 0", found)
+
   def test_a_linearization_at_the_majority_rate_is_no_baseline(self):
     # Shifted x1: Lin. SGD at 90.0 % train when 90 % of the digits are "rest": a constant.
     values = dict(tasks={"MNIST": binary(0.3, 0.0), "shifted MNIST": binary(

@@ -165,9 +165,13 @@ def needs_learned(rule, values, task, cells, w):
 
 
 def judge_binary_sgd(values):
-  """Binary MNIST (0 vs rest), SGD: the LeNet − Lin. gap smaller at the largest width than at
-  the smallest, in test and in train accuracy on plain MNIST; with shifts the test gap still
-  positive at the largest width. Needs SGD trained to the paper's epochs or to convergence."""
+  """Binary MNIST (0 vs rest), SGD: on plain MNIST the LeNet − Lin. gap smaller at the largest
+  width than at the smallest, in test and in train accuracy, and at the largest width the two
+  test accuracies agree (neither above the other beyond 2 standard errors; the paper: "from a
+  width factor of 5 on ... start agreeing"); with shifts a train gap (LeNet above Lin.) at the
+  smallest width ("persists for the less wide networks, especially LinLeNet×1 in the translated
+  MNIST task"). Needs SGD trained to the paper's epochs or to convergence, and linearizations
+  that learned (above always predicting the larger class)."""
   plain, shifted = _binary(values, "MNIST"), _binary(values, "shifted MNIST")
   ctx = values.get("context", {})
   nt = {t: (ctx.get(t) or {}).get("num_test") for t in ("MNIST", "shifted MNIST")}
@@ -180,19 +184,24 @@ def judge_binary_sgd(values):
     a, b = _acc(cells, "sgd_standard", split, num), _acc(cells, "sgd_linearized", split, num)
     return Stat(a.mean - b.mean, floor=math.hypot(a.floor, b.floor))
 
+  s0 = min(shifted)
   for w in (w0, w1):
     needs_learned(rule, values, "MNIST", plain[w], w)
-  needs_learned(rule, values, "shifted MNIST", shifted[max(shifted)], max(shifted))
+  needs_learned(rule, values, "shifted MNIST", shifted[s0], s0)
   for split, num in (("test", nt["MNIST"]), ("train", ntr["MNIST"])):
     rule.greater(f"MNIST {split} gap shrinks x{w0}→x{w1}", gap(plain[w0], split, num),
                  gap(plain[w1], split, num))
-  rule.greater(f"shifted: gap persists at x{w1} (> 0)",
-               gap(shifted[max(shifted)], "test", nt["shifted MNIST"]), Stat(0.0))
+  lenet, lin = (_acc(plain[w1], k, "test", nt["MNIST"]) for k in ("sgd_standard",
+                                                                  "sgd_linearized"))
+  rule.check(f"MNIST x{w1}: Lin. and LeNet test accuracies agree (within 2 standard errors)",
+             greater(lenet, lin) is not True and greater(lin, lenet) is not True)
+  rule.greater(f"shifted MNIST x{s0}: train gap LeNet − Lin. > 0",
+               gap(shifted[s0], "train", ntr["shifted MNIST"]), Stat(0.0))
   g = lambda cells, split: cells["sgd_standard"][split] - cells["sgd_linearized"][split]
   return rule.verdict(f"LeNet − Lin. test gap MNIST {g(plain[w0], 'test'):.2f} → "
-                      f"{g(plain[w1], 'test'):.2f} pp, shifted "
-                      f"{g(shifted[min(shifted)], 'test'):.2f} → "
-                      f"{g(shifted[max(shifted)], 'test'):.2f} pp")
+                      f"{g(plain[w1], 'test'):.2f} pp (train {g(plain[w0], 'train'):.2f} → "
+                      f"{g(plain[w1], 'train'):.2f}); shifted train gap at x{s0} "
+                      f"{g(shifted[s0], 'train'):.2f} pp")
 
 
 def _solver_key(cells):
@@ -389,7 +398,8 @@ CLAIMS = [
     Claim(
         id="samarin2022.4", paper="samarin2022",
         statement="On binary MNIST (0 vs rest) the SGD-trained linearization approaches LeNet "
-                  "with width; with shifts the gap persists.",
+                  "with width and agrees with it at the widest; with shifts a train gap "
+                  "persists at small width.",
         paper_numbers="test Lin. 99.61 vs LeNet 99.89 (x1), 99.89 vs 99.88 (x60); train 99.42 vs "
                       "100 (x1); shifted: 95.48 vs 99.72 (x1), 99.55 vs 99.86 (x60)",
         runs=per_tier(runs.binary), measure=measure_binary(runs.BINARY_TASKS),
