@@ -4,7 +4,9 @@ and the conditions under which a rule cannot decide (no TensorFlow needed)."""
 
 import dataclasses
 import itertools
+import json
 import math
+import os
 import subprocess
 import sys
 
@@ -350,6 +352,48 @@ class ConditionsTest(absltest.TestCase):
     status, found = judge(plain, binary(-2.0, 0.3, lin_x1=97.0))
     self.assertEqual(status, verdicts.NOT_REPRODUCED)
     self.assertIn("fails: shifted MNIST x1: train gap LeNet − Lin. > 0", found)
+
+  def test_the_binary_linearization_is_the_best_fitting_rate_of_the_grid(self):
+    # cpu-full: each width's Lin. (SGD) is the best fit among the paper's rate and the grid's;
+    # its training curve (convergence) is the chosen run's. The test accuracy plays no part.
+    root = self.create_tempdir().full_path
+    by_name, roots = {}, {}
+
+    def run(name, lr, lin_rate, cells):
+      where = os.path.join(root, name)
+      os.makedirs(where)
+      with open(os.path.join(where, "config.json"), "w") as f:
+        json.dump(dict(train=dict(epochs=200, learning_rate=lr,
+                                  linearized_learning_rate=lin_rate)), f)
+      by_name[name], roots[name] = dict(num_train=3900, num_test=1000, widths=cells,
+                                        majority_accuracy=dict(train=0.9, test=0.9)), where
+      for w in cells:
+        os.makedirs(os.path.join(where, f"w{w}", "sgd"))
+        with open(os.path.join(where, f"w{w}", "sgd", "metrics.jsonl"), "w") as f:
+          for epoch in range(8):
+            f.write(json.dumps({"epoch": epoch + 1, "linearized": dict(
+                train_accuracy=cells[w]["sgd_linearized"]["train_accuracy"])}) + "\n")
+
+    lin = lambda train, loss, test: dict(sgd_linearized=dict(train_accuracy=train,
+                                                             train_loss=loss,
+                                                             test_accuracy=test))
+    net = dict(sgd_standard=dict(train_accuracy=1.0, train_loss=0.0, test_accuracy=0.98))
+    grid_fit = {0.1: (0.91, 0.07, 0.95), 0.3: (0.96, 0.05, 0.90)}
+    for task in ("MNIST", "shifted MNIST"):
+      for r in runs.BINARY_TASKS[task]("cpu-full"):
+        w = r.name.rsplit("_x", 1)[1]
+        run(r.name, 0.01, None, {w: dict(net, **lin(0.9003, 0.072, 0.97))})
+      for r in runs.BINARY_LIN_GRID[task]("cpu-full"):
+        w, lr = r.name.split("_x", 1)[1].split("_lin_lr")
+        run(r.name, 0.01, float(lr), {w: lin(*grid_fit[float(lr)])})
+    measure = samarin2022.measure_binary(runs.BINARY_TASKS, runs.BINARY_LIN_GRID)
+    measured = measure(claims.RunResults(by_name, roots), "cpu-full")
+    cell = measured.values["tasks"]["shifted MNIST"]["0.3"]["sgd_linearized"]
+    self.assertEqual((cell["train"], cell["test"]), (96.0, 90.0))  # lr 0.3: best fit.
+    self.assertEqual(measured.values["linearized_learning_rates"]["shifted MNIST"]["0.3"], 0.3)
+    self.assertEqual(by_name["binary_translated_x0.3"]["widths"]["0.3"]["sgd_linearized"]
+                     ["train_accuracy"], 0.9003)  # The run's own results are left as they are.
+    self.assertTrue(any("x0.3 0.3" in note for note in measured.notes))
 
   def test_a_linearization_at_the_majority_rate_is_no_baseline(self):
     # Shifted x1: Lin. SGD at 90.0 % train when 90 % of the digits are "rest": a constant.
