@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import scipy.stats
 from absl.testing import absltest, parameterized
 
 from ntk_tf.analysis import scaling
@@ -564,6 +565,11 @@ class ConditionsTest(absltest.TestCase):
     self.assertFalse(vyas2022.paired_greater(ntk, nn))
     noisy = dict(ntk, by_seed=[0.50, 0.70, 0.50, 0.70])  # Differences of either sign.
     self.assertIsNone(vyas2022.paired_greater(nn, noisy))
+    d = np.subtract(nn["by_seed"], noisy["by_seed"])  # Mean 0.0015: ~10^5 seeds would decide.
+    seeds = int(np.ceil(4 * (scipy.stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2
+                             / abs(d.mean())) ** 2))
+    self.assertEqual(vyas2022.paired_why(nn, noisy), "the per-seed differences' 95 % interval "
+                     f"covers 0: about {seeds} seeds would decide at this mean and spread")
     other_seeds = dict(ntk, seed_ids=[4, 5, 6, 7])  # Not the same data draws: intervals.
     self.assertIsNone(vyas2022.paired_greater(nn, other_seeds))
     curve = [0.38, 0.28, 0.17, 0.12, 0.09]  # One seed's curve: its own fitted exponent.

@@ -87,6 +87,21 @@ def paired_greater(a, b) -> Optional[bool]:
   return None
 
 
+def paired_why(a, b) -> str:
+  """Why an undecided β comparison is undecided, with the seeds that would decide it."""
+  pa, pb = a.get("by_seed"), b.get("by_seed")
+  if (not pa or not pb or len(pa) != len(pb) or len(pa) < 2
+      or a.get("seed_ids") != b.get("seed_ids")):
+    return "the intervals overlap"
+  d = np.subtract(pa, pb)
+  half = scipy.stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+  why = "the per-seed differences' 95 % interval covers 0"
+  if d.mean() != 0:
+    seeds = int(math.ceil(len(d) * (half / abs(d.mean())) ** 2))
+    why += f": about {seeds} seeds would decide at this mean and spread"
+  return why
+
+
 def paired_text(a, b) -> str:
   """The per-seed β differences a − b and their t interval, where `paired_greater` uses them."""
   pa, pb = a.get("by_seed"), b.get("by_seed")
@@ -139,7 +154,7 @@ def judge_betas(values):
     for kind in ("empirical_ntk", "infinite_ntk"):
       if kind in betas:
         rule.check(f"{name}: β NN > β {kind} ({paired_text(nn, betas[kind])})",
-                   paired_greater(nn, betas[kind]))
+                   paired_greater(nn, betas[kind]), paired_why(nn, betas[kind]))
     parts.append(f"{name}: " + ", ".join(f"{k} {beta_text(b)}" for k, b in betas.items()
                                          if isinstance(b, dict)))
     parts += [f"NN − {kind} {paired_text(nn, betas[kind])}"
@@ -187,7 +202,7 @@ def judge_variants(values):
                  f"{b['seeds']}); tier cpu-full runs 4")
     for kind, k in kernels.items():
       rule.check(f"{label}: β NN above β {kind} ({beta_text(k)}; {paired_text(b, k)})",
-                 paired_greater(b, k))
+                 paired_greater(b, k), paired_why(b, k))
   return rule.verdict(", ".join(f"{label} {beta_text(b)}" for label, b in
                                 values["variants"].items())
                       + ("; not runnable on this task: " + ", ".join(values["not_runnable"])
