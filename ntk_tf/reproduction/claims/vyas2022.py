@@ -8,7 +8,7 @@ Each claim's rule is the function it names, its docstring the page's text of the
 """
 
 import math
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import scipy.stats
@@ -68,18 +68,27 @@ def beta_text(b):
   return text + ("" if b["is_exponent"] is not False else " (flat)")
 
 
+def _paired(a, b) -> Optional[Tuple[np.ndarray, float]]:
+  """(per-seed differences a − b, half-width of their 95 % t interval) where both β have the
+  same seeds' exponents (the same data draws), else None."""
+  pa, pb = a.get("by_seed"), b.get("by_seed")
+  if (not pa or not pb or len(pa) != len(pb) or len(pa) < 2
+      or a.get("seed_ids") != b.get("seed_ids")):
+    return None
+  d = np.subtract(pa, pb)
+  return d, float(scipy.stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+
+
 def paired_greater(a, b) -> Optional[bool]:
   """β a above β b, seed by seed where both have the same seeds' exponents (the same data
   draws): the t interval (95 %, seeds − 1 degrees of freedom) of the per-seed differences above
   0, below 0, or neither (None). Elsewhere, as `interval_greater`."""
-  pa, pb = a.get("by_seed"), b.get("by_seed")
-  if (not pa or not pb or len(pa) != len(pb) or len(pa) < 2
-      or a.get("seed_ids") != b.get("seed_ids")):
+  paired = _paired(a, b)
+  if paired is None:
     return interval_greater(a, b)
   if a["beta"] is None or b["beta"] is None:
     return None
-  d = np.subtract(pa, pb)
-  half = scipy.stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+  d, half = paired
   if d.mean() - half > 0:
     return True
   if d.mean() + half < 0:
@@ -89,12 +98,10 @@ def paired_greater(a, b) -> Optional[bool]:
 
 def paired_why(a, b) -> str:
   """Why an undecided β comparison is undecided, with the seeds that would decide it."""
-  pa, pb = a.get("by_seed"), b.get("by_seed")
-  if (not pa or not pb or len(pa) != len(pb) or len(pa) < 2
-      or a.get("seed_ids") != b.get("seed_ids")):
+  paired = _paired(a, b)
+  if paired is None:
     return "the intervals overlap"
-  d = np.subtract(pa, pb)
-  half = scipy.stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+  d, half = paired
   why = "the per-seed differences' 95 % interval covers 0"
   if d.mean() != 0:
     seeds = int(math.ceil(len(d) * (half / abs(d.mean())) ** 2))
@@ -104,13 +111,11 @@ def paired_why(a, b) -> str:
 
 def paired_text(a, b) -> str:
   """The per-seed β differences a − b and their t interval, where `paired_greater` uses them."""
-  pa, pb = a.get("by_seed"), b.get("by_seed")
-  if (not pa or not pb or len(pa) != len(pb) or len(pa) < 2
-      or a.get("seed_ids") != b.get("seed_ids")):
+  paired = _paired(a, b)
+  if paired is None:
     return "intervals"
-  d = np.subtract(pa, pb)
-  half = scipy.stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-  return (f"per seed {' / '.join(f'{x:+.3f}' for x in d)}: {d.mean():+.3f} ± {half:.3f}")
+  d, half = paired
+  return f"per seed {' / '.join(f'{x:+.3f}' for x in d)}: {d.mean():+.3f} ± {half:.3f}"
 
 
 def interval_greater(a, b) -> Optional[bool]:
@@ -151,15 +156,17 @@ def judge_betas(values):
     if seeds is not None:
       rule.needs(seeds >= MIN_BETA_SEEDS, f"{name}: at least {MIN_BETA_SEEDS} seeds for the β "
                  f"intervals (here {seeds})")
+    paired = []
     for kind in ("empirical_ntk", "infinite_ntk"):
       if kind in betas:
-        rule.check(f"{name}: β NN > β {kind} ({paired_text(nn, betas[kind])})",
-                   paired_greater(nn, betas[kind]), paired_why(nn, betas[kind]))
+        text = paired_text(nn, betas[kind])
+        rule.check(f"{name}: β NN > β {kind} ({text})", paired_greater(nn, betas[kind]),
+                   paired_why(nn, betas[kind]))
+        if _paired(nn, betas[kind]) is not None:
+          paired.append(f"NN − {kind} {text}")
     parts.append(f"{name}: " + ", ".join(f"{k} {beta_text(b)}" for k, b in betas.items()
                                          if isinstance(b, dict)))
-    parts += [f"NN − {kind} {paired_text(nn, betas[kind])}"
-              for kind in ("empirical_ntk", "infinite_ntk")
-              if kind in betas and paired_text(nn, betas[kind]) != "intervals"]
+    parts += paired
   return rule.verdict("; ".join(parts))
 
 
