@@ -93,28 +93,31 @@ def within(a: Stat, b: Stat, tolerance: float) -> Optional[bool]:
   return None
 
 
-def seeds_to_decide(a: Stat, b: Stat, margin: float = 0.0, tolerance: Optional[float] = None
-                    ) -> Optional[int]:
-  """Seeds per model that would decide the comparison at the current means and spreads."""
+def _data_to_decide(a: Stat, b: Stat, margin: float, tolerance: Optional[float]
+                    ) -> Optional[float]:
+  """(Z · standard error / distance to the decision)²: the factor by which the data behind the
+  standard error must grow to decide the comparison at the current means (None: cannot say)."""
   d, s = difference(a, b, margin)
   if tolerance is not None:
     d = abs(d) - tolerance
-  n = max(a.n, b.n)
-  if n < 2 or d == 0 or s == 0:
+  if d == 0 or s == 0:
     return None
-  return int(math.ceil(n * (Z * s / abs(d)) ** 2 - 1e-9))
+  return (Z * s / abs(d)) ** 2
+
+
+def seeds_to_decide(a: Stat, b: Stat, margin: float = 0.0, tolerance: Optional[float] = None
+                    ) -> Optional[int]:
+  """Seeds per model that would decide the comparison at the current means and spreads."""
+  n = max(a.n, b.n)
+  factor = _data_to_decide(a, b, margin, tolerance) if n >= 2 else None
+  return None if factor is None else int(math.ceil(n * factor - 1e-9))
 
 
 def multiple_of_test_set_to_decide(a: Stat, b: Stat, margin: float = 0.0,
                                    tolerance: Optional[float] = None) -> Optional[float]:
   """For two single runs (standard errors from their test sets' sampling error): how many times
   as many test images would decide the comparison at the current accuracies."""
-  d, s = difference(a, b, margin)
-  if tolerance is not None:
-    d = abs(d) - tolerance
-  if max(a.n, b.n) > 1 or d == 0 or s == 0:
-    return None
-  return (Z * s / abs(d)) ** 2
+  return _data_to_decide(a, b, margin, tolerance) if max(a.n, b.n) == 1 else None
 
 
 SAMPLING_ERROR = "within the test set's sampling error"

@@ -319,9 +319,9 @@ def judge_rank_2022(values):
                            (c[-1] < c[0] for c in conds))
     parts = ["shift 0: " + " → ".join(f"{r:.0f}" for r in ranks) + f" of {rows}"]
     if shifted:
-      s = [spectra.along(c, key) for c in spectra.curves(values, shifted[0])]
-      sranks = s[0]
-      spectra.on_every_curve(rule, "shifted: grows with width", map(stats.increasing, s))
+      moved = spectra.seed_curves(values, shifted[0])
+      sranks = spectra.along(next(iter(moved.values())), key)
+      spectra.grows_on_every_curve(rule, "shifted: grows with width", moved, key)
       spectra.less_growth_on_every_curve(rule, values, shifted[0], key)
       parts.append(f"shift {shifted[0]}: " + " → ".join(f"{r:.0f}" for r in sranks))
     return rule.verdict(", ".join(parts) + f"; condition {conds[0][0]:.3g} → {conds[0][-1]:.3g}")

@@ -105,11 +105,6 @@ def seed_curves(values, shift) -> Dict[str, dict]:
   return out
 
 
-def curves(values, shift):
-  """Every seed's {width: entry} at this shift: the main run's first."""
-  return list(seed_curves(values, shift).values())
-
-
 def on_every_curve(rule, name, outcomes, why="holds for some seeds and not others"):
   """One check from its outcome on each seed's curve: all hold, all fail, else undecided."""
   outcomes = list(outcomes)
@@ -136,6 +131,13 @@ def rank_checks(rule, by_seed, key, label, prefix=""):
   largest = max(max(r) for r in ranks)
   on_every_curve(rule, f"{prefix}{label}: below {RANK_FRACTION:g} x rows ({rows}) at every "
                  f"width (largest {largest:.0f})", (max(r) < RANK_FRACTION * rows for r in ranks))
+  grows_on_every_curve(rule, f"{prefix}{label}: grows with width", by_seed, key)
+  return ranks[0], rows
+
+
+def grows_on_every_curve(rule, name, by_seed, key):
+  """The check "`key` rises with every step in width" on each seed's curve (`by_seed`:
+  {seed: {width: entry}}); undecided names where each falling seed falls."""
   falls = {seed: _falls(c, key) for seed, c in by_seed.items()}
   rises = [seed for seed, f in falls.items() if not f]
   why = ("falls on " + "; ".join(f"seed {seed} ({', '.join(f)})" for seed, f in falls.items()
@@ -144,9 +146,7 @@ def rank_checks(rule, by_seed, key, label, prefix=""):
   spans = {seed: f"x{min(c, key=float)}-x{max(c, key=float)}" for seed, c in by_seed.items()}
   if len(set(spans.values())) > 1:
     why += " (widths: " + ", ".join(f"seed {seed} {s}" for seed, s in spans.items()) + ")"
-  on_every_curve(rule, f"{prefix}{label}: grows with width", (not f for f in falls.values()),
-                 why)
-  return ranks[0], rows
+  on_every_curve(rule, name, (not f for f in falls.values()), why)
 
 
 def both_readings(values, judge_one) -> Tuple[str, str]:

@@ -259,7 +259,3 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     return r
   ra, rb = ranks(a), ranks(b)
   return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def increasing(seq) -> bool:
-  return all(b > a for a, b in zip(seq, seq[1:]))
