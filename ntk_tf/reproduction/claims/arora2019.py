@@ -188,10 +188,10 @@ def judge_small_n(values):
   rule = _arora_rule(values, networks=True)
   k, s = values["kernel"], values["small"]
   keys = sorted(k)
-  pairs = [("full-n kernels", k)]
-  rule.needs(bool(values.get("network")), "the CNNs' test accuracies (the sentence's CNN half)")
-  if values.get("network"):
-    pairs.append(("CNNs", {x: v["mean"] for x, v in values["network"].items()}))
+  network = values.get("network")
+  rule.needs(bool(network), "the CNNs' test accuracies (the sentence's CNN half)")
+  pairs = [("full-n kernels", k)] + ([("CNNs", {x: v["mean"] for x, v in network.items()})]
+                                     if network else [])
   found = []
   for label, other in pairs:
     rho = stats.spearman([other[x] for x in keys], [s[x] for x in keys])
