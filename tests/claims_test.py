@@ -476,6 +476,13 @@ class ConditionsTest(absltest.TestCase):
     status, found = arora2019.judge_gap_helps(values)
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("CNN GAP3 (50 of", found)
+    # A rule needs only the CNNs it reads trained: depth reads CNN-V at depths 3 and 11.
+    self.assertEqual(arora2019.judge_depth(values)[0], verdicts.REPRODUCED)
+    values["training"]["V3"] = values["training"].pop("GAP3")
+    self.assertEqual(arora2019.judge_depth(values)[0], verdicts.NOT_TESTABLE)
+    # Still gaining, but every seed fits its training set (or converged): trained enough.
+    values["training"]["V3"]["settled"] = dict(standard=True)
+    self.assertEqual(arora2019.judge_depth(values)[0], verdicts.REPRODUCED)
 
   def test_cpu_full_arora_reads_the_one_kernel_pass_and_the_best_fitting_rate(self):
     # cpu-full: the depth-11 kernels' by_depth entries give depths 3/6/11; each CNN's rate is

@@ -185,6 +185,50 @@ class BadInputTest(absltest.TestCase):
     self.assertEqual(archives.retire_stale(plan, workdir, archive), {})
     self.assertEqual(archives.finished_dir(workdir, name, archive), os.path.join(archive, name))
 
+  def test_a_finished_run_whose_epochs_were_raised_continues_from_its_checkpoints(self):
+    plan = plans.make_plan("smoke", ["samarin2020.6"])
+    workdir, archive = self.create_tempdir().full_path, self.create_tempdir().full_path
+    name = next(iter(plan.runs))
+    current = plans.run_config(plan.runs[name], "smoke").to_dict()
+    config = json.loads(json.dumps(current))
+    config["train"]["epochs"] = current["train"]["epochs"] - 1 if current["train"]["epochs"] > 1 \
+        else 0  # Made with fewer epochs than the plan's.
+    run = archives.run_dir(workdir, name)
+    for root in (run, os.path.join(archive, name)):
+      os.makedirs(os.path.join(root, "seed_0", "checkpoints"))
+      io.write_json(os.path.join(root, "config.json"), config)
+      io.write_json(os.path.join(root, "results.json"), {})
+      io.write_json(os.path.join(root, "reproduce_run.json"), dict(seconds=30.0))
+      with open(os.path.join(root, "seed_0", "checkpoints", "checkpoint"), "w") as f:
+        f.write('model_checkpoint_path: "ckpt-3"\n')
+    self.assertEqual(archives.retire_stale(plan, workdir, archive), {name: ["train.epochs"]})
+    self.assertFalse(os.path.exists(os.path.join(archive, name)))  # The archive copy goes ...
+    self.assertFalse(os.path.exists(run + ".stale"))  # ... the workdir copy stays, to resume,
+    self.assertFalse(os.path.exists(os.path.join(run, "results.json")))  # unfinished,
+    self.assertTrue(os.path.exists(os.path.join(run, "seed_0", "checkpoints", "checkpoint")))
+    io.write_json(os.path.join(run, "results.json"), {})  # ... until the continuation ends:
+    archives.record(plan.runs[name], "smoke", workdir, 12.0)
+    self.assertEqual(io.read_json(os.path.join(run, "reproduce_run.json"))["seconds"], 42.0)
+    self.assertFalse(os.path.exists(os.path.join(run, archives.CONTINUED)))
+    # Fewer epochs, or no checkpoints to resume from: rerun from scratch, as any stale run.
+    for epochs, keep in ((current["train"]["epochs"] + 1, True), (0, False)):
+      config["train"]["epochs"] = epochs
+      io.write_json(os.path.join(run, "config.json"), config)
+      if not keep:
+        os.remove(os.path.join(run, "seed_0", "checkpoints", "checkpoint"))
+      archives.retire_stale(plan, workdir, archive)
+      self.assertTrue(os.path.exists(run + ".stale"))
+      os.replace(run + ".stale", run)
+      io.write_json(os.path.join(run, "results.json"), {})
+
+  def test_cpu_full_trains_the_arora_cnns_at_the_top_rate_until_they_fit_or_converged(self):
+    plan = plans.make_plan("cpu-full", ["arora2019.2"])
+    top = plans.run_config(plan.runs["cnn_gap_d11_lr3"], "cpu-full").train
+    grid = plans.run_config(plan.runs["cnn_gap_d11_lr1"], "cpu-full").train
+    self.assertEqual((top.epochs, top.stop_after_epochs, top.stop_fit_accuracy,
+                      top.stop_converged_pp), (500, 100, 0.99, 0.5))
+    self.assertEqual((grid.epochs, grid.stop_after_epochs, grid.stop_fit_accuracy), (100, None, None))
+
   def test_unfinished_runs_are_named_and_counted_apart_from_claims_this_tier_cannot_test(self):
     plan = plans.make_plan("cpu-full", ["samarin2020.1", "samarin2020.4"])
     out = self.create_tempdir().full_path

@@ -9,7 +9,8 @@ from absl.testing import absltest
 from ntk_tf import data, models
 from ntk_tf.analysis import metrics
 from ntk_tf.ntk.linearize import LinearizedModel
-from ntk_tf.training import optimizers, steps as training
+from ntk_tf.errors import ConfigError
+from ntk_tf.training import optimizers, steps as training, stopping
 from ntk_tf.training.paired import PairedTrainer, TrainConfig
 from tests import test_utils
 
@@ -147,8 +148,11 @@ class PairedTrainingTest(test_utils.TestCase):
     defaults = dict(epochs=2, batch_size=32, trajectory_steps=4, trajectory_points=3,
                     jit_compile=False)
     defaults.update(cfg)
-    trainer = PairedTrainer(lenet(self.dataset, seed), self.dataset, TrainConfig(**defaults),
-                            seed, workdir)
+    return self.train_on(self.dataset, workdir, seed, **defaults)
+
+  @staticmethod
+  def train_on(dataset, workdir, seed=0, **cfg):
+    trainer = PairedTrainer(lenet(dataset, seed), dataset, TrainConfig(**cfg), seed, workdir)
     return trainer, trainer.train()
 
   def interrupted(self, workdir, after_steps, **cfg):
@@ -240,6 +244,60 @@ class PairedTrainingTest(test_utils.TestCase):
                                 r"Lower config.train.learning_rate"):
       self.train(workdir, epochs=3, learning_rate=1e6)
     self.assertIn("ckpt-3", tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")))
+
+
+class StoppingTest(test_utils.TestCase):
+  """training.stopping by hand, and the paired loop stopping on it (train.stop_*)."""
+
+  def test_last_quarter_gain_and_settled_by_hand(self):
+    self.assertIsNone(stopping.last_quarter_gain([10.0, 20.0]))
+    self.assertEqual(stopping.last_quarter_gain([10.0, 20.0, 25.0]), 15.0)  # 2 epochs back.
+    curve = [50.0] * 4 + [60.0, 61.0, 61.2, 61.3]  # 8 epochs: 2 back, 61.0 -> 61.3.
+    self.assertAlmostEqual(stopping.last_quarter_gain(curve), 0.3)
+    self.assertIn("converged (+0.30 pp", stopping.settled(curve))
+    self.assertIsNone(stopping.settled(curve, converged_pp=0.2))
+    self.assertIn("fits its training set (99.00 % train)",
+                  stopping.settled([10.0, 50.0, 99.0], converged_pp=None))
+    self.assertIsNone(stopping.settled([10.0, 50.0, 98.9], converged_pp=None))
+    both = stopping.stop_reason({"standard": [10.0, 50.0, 99.5], "linearized": curve[-3:]},
+                                0.99, 0.5)
+    self.assertEqual(both, "standard fits its training set (99.50 % train); linearized "
+                           "converged (+0.30 pp train accuracy over the last 2 epochs)")
+    self.assertIsNone(stopping.stop_reason({"standard": [10.0, 50.0, 99.5],
+                                            "linearized": [10.0, 20.0, 30.0]}, 0.99, 0.5))
+
+  def test_bad_stopping_options_get_one_clear_error(self):
+    for cfg, message in ((dict(stop_fit_accuracy=1.5), r"stop_fit_accuracy=1.5 must be in"),
+                         (dict(stop_converged_pp=-1.0), r"stop_converged_pp=-1.0 must be >= 0"),
+                         (dict(stop_after_epochs=5), r"no stopping test is"),
+                         (dict(stop_fit_accuracy=0.9, stop_after_epochs=-1),
+                          r"stop_after_epochs=-1 must be")):
+      with self.assertRaisesRegex(ConfigError, message):
+        TrainConfig(**cfg)
+
+  def test_the_loop_stops_once_every_model_settled_and_a_resumed_run_stops_at_once(self):
+    dataset = small_dataset()
+    cfg = dict(epochs=12, batch_size=32, trajectory_steps=4, trajectory_points=3,
+               jit_compile=False, learning_rate=0.05)
+    _, full = PairedTrainingTest.train_on(dataset, self.create_tempdir().full_path, **cfg)
+    curves = {m: [100 * r[m]["train_accuracy"] for r in full] for m in ("standard", "linearized")}
+    # The first epoch from 3 on at which both curves have settled (converged within 2 pp).
+    first = next(e for e in range(3, 13)
+                 if stopping.stop_reason({m: c[:e] for m, c in curves.items()}, None, 2.0))
+    self.assertLess(first, 12)
+    workdir = self.create_tempdir().full_path
+    stop = dict(cfg, stop_converged_pp=2.0, stop_after_epochs=3)
+    trainer, stopped = PairedTrainingTest.train_on(dataset, workdir, **stop)
+    self.assertEqual(stopped, full[:first])  # The same epochs as the full run, then it stops.
+    self.assertIn("converged", trainer.stopped)
+    again, resumed = PairedTrainingTest.train_on(dataset, workdir, **stop)
+    self.assertEqual(resumed, stopped)
+    self.assertEqual(again.stopped, trainer.stopped)
+    # Checks start at stop_after_epochs: a finished 2-epoch run raised to 12 runs past epoch 2.
+    workdir = self.create_tempdir().full_path
+    PairedTrainingTest.train_on(dataset, workdir, **dict(cfg, epochs=2))
+    _, continued = PairedTrainingTest.train_on(dataset, workdir, **stop)
+    self.assertEqual(continued, full[:first])
 
 
 class NtkRegimeTest(test_utils.TestCase):

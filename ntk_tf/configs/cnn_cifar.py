@@ -16,8 +16,10 @@ Tiers:    `:cpu`: scikit-learn's 8x8 digits (300 train / 200 test, as configs/cn
           64 channels, 50 epochs, seeds 0-2; `:cpu-full`: Fashion-MNIST 28x28 (1,000 train /
           1,000 test, as configs/cntk_cifar.py:cpu-full), 64 channels, 100 epochs, seeds 0-2,
           each rate of ntk_tf.reproduction.claims.runs.ARORA_CNN_LEARNING_RATES run (the
-          reproduction picks, per net, the one that fits the training set best): ~1 min (depth 3)
-          to ~10 min (depth 11) per seed on a 2-core CPU; `:smoke`: 30 / 20 digits, one epoch.
+          reproduction picks, per net, the one that fits the training set best; at the top rate
+          the reproduction trains on until every seed fits or converged, train.stop_*): ~1 min
+          (depth 3) to ~10 min (depth 11) per seed and 100 epochs on a 2-core CPU; `:smoke`:
+          30 / 20 digits, one epoch.
 """
 
 import math

@@ -49,3 +49,10 @@ def set_size(results: contract.Results, split: str) -> Optional[int]:
   """The number of train or test examples (None in runs that did not record it)."""
   return results.get(f"num_{split}")
 
+
+
+def epochs_trained(results: contract.Results) -> Optional[int]:
+  """The most epochs any seed trained: train.epochs, or fewer where train.stop_* stopped every
+  seed early (runs made before seeds recorded theirs: train.epochs)."""
+  per_seed = [s["epochs"] for s in results.get("per_seed", ()) if "epochs" in s]
+  return max(per_seed) if per_seed else results.get("epochs")

@@ -36,7 +36,8 @@ def train_config() -> ml_collections.ConfigDict:
   for field in dataclasses.fields(TrainConfig):
     value = field.default
     if value is None:
-      kind = int if field.name in ("lr_decay_every", "checkpoint_every_steps") else float
+      kind = int if field.name in ("lr_decay_every", "checkpoint_every_steps",
+                                           "stop_after_epochs") else float
       value = ml_collections.FieldReference(None, field_type=kind)
     c[field.name] = value
   return c

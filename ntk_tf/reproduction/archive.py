@@ -58,7 +58,10 @@ def stale_at(where: str, current: dict) -> List[str]:
 def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str, List[str]]:
   """Finished runs whose config changed since (e.g. a protocol fix) are set aside to be rerun:
   a stale workdir copy moves to runs/<name>.stale, a stale archive copy is removed; a copy that
-  matches the current config is kept. Returns {name: changed keys} of the runs set aside."""
+  matches the current config is kept. A workdir copy whose only change is more train.epochs
+  continues instead: its results.json goes, so the run resumes from its last checkpoint (the
+  paired loop's resumed runs equal uninterrupted ones). Returns {name: changed keys} of the runs
+  set aside or continued."""
   stale = {}
   for name, run in plan.runs.items():
     current = None
@@ -69,12 +72,35 @@ def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str
         continue
       current = current or run_config(run, plan.tier).to_dict()
       keys = stale_at(where, current)
-      if keys:
-        stale[name] = keys
-        logging.warning("run %s: %s was made with another config (%s); set aside", name, where,
-                        ", ".join(keys[:5]))
-        remove(where)
+      if not keys:
+        continue
+      stale[name] = keys
+      if remove is _set_aside and _more_epochs(where, current, keys):
+        logging.warning("run %s: train.epochs raised; it continues from its checkpoints", name)
+        _continue(where)
+        continue
+      logging.warning("run %s: %s was made with another config (%s); set aside", name, where,
+                      ", ".join(keys[:5]))
+      remove(where)
   return {n: k for n, k in stale.items() if not is_done(workdir, n, archive)}
+
+
+CONTINUED = "reproduce_run.continued.json"  # The wall-time record of the run a run continues.
+
+
+def _more_epochs(where: str, current: dict, keys: List[str]) -> bool:
+  """The only change is a larger train.epochs, and the run kept checkpoints to resume from."""
+  stored = io.read_json(os.path.join(where, "config.json"))
+  return (keys == ["train.epochs"]
+          and current["train"]["epochs"] > stored["train"]["epochs"]
+          and bool(glob.glob(os.path.join(where, "seed_*", "checkpoints", "checkpoint"))))
+
+
+def _continue(where: str):
+  os.remove(os.path.join(where, "results.json"))
+  record_path = os.path.join(where, run_costs.RECORD)
+  if os.path.exists(record_path):
+    os.replace(record_path, os.path.join(where, CONTINUED))
 
 
 def _set_aside(path: str):
@@ -104,10 +130,16 @@ def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):
 
 
 def record(run: claims_lib.Run, tier: str, workdir: str, seconds: float) -> None:
-  """Writes a finished run's reproduce_run.json: its wall time, when, where, and what it ran."""
-  io.write_json(os.path.join(run_dir(workdir, run.name), "reproduce_run.json"), dict(
+  """Writes a finished run's reproduce_run.json: its wall time (with that of the run it
+  continued, if any), when, where, and what it ran."""
+  continued = os.path.join(run_dir(workdir, run.name), CONTINUED)
+  if os.path.exists(continued):
+    seconds += io.read_json(continued)["seconds"]
+  io.write_json(os.path.join(run_dir(workdir, run.name), run_costs.RECORD), dict(
       seconds=seconds, finished=now(), machine=machine(), tier=tier, config=run.config,
       overrides=dict(run.overrides)))
+  if os.path.exists(continued):
+    os.remove(continued)
 
 
 def now() -> str:

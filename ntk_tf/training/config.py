@@ -32,9 +32,27 @@ class TrainConfig:
   centered: bool = False
   order: int = 1
   steps_per_call: int = 16  # SGD steps per compiled call (1: one Python dispatch per step).
+  # Stopping before `epochs` (training.stopping): once every trained model fits its training set
+  # (train accuracy >= stop_fit_accuracy) or converged (gained <= stop_converged_pp over the last
+  # quarter of its epochs), checked after each epoch from epoch stop_after_epochs on.
+  stop_fit_accuracy: Optional[float] = None
+  stop_converged_pp: Optional[float] = None
+  stop_after_epochs: Optional[int] = None  # None: from the first epoch.
 
   def __post_init__(self):
     k = self.steps_per_call
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
       raise ConfigError(f"train.steps_per_call={k!r} must be a positive integer (1: one step "
                         "per compiled call).")
+    fit, pp, after = self.stop_fit_accuracy, self.stop_converged_pp, self.stop_after_epochs
+    if fit is not None and not 0 < fit <= 1:
+      raise ConfigError(f"train.stop_fit_accuracy={fit!r} must be in (0, 1] (e.g. 0.99: stop "
+                        "once 99 % of the training set is fit), or None.")
+    if pp is not None and not pp >= 0:
+      raise ConfigError(f"train.stop_converged_pp={pp!r} must be >= 0 (percentage points of "
+                        "train accuracy over the last quarter of epochs, e.g. 0.5), or None.")
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
+      raise ConfigError(f"train.stop_after_epochs={after!r} must be a non-negative integer.")
+    if after is not None and fit is None and pp is None:
+      raise ConfigError("train.stop_after_epochs is set but no stopping test is: set "
+                        "train.stop_fit_accuracy and/or train.stop_converged_pp, or unset it.")

@@ -25,7 +25,7 @@ from absl import logging
 from ntk_tf.data import Dataset
 from ntk_tf.errors import DataError
 from ntk_tf.ntk.linearize import LinearizedModel
-from ntk_tf.training import optimizers, steps as training
+from ntk_tf.training import optimizers, steps as training, stopping
 from ntk_tf.training.config import TrainConfig  # pylint: disable=unused-import  (re-exported)
 from ntk_tf.utils import distribute, progress
 
@@ -77,6 +77,7 @@ class PairedTrainer:
     self._history_var = tf.Variable("[]", dtype=tf.string, trainable=False, name="history")
     self._trajectory_var = tf.Variable(b"", dtype=tf.string, trainable=False, name="trajectory")
     self.history, self.trajectory = [], {"step": [], "standard": [], "linearized": []}
+    self.stopped = None  # Why training stopped before cfg.epochs (train.stop_*), if it did.
     n_traj = min(cfg.trajectory_points, len(dataset.x_test))
     self.trajectory_x = tf.constant(dataset.x_test[:n_traj], dtype=self.dtype)
     labels = dataset.labels_test[:n_traj]
@@ -268,6 +269,16 @@ class PairedTrainer:
           "and run again.")
 
   # --- the loop -------------------------------------------------------------------------
+  def _stop_reason(self) -> Optional[str]:
+    """Why training stops before cfg.epochs (train.stop_*; training.stopping), or None."""
+    cfg = self.cfg
+    if (cfg.stop_fit_accuracy is None and cfg.stop_converged_pp is None) or \
+        len(self.history) < (cfg.stop_after_epochs or 1):
+      return None
+    curves = {which: [100 * r[which]["train_accuracy"] for r in self.history]
+              for which in ("standard", "linearized") if getattr(cfg, f"train_{which}")}
+    return stopping.stop_reason(curves, cfg.stop_fit_accuracy, cfg.stop_converged_pp)
+
   def _train_epoch(self, epoch: int, step: int, steps_per_epoch: int, rates: dict, bar,
                    on_step) -> int:
     """Trains from `step` to the end of epoch `epoch` at learning rates {which: lr}, in chunks
@@ -315,6 +326,11 @@ class PairedTrainer:
     bar = progress.Progress(cfg.epochs * steps_per_epoch, "paired training", unit="steps",
                             done=step)
     for epoch in range(step // steps_per_epoch, cfg.epochs):
+      self.stopped = self._stop_reason()
+      if self.stopped:  # Checked before each epoch, so a resumed stopped run stops at once.
+        logging.info("stopping after epoch %d of at most %d: %s", epoch, cfg.epochs,
+                     self.stopped)
+        break
       lr = training.step_decay(cfg.learning_rate, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
       lin_lr = training.step_decay(lin_base, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
       start = time.time()

@@ -74,5 +74,6 @@ def run_seed(build_model: Callable, dataset, train_cfg: TrainConfig, seed: int, 
   io.write_npz(os.path.join(seed_dir, "trajectories.npz"),
                **{k: np.asarray(v) for k, v in trainer.trajectory.items()})
   final = history[-1]
-  return dict(seed=seed, num_params=models.num_params(model),
+  return dict(seed=seed, num_params=models.num_params(model), epochs=len(history),
+              **({"stopped": trainer.stopped} if trainer.stopped else {}),
               **{k: final[k] for k in ("standard", "linearized") if k in final})

@@ -19,8 +19,9 @@ from ntk_tf.experiments import compare_results
 from ntk_tf.reproduction.claims import runs as runs_lib
 from ntk_tf.reproduction.claims.base import Measured, RunResults, Run
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
+from ntk_tf.training import stopping
 
-CONVERGED_PP = 0.5  # Train accuracy gaining at most this over the last quarter: converged.
+CONVERGED_PP, FIT_ACCURACY = stopping.CONVERGED_PP, stopping.FIT_ACCURACY
 number = compare_results.number
 
 
@@ -28,9 +29,9 @@ def width_label(w) -> str:
   return f"x{w:g}" if isinstance(w, float) else f"x{w}"
 
 
-def train_gain(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
-               paths: Optional[Sequence[str]] = None) -> Optional[float]:
-  """Seed-mean train accuracy gained (pp) over the last quarter of epochs (≥ 2), or None.
+def _curves(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
+            paths: Optional[Sequence[str]] = None) -> Optional[List[List[float]]]:
+  """Each seed's per-epoch train accuracy (%) of `model`, or None where a curve is missing.
 
   paths: the per-epoch metrics.jsonl files (default: seed_<s>/metrics.jsonl of the run)."""
   curves = []
@@ -40,12 +41,27 @@ def train_gain(results: RunResults, run_name: str, seeds: Sequence[int], model: 
     with open(path) as f:
       rows = [json.loads(line) for line in f if line.strip()]
     curves.append([100 * r[model]["train_accuracy"] for r in rows if model in r])
-  epochs = min(len(c) for c in curves) if curves else 0
-  if epochs < 3:
+  return curves
+
+
+def train_gain(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
+               paths: Optional[Sequence[str]] = None) -> Optional[float]:
+  """Seed-mean train accuracy gained (pp) over the last quarter of epochs (≥ 2), or None.
+
+  Each seed's gain over its own last quarter (seeds a stopping test ended early have shorter
+  curves); for curves of one length, the gain of the seeds' mean curve.
+  paths: the per-epoch metrics.jsonl files (default: seed_<s>/metrics.jsonl of the run)."""
+  curves = _curves(results, run_name, seeds, model, paths)
+  gains = [stopping.last_quarter_gain(c) for c in curves or ()]
+  if not gains or any(g is None for g in gains):
     return None
-  mean = np.mean([c[:epochs] for c in curves], axis=0)
-  back = max(2, epochs // 4)
-  return float(mean[-1] - mean[-1 - back])
+  return float(np.mean(gains))
+
+
+def all_settled(results: RunResults, run_name: str, seeds: Sequence[int], model: str) -> bool:
+  """Every seed's curve fits its training set or converged (`stopping.settled`)."""
+  curves = _curves(results, run_name, seeds, model)
+  return bool(curves) and all(stopping.settled(c) for c in curves)
 
 
 def compare_stats(results: RunResults, runs: List[Run]) -> Dict[int, Dict[str, Stat]]:
@@ -81,6 +97,8 @@ def best_fit(results: RunResults, candidates: List[Run]) -> Run:
   return max(candidates, key=fit)
 
 
+
+
 def training_context(results: RunResults, runs: List[Run], paper_epochs: Optional[int]
                      ) -> Dict[str, dict]:
   """Per width: epochs run, the paper's (None: the paper gives none, only convergence decides),
@@ -91,9 +109,10 @@ def training_context(results: RunResults, runs: List[Run], paper_epochs: Optiona
     r = results[run.name]
     seeds, trained = compare_results.seeds(r), compare_results.trained(r)
     out[str(compare_results.width(r))] = dict(
-        epochs=r.get("epochs"), paper_epochs=paper_epochs, num_train=r.get("num_train"),
-        num_params=r.get("num_params"), gain={m: train_gain(results, run.name, seeds, m)
-                                               for m in trained})
+        epochs=compare_results.epochs_trained(r), paper_epochs=paper_epochs,
+        num_train=r.get("num_train"), num_params=r.get("num_params"),
+        gain={m: train_gain(results, run.name, seeds, m) for m in trained},
+        settled={m: all_settled(results, run.name, seeds, m) for m in trained})
   return out
 
 
@@ -120,6 +139,9 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
     gains = t.get("gain") or {}
     if gains and all(g is not None and g <= CONVERGED_PP for g in gains.values()):
       continue
+    settled = t.get("settled") or {}
+    if settled and all(settled.values()):  # Every seed fits its training set or converged.
+      continue
     worst = max(((m, g) for m, g in gains.items() if g is not None), key=lambda mg: mg[1],
                 default=None)
     where = f" x{w}" if _is_width(w) else w
@@ -130,7 +152,8 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
         ", no per-epoch curves to show convergence)"))
   rule.needs(not short, f"{what}training to "
              + ("convergence" if no_paper_epochs else "the paper's epochs or to convergence")
-             + f" (train accuracy within {CONVERGED_PP} pp over the last quarter); unconverged: "
+             + f" (train accuracy within {CONVERGED_PP} pp over the last quarter, or at least "
+             f"{100 * FIT_ACCURACY:g} % on every seed); unconverged: "
              + ", ".join(short[:4]) + ("…" if len(short) > 4 else "")
              + ("; the paper gives no epochs: tier cpu-full keeps per-epoch curves to show "
                 "convergence" if no_paper_epochs else "; tier cpu-full trains the paper's epochs"))
