@@ -201,6 +201,9 @@ class BadInputTest(absltest.TestCase):
       io.write_json(os.path.join(root, "reproduce_run.json"), dict(seconds=30.0))
       with open(os.path.join(root, "seed_0", "checkpoints", "checkpoint"), "w") as f:
         f.write('model_checkpoint_path: "ckpt-3"\n')
+    fresh = self.create_tempdir().full_path
+    archives.archive_runs(plan, workdir, fresh)  # A stale run is never archived (--page_only).
+    self.assertEmpty(os.listdir(fresh))
     self.assertEqual(archives.retire_stale(plan, workdir, archive), {name: ["train.epochs"]})
     self.assertFalse(os.path.exists(os.path.join(archive, name)))  # The archive copy goes ...
     self.assertFalse(os.path.exists(run + ".stale"))  # ... the workdir copy stays, to resume,

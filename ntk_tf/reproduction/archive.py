@@ -110,12 +110,16 @@ def _set_aside(path: str):
 
 
 def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):
-  """Copies the small files of every run finished in `workdir` into `archive` (if missing)."""
+  """Copies the small files of every run finished in `workdir` into `archive` (if missing),
+  except runs made with another config than the plan's (stale: rerun or continued, never kept)."""
   if not archive:
     return
-  for name in plan.runs:
+  for name, run in plan.runs.items():
     src = run_dir(workdir, name)
     if not os.path.exists(os.path.join(src, "results.json")):
+      continue
+    if os.path.exists(os.path.join(src, "config.json")) and \
+        stale_at(src, run_config(run, plan.tier).to_dict()):
       continue
     dst = os.path.join(archive, name)
     files = [f for f in ARCHIVED if os.path.exists(os.path.join(src, f))]
