@@ -50,11 +50,13 @@ def beta(b, low=None, high=None, flat=False, error=0.1):
   return dict(beta=b, interval=interval, is_exponent=not flat, error_at_largest_n=error)
 
 
-def arora(kernel, network, small=None, pixels=28, num_test=1000, network_train=100.0):
+def arora(kernel, network, small=None, pixels=28, num_test=1000, network_train=100.0,
+          num_train=50000):
   return dict(kernel=kernel, small=small or kernel, depths=[3, 6, 11],
               network={k: stat(v) for k, v in network.items()},
               network_train={k: network_train for k in network},
-              context=dict(num_test=num_test, pixels=pixels, dataset="fashion_mnist"))
+              context=dict(num_test=num_test, pixels=pixels, dataset="fashion_mnist",
+                           num_train=num_train))
 
 
 def spectrum(plain_sigma, plain_kernel, cond=(1e4, 1e3), shifted=None):
@@ -476,6 +478,12 @@ class ConditionsTest(absltest.TestCase):
     status, found = arora2019.judge_gap_helps(values)
     self.assertEqual(status, verdicts.NOT_TESTABLE)
     self.assertIn("CNN GAP3 (50 of", found)
+    # CNN against kernel needs the paper's n (the gap changes with n); the other rules do not.
+    small_n = arora(GOOD_KERNEL, GOOD_NET, num_train=1000)
+    status, found = arora2019.judge_cnn_vs_cntk(small_n)
+    self.assertEqual(status, verdicts.NOT_TESTABLE)
+    self.assertIn("the paper's 50,000 training images (here 1,000)", found)
+    self.assertEqual(arora2019.judge_gap_helps(small_n)[0], verdicts.REPRODUCED)
     # A rule needs only the CNNs it reads trained: depth reads CNN-V at depths 3 and 11.
     self.assertEqual(arora2019.judge_depth(values)[0], verdicts.REPRODUCED)
     values["training"]["V3"] = values["training"].pop("GAP3")
@@ -510,7 +518,8 @@ class ConditionsTest(absltest.TestCase):
     self.assertAlmostEqual(values["small"]["GAP6"], 72.0)
     self.assertEqual(set(values["learning_rates"].values()), {rates[1]})  # Lowest train loss.
     self.assertAlmostEqual(values["network"]["GAP11"]["mean"], 60.0)
-    self.assertEqual(values["context"], dict(num_test=1000, pixels=28, dataset="fashion_mnist"))
+    self.assertEqual(values["context"], dict(num_test=1000, pixels=28, dataset="fashion_mnist",
+                                             num_train=1000))
     self.assertTrue(any("never the test set" in note for note in measured.notes))
 
   def test_the_time_window_ends_at_5_percent_train_error_and_must_span_a_decade(self):
