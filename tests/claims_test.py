@@ -488,6 +488,20 @@ class ConditionsTest(absltest.TestCase):
     self.assertEqual(arora2019.judge_depth(values)[0], verdicts.REPRODUCED)
     values["training"]["V3"] = values["training"].pop("GAP3")
     self.assertEqual(arora2019.judge_depth(values)[0], verdicts.NOT_TESTABLE)
+    # The paper's epochs on a smaller training set are fewer SGD steps: they do not count.
+    steps = dict(epochs=100, paper_epochs=100, num_train=4000, paper_num_train=60000,
+                 gain=dict(standard=0.0, linearized=1.5))
+    rule = verdicts.Rule()
+    stats.needs_training(rule, {"1": steps})
+    status, found = rule.verdict("")
+    self.assertEqual(status, verdicts.NOT_TESTABLE)
+    self.assertIn("LinLeNet x1 (100 epochs of 4,000 images, 400,000 seen against the paper's "
+                  "6,000,000", found)
+    for enough in (dict(num_train=60000), dict(paper_num_train=None), dict(epochs=1500),
+                   dict(gain=dict(standard=0.0, linearized=0.4))):
+      rule = verdicts.Rule()
+      stats.needs_training(rule, {"1": dict(steps, **enough)})
+      self.assertNotEqual(rule.verdict("")[0], verdicts.NOT_TESTABLE, enough)
     # Still gaining, but every seed fits its training set (or converged): trained enough.
     values["training"]["V3"]["settled"] = dict(standard=True)
     self.assertEqual(arora2019.judge_depth(values)[0], verdicts.REPRODUCED)

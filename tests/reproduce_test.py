@@ -152,13 +152,48 @@ class BadInputTest(absltest.TestCase):
       self.assertIn("lenet_mnist_x1", wide.basis)
       self.assertGreater(wide.seconds, 10 * estimates["lenet_mnist_x1"].seconds)
 
-  def test_cpu_full_tier_plans_the_papers_epochs_and_x25(self):
-    plan = plans.make_plan("cpu-full", ["samarin2022.3", "samarin2022.5"])
+  def test_cpu_full_tier_plans_the_papers_epochs_then_on_to_its_steps_and_x25(self):
+    # The paper's epochs, then on until settled, at most the paper's SGD steps: 100 epochs of
+    # CIFAR-10's 50,000 images are 1,250 of the 4,000 stand-ins; 200 of MNIST's 60,000, 3,077 of
+    # the binary task's 3,900 digits.
+    plan = plans.make_plan("cpu-full", ["samarin2022.3", "samarin2022.5", "samarin2020.1"])
     config = plans.run_config(plan.runs["lenet_cifar_x25"], "cpu-full")
-    self.assertEqual((config.dataset.name, config.train.epochs, tuple(config.seeds)),
-                     ("fashion_mnist", 100, (0,)))
+    self.assertEqual((config.dataset.name, config.train.epochs, config.train.stop_after_epochs,
+                      config.train.stop_fit_accuracy, config.train.stop_converged_pp,
+                      tuple(config.seeds)), ("fashion_mnist", 1250, 100, 0.99, 0.5, (0,)))
+    config = plans.run_config(plan.runs["lenet_mnist_x1"], "cpu-full")
+    self.assertEqual((config.dataset.name, config.train.epochs), ("mnist5k", 1500))  # 4,000 train.
     config = plans.run_config(plan.runs["binary_x0.3"], "cpu-full")
-    self.assertEqual((config.train.epochs, config.dataset.num_train), (200, 3900))
+    self.assertEqual((config.train.epochs, config.train.stop_after_epochs,
+                      config.dataset.num_train), (3077, 200, 3900))
+    cpu = plans.run_config(plans.make_plan("cpu", ["samarin2020.1"]).runs["lenet_mnist_x1"], "cpu")
+    self.assertEqual((cpu.train.epochs, cpu.train.stop_after_epochs), (12, None))
+
+  def test_a_finished_run_every_seed_of_which_settled_is_current_under_more_epochs(self):
+    # Continuing it under train.stop_* would stop at once: the same results, so not stale.
+    plan = plans.make_plan("cpu-full", ["samarin2020.1"])
+    current = plans.run_config(plan.runs["lenet_mnist_x2"], "cpu-full").to_dict()
+    stored = json.loads(json.dumps(current))
+    stored["train"]["epochs"] = 100
+    for key in ("stop_after_epochs", "stop_fit_accuracy", "stop_converged_pp"):
+      del stored["train"][key]  # Made before the stopping test existed.
+    where = self.create_tempdir().full_path
+    io.write_json(os.path.join(where, "config.json"), stored)
+    rise = lambda end: [dict(standard=dict(train_accuracy=1.0),
+                             linearized=dict(train_accuracy=(end - 0.03 * (99 - e)) / 100))
+                        for e in range(100)]
+    for seed, curve in ((0, rise(98.0)), (1, rise(99.5))):
+      os.makedirs(os.path.join(where, f"seed_{seed}"))
+      with open(os.path.join(where, f"seed_{seed}", "metrics.jsonl"), "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in curve))
+    # Seed 0 gains 0.03 x 25 = 0.75 pp over its last 25 epochs at 98 %: not settled.
+    self.assertEqual(archives.stale_at(where, current), ["train.epochs"])
+    with open(os.path.join(where, "seed_0", "metrics.jsonl"), "w") as f:
+      f.write("".join(json.dumps(r) + "\n" for r in rise(99.2)))  # Fits (>= 99 %).
+    self.assertEqual(archives.stale_at(where, current), [])
+    stored["train"]["epochs"] = 50  # Fewer epochs than the checks start at: stale.
+    io.write_json(os.path.join(where, "config.json"), stored)
+    self.assertEqual(archives.stale_at(where, current), ["train.epochs"])
 
   def test_a_run_whose_config_changed_is_rerun_and_never_judged(self):
     plan = plans.make_plan("smoke", ["samarin2020.6"])

@@ -18,6 +18,7 @@ from absl import logging
 from ntk_tf.reproduction import claims as claims_lib
 from ntk_tf.reproduction import run_costs
 from ntk_tf.reproduction.plan import Plan, memory_total_bytes, run_config
+from ntk_tf.training import stopping
 from ntk_tf.utils import io, memory
 
 
@@ -51,8 +52,37 @@ def stale_keys(stored: dict, current: dict) -> List[str]:
 
 
 def stale_at(where: str, current: dict) -> List[str]:
-  """stale_keys of the finished run in `where` against the current config dict."""
-  return stale_keys(io.read_json(os.path.join(where, "config.json")), current)
+  """stale_keys of the finished run in `where` against the current config dict; none when the
+  only change is more train.epochs with a stopping test (train.stop_*) that every seed of the
+  run already passes: continuing it would stop at once, so it is what the current config makes."""
+  stored = io.read_json(os.path.join(where, "config.json"))
+  keys = stale_keys(stored, current)
+  if keys == ["train.epochs"] and _would_stop_at_once(where, stored, current):
+    return []
+  return keys
+
+
+CURVES = ("seed_*/metrics.jsonl", "w*/sgd/metrics.jsonl")  # A compare run's, a binary run's.
+
+
+def _would_stop_at_once(where: str, stored: dict, current: dict) -> bool:
+  """Every per-epoch curve of the run passes the current config's stopping test at its end."""
+  train = current.get("train", {})
+  fit, pp = train.get("stop_fit_accuracy"), train.get("stop_converged_pp")
+  if (fit is None and pp is None) or train["epochs"] <= stored["train"]["epochs"] or \
+      stored["train"]["epochs"] < (train.get("stop_after_epochs") or 0):
+    return False
+  paths = sorted(p for pattern in CURVES for p in glob.glob(os.path.join(where, pattern)))
+  if not paths:
+    return False
+  for path in paths:
+    with open(path) as f:
+      rows = [json.loads(line) for line in f if line.strip()]
+    models = [m for m in ("standard", "linearized") if any(m in r for r in rows)]
+    curves = {m: [100 * r[m]["train_accuracy"] for r in rows if m in r] for m in models}
+    if len(rows) != stored["train"]["epochs"] or not stopping.stop_reason(curves, fit, pp):
+      return False
+  return True
 
 
 def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str, List[str]]:
@@ -93,7 +123,8 @@ def _more_epochs(where: str, current: dict, keys: List[str]) -> bool:
   stored = io.read_json(os.path.join(where, "config.json"))
   return (keys == ["train.epochs"]
           and current["train"]["epochs"] > stored["train"]["epochs"]
-          and bool(glob.glob(os.path.join(where, "seed_*", "checkpoints", "checkpoint"))))
+          and any(glob.glob(os.path.join(where, os.path.dirname(c), "checkpoints", "checkpoint"))
+                  for c in CURVES))
 
 
 def _continue(where: str):

@@ -10,6 +10,7 @@ describe.
 import os
 from typing import Dict, List, Optional
 
+from ntk_tf.configs import common as cc
 from ntk_tf.reproduction.claims.base import Run
 from ntk_tf.training import stopping
 
@@ -29,6 +30,34 @@ ALEXNET_WIDTHS = (1, 2, 3, 4)
 PAPER_SEEDS = (0, 1, 2, 3, 4)
 CPU_FULL_WIDE_SEEDS = (0,)  # x25 and x60 at tier cpu-full: one seed (the 2020 paper's single runs).
 PAPER_EPOCHS, PAPER_BINARY_EPOCHS = 100, 200
+# The papers' epochs are SGD steps over their training sets: 100 epochs of MNIST's 60,000 images
+# (batch 32) are 15x the steps of 100 epochs of the offline tiers' 4,000. So at tier cpu-full a
+# run trains the paper's epochs and then on, until every model of every seed fits its training
+# set or converged (training.stopping), at most the paper's number of steps; a claim reads a run
+# as trained when it ran the paper's steps or settled (stats.needs_training).
+PAPER_NUM_TRAIN = {"mnist": 60_000, "mnist5k": 60_000, "fashion_mnist": 50_000,  # (CIFAR-10's)
+                   "cifar10": 50_000}
+STAND_IN_TRAIN = {"lenet": cc.FASHION_TRAIN, "binary": cc.BINARY_TRAIN}  # mnist5k: as Fashion.
+
+
+def until_settled(after_epochs: int, max_epochs: int):
+  """Overrides that train `after_epochs`, then on until every model of every seed fits its
+  training set or converged, at most `max_epochs` (train.stop_*)."""
+  return (("train.epochs", max_epochs), ("train.stop_after_epochs", after_epochs),
+          ("train.stop_fit_accuracy", stopping.FIT_ACCURACY),
+          ("train.stop_converged_pp", stopping.CONVERGED_PP))
+
+
+def paper_steps_in_epochs(paper_epochs: int, paper_num_train: int, num_train: int) -> int:
+  """The epochs of `num_train` images that make the paper's SGD steps."""
+  return -(-paper_epochs * paper_num_train // num_train)
+
+
+def _settled_at_cpu_full(tier, paper_epochs, stand_in, paper_data="mnist"):
+  if tier != "cpu-full":
+    return ()
+  return until_settled(paper_epochs, paper_steps_in_epochs(
+      paper_epochs, PAPER_NUM_TRAIN[paper_data], STAND_IN_TRAIN[stand_in]))
 
 MNIST, TRANSLATED, HARDER = ("configs/lenet_mnist.py", "configs/lenet_mnist_translated.py",
                              "configs/lenet_cifar.py")
@@ -56,7 +85,9 @@ def compare_runs(config: str, tier: str, widths=None, extra=(), suffix="") -> Li
   """One `compare` run per width (all seeds inside): name <config>[suffix]_x<w>."""
   base = os.path.splitext(os.path.basename(config))[0]
   return [Run(f"{base}{suffix}_x{w}", config, (("model.width", w),) + _seeds(tier, w)
-              + tuple(extra)) for w in widths or WIDTHS[tier]]
+              + tuple(extra) + _settled_at_cpu_full(
+                  tier, PAPER_EPOCHS, "lenet", "cifar10" if config == HARDER else "mnist"))
+          for w in widths or WIDTHS[tier]]
 
 
 def alexnet(tier, variant=ALEXNET) -> Optional[List[Run]]:
@@ -118,7 +149,7 @@ def spectrum(tier):
 
 
 def binary_runs(config, tier, suffix=""):
-  epochs = (("train.epochs", PAPER_BINARY_EPOCHS),) if tier == "cpu-full" else ()
+  epochs = _settled_at_cpu_full(tier, PAPER_BINARY_EPOCHS, "binary")
   return [Run(f"binary{suffix}_x{w}", config, (("model.widths", (w,)),) + epochs)
           for w in BINARY_WIDTHS[tier]]
 
@@ -138,9 +169,9 @@ def binary_lin_runs(config, tier, suffix=""):
   if tier != "cpu-full":
     return []
   return [Run(f"binary{suffix}_x{w}_lin_lr{lr:g}", config,
-              (("model.widths", (w,)), ("train.epochs", PAPER_BINARY_EPOCHS),
-               ("solver.methods", ("sgd",)), ("train.linearized_learning_rate", lr),
-               ("train.train_standard", False)))
+              (("model.widths", (w,)), ("solver.methods", ("sgd",)),
+               ("train.linearized_learning_rate", lr), ("train.train_standard", False))
+              + _settled_at_cpu_full(tier, PAPER_BINARY_EPOCHS, "binary"))
           for w in BINARY_WIDTHS[tier] for lr in BINARY_LIN_LEARNING_RATES]
 
 
@@ -277,10 +308,7 @@ def _until_trained(lr):
   """The overrides that train the CNN at `lr` until it fits or converged (else: none)."""
   if lr != ARORA_CNN_TRAINED_RATE:
     return ()
-  return (("train.epochs", ARORA_CNN_MAX_EPOCHS),
-          ("train.stop_after_epochs", ARORA_CNN_GRID_EPOCHS),
-          ("train.stop_fit_accuracy", stopping.FIT_ACCURACY),
-          ("train.stop_converged_pp", stopping.CONVERGED_PP))
+  return until_settled(ARORA_CNN_GRID_EPOCHS, ARORA_CNN_MAX_EPOCHS)
 
 
 def _trained_layers(arch):

@@ -128,13 +128,13 @@ def measure_binary(tasks: Dict[str, Callable], grids: Optional[Dict[str, Callabl
                 results, [(run.name, w)] + [(g.name, w) for g in grid if g.name in results])
             widths[w] = dict(widths[w], sgd_linearized=chosen)
             rates.setdefault(task, {})[str(stats.number(w))] = _lin_rate(results, lin_run)
-          path = lambda name: results.path(name, f"w{w}", "sgd", "metrics.jsonl")
-          training[task][str(stats.number(w))] = dict(
-              epochs=epochs, paper_epochs=runs.PAPER_BINARY_EPOCHS, num_train=r.get("num_train"),
-              gain=dict(standard=stats.train_gain(results, run.name, (), "standard",
-                                                  [path(run.name)]),
-                        linearized=stats.train_gain(results, lin_run, (), "linearized",
-                                                    [path(lin_run)])))
+          by_model = {m: stats.curves(results, name, (), m, [
+              results.path(name, f"w{w}", "sgd", "metrics.jsonl")])
+              for m, name in (("standard", run.name), ("linearized", lin_run))}
+          ran = [len(c) for cs in by_model.values() for c in cs or () if c]
+          training[task][str(stats.number(w))] = stats.training_entry(
+              by_model, max(ran) if ran else epochs, runs.PAPER_BINARY_EPOCHS,
+              r.get("num_train"), runs.PAPER_NUM_TRAIN["mnist"])
         for w, cells in widths.items():
           by_width[str(stats.number(w))] = {
               k: dict(train=100 * c["train_accuracy"], test=100 * c["test_accuracy"],

@@ -29,39 +29,36 @@ def width_label(w) -> str:
   return f"x{w:g}" if isinstance(w, float) else f"x{w}"
 
 
-def _curves(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
-            paths: Optional[Sequence[str]] = None) -> Optional[List[List[float]]]:
+def curves(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
+           paths: Optional[Sequence[str]] = None) -> Optional[List[List[float]]]:
   """Each seed's per-epoch train accuracy (%) of `model`, or None where a curve is missing.
 
   paths: the per-epoch metrics.jsonl files (default: seed_<s>/metrics.jsonl of the run)."""
-  curves = []
+  out = []
   for path in paths or [results.path(run_name, f"seed_{s}", "metrics.jsonl") for s in seeds]:
     if not os.path.exists(path):
       return None
     with open(path) as f:
       rows = [json.loads(line) for line in f if line.strip()]
-    curves.append([100 * r[model]["train_accuracy"] for r in rows if model in r])
-  return curves
+    out.append([100 * r[model]["train_accuracy"] for r in rows if model in r])
+  return out
 
 
-def train_gain(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
-               paths: Optional[Sequence[str]] = None) -> Optional[float]:
-  """Seed-mean train accuracy gained (pp) over the last quarter of epochs (≥ 2), or None.
-
-  Each seed's gain over its own last quarter (seeds a stopping test ended early have shorter
-  curves); for curves of one length, the gain of the seeds' mean curve.
-  paths: the per-epoch metrics.jsonl files (default: seed_<s>/metrics.jsonl of the run)."""
-  curves = _curves(results, run_name, seeds, model, paths)
-  gains = [stopping.last_quarter_gain(c) for c in curves or ()]
-  if not gains or any(g is None for g in gains):
-    return None
-  return float(np.mean(gains))
-
-
-def all_settled(results: RunResults, run_name: str, seeds: Sequence[int], model: str) -> bool:
-  """Every seed's curve fits its training set or converged (`stopping.settled`)."""
-  curves = _curves(results, run_name, seeds, model)
-  return bool(curves) and all(stopping.settled(c) for c in curves)
+def training_entry(by_model: Dict[str, Optional[List[List[float]]]], epochs: Optional[int],
+                   paper_epochs: Optional[int], num_train: Optional[int] = None,
+                   paper_num_train: Optional[int] = None, num_params: Optional[int] = None
+                   ) -> dict:
+  """What needs_training reads of one run: epochs run, the paper's (None: the paper gives none,
+  only convergence decides) and the sizes of both training sets; per model, the seed-mean train
+  accuracy gained over each seed's last quarter of epochs (None without curves) and whether every
+  seed fits its training set or converged (training.stopping.settled)."""
+  gain, settled = {}, {}
+  for model, seeds in by_model.items():
+    gains = [stopping.last_quarter_gain(c) for c in seeds or ()]
+    gain[model] = float(np.mean(gains)) if gains and None not in gains else None
+    settled[model] = bool(seeds) and all(stopping.settled(c) for c in seeds)
+  return dict(epochs=epochs, paper_epochs=paper_epochs, num_train=num_train,
+              paper_num_train=paper_num_train, num_params=num_params, gain=gain, settled=settled)
 
 
 def compare_stats(results: RunResults, runs: List[Run]) -> Dict[int, Dict[str, Stat]]:
@@ -101,18 +98,16 @@ def best_fit(results: RunResults, candidates: List[Run]) -> Run:
 
 def training_context(results: RunResults, runs: List[Run], paper_epochs: Optional[int]
                      ) -> Dict[str, dict]:
-  """Per width: epochs run, the paper's (None: the paper gives none, only convergence decides),
-  each model's train-accuracy gain over the last quarter of epochs (None where the per-epoch
-  curves were not kept), and the training set's size."""
+  """Per width: the training_entry of each run (the paper's training set by the run's data)."""
   out = {}
   for run in runs:
     r = results[run.name]
-    seeds, trained = compare_results.seeds(r), compare_results.trained(r)
-    out[str(compare_results.width(r))] = dict(
-        epochs=compare_results.epochs_trained(r), paper_epochs=paper_epochs,
-        num_train=r.get("num_train"), num_params=r.get("num_params"),
-        gain={m: train_gain(results, run.name, seeds, m) for m in trained},
-        settled={m: all_settled(results, run.name, seeds, m) for m in trained})
+    seeds = compare_results.seeds(r)
+    out[str(compare_results.width(r))] = training_entry(
+        {m: curves(results, run.name, seeds, m) for m in compare_results.trained(r)},
+        compare_results.epochs_trained(r), paper_epochs, r.get("num_train"),
+        runs_lib.PAPER_NUM_TRAIN.get(r.get("dataset")) if paper_epochs else None,
+        r.get("num_params"))
   return out
 
 
@@ -128,13 +123,25 @@ def _order(key):
   return (0, float(key), "") if _is_width(key) else (1, 0.0, key)
 
 
+def paper_steps_run(t: dict) -> bool:
+  """A training_context entry ran the paper's SGD steps: its epochs on the paper's training set
+  (paper_num_train; None: epochs alone, as for the paper's own numbers), i.e. as many images
+  seen as the paper's epochs on its data."""
+  paper, epochs = t["paper_epochs"], t["epochs"]
+  if epochs is None or paper is None or epochs < paper:
+    return False
+  paper_n = t.get("paper_num_train")
+  return paper_n is None or epochs * (t.get("num_train") or 0) >= paper * paper_n
+
+
 def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: str = "LeNet"):
-  """The claim reads final accuracies: every run trained the paper's epochs or converged."""
+  """The claim reads final accuracies: every run trained the paper's SGD steps or settled (fits
+  its training set or converged)."""
   short, no_paper_epochs = [], False
   for w, t in sorted(training.items(), key=lambda kv: _order(kv[0])):
     paper = t["paper_epochs"]
     no_paper_epochs |= paper is None
-    if t["epochs"] is not None and paper is not None and t["epochs"] >= paper:
+    if paper_steps_run(t):
       continue
     gains = t.get("gain") or {}
     if gains and all(g is not None and g <= CONVERGED_PP for g in gains.values()):
@@ -147,16 +154,22 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
     where = f" x{w}" if _is_width(w) else w
     label = f"{'Lin' if worst and worst[0] == 'linearized' else ''}{net}{where}"
     run = f"{t['epochs']} epochs" if paper is None else f"{t['epochs']} of {paper} epochs"
+    if paper is not None and t.get("paper_num_train") and t.get("num_train") and \
+        t["epochs"] is not None and t["epochs"] >= paper:
+      run = (f"{t['epochs']} epochs of {t['num_train']:,} images, {t['epochs'] * t['num_train']:,}"
+             f" seen against the paper's {paper * t['paper_num_train']:,}")
     short.append(f"{label} ({run}" + (
         f", train accuracy still +{worst[1]:.2f} pp over the last quarter)" if worst else
         ", no per-epoch curves to show convergence)"))
   rule.needs(not short, f"{what}training to "
-             + ("convergence" if no_paper_epochs else "the paper's epochs or to convergence")
+             + ("convergence" if no_paper_epochs else
+                "the paper's SGD steps (its epochs on its training set) or to convergence")
              + f" (train accuracy within {CONVERGED_PP} pp over the last quarter, or at least "
              f"{100 * FIT_ACCURACY:g} % on every seed); unconverged: "
              + ", ".join(short[:4]) + ("…" if len(short) > 4 else "")
              + ("; the paper gives no epochs: tier cpu-full keeps per-epoch curves to show "
-                "convergence" if no_paper_epochs else "; tier cpu-full trains the paper's epochs"))
+                "convergence" if no_paper_epochs else "; tier cpu-full trains the paper's "
+                "epochs, then on until converged or the paper's steps"))
 
 
 def all_training(rule: Rule, values: dict, net: str = "LeNet"):
