@@ -85,6 +85,9 @@ def measure_arora(results: RunResults, tier: str) -> Measured:
            f"over the last quarter of its epochs), at most {runs.ARORA_CNN_MAX_EPOCHS}"
            ] if rates else []
   if tier == "cpu-full":
+    notes.append("Fashion-MNIST's items are centred and aligned, CIFAR-10's objects are not: "
+                 "pooling's invariance to position has less to offer on the stand-in, which a "
+                 "GAP-against-V comparison may reflect")
     notes.append("the kernels of depths 3 and 6 are read out of the depth-11 kernel's one pass "
                  "(the layers before are the same nets'; equal to separate runs, "
                  "tests/kernel_regression_test.py)")
@@ -123,20 +126,20 @@ def _net_stat(values, key):
 
 @rule_doc(**ROOM)
 def judge_best_kernel(values):
-  """The best kernel a CNTK-GAP, every CNTK-V below it, and the deepest CNTK-GAP up to depth 11
-  within sampling error of the best. Needs images of at least {PIXELS}x{PIXELS} px and {TEST:,}
-  test images."""
+  """The best CNTK-GAP above every CNTK-V, and the deepest CNTK-GAP up to depth 11 within
+  sampling error of the best kernel (each beyond 2 standard errors of the test set). Needs
+  images of at least {PIXELS}x{PIXELS} px and {TEST:,} test images."""
   rule = _arora_rule(values)
   k = values["kernel"]
   best = max(k, key=k.get)
+  best_gap = max((key for key in k if key.startswith("GAP")), key=k.get)
   deepest = f"GAP{max(d for d in values['depths'] if d <= 11)}"
-  rule.check(f"the best kernel ({best}) is a CNTK-GAP", best.startswith("GAP"))
   for key in k:
     if key.startswith("V"):
-      rule.greater(f"CNTK-{best} above CNTK-{key}", _kernel_stat(values, best),
+      rule.greater(f"CNTK-{best_gap} above CNTK-{key}", _kernel_stat(values, best_gap),
                    _kernel_stat(values, key))
   if deepest != best:
-    rule.not_greater(f"CNTK-{deepest} within sampling error of the best",
+    rule.not_greater(f"CNTK-{deepest} within sampling error of the best (CNTK-{best})",
                      _kernel_stat(values, best), _kernel_stat(values, deepest))
   return rule.verdict(f"best kernel {best} ({k[best]:.2f} %); {deepest}: {k[deepest]:.2f} %")
 
@@ -155,7 +158,9 @@ def judge_cnn_vs_cntk(values):
              f"the paper's {PAPER_TRAIN:,} training images (here {n:,}): whether a finite CNN "
              "beats its kernel depends on n, as networks scale better with n than their NTKs "
              "(Vyas et al. 2022, vyas2022.1), so a kernel ahead at a small n says nothing about "
-             f"{PAPER_TRAIN:,} nor a CNN behind at depth 3; tier paper runs CIFAR-10")
+             f"{PAPER_TRAIN:,} nor a CNN behind at depth 3; tier paper runs CIFAR-10. This "
+             "condition was set on 2026-12-07, after the CNTK-V and CNN-V accuracies at 1,000 "
+             "images were seen (CNN-V below CNTK-V at depth 11), before CNTK-GAP's")
   rule.greater(f"CNN-GAP beats CNTK-GAP at depth {deep}", _net_stat(values, f"GAP{deep}"),
                _kernel_stat(values, f"GAP{deep}"))
   rule.greater(f"CNN-V beats CNTK-V at depth {deep}", _net_stat(values, f"V{deep}"),
@@ -206,7 +211,8 @@ def judge_small_n(values):
   """The kernels' test accuracies at the smallest n rank like those at the full n and like
   their CNNs' (Spearman ρ positive beyond chance: one-sided exact p below {P:g} over the
   architectures and depths; the paper's own Table 1 gives ρ 0.98 and 0.79 over 10, both
-  p < 0.004), and CNTK-GAP above CNTK-V at the smallest n at every depth. Needs images of at
+  p < 0.004; ρ ≤ 0 contradicts it, a positive ρ short of that p is undecided), and CNTK-GAP
+  above CNTK-V at the smallest n at every depth. Needs images of at
   least {PIXELS}x{PIXELS} px, {TEST:,} test images and every CNN trained until it fits its training set
   or converged."""
   rule = _arora_rule(values, networks="all")
@@ -221,8 +227,13 @@ def judge_small_n(values):
     rho = stats.spearman([other[x] for x in keys], [s[x] for x in keys])
     p = stats.spearman_p(rho, len(keys))
     found.append(f"ρ with the {label} {rho:.2f} (p {p:.3f})")
+    # Correlated beyond chance holds; no positive correlation at all contradicts; between the
+    # two, too few architectures to tell (undecided, not a failure).
     rule.check(f"small-n kernels rank like the {label} (Spearman ρ {rho:.2f}, one-sided "
-               f"p {p:.3f} < {RANK_P:g})", p < RANK_P)
+               f"p {p:.3f} < {RANK_P:g}; ρ ≤ 0 contradicts)",
+               True if p < RANK_P else (False if rho <= 0 else None),
+               why=f"ρ is positive but {len(keys)} architectures and depths are too few to "
+                   "tell it from chance")
   small_n = (values.get("context") or {}).get("num_test")
   for d in values["depths"]:
     rule.greater(f"CNTK-GAP beats CNTK-V at the smallest n, depth {d}",

@@ -120,6 +120,17 @@ def _narrow(tier):
   return WIDTHS["cpu"] if tier == "cpu-full" else WIDTHS[tier]  # No x25/x60.
 
 
+def shared_widths(*tasks):
+  """Each task's runs (a function of the tier) at only the widths every task runs."""
+  width = lambda run: dict(run.overrides)["model.width"]  # noqa: E731
+  def at_shared(task):
+    def runs(tier):
+      shared = set.intersection(*({width(r) for r in t(tier)} for t in tasks))
+      return [r for r in task(tier) if width(r) in shared]
+    return runs
+  return [at_shared(t) for t in tasks]
+
+
 def translated(tier):
   return compare_runs(TRANSLATED, tier, widths=_narrow(tier))
 

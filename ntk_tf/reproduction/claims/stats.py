@@ -1,7 +1,7 @@
 """The statistics claims are measured with, and the measurements the compare claims share.
 
 Accuracies of both models over seeds and their gaps (`Stat`s, percent), whether training ran to
-the paper's epochs or converged, the divergence of two output trajectories, a rank correlation;
+the paper's SGD steps or converged, the divergence of two output trajectories, a rank correlation;
 and `measure_compare` / `measure_tasks`, the width tables of one or several compare tasks. Runs
 are read through `RunResults` and compare results through `ntk_tf.experiments.compare_results` only.
 """
@@ -59,6 +59,11 @@ def training_entry(by_model: Dict[str, Optional[List[List[float]]]], epochs: Opt
     settled[model] = bool(seeds) and all(stopping.settled(c) for c in seeds)
   return dict(epochs=epochs, paper_epochs=paper_epochs, num_train=num_train,
               paper_num_train=paper_num_train, num_params=num_params, gain=gain, settled=settled)
+
+
+def change(before: Stat, after: Stat) -> Stat:
+  """after − before as one measurement whose standard error combines both's."""
+  return Stat(after.mean - before.mean, floor=math.hypot(before.se, after.se))
 
 
 def compare_stats(results: RunResults, runs: List[Run]) -> Dict[int, Dict[str, Stat]]:
