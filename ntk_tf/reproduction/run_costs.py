@@ -95,8 +95,18 @@ def _comparable(t: Timing, settings: dict) -> bool:
   return not any(k.startswith(SAME_PREFIXES) for k in _diffs(t.settings, settings))
 
 
+STOP_AFTER = "train.stop_after_epochs"
+
+
+def _epochs(settings) -> float:
+  """The epochs a run is counted at: where a stopping test (train.stop_*) may end it early, the
+  epochs it trains before the test starts (its estimate is then a lower bound)."""
+  after = settings.get(STOP_AFTER)
+  return float(after) if after is not None else _count(settings, EPOCHS)
+
+
 def _work(settings) -> float:
-  return _count(settings, SEEDS) * _count(settings, EPOCHS)
+  return _count(settings, SEEDS) * _epochs(settings)
 
 
 def _fit(peers: List[Timing], params: float) -> Optional[Tuple[float, float]]:
@@ -154,7 +164,7 @@ def estimate(name: str, config_file: str, tier: str, settings: Optional[dict],
   sized = params and best.params
   factors = [_ratio("parameters", params, best.params) if sized else "",
              _ratio("seeds", _count(settings, SEEDS), _count(best.settings, SEEDS)),
-             _ratio("epochs", _count(settings, EPOCHS), _count(best.settings, EPOCHS))]
+             _ratio("epochs", _epochs(settings), _epochs(best.settings))]
   scale = (params / best.params if sized else 1.0) * _work(settings) / _work(best.settings)
   where = "" if best.tier == tier else f" at tier {best.tier}"
   return Estimate(best.seconds * scale,
