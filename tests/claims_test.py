@@ -286,8 +286,11 @@ class ConditionsTest(absltest.TestCase):
   def test_converged_short_training_is_testable(self):
     values = dict(widths=compare_widths([8, 5, 3, 1]),
                   training={"1": dict(epochs=12, paper_epochs=100, gain=dict(
-                      standard=0.1, linearized=0.3))})
+                      standard=0.1, linearized=0.3), settled=dict(standard=True,
+                                                                  linearized=True))})
     self.assertEqual(samarin2020.judge_mnist_gap(values)[0], verdicts.REPRODUCED)
+    values["training"]["1"]["settled"]["linearized"] = False  # A seed still moving.
+    self.assertEqual(samarin2020.judge_mnist_gap(values)[0], verdicts.NOT_TESTABLE)
 
   def test_the_wide_claim_needs_x60(self):
     values = dict(tasks=dict(harder=compare_widths([20, 18, 16, 12])))
@@ -514,7 +517,7 @@ class ConditionsTest(absltest.TestCase):
     self.assertIn("LinLeNet x1 (100 epochs of 4,000 images, 400,000 seen against the paper's "
                   "6,000,000", found)
     for enough in (dict(num_train=60000), dict(paper_num_train=None), dict(epochs=1500),
-                   dict(gain=dict(standard=0.0, linearized=0.4))):
+                   dict(settled=dict(standard=True, linearized=True))):
       rule = verdicts.Rule()
       stats.needs_training(rule, {"1": dict(steps, **enough)})
       self.assertNotEqual(rule.verdict("")[0], verdicts.NOT_TESTABLE, enough)

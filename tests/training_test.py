@@ -266,6 +266,26 @@ class StoppingTest(test_utils.TestCase):
     self.assertIsNone(stopping.stop_reason({"standard": [10.0, 50.0, 99.5],
                                             "linearized": [10.0, 20.0, 30.0]}, 0.99, 0.5))
 
+  def test_window_means_neither_stop_at_a_dip_nor_call_a_fall_converged(self):
+    rising = [50.0 + 0.2 * e for e in range(100)]  # +5 pp per quarter: still learning.
+    dipped = rising[:-1] + [rising[-1] - 6.0]  # One bad last epoch: the end-point gain is -1.
+    self.assertLess(dipped[-1] - dipped[-26], 0)
+    self.assertGreater(stopping.last_quarter_gain(dipped), 3.0)  # The line through 26 epochs.
+    self.assertIsNone(stopping.settled(dipped))
+    falling = [80.0 - 0.1 * e for e in range(100)]  # Losing 2.5 pp per quarter: not converged.
+    self.assertAlmostEqual(stopping.last_quarter_gain(falling), -2.5)
+    self.assertIsNone(stopping.settled(falling))
+    noisy = [75.0 + (1.0 if e % 2 else -1.0) for e in range(100)]  # A plateau, noisy.
+    self.assertIn("converged", stopping.settled(noisy))
+
+  def test_first_stop_is_where_the_loop_would_have_stopped(self):
+    curves = {"standard": [20.0, 60.0, 99.5, 99.6, 99.7], "linearized": [10.0, 40.0, 70.0, 99.0,
+                                                                           99.2]}
+    self.assertEqual(stopping.first_stop(curves, 0.99, None), 4)
+    self.assertEqual(stopping.first_stop(curves, 0.99, None, after_epochs=5), 5)
+    self.assertIsNone(stopping.first_stop(curves, 0.999, None))
+    self.assertIsNone(stopping.first_stop(curves, None, None))  # No test: never stops.
+
   def test_bad_stopping_options_get_one_clear_error(self):
     for cfg, message in ((dict(stop_fit_accuracy=1.5), r"stop_fit_accuracy=1.5 must be in"),
                          (dict(stop_converged_pp=-1.0), r"stop_converged_pp=-1.0 must be >= 0"),

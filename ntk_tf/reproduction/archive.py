@@ -53,36 +53,38 @@ def stale_keys(stored: dict, current: dict) -> List[str]:
 
 def stale_at(where: str, current: dict) -> List[str]:
   """stale_keys of the finished run in `where` against the current config dict; none when the
-  only change is more train.epochs with a stopping test (train.stop_*) that every seed of the
-  run already passes: continuing it would stop at once, so it is what the current config makes."""
+  changes only raise train.epochs and add a stopping test (train.stop_*) that would have stopped
+  every seed of the run exactly where it ended: it is what the current config makes."""
   stored = io.read_json(os.path.join(where, "config.json"))
   keys = stale_keys(stored, current)
-  if keys == ["train.epochs"] and _would_stop_at_once(where, stored, current):
+  if _raised(stored, current, keys) and \
+      all(ran == stop for ran, stop in _stops(where, current)):
     return []
   return keys
 
 
 CURVES = ("seed_*/metrics.jsonl", "w*/sgd/metrics.jsonl")  # A compare run's, a binary run's.
+STOP_KEYS = ("stop_after_epochs", "stop_fit_accuracy", "stop_converged_pp")
 
 
-def _would_stop_at_once(where: str, stored: dict, current: dict) -> bool:
-  """Every per-epoch curve of the run passes the current config's stopping test at its end."""
-  train = current.get("train", {})
-  fit, pp = train.get("stop_fit_accuracy"), train.get("stop_converged_pp")
-  if (fit is None and pp is None) or train["epochs"] <= stored["train"]["epochs"] or \
-      stored["train"]["epochs"] < (train.get("stop_after_epochs") or 0):
-    return False
-  paths = sorted(p for pattern in CURVES for p in glob.glob(os.path.join(where, pattern)))
-  if not paths:
-    return False
-  for path in paths:
-    with open(path) as f:
-      rows = [json.loads(line) for line in f if line.strip()]
-    models = [m for m in ("standard", "linearized") if any(m in r for r in rows)]
-    curves = {m: [100 * r[m]["train_accuracy"] for r in rows if m in r] for m in models}
-    if len(rows) != stored["train"]["epochs"] or not stopping.stop_reason(curves, fit, pp):
-      return False
-  return True
+def _raised(stored: dict, current: dict, keys: List[str]) -> bool:
+  """The changes are more train.epochs and, at most, a stopping test where the run had none."""
+  return ("train.epochs" in keys and current["train"]["epochs"] > stored["train"]["epochs"] and
+          all(k.split(".", 1)[1] in STOP_KEYS and stored["train"].get(k.split(".", 1)[1]) is None
+              for k in keys if k != "train.epochs"))
+
+
+def _stops(where: str, current: dict) -> List[tuple]:
+  """Per per-epoch curve of the run: (epochs it ran, the epoch count at which the current
+  config's stopping test would have stopped it, or None); [] without curves."""
+  train = current["train"]
+  out = []
+  for path in sorted(p for pattern in CURVES for p in glob.glob(os.path.join(where, pattern))):
+    curves = stopping.read_curves(path)
+    out.append((min((len(c) for c in curves.values()), default=0), stopping.first_stop(
+        curves, train.get("stop_fit_accuracy"), train.get("stop_converged_pp"),
+        train.get("stop_after_epochs"))))
+  return out or [(0, -1)]
 
 
 def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str, List[str]]:
@@ -107,7 +109,7 @@ def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str
       stale[name] = keys
       if remove is _set_aside and _more_epochs(where, current, keys):
         logging.warning("run %s: train.epochs raised; it continues from its checkpoints", name)
-        _continue(where)
+        _continue(where, current)
         continue
       logging.warning("run %s: %s was made with another config (%s); set aside", name, where,
                       ", ".join(keys[:5]))
@@ -119,16 +121,22 @@ CONTINUED = "reproduce_run.continued.json"  # The wall-time record of the run a 
 
 
 def _more_epochs(where: str, current: dict, keys: List[str]) -> bool:
-  """The only change is a larger train.epochs, and the run kept checkpoints to resume from."""
+  """Only more epochs (and a stopping test) are asked for, the test would not have stopped the
+  run before its end, and the run kept checkpoints to resume from."""
   stored = io.read_json(os.path.join(where, "config.json"))
-  return (keys == ["train.epochs"]
-          and current["train"]["epochs"] > stored["train"]["epochs"]
+  return (_raised(stored, current, keys)
+          and all(stop is None for _, stop in _stops(where, current))
           and any(glob.glob(os.path.join(where, os.path.dirname(c), "checkpoints", "checkpoint"))
                   for c in CURVES))
 
 
-def _continue(where: str):
-  os.remove(os.path.join(where, "results.json"))
+def _continue(where: str, current: dict):
+  """Makes a finished run resumable under `current`: its results and finished SGD cells (a
+  binary run's w*/sgd.json) go, its config.json becomes the current one (so the experiment's
+  workdir check resumes it), its wall-time record is kept to be added on finishing."""
+  for done in ["results.json"] + glob.glob(os.path.join(where, "w*", "sgd.json")):
+    os.remove(os.path.join(where, done))
+  io.write_json(os.path.join(where, "config.json"), current)
   record_path = os.path.join(where, run_costs.RECORD)
   if os.path.exists(record_path):
     os.replace(record_path, os.path.join(where, CONTINUED))
@@ -138,6 +146,9 @@ def _set_aside(path: str):
   if os.path.exists(path + ".stale"):
     shutil.rmtree(path + ".stale")
   os.replace(path, path + ".stale")
+  continued = os.path.join(path + ".stale", CONTINUED)
+  if os.path.exists(continued):  # Never added to a later run's wall time.
+    os.remove(continued)
 
 
 def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):

@@ -272,12 +272,10 @@ class PairedTrainer:
   def _stop_reason(self) -> Optional[str]:
     """Why training stops before cfg.epochs (train.stop_*; training.stopping), or None."""
     cfg = self.cfg
-    if (cfg.stop_fit_accuracy is None and cfg.stop_converged_pp is None) or \
-        len(self.history) < (cfg.stop_after_epochs or 1):
-      return None
     curves = {which: [100 * r[which]["train_accuracy"] for r in self.history]
               for which in ("standard", "linearized") if getattr(cfg, f"train_{which}")}
-    return stopping.stop_reason(curves, cfg.stop_fit_accuracy, cfg.stop_converged_pp)
+    return stopping.stop_reason(curves, cfg.stop_fit_accuracy, cfg.stop_converged_pp,
+                                cfg.stop_after_epochs)
 
   def _train_epoch(self, epoch: int, step: int, steps_per_epoch: int, rates: dict, bar,
                    on_step) -> int:

@@ -1,42 +1,87 @@
 """When a model has trained enough: it fits its training set, or its train accuracy has settled.
 
-One test, used by the paired loop to stop a run (train.stop_*) and by the reproduction's rules to
-decide whether a finished run's final accuracies count (`ntk_tf.reproduction.claims.stats`).
+One test, used by the paired loop to stop a run (train.stop_*), by the reproduction's archive to
+tell whether a finished run is what a config with a stopping test would make, and by the
+reproduction's rules to decide whether a finished run's final accuracies count
+(`ntk_tf.reproduction.claims.stats`).
+
+Converged: the least-squares line through the last quarter of the per-epoch train accuracies
+rises or falls at most CONVERGED_PP over that quarter (a line through every epoch, so one noisy
+epoch neither stops a run at a dip nor keeps it going; a fall counts as movement, not
+convergence).
 """
 
-from typing import Mapping, Optional, Sequence
+import json
+from typing import Dict, List, Mapping, Optional, Sequence
 
-CONVERGED_PP = 0.5  # Train accuracy gaining at most this (pp) over the last quarter: converged.
+CONVERGED_PP = 0.5  # Train accuracy moving at most this (pp) over the last quarter: converged.
 FIT_ACCURACY = 0.99  # Train accuracy at least this: the training set is fit (10 in 1,000 missed).
 
 
+def quarter(epochs: int) -> int:
+  """The epochs a quarter back: a quarter of them, at least 2."""
+  return max(2, epochs // 4)
+
+
 def last_quarter_gain(curve: Sequence[float]) -> Optional[float]:
-  """Train accuracy (pp) gained over the last quarter of a per-epoch curve (in %, at least two
-  epochs back); None for fewer than 3 epochs."""
+  """Train accuracy (pp) gained over the last quarter of a per-epoch curve (in %): the rise of
+  the least-squares line through its last quarter's epochs (every epoch weighs in, so one noisy
+  epoch neither ends a rising curve nor prolongs a flat one); None for fewer than 3 epochs."""
   if len(curve) < 3:
     return None
-  back = max(2, len(curve) // 4)
-  return float(curve[-1] - curve[-1 - back])
+  back = quarter(len(curve))
+  ys = [float(y) for y in curve[len(curve) - back - 1:]]
+  mean_x, mean_y = back / 2, sum(ys) / len(ys)
+  slope = (sum((x - mean_x) * (y - mean_y) for x, y in enumerate(ys))
+           / sum((x - mean_x) ** 2 for x in range(len(ys))))
+  return slope * back
 
 
 def settled(curve: Sequence[float], fit_accuracy: Optional[float] = FIT_ACCURACY,
             converged_pp: Optional[float] = CONVERGED_PP) -> Optional[str]:
   """Why a per-epoch train-accuracy curve (%) has trained enough, or None: it fits (last value
-  at least 100·fit_accuracy) or it converged (last_quarter_gain at most converged_pp)."""
+  at least 100·fit_accuracy) or it converged (|last_quarter_gain| at most converged_pp)."""
   if not len(curve):
     return None
   if fit_accuracy is not None and curve[-1] >= 100 * fit_accuracy:
     return f"fits its training set ({curve[-1]:.2f} % train)"
   gain = last_quarter_gain(curve)
-  if converged_pp is not None and gain is not None and gain <= converged_pp:
-    return f"converged ({gain:+.2f} pp train accuracy over the last {max(2, len(curve) // 4)} epochs)"
+  if converged_pp is not None and gain is not None and abs(gain) <= converged_pp:
+    return f"converged ({gain:+.2f} pp train accuracy over the last {quarter(len(curve))} epochs)"
   return None
 
 
 def stop_reason(curves: Mapping[str, Sequence[float]], fit_accuracy: Optional[float],
-                converged_pp: Optional[float]) -> Optional[str]:
-  """Why training may stop, or None: every model's curve (%) has `settled`."""
+                converged_pp: Optional[float], after_epochs: Optional[int] = None
+                ) -> Optional[str]:
+  """Why training may stop now, or None: a stopping test is set, at least `after_epochs` epochs
+  ran, and every model's curve (%) has `settled`."""
+  if (fit_accuracy is None and converged_pp is None) or not curves or \
+      min(len(c) for c in curves.values()) < max(after_epochs or 0, 1):
+    return None
   reasons = {m: settled(c, fit_accuracy, converged_pp) for m, c in curves.items()}
-  if not reasons or any(r is None for r in reasons.values()):
+  if any(r is None for r in reasons.values()):
     return None
   return "; ".join(f"{m} {r}" for m, r in reasons.items())
+
+
+def first_stop(curves: Mapping[str, Sequence[float]], fit_accuracy: Optional[float],
+               converged_pp: Optional[float], after_epochs: Optional[int] = None
+               ) -> Optional[int]:
+  """The epoch count at which the paired loop, run with this test, would have stopped on these
+  curves (their first prefix that passes `stop_reason`), or None if no prefix passes."""
+  epochs = min((len(c) for c in curves.values()), default=0)
+  for k in range(max(after_epochs or 0, 1), epochs + 1):
+    if stop_reason({m: c[:k] for m, c in curves.items()}, fit_accuracy, converged_pp,
+                   after_epochs):
+      return k
+  return None
+
+
+def read_curves(path: str) -> Dict[str, List[float]]:
+  """Each model's per-epoch train accuracy (%) from a paired run's metrics.jsonl (one row per
+  epoch; paired_runs.write_metrics)."""
+  with open(path) as f:
+    rows = [json.loads(line) for line in f if line.strip()]
+  models = [m for m in ("standard", "linearized") if any(m in r for r in rows)]
+  return {m: [100 * r[m]["train_accuracy"] for r in rows if m in r] for m in models}

@@ -144,7 +144,7 @@ def measure_binary(tasks: Dict[str, Callable], grids: Optional[Dict[str, Callabl
               for m, name in (("standard", run.name), ("linearized", lin_run))}
           ran = [len(c) for cs in by_model.values() for c in cs or () if c]
           training[task][str(stats.number(w))] = stats.training_entry(
-              by_model, max(ran) if ran else epochs, runs.PAPER_BINARY_EPOCHS,
+              by_model, min(ran) if ran else epochs, runs.PAPER_BINARY_EPOCHS,
               r.get("num_train"), runs.PAPER_NUM_TRAIN["mnist"])
         for w, cells in widths.items():
           by_width[str(stats.number(w))] = {

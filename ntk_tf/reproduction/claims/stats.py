@@ -8,7 +8,6 @@ are read through `RunResults` and compare results through `ntk_tf.experiments.co
 
 import dataclasses
 import functools
-import json
 import math
 import os
 from typing import Callable, Dict, List, Optional, Sequence
@@ -38,9 +37,7 @@ def curves(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
   for path in paths or [results.path(run_name, f"seed_{s}", "metrics.jsonl") for s in seeds]:
     if not os.path.exists(path):
       return None
-    with open(path) as f:
-      rows = [json.loads(line) for line in f if line.strip()]
-    out.append([100 * r[model]["train_accuracy"] for r in rows if model in r])
+    out.append(stopping.read_curves(path).get(model, []))
   return out
 
 
@@ -50,13 +47,17 @@ def training_entry(by_model: Dict[str, Optional[List[List[float]]]], epochs: Opt
                    ) -> dict:
   """What needs_training reads of one run: epochs run, the paper's (None: the paper gives none,
   only convergence decides) and the sizes of both training sets; per model, the seed-mean train
-  accuracy gained over each seed's last quarter of epochs (None without curves) and whether every
-  seed fits its training set or converged (training.stopping.settled)."""
+  accuracy gained over each seed's last quarter of epochs (None without curves; shown, not
+  judged) and whether every seed settled: fits its training set or converged
+  (training.stopping.settled), or ran the paper's SGD steps."""
+  steps = paper_epochs * paper_num_train if paper_epochs and paper_num_train else None
   gain, settled = {}, {}
   for model, seeds in by_model.items():
     gains = [stopping.last_quarter_gain(c) for c in seeds or ()]
     gain[model] = float(np.mean(gains)) if gains and None not in gains else None
-    settled[model] = bool(seeds) and all(stopping.settled(c) for c in seeds)
+    settled[model] = bool(seeds) and all(
+        stopping.settled(c) or (steps and num_train and len(c) * num_train >= steps)
+        for c in seeds)
   return dict(epochs=epochs, paper_epochs=paper_epochs, num_train=num_train,
               paper_num_train=paper_num_train, num_params=num_params, gain=gain, settled=settled)
 
@@ -146,13 +147,8 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
   for w, t in sorted(training.items(), key=lambda kv: _order(kv[0])):
     paper = t["paper_epochs"]
     no_paper_epochs |= paper is None
-    if paper_steps_run(t):
-      continue
-    gains = t.get("gain") or {}
-    if gains and all(g is not None and g <= CONVERGED_PP for g in gains.values()):
-      continue
-    settled = t.get("settled") or {}
-    if settled and all(settled.values()):  # Every seed fits its training set or converged.
+    gains, settled = t.get("gain") or {}, t.get("settled") or {}
+    if paper_steps_run(t) or (settled and all(settled.values())):
       continue
     worst = max(((m, g) for m, g in gains.items() if g is not None), key=lambda mg: mg[1],
                 default=None)
@@ -164,13 +160,13 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
       run = (f"{t['epochs']} epochs of {t['num_train']:,} images, {t['epochs'] * t['num_train']:,}"
              f" seen against the paper's {paper * t['paper_num_train']:,}")
     short.append(f"{label} ({run}" + (
-        f", train accuracy still +{worst[1]:.2f} pp over the last quarter)" if worst else
+        f", train accuracy still {worst[1]:+.2f} pp over the last quarter)" if worst else
         ", no per-epoch curves to show convergence)"))
   rule.needs(not short, f"{what}training to "
              + ("convergence" if no_paper_epochs else
                 "the paper's SGD steps (its epochs on its training set) or to convergence")
-             + f" (train accuracy within {CONVERGED_PP} pp over the last quarter, or at least "
-             f"{100 * FIT_ACCURACY:g} % on every seed); unconverged: "
+             + f" (on every seed: train accuracy moving at most {CONVERGED_PP} pp over the last "
+             f"quarter, or at least {100 * FIT_ACCURACY:g} %); unconverged: "
              + ", ".join(short[:4]) + ("…" if len(short) > 4 else "")
              + ("; the paper gives no epochs: tier cpu-full keeps per-epoch curves to show "
                 "convergence" if no_paper_epochs else "; tier cpu-full trains the paper's "
