@@ -237,6 +237,8 @@ class BadInputTest(absltest.TestCase):
       with open(os.path.join(root, "seed_0", "metrics.jsonl"), "w") as f:
         f.write(json.dumps(dict(standard=dict(train_accuracy=0.5))) + "\n")
       io.write_json(os.path.join(root, "config.json"), config)
+      os.makedirs(os.path.join(root, "w1"))  # A binary run's finished SGD cell (here as a
+      io.write_json(os.path.join(root, "w1", "sgd.json"), {})  # stand-in: it must go too).
       io.write_json(os.path.join(root, "results.json"), {})
       io.write_json(os.path.join(root, "reproduce_run.json"), dict(seconds=30.0))
       with open(os.path.join(root, "seed_0", "checkpoints", "checkpoint"), "w") as f:
@@ -250,6 +252,7 @@ class BadInputTest(absltest.TestCase):
     self.assertFalse(os.path.exists(os.path.join(run, "results.json")))  # unfinished,
     self.assertTrue(os.path.exists(os.path.join(run, "seed_0", "checkpoints", "checkpoint")))
     self.assertEqual(io.read_json(os.path.join(run, "config.json")), current)  # Resumable.
+    self.assertFalse(os.path.exists(os.path.join(run, "w1", "sgd.json")))  # Retrained.
     io.write_json(os.path.join(run, "results.json"), {})  # ... until the continuation ends:
     archives.record(plan.runs[name], "smoke", workdir, 12.0)
     self.assertEqual(io.read_json(os.path.join(run, "reproduce_run.json"))["seconds"], 42.0)

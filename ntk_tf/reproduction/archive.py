@@ -134,8 +134,10 @@ def _continue(where: str, current: dict):
   """Makes a finished run resumable under `current`: its results and finished SGD cells (a
   binary run's w*/sgd.json) go, its config.json becomes the current one (so the experiment's
   workdir check resumes it), its wall-time record is kept to be added on finishing."""
-  for done in ["results.json"] + glob.glob(os.path.join(where, "w*", "sgd.json")):
-    os.remove(os.path.join(where, done))
+  for done in [os.path.join(where, "results.json")] + glob.glob(os.path.join(where, "w*",
+                                                                           "sgd.json")):
+    if os.path.exists(done):
+      os.remove(done)
   io.write_json(os.path.join(where, "config.json"), current)
   record_path = os.path.join(where, run_costs.RECORD)
   if os.path.exists(record_path):
