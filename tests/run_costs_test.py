@@ -74,6 +74,22 @@ class LoadTest(absltest.TestCase):
     self.assertEqual(timings, [run_costs.Timing("a", "cpu", "configs/x.py", 12.5, {
         "model.name": "lenet", "model.width": 2, "seeds": (0, 1)}, 20)])
 
+  def test_a_run_a_stopping_test_ended_counts_the_epochs_it_ran(self):
+    # Planned: 100 epochs, then on to at most 1,500; it ran 250 (its seeds record them).
+    root = self.create_tempdir().full_path
+    os.makedirs(os.path.join(root, "a"))
+    for f, content in (("config.json", dict(train=dict(epochs=1500, stop_after_epochs=100))),
+                       ("reproduce_run.json", dict(seconds=500.0, tier="cpu-full", config="x")),
+                       ("results.json", dict(per_seed=[dict(epochs=250), dict(epochs=200)]))):
+      with open(os.path.join(root, "a", f), "w") as out:
+        json.dump(content, out)
+    (t,) = run_costs.load([root], lambda config: None)
+    self.assertEqual((t.settings["train.epochs"], t.settings["train.stop_after_epochs"]),
+                     (250.0, None))
+    planned = dict(t.settings, **{"train.epochs": 1500, "train.stop_after_epochs": 100})
+    e = run_costs.estimate("b", "x", "cpu-full", planned, None, [t])
+    self.assertAlmostEqual(e.seconds, 500.0 * 100 / 250)  # At least the 100 epochs before.
+
 
 if __name__ == "__main__":
   absltest.main()

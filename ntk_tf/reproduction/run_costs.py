@@ -20,6 +20,7 @@ import numpy as np
 
 SIZE_KEYS = ("model.width", "model.widths", "model.depth")  # Scaled by the parameter count.
 SEEDS, EPOCHS = "seeds", "train.epochs"
+STOP_AFTER = "train.stop_after_epochs"
 SAME_PREFIXES = ("dataset.", "model.name", "experiment")  # Must match: other data, other model.
 RECORD = "reproduce_run.json"
 
@@ -72,9 +73,24 @@ def load(roots: Sequence[Optional[str]], params: Callable[[dict], Optional[float
       seen.add((r["tier"], name))
       with open(config) as f:
         settings = json.load(f)
-      out.append(Timing(name, r["tier"], r["config"], float(r["seconds"]), flatten(settings),
+      flat = flatten(settings)
+      ran = _epochs_run(os.path.join(root, name, "results.json"))
+      if ran is not None:  # A stopping test ended it: its time is for the epochs it ran.
+        flat.update({EPOCHS: float(ran), STOP_AFTER: None})
+      out.append(Timing(name, r["tier"], r["config"], float(r["seconds"]), flat,
                         params(settings)))
   return out
+
+
+def _epochs_run(results_path: str) -> Optional[float]:
+  """The most epochs a seed of a finished run trained, where its results record them (runs
+  with a stopping test); None otherwise."""
+  if not os.path.exists(results_path):
+    return None
+  with open(results_path) as f:
+    per_seed = json.load(f).get("per_seed") or []
+  ran = [s["epochs"] for s in per_seed if isinstance(s, dict) and "epochs" in s]
+  return max(ran) if ran else None
 
 
 def _count(settings, key) -> float:
@@ -93,9 +109,6 @@ def _diffs(a: dict, b: dict) -> List[str]:
 
 def _comparable(t: Timing, settings: dict) -> bool:
   return not any(k.startswith(SAME_PREFIXES) for k in _diffs(t.settings, settings))
-
-
-STOP_AFTER = "train.stop_after_epochs"
 
 
 def _epochs(settings) -> float:
