@@ -16,6 +16,7 @@ from ntk_tf import reproduce
 from ntk_tf.cli import jobs
 from ntk_tf.errors import ConfigError
 from ntk_tf.reproduction import archive as archives, claims, page as pages, plan as plans
+from ntk_tf.training import stopping
 from ntk_tf.utils import io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -308,6 +309,39 @@ class BadInputTest(absltest.TestCase):
     self.assertEqual(archives.stale_at(where, current), [])
     made(200, [90.0 + e / 40 for e in range(200)])  # Still gaining 1.25 pp per quarter.
     self.assertIn("train.epochs", archives.stale_at(where, current))
+
+  def test_a_run_the_stopping_test_now_trains_on_continues_from_its_checkpoints(self):
+    # Made with today's config, but stopped by an older test at a pause between climbs (the
+    # quarter's line flat, the half's rising): stale, and continued, not rerun; the seed that
+    # fit stays where it is (resumed, it stops at once).
+    plan = plans.make_plan("cpu-full", ["arora2019.2"])
+    name = "cnn_gap_d6_lr3"
+    current = plans.run_config(plan.runs[name], "cpu-full").to_dict()
+    workdir = self.create_tempdir().full_path
+    where = archives.run_dir(workdir, name)
+    io.write_json(os.path.join(os.makedirs(where) or where, "config.json"), current)
+    io.write_json(os.path.join(where, "results.json"), {})
+    paused = [30.0 + 0.3 * e for e in range(110)] + [62.7] * 36
+    fit = [30.0 + 0.3 * e for e in range(230)] + [99.5]  # Fits at its last epoch.
+    for seed, curve in ((0, fit), (1, paused)):
+      os.makedirs(os.path.join(where, f"seed_{seed}", "checkpoints"))
+      with open(os.path.join(where, f"seed_{seed}", "checkpoints", "checkpoint"), "w") as f:
+        f.write('model_checkpoint_path: "ckpt-1"\n')
+      with open(os.path.join(where, f"seed_{seed}", "metrics.jsonl"), "w") as f:
+        f.write("".join(json.dumps(dict(standard=dict(train_accuracy=a / 100))) + "\n"
+                        for a in curve))
+    self.assertEqual(archives.stale_at(where, current), [archives.STOPPED_ELSEWHERE])
+    self.assertEqual(archives.retire_stale(plan, workdir, None),
+                     {name: [archives.STOPPED_ELSEWHERE]})
+    self.assertFalse(os.path.exists(os.path.join(where, "results.json")))  # Resumes.
+    self.assertFalse(os.path.exists(where + ".stale"))
+    # Ended where today's test stops it, or at the cap without stopping: current.
+    for seed, curve in ((1, paused + [62.7] * 110), (1, [30.0 + 0.01 * e for e in range(500)])):
+      with open(os.path.join(where, f"seed_{seed}", "metrics.jsonl"), "w") as f:
+        f.write("".join(json.dumps(dict(standard=dict(train_accuracy=a / 100))) + "\n"
+                        for a in curve[:stopping.first_stop({"s": curve}, 0.99, 0.5, 100)
+                                       or len(curve)]))
+      self.assertEqual(archives.stale_at(where, current), [])
 
   def test_cpu_full_trains_the_arora_cnns_at_the_top_rate_until_they_fit_or_converged(self):
     plan = plans.make_plan("cpu-full", ["arora2019.2"])

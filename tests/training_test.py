@@ -252,17 +252,21 @@ class StoppingTest(test_utils.TestCase):
   def test_last_quarter_gain_and_settled_by_hand(self):
     self.assertIsNone(stopping.last_quarter_gain([10.0, 20.0]))
     self.assertEqual(stopping.last_quarter_gain([10.0, 20.0, 25.0]), 15.0)  # 2 epochs back.
-    curve = [50.0] * 4 + [60.0, 61.0, 61.2, 61.3]  # 8 epochs: 2 back, 61.0 -> 61.3.
-    self.assertAlmostEqual(stopping.last_quarter_gain(curve), 0.3)
-    self.assertIn("converged (+0.30 pp", stopping.settled(curve))
+    curve = [50.0, 55.0, 60.0, 61.0, 61.1, 61.0, 61.2, 61.3]  # 8 epochs: 2 back, 61.0 -> 61.3;
+    self.assertAlmostEqual(stopping.last_quarter_gain(curve), 0.3)  # 4 back, the line through
+    self.assertAlmostEqual(stopping.last_half_gain(curve), 0.28)  # 61.0 ... 61.3 rises 0.07 x 4.
+    self.assertEqual(stopping.settled(curve), "converged (+0.30 pp train accuracy over the last 2 "
+                                              "epochs, +0.28 pp over the last 4)")
     self.assertIsNone(stopping.settled(curve, converged_pp=0.2))
+    self.assertIsNone(stopping.settled([50.0, 55.0, 60.0] + curve[-5:], converged_pp=0.2))
     self.assertIn("fits its training set (99.00 % train)",
                   stopping.settled([10.0, 50.0, 99.0], converged_pp=None))
     self.assertIsNone(stopping.settled([10.0, 50.0, 98.9], converged_pp=None))
     both = stopping.stop_reason({"standard": [10.0, 50.0, 99.5], "linearized": curve[-3:]},
                                 0.99, 0.5)
     self.assertEqual(both, "standard fits its training set (99.50 % train); linearized "
-                           "converged (+0.30 pp train accuracy over the last 2 epochs)")
+                           "converged (+0.30 pp train accuracy over the last 2 epochs, +0.30 pp "
+                           "over the last 2)")
     self.assertIsNone(stopping.stop_reason({"standard": [10.0, 50.0, 99.5],
                                             "linearized": [10.0, 20.0, 30.0]}, 0.99, 0.5))
 
@@ -277,6 +281,22 @@ class StoppingTest(test_utils.TestCase):
     self.assertIsNone(stopping.settled(falling))
     noisy = [75.0 + (1.0 if e % 2 else -1.0) for e in range(100)]  # A plateau, noisy.
     self.assertIn("converged", stopping.settled(noisy))
+
+  def test_a_pause_between_climbs_shorter_than_a_quarter_does_not_stop_a_run(self):
+    # A CNN-GAP seed's shape: 110 epochs climbing 0.3 pp each, then flat for 36 (a quarter of
+    # 146): the quarter's line is flat, the half's rises ~11 pp, so it trains on; flat for as
+    # long again, both lines are flat.
+    climb = [30.0 + 0.3 * e for e in range(110)]
+    paused = climb + [climb[-1]] * 36
+    self.assertAlmostEqual(stopping.last_quarter_gain(paused), 0.0)
+    self.assertGreater(stopping.last_half_gain(paused), 10.0)
+    self.assertIsNone(stopping.settled(paused))
+    self.assertIsNone(stopping.first_stop({"standard": paused}, 0.99, 0.5, after_epochs=100))
+    longer = paused + [climb[-1]] * 110
+    stop = stopping.first_stop({"standard": longer}, 0.99, 0.5, after_epochs=100)
+    self.assertIsNotNone(stop)
+    self.assertLessEqual(abs(stopping.last_half_gain(longer[:stop])), 1.0)
+    self.assertGreater(abs(stopping.last_half_gain(longer[:stop - 1])), 1.0)
 
   def test_first_stop_is_where_the_loop_would_have_stopped(self):
     curves = {"standard": [20.0, 60.0, 99.5, 99.6, 99.7], "linearized": [10.0, 40.0, 70.0, 99.0,

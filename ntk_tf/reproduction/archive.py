@@ -52,19 +52,31 @@ def stale_keys(stored: dict, current: dict) -> List[str]:
 
 
 def stale_at(where: str, current: dict) -> List[str]:
-  """stale_keys of the finished run in `where` against the current config dict; none when the
-  changes only raise train.epochs and add a stopping test (train.stop_*) that would have stopped
-  every seed of the run exactly where it ended: it is what the current config makes."""
+  """stale_keys of the finished run in `where` against the current config dict. Under a
+  stopping test (train.stop_*) a run is what the current config makes only where the test, as
+  the code now has it, would have stopped each seed exactly where it ended, or never before the
+  cap it ran to: then the changes may also raise train.epochs and add the test; otherwise its
+  stale keys include STOPPED_ELSEWHERE (the test changed since, e.g. made stricter)."""
   stored = io.read_json(os.path.join(where, "config.json"))
   keys = stale_keys(stored, current)
-  if _raised(stored, current, keys) and \
-      all(ran == stop for ran, stop in _stops(where, current)):
+  if keys and not _raised(stored, current, keys):
+    return keys
+  if not keys and not _stopping_test(current):
     return []
-  return keys
+  cap = current["train"]["epochs"]
+  if all(ran == stop or (stop is None and ran >= cap) for ran, stop in _stops(where, current)):
+    return []
+  return keys or [STOPPED_ELSEWHERE]
 
 
 CURVES = ("seed_*/metrics.jsonl", "w*/sgd/metrics.jsonl")  # A compare run's, a binary run's.
 STOP_KEYS = ("stop_after_epochs", "stop_fit_accuracy", "stop_converged_pp")
+STOPPED_ELSEWHERE = "train.stop_* (the stopping test would not have stopped it where it ended)"
+
+
+def _stopping_test(config: dict) -> bool:
+  train = config.get("train") or {}
+  return train.get("stop_fit_accuracy") is not None or train.get("stop_converged_pp") is not None
 
 
 def _raised(stored: dict, current: dict, keys: List[str]) -> bool:
@@ -90,9 +102,10 @@ def _stops(where: str, current: dict) -> List[tuple]:
 def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str, List[str]]:
   """Finished runs whose config changed since (e.g. a protocol fix) are set aside to be rerun:
   a stale workdir copy moves to runs/<name>.stale, a stale archive copy is removed; a copy that
-  matches the current config is kept. A workdir copy whose only change is more train.epochs
-  continues instead: its results.json goes, so the run resumes from its last checkpoint (the
-  paired loop's resumed runs equal uninterrupted ones). Returns {name: changed keys} of the runs
+  matches the current config is kept. A workdir copy whose only change is more train.epochs,
+  or a stopping test that would have trained it on, continues instead: its results.json goes,
+  so the run resumes from its last checkpoint (the paired loop's resumed runs equal
+  uninterrupted ones). Returns {name: changed keys} of the runs
   set aside or continued."""
   stale = {}
   for name, run in plan.runs.items():
@@ -108,7 +121,8 @@ def retire_stale(plan: "Plan", workdir: str, archive: Optional[str]) -> Dict[str
         continue
       stale[name] = keys
       if remove is _set_aside and _more_epochs(where, current, keys):
-        logging.warning("run %s: train.epochs raised; it continues from its checkpoints", name)
+        logging.warning("run %s: %s; it continues from its checkpoints", name,
+                        "more train.epochs" if keys != [STOPPED_ELSEWHERE] else keys[0])
         _continue(where, current)
         continue
       logging.warning("run %s: %s was made with another config (%s); set aside", name, where,
@@ -121,11 +135,12 @@ CONTINUED = "reproduce_run.continued.json"  # The wall-time record of the run a 
 
 
 def _more_epochs(where: str, current: dict, keys: List[str]) -> bool:
-  """Only more epochs (and a stopping test) are asked for, the test would not have stopped the
-  run before its end, and the run kept checkpoints to resume from."""
+  """Only more epochs (and a stopping test) are asked for, or the stopping test changed; the test
+  would not have stopped any seed before its end (a seed it stops at its end stops again at once
+  when resumed); and the run kept checkpoints to resume from."""
   stored = io.read_json(os.path.join(where, "config.json"))
-  return (_raised(stored, current, keys)
-          and all(stop is None for _, stop in _stops(where, current))
+  return ((keys == [STOPPED_ELSEWHERE] or _raised(stored, current, keys))
+          and all(stop is None or stop == ran for ran, stop in _stops(where, current))
           and any(glob.glob(os.path.join(where, os.path.dirname(c), "checkpoints", "checkpoint"))
                   for c in CURVES))
 

@@ -33,8 +33,9 @@ class TrainConfig:
   order: int = 1
   steps_per_call: int = 16  # SGD steps per compiled call (1: one Python dispatch per step).
   # Stopping before `epochs` (training.stopping): once every trained model fits its training set
-  # (train accuracy >= stop_fit_accuracy) or converged (gained <= stop_converged_pp over the last
-  # quarter of its epochs), checked after each epoch from epoch stop_after_epochs on.
+  # (train accuracy >= stop_fit_accuracy) or converged (moved <= stop_converged_pp over the last
+  # quarter of its epochs and twice that over the last half), checked after each epoch from
+  # epoch stop_after_epochs on.
   stop_fit_accuracy: Optional[float] = None
   stop_converged_pp: Optional[float] = None
   stop_after_epochs: Optional[int] = None  # None: from the first epoch.
@@ -50,7 +51,8 @@ class TrainConfig:
                         "once 99 % of the training set is fit), or None.")
     if pp is not None and not pp >= 0:
       raise ConfigError(f"train.stop_converged_pp={pp!r} must be >= 0 (percentage points of "
-                        "train accuracy over the last quarter of epochs, e.g. 0.5), or None.")
+                        "train accuracy over the last quarter of epochs, twice over the last "
+                        "half, e.g. 0.5), or None.")
     if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
       raise ConfigError(f"train.stop_after_epochs={after!r} must be a non-negative integer.")
     if after is not None and fit is None and pp is None:

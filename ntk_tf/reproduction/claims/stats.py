@@ -47,19 +47,21 @@ def training_entry(by_model: Dict[str, Optional[List[List[float]]]], epochs: Opt
                    ) -> dict:
   """What needs_training reads of one run: epochs run, the paper's (None: the paper gives none,
   only convergence decides) and the sizes of both training sets; per model, the seed-mean train
-  accuracy gained over each seed's last quarter of epochs (None without curves; shown, not
-  judged) and whether every seed settled: fits its training set or converged
+  accuracy gained over each seed's last quarter and last half of epochs (None without curves;
+  shown, not judged) and whether every seed settled: fits its training set or converged
   (training.stopping.settled), or ran the paper's SGD steps."""
   steps = paper_epochs * paper_num_train if paper_epochs and paper_num_train else None
-  gain, settled = {}, {}
+  gain, gain_half, settled = {}, {}, {}
   for model, seeds in by_model.items():
-    gains = [stopping.last_quarter_gain(c) for c in seeds or ()]
-    gain[model] = float(np.mean(gains)) if gains and None not in gains else None
+    for out, of in ((gain, stopping.last_quarter_gain), (gain_half, stopping.last_half_gain)):
+      gains = [of(c) for c in seeds or ()]
+      out[model] = float(np.mean(gains)) if gains and None not in gains else None
     settled[model] = bool(seeds) and all(
         stopping.settled(c) or (steps and num_train and len(c) * num_train >= steps)
         for c in seeds)
   return dict(epochs=epochs, paper_epochs=paper_epochs, num_train=num_train,
-              paper_num_train=paper_num_train, num_params=num_params, gain=gain, settled=settled)
+              paper_num_train=paper_num_train, num_params=num_params, gain=gain,
+              gain_half=gain_half, settled=settled)
 
 
 def change(before: Stat, after: Stat) -> Stat:
@@ -148,6 +150,7 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
     paper = t["paper_epochs"]
     no_paper_epochs |= paper is None
     gains, settled = t.get("gain") or {}, t.get("settled") or {}
+    halves = t.get("gain_half") or {}
     if paper_steps_run(t) or (settled and all(settled.values())):
       continue
     worst = max(((m, g) for m, g in gains.items() if g is not None), key=lambda mg: mg[1],
@@ -160,13 +163,15 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
       run = (f"{t['epochs']} epochs of {t['num_train']:,} images, {t['epochs'] * t['num_train']:,}"
              f" seen against the paper's {paper * t['paper_num_train']:,}")
     short.append(f"{label} ({run}" + (
-        f", train accuracy still {worst[1]:+.2f} pp over the last quarter)" if worst else
+        f", train accuracy still {worst[1]:+.2f} pp over the last quarter"
+        + (f", {halves[worst[0]]:+.2f} over the last half)" if halves.get(worst[0]) is not None
+           else ")") if worst else
         ", no per-epoch curves to show convergence)"))
   rule.needs(not short, f"{what}training to "
              + ("convergence" if no_paper_epochs else
                 "the paper's SGD steps (its epochs on its training set) or to convergence")
-             + f" (on every seed: train accuracy moving at most {CONVERGED_PP} pp over the last "
-             f"quarter, or at least {100 * FIT_ACCURACY:g} %); unconverged: "
+             + f" (on every seed: {stopping.CONVERGED_TEXT}, or at least "
+             f"{100 * FIT_ACCURACY:g} %); unconverged: "
              + ", ".join(short[:4]) + ("…" if len(short) > 4 else "")
              + ("; the paper gives no epochs: tier cpu-full keeps per-epoch curves to show "
                 "convergence" if no_paper_epochs else "; tier cpu-full trains the paper's "
