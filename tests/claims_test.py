@@ -493,7 +493,8 @@ class ConditionsTest(absltest.TestCase):
     # architectures and depths: a null ρ is ≤ 0 half the time) is undecided.
     order = sorted(GOOD_KERNEL, key=GOOD_KERNEL.get)
     weakly_negative = dict(zip(order, [66, 70, 72, 60, 62, 61]))
-    self.assertLess(stats.spearman(sorted(GOOD_KERNEL.values()), [66, 70, 72, 60, 62, 61]), 0)
+    self.assertLess(stats.spearman([GOOD_KERNEL[k] for k in order],
+                                   [weakly_negative[k] for k in order]), 0)
     for small, outcome in ((GOOD_KERNEL, True), (dict(zip(order, [72, 70, 66, 62, 61, 60])), False),
                            (dict(V3=60, V6=62, V11=61, GAP3=72, GAP6=70, GAP11=66), None),
                            (weakly_negative, "weak")):

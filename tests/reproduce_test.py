@@ -319,7 +319,8 @@ class BadInputTest(absltest.TestCase):
     current = plans.run_config(plan.runs[name], "cpu-full").to_dict()
     workdir = self.create_tempdir().full_path
     where = archives.run_dir(workdir, name)
-    io.write_json(os.path.join(os.makedirs(where) or where, "config.json"), current)
+    os.makedirs(where)
+    io.write_json(os.path.join(where, "config.json"), current)
     io.write_json(os.path.join(where, "results.json"), {})
     paused = [30.0 + 0.3 * e for e in range(110)] + [62.7] * 36
     fit = [30.0 + 0.3 * e for e in range(230)] + [99.5]  # Fits at its last epoch.

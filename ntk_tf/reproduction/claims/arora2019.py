@@ -82,7 +82,7 @@ def measure_arora(results: RunResults, tier: str) -> Measured:
            f"{runs.ARORA_CNN_GRID_EPOCHS} epochs at each rate, and at "
            f"{runs.ARORA_CNN_TRAINED_RATE:g} on until every seed fits its training set (train "
            f"accuracy ≥ {100 * stats.FIT_ACCURACY:g} %) or converged ("
-           f"{stats.stopping.CONVERGED_TEXT}), at most {runs.ARORA_CNN_MAX_EPOCHS}"
+           f"{stats.CONVERGED_TEXT}), at most {runs.ARORA_CNN_MAX_EPOCHS}"
            ] if rates else []
   if tier == "cpu-full":
     notes.append("Fashion-MNIST's items are centred and aligned, CIFAR-10's objects are not: "

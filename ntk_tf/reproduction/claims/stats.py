@@ -20,7 +20,7 @@ from ntk_tf.reproduction.claims.base import Measured, RunResults, Run
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
 from ntk_tf.training import stopping
 
-CONVERGED_PP, FIT_ACCURACY = stopping.CONVERGED_PP, stopping.FIT_ACCURACY
+CONVERGED_TEXT, FIT_ACCURACY = stopping.CONVERGED_TEXT, stopping.FIT_ACCURACY
 number = compare_results.number
 
 
@@ -162,15 +162,17 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
         t["epochs"] is not None and t["epochs"] >= paper:
       run = (f"{t['epochs']} epochs of {t['num_train']:,} images, {t['epochs'] * t['num_train']:,}"
              f" seen against the paper's {paper * t['paper_num_train']:,}")
-    short.append(f"{label} ({run}" + (
-        f", train accuracy still {worst[1]:+.2f} pp over the last quarter"
-        + (f", {halves[worst[0]]:+.2f} over the last half)" if halves.get(worst[0]) is not None
-           else ")") if worst else
-        ", no per-epoch curves to show convergence)"))
+    if worst:
+      still = f", train accuracy still {worst[1]:+.2f} pp over the last quarter"
+      if halves.get(worst[0]) is not None:
+        still += f", {halves[worst[0]]:+.2f} over the last half"
+    else:
+      still = ", no per-epoch curves to show convergence"
+    short.append(f"{label} ({run}{still})")
   rule.needs(not short, f"{what}training to "
              + ("convergence" if no_paper_epochs else
                 "the paper's SGD steps (its epochs on its training set) or to convergence")
-             + f" (on every seed: {stopping.CONVERGED_TEXT}, or at least "
+             + f" (on every seed: {CONVERGED_TEXT}, or at least "
              f"{100 * FIT_ACCURACY:g} %); unconverged: "
              + ", ".join(short[:4]) + ("…" if len(short) > 4 else "")
              + ("; the paper gives no epochs: tier cpu-full keeps per-epoch curves to show "
