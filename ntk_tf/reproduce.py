@@ -25,7 +25,8 @@ from ntk_tf.cli import console as cli, jobs
 from ntk_tf.errors import ConfigError, NtkTfError
 from ntk_tf.reproduction import claims as claims_lib
 from ntk_tf.reproduction import run_costs
-from ntk_tf.reproduction.archive import archive_runs, is_done, record, retire_stale, run_dir
+from ntk_tf.reproduction.archive import (archive_runs, is_done, record, restore_progress,
+                                         retire_stale, run_dir)
 from ntk_tf.reproduction.page import write_page
 from ntk_tf.reproduction.plan import (REPO, Plan, check_memory, estimate_runs, estimates_text,
                                       make_plan, run_config)
@@ -41,7 +42,8 @@ def define_flags():
                     "start-up per run; a crash stops the tier).")
   flags.DEFINE_bool("estimate_only", False, "Print the plan and estimates, run nothing.")
   flags.DEFINE_bool("page_only", False, "Write the page from the runs finished so far, run "
-                    "nothing (unfinished claims say so).")
+                    "nothing (unfinished claims say so); with --archive, also archives the "
+                    "progress of unfinished runs (finished seeds, kernel blocks).")
   flags.DEFINE_string("archive", None, "A folder (e.g. docs/reproduction/runs, committed) that "
                       "keeps each finished run's small files (results, config, trajectories): "
                       "runs found there count as finished, so a fresh clone resumes the tier.")
@@ -78,6 +80,7 @@ def run_all(plan: Plan, workdir: str, parallel: int = 1, in_process: bool = Fals
     raise ConfigError(f"--parallel={parallel} must be at least 1.")
   archive_runs(plan, workdir, archive)
   retire_stale(plan, workdir, archive)
+  restore_progress(plan, workdir, archive)
   estimates = estimates or estimate_runs(plan, workdir, archive)
   cost = lambda r: (estimates[r.name].seconds is None, estimates[r.name].seconds or 0.0)
   skipped = [n for n in plan.runs if is_done(workdir, n, archive)]

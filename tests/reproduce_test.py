@@ -269,6 +269,59 @@ class BadInputTest(absltest.TestCase):
       os.replace(run + ".stale", run)
       io.write_json(os.path.join(run, "results.json"), {})
 
+  def test_an_unfinished_runs_finished_seeds_resume_on_a_fresh_machine(self):
+    # A two-seed run interrupted in its second seed: its archived progress (config and the
+    # first seed's small files, no checkpoints) lets a fresh workdir reuse seed 0 and train
+    # only seed 1, ending with the results of an uninterrupted run.
+    plan = plans.make_plan("smoke", ["samarin2020.6"])
+    name, planned = next(iter(plan.runs.items()))
+    run = claims.Run(name, planned.config, planned.overrides + (("seeds", (0, 1)),))
+    plan.runs = {name: run}
+    workdir, archive = self.create_tempdir().full_path, self.create_tempdir().full_path
+    self.assertTrue(jobs.execute(reproduce.job(run, "smoke", workdir, in_process=True)))
+    where = archives.run_dir(workdir, name)
+    whole = io.read_json(os.path.join(where, "results.json"))
+    os.remove(os.path.join(where, "results.json"))
+    os.remove(os.path.join(where, "seed_1", "seed_result.json"))  # Seed 1 was cut off.
+    archives.archive_runs(plan, workdir, archive)
+    kept = sorted(os.path.relpath(os.path.join(d, f), archive)
+                  for d, _, files in os.walk(archive) for f in files)
+    self.assertEqual(kept, [f"{name}/config.json"] + [
+        f"{name}/seed_0/{f}" for f in ("metrics.jsonl", "seed_result.json", "trajectories.npz")])
+    seed_0 = os.path.join(archive, name, "seed_0", "metrics.jsonl")
+    before = os.path.getmtime(seed_0)
+    fresh = self.create_tempdir().full_path
+    with mock.patch.object(jobs, "execute", wraps=jobs.execute) as execute:
+      summary = reproduce.run_all(plan, fresh, in_process=True, archive=archive)
+    self.assertEqual(summary["done"], [name])
+    self.assertEqual(execute.call_count, 1)
+    again = io.read_json(os.path.join(archives.run_dir(fresh, name), "results.json"))
+    self.assertEqual(again["per_seed"], whole["per_seed"])
+    trained = [os.path.exists(os.path.join(archives.run_dir(fresh, name), f"seed_{s}",
+                                           "checkpoints")) for s in (0, 1)]
+    self.assertEqual(trained, [False, True])  # Seed 0 reused, seed 1 trained here.
+    self.assertEqual(os.path.getmtime(seed_0), before)
+    self.assertTrue(os.path.exists(os.path.join(archive, name, "results.json")))
+    # Progress made with another config is removed, never resumed.
+    other = self.create_tempdir().full_path
+    os.remove(os.path.join(archive, name, "results.json"))
+    config = io.read_json(os.path.join(archive, name, "config.json"))
+    config["train"]["learning_rate"] *= 2
+    io.write_json(os.path.join(archive, name, "config.json"), config)
+    self.assertEqual(archives.restore_progress(plan, other, archive), [])
+    self.assertFalse(os.path.exists(os.path.join(archive, name)))
+
+  def test_an_unfinished_kernel_runs_finished_blocks_are_its_progress(self):
+    run = self.create_tempdir().full_path
+    self.assertEqual(archives.progress_files(run), [])  # Nothing finished: nothing kept.
+    for f in ("config.json", "kernel_blocks/train/manifest.json",
+              "kernel_blocks/train/block_0_0.npz", "kernel_blocks/train/block_0_1.npz.tmp",
+              "seed_0/metrics.jsonl"):  # A half-written block, an unfinished seed.
+      os.makedirs(os.path.dirname(os.path.join(run, f)), exist_ok=True)
+      open(os.path.join(run, f), "w").close()
+    self.assertEqual(archives.progress_files(run), [
+        "config.json", "kernel_blocks/train/block_0_0.npz", "kernel_blocks/train/manifest.json"])
+
   def test_a_continued_run_ends_as_an_uninterrupted_one_of_the_raised_config(self):
     # A finished 1-epoch run, its epochs raised to 3 with a stopping test that does not fire:
     # retire_stale makes it resumable and the job finishes it; every epoch's metrics equal those

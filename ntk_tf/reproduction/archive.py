@@ -2,10 +2,14 @@
 which are stale (made with a config that changed since), and the small files archived.
 
 A run is finished when its folder holds results.json; its reproduce_run.json records the wall
-time the cost estimates learn from. Archived copies let a fresh clone resume a tier.
+time the cost estimates learn from. Archived copies let a fresh clone resume a tier. An unfinished
+run's archive folder (no results.json) keeps its progress so far that is small enough to commit:
+its finished seeds' files (paired_runs.SEED_FILES) and its finished kernel blocks, so a run longer
+than a machine is kept resumes on the next one from its last finished seed or block.
 """
 
 import datetime
+import filecmp
 import glob
 import json
 import os
@@ -18,7 +22,7 @@ from absl import logging
 from ntk_tf.reproduction import claims as claims_lib
 from ntk_tf.reproduction import run_costs
 from ntk_tf.reproduction.plan import Plan, memory_total_bytes, run_config
-from ntk_tf.training import stopping
+from ntk_tf.training import paired_runs, stopping
 from ntk_tf.utils import io, memory
 
 
@@ -29,6 +33,7 @@ def run_dir(workdir: str, name: str) -> str:
 ARCHIVED = ("results.json", "config.json", "reproduce_run.json")
 ARCHIVED_GLOBS = ("seed_*/trajectories.npz", "seed_*/metrics.jsonl", "singular_values/*.npy",
                   "w*/sgd/metrics.jsonl")
+PROGRESS_GLOBS = ("kernel_blocks/**/*",)  # An unfinished run's progress, beside finished seeds.
 
 
 def is_done(workdir: str, name: str, archive: Optional[str] = None) -> bool:
@@ -146,11 +151,11 @@ def _more_epochs(where: str, current: dict, keys: List[str]) -> bool:
 
 
 def _continue(where: str, current: dict):
-  """Makes a finished run resumable under `current`: its results and finished SGD cells (a
-  binary run's w*/sgd.json) go, its config.json becomes the current one (so the experiment's
+  """Makes a finished run resumable under `current`: its results and finished cells (a binary
+  run's w*/sgd.json, a compare run's seed_*/seed_result.json) go, its config.json becomes the current one (so the experiment's
   workdir check resumes it), its wall-time record is kept to be added on finishing."""
-  for done in [os.path.join(where, "results.json")] + glob.glob(os.path.join(where, "w*",
-                                                                           "sgd.json")):
+  for done in [os.path.join(where, "results.json")] + glob.glob(os.path.join(
+      where, "w*", "sgd.json")) + glob.glob(os.path.join(where, "seed_*", paired_runs.SEED_RESULT)):
     if os.path.exists(done):
       os.remove(done)
   io.write_json(os.path.join(where, "config.json"), current)
@@ -169,27 +174,75 @@ def _set_aside(path: str):
 
 
 def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):
-  """Copies the small files of every run finished in `workdir` into `archive` (if missing),
-  except runs made with another config than the plan's (stale: rerun or continued, never kept)."""
+  """Copies the small files of every run finished in `workdir` into `archive`, and the progress
+  of every unfinished one (progress_files), except runs made with another config than the plan's
+  (stale: rerun or continued, never kept). A copy that differs from the workdir's is replaced."""
   if not archive:
     return
   for name, run in plan.runs.items():
     src = run_dir(workdir, name)
-    if not os.path.exists(os.path.join(src, "results.json")):
+    if not os.path.exists(os.path.join(src, "config.json")):
       continue
-    if os.path.exists(os.path.join(src, "config.json")) and \
-        stale_at(src, run_config(run, plan.tier).to_dict()):
+    finished = os.path.exists(os.path.join(src, "results.json"))
+    files = finished_files(src) if finished else progress_files(src)
+    if not files or stale_at(src, run_config(run, plan.tier).to_dict()):
       continue
     dst = os.path.join(archive, name)
-    files = [f for f in ARCHIVED if os.path.exists(os.path.join(src, f))]
-    files += sorted(os.path.relpath(p, src) for pattern in ARCHIVED_GLOBS
-                    for p in glob.glob(os.path.join(src, pattern)))
     for f in files:
-      target = os.path.join(dst, f)
-      if not os.path.exists(target):
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copyfile(os.path.join(src, f), target + ".tmp")
-        os.replace(target + ".tmp", target)
+      _copy_if_changed(os.path.join(src, f), os.path.join(dst, f))
+
+
+def finished_files(src: str) -> List[str]:
+  """A finished run's files kept in the archive (paths relative to its folder)."""
+  files = [f for f in ARCHIVED if os.path.exists(os.path.join(src, f))]
+  return files + sorted(os.path.relpath(p, src) for pattern in ARCHIVED_GLOBS
+                        for p in glob.glob(os.path.join(src, pattern)))
+
+
+def progress_files(src: str) -> List[str]:
+  """An unfinished run's progress kept in the archive: its config.json with each finished
+  seed's files and each finished kernel block; [] if it has none yet."""
+  seeds = [os.path.relpath(os.path.join(d, f), src)
+           for d in sorted(glob.glob(os.path.join(src, "seed_*")))
+           if paired_runs.finished_seed(d) is not None for f in paired_runs.SEED_FILES]
+  blocks = sorted(os.path.relpath(p, src) for pattern in PROGRESS_GLOBS
+                  for p in glob.glob(os.path.join(src, pattern), recursive=True)
+                  if os.path.isfile(p) and not p.endswith(".tmp"))
+  return ["config.json"] + seeds + blocks if seeds or blocks else []
+
+
+def _copy_if_changed(src: str, dst: str):
+  if os.path.exists(dst) and filecmp.cmp(src, dst, shallow=False):
+    return
+  os.makedirs(os.path.dirname(dst), exist_ok=True)
+  shutil.copyfile(src, dst + ".tmp")
+  os.replace(dst + ".tmp", dst)
+
+
+def restore_progress(plan: "Plan", workdir: str, archive: Optional[str]) -> List[str]:
+  """Seeds the workdir with the archived progress of each unfinished run it has no folder for
+  (a fresh machine): its finished seeds are reused and its kernel blocks not recomputed. Progress
+  made with another config than the plan's is removed (the run starts afresh). Returns the
+  names restored."""
+  restored = []
+  for name, run in plan.runs.items():
+    src, dst = os.path.join(archive or "", name), run_dir(workdir, name)
+    if not archive or os.path.exists(os.path.join(src, "results.json")) or \
+        not os.path.exists(os.path.join(src, "config.json")) or os.path.exists(dst):
+      continue
+    keys = stale_at(src, run_config(run, plan.tier).to_dict())
+    if keys:
+      logging.warning("run %s: the archived progress in %s was made with another config (%s); "
+                      "removed", name, src, ", ".join(keys[:5]))
+      shutil.rmtree(src)
+      continue
+    shutil.copytree(src, dst)
+    seconds = sum(io.read_json(p).get("seconds", 0.0) for p in glob.glob(
+        os.path.join(dst, "seed_*", paired_runs.SEED_RESULT)))
+    io.write_json(os.path.join(dst, CONTINUED), dict(seconds=seconds))
+    logging.info("run %s: resumes from its archived progress (%s)", name, src)
+    restored.append(name)
+  return restored
 
 
 def record(run: claims_lib.Run, tier: str, workdir: str, seconds: float) -> None:

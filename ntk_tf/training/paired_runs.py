@@ -1,11 +1,14 @@
 """One paired run of one seed: the network built under a strategy, PairedTrainer, its files.
 
 seed_dir gets metrics.jsonl, metrics.csv (one row per epoch and model), trajectories.npz,
-tensorboard/ and the trainer's checkpoints/; the run returns the final metrics of both models.
+tensorboard/ and the trainer's checkpoints/; the run returns the final metrics of both models and
+keeps them in seed_result.json, so that a rerun of a finished seed (for example on another
+machine, from an archive of its small files, without checkpoints) reuses it instead of training.
 """
 
 import csv
 import os
+import time
 from typing import Callable, Optional
 
 import keras
@@ -18,6 +21,16 @@ from ntk_tf.training.paired import PairedTrainer, TrainConfig
 from ntk_tf.utils import distribute, io
 
 METRIC_KEYS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
+SEED_RESULT = "seed_result.json"  # {"result": run_seed's return, "seconds": its wall time}.
+SEED_FILES = ("metrics.jsonl", "trajectories.npz", SEED_RESULT)  # A finished seed's small files.
+
+
+def finished_seed(seed_dir: str) -> Optional[dict]:
+  """The saved seed_result.json of a finished seed (with its metrics and trajectories), else
+  None."""
+  if all(os.path.exists(os.path.join(seed_dir, f)) for f in SEED_FILES):
+    return io.read_json(os.path.join(seed_dir, SEED_RESULT))
+  return None
 
 
 def write_metrics(history, seed_dir: str):
@@ -54,7 +67,13 @@ def training_state_notice(model) -> Optional[str]:
 def run_seed(build_model: Callable, dataset, train_cfg: TrainConfig, seed: int, seed_dir: str,
              dtype: str = "float32",
              strategy: Optional[tf.distribute.Strategy] = None) -> dict:
-  """One paired run of `build_model()` (built in `strategy`'s scope); its final metrics."""
+  """One paired run of `build_model()` (built in `strategy`'s scope); its final metrics (those
+  saved by a finished run of this seed in `seed_dir`, if there is one)."""
+  done = finished_seed(seed_dir)
+  if done is not None:
+    logging.info("seed %d finished before: its results in %s are reused", seed, seed_dir)
+    return done["result"]
+  start = time.time()
   if strategy is None:
     strategy = distribute.get_strategy("default")
   with strategy.scope():
@@ -74,6 +93,9 @@ def run_seed(build_model: Callable, dataset, train_cfg: TrainConfig, seed: int, 
   io.write_npz(os.path.join(seed_dir, "trajectories.npz"),
                **{k: np.asarray(v) for k, v in trainer.trajectory.items()})
   final = history[-1]
-  return dict(seed=seed, num_params=models.num_params(model), epochs=len(history),
-              **({"stopped": trainer.stopped} if trainer.stopped else {}),
-              **{k: final[k] for k in ("standard", "linearized") if k in final})
+  result = dict(seed=seed, num_params=models.num_params(model), epochs=len(history),
+                **({"stopped": trainer.stopped} if trainer.stopped else {}),
+                **{k: final[k] for k in ("standard", "linearized") if k in final})
+  io.write_json(os.path.join(seed_dir, SEED_RESULT),
+                dict(result=result, seconds=time.time() - start))
+  return result
