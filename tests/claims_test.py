@@ -292,6 +292,41 @@ class ConditionsTest(absltest.TestCase):
     values["training"]["1"]["settled"]["linearized"] = False  # A seed still moving.
     self.assertEqual(samarin2020.judge_mnist_gap(values)[0], verdicts.NOT_TESTABLE)
 
+  def test_a_scheduled_run_is_judged_on_its_starting_rate_phase(self):
+    # A CIFAR-10-style run: lr 0.1 for 30 epochs while LinLeNet still climbs (+0.5 pp an
+    # epoch), then ÷10: the curve flattens, so its end "converged" only because of the decay.
+    root = self.create_tempdir().full_path
+
+    def run(name, at_start, flat):
+      where = os.path.join(root, name)
+      os.makedirs(os.path.join(where, "seed_0"))
+      with open(os.path.join(where, "config.json"), "w") as f:
+        json.dump(dict(train=dict(epochs=100, lr_decay_every=30)), f)
+      rows = [dict(learning_rate=0.1, linearized_learning_rate=0.1, standard=dict(
+          train_accuracy=0.99), linearized=dict(train_accuracy=(50 + 0.5 * e) / 100))
+              for e in range(at_start)]
+      rows += [dict(rows[-1], learning_rate=0.01, linearized_learning_rate=0.01)] * flat
+      with open(os.path.join(where, "seed_0", "metrics.jsonl"), "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
+      return where, dict(width=1, num_train=4000, dataset="fashion_mnist", per_seed=[dict(
+          seed=0, epochs=len(rows), standard=dict(train_accuracy=0.99),
+          linearized=dict(train_accuracy=rows[-1]["linearized"]["train_accuracy"]))])
+
+    for name, at_start, enough in (("decayed", 30, False), ("held_to_the_papers_steps", 375,
+                                                              True)):
+      where, result = run(name, at_start, 70)
+      results = claims.RunResults({name: result}, {name: where})
+      training = stats.training_context(results, [claims.Run(name, "c.py")], runs.PAPER_EPOCHS)
+      self.assertEqual(training["1"]["epochs"], at_start)
+      self.assertEqual(training["1"]["paper_epochs"], runs.PAPER_DECAY_EVERY)
+      rule = verdicts.Rule()
+      stats.needs_training(rule, training)
+      status, found = rule.verdict("")
+      self.assertEqual(status == verdicts.NOT_TESTABLE, not enough, found)
+      if not enough:
+        self.assertIn("LinLeNet x1 (30 epochs of 4,000 images, 120,000 seen against the "
+                      "paper's 1,500,000 at the starting learning rate", found)
+
   def test_the_wide_claim_needs_x60(self):
     values = dict(tasks=dict(harder=compare_widths([20, 18, 16, 12])))
     status, found = samarin2022.judge_wide_beats_narrow(values)
@@ -569,6 +604,24 @@ class ConditionsTest(absltest.TestCase):
     self.assertEqual(values["context"], dict(num_test=1000, pixels=28, dataset="fashion_mnist",
                                              num_train=1000))
     self.assertTrue(any("never the test set" in note for note in measured.notes))
+
+  def test_a_learning_rate_is_picked_at_the_budget_every_rate_had(self):
+    # lr 1 stopped at 100 epochs with 80 % train; lr 3 was 70 % then and trained on to fit
+    # (100 % after 300 epochs): at equal budgets lr 1 fits better, by final metrics lr 3.
+    root = self.create_tempdir().full_path
+    by_name, roots = {}, {}
+    for name, curve in (("lr1", [0.8] * 100), ("lr3", [0.7] * 100 + [1.0] * 200)):
+      roots[name] = where = os.path.join(root, name)
+      os.makedirs(os.path.join(where, "seed_0"))
+      with open(os.path.join(where, "seed_0", "metrics.jsonl"), "w") as f:
+        f.write("".join(json.dumps(dict(standard=dict(train_accuracy=a, train_loss=1 - a)))
+                        + "\n" for a in curve))
+      by_name[name] = dict(per_seed=[dict(seed=0, standard=dict(
+          train_accuracy=curve[-1], train_loss=1 - curve[-1]))])
+    results = claims.RunResults(by_name, roots)
+    grid = [claims.Run(name, "c.py") for name in by_name]
+    self.assertEqual(stats.best_fit(results, grid).name, "lr3")
+    self.assertEqual(stats.best_fit(results, grid, at_epochs=100).name, "lr1")
 
   def test_the_time_window_ends_at_5_percent_train_error_and_must_span_a_decade(self):
     k_steps = [0, 1, 3, 10, 12, 19, 32, 52, 85, 139]

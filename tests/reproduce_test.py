@@ -187,8 +187,11 @@ class BadInputTest(absltest.TestCase):
       os.makedirs(os.path.join(where, f"seed_{seed}"))
       with open(os.path.join(where, f"seed_{seed}", "metrics.jsonl"), "w") as f:
         f.write("".join(json.dumps(r) + "\n" for r in curve))
-    # Seed 0 gains 0.03 x 25 = 0.75 pp over its last 25 epochs at 98 %: not settled.
-    self.assertEqual(archives.stale_at(where, current), ["train.epochs"])
+    # Seed 0 gains 0.03 x 25 = 0.75 pp over its last 25 epochs at 98 %: not settled. (The
+    # stopping test is an option the run predates, set away from its default: a change too.)
+    raised = ["train.epochs", "train.stop_after_epochs", "train.stop_converged_pp",
+              "train.stop_fit_accuracy"]
+    self.assertEqual(archives.stale_at(where, current), raised)
     with open(os.path.join(where, "seed_0", "metrics.jsonl"), "w") as f:
       f.write("".join(json.dumps(r) + "\n" for r in rise(99.2)))  # Fits (>= 99 %).
     self.assertEqual(archives.stale_at(where, current), [])
@@ -197,7 +200,20 @@ class BadInputTest(absltest.TestCase):
     for seed in (0, 1):
       with open(os.path.join(where, f"seed_{seed}", "metrics.jsonl"), "w") as f:
         f.write("".join(json.dumps(r) + "\n" for r in rise(99.5)[:50]))
-    self.assertEqual(archives.stale_at(where, current), ["train.epochs"])
+    self.assertEqual(archives.stale_at(where, current), raised)
+
+  def test_an_option_added_since_a_run_is_a_change_only_away_from_its_default(self):
+    current = plans.run_config(plans.make_plan("smoke", ["samarin2020.6"]).runs[
+        "lenet_mnist_x1"], "smoke").to_dict()
+    stored = json.loads(json.dumps(current))
+    for key in ("lr_hold_until_settled", "steps_per_call"):  # Options the run predates.
+      del stored["train"][key]
+    stored["train"]["retired_option"] = 3  # An option gone since: ignored.
+    self.assertEqual(archives.stale_keys(stored, current), [])  # Both at their defaults.
+    current["train"]["steps_per_call"] = 1
+    current["train"]["lr_hold_until_settled"] = 375
+    self.assertEqual(archives.stale_keys(stored, current),
+                     ["train.lr_hold_until_settled", "train.steps_per_call"])
 
   def test_a_run_whose_config_changed_is_rerun_and_never_judged(self):
     plan = plans.make_plan("smoke", ["samarin2020.6"])

@@ -1,5 +1,6 @@
 """SGD semantics, losses, schedules, and the paired loop (resume, determinism, divergence)."""
 
+import json
 import os
 
 import numpy as np
@@ -338,6 +339,81 @@ class StoppingTest(test_utils.TestCase):
     PairedTrainingTest.train_on(dataset, workdir, **dict(cfg, epochs=2))
     _, continued = PairedTrainingTest.train_on(dataset, workdir, **stop)
     self.assertEqual(continued, full[:first])
+
+
+class HeldScheduleTest(test_utils.TestCase):
+  """train.lr_hold_until_settled: the starting rate until both models settle, then the decays."""
+
+  def test_hold_by_hand(self):
+    rising = [10.0, 30.0, 50.0, 60.0, 70.0, 80.0, 85.0, 90.0, 95.0, 97.0]
+    flat = [50.0, 60.0, 70.0, 80.0, 80.1, 80.0, 80.1, 80.0, 80.1, 80.0]
+    fits = [50.0, 99.5, 99.6, 99.7, 99.8, 99.8, 99.8, 99.8, 99.8, 99.8]
+    # The flat curve converged after 7 epochs (its last half, 80.0-80.1, gains +0.06 pp; after
+    # 6 the half still holds the climb to 80, +9.03 pp); one that fits its training set settles
+    # at once, but the hold is never shorter than at_least epochs.
+    self.assertIsNone(stopping.settled(flat[:6]))
+    self.assertIsNotNone(stopping.settled(flat[:7]))
+    self.assertEqual(stopping.hold_epochs({"standard": fits, "linearized": flat}, 3, 8), 7)
+    self.assertEqual(stopping.hold_epochs({"standard": fits}, 3, 8), 3)
+    # Still rising: undecided until at_most epochs, then held that long (however it goes on).
+    both = {"standard": fits, "linearized": rising}
+    self.assertIsNone(stopping.hold_epochs({m: c[:7] for m, c in both.items()}, 3, 8))
+    self.assertEqual(stopping.hold_epochs(both, 3, 8), 8)
+    self.assertEqual(stopping.hold_epochs({"standard": fits, "linearized": rising[:8] + [
+        97.0] * 40}, 3, 8), 8)  # Settling after the cap does not move the hold.
+    rates = [stopping.held_rate(0.1, e, 2, 0.1, 5) for e in range(9)]
+    np.testing.assert_allclose(rates, [0.1] * 5 + [0.01] * 2 + [0.001] * 2)
+    self.assertEqual(stopping.held_rate(0.1, 50, 2, 0.1, None), 0.1)  # Undecided: held.
+
+  def test_starting_rate_epochs_reads_the_leading_phase(self):
+    path = os.path.join(self.create_tempdir().full_path, "metrics.jsonl")
+    rows = [dict(learning_rate=lr, linearized_learning_rate=lin)
+            for lr, lin in ((0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.01, 0.01), (0.1, 0.1))]
+    with open(path, "w") as f:
+      f.write("".join(json.dumps(r) + "\n" for r in rows))
+    self.assertEqual(stopping.starting_rate_epochs(path), 3)
+
+  def test_bad_hold_gets_one_clear_error(self):
+    for cfg in (dict(lr_hold_until_settled=10), dict(lr_hold_until_settled=2, lr_decay_every=3),
+                dict(lr_hold_until_settled=5, lr_decay_every=3, epochs=2)):
+      with self.assertRaisesRegex(ConfigError, r"lr_hold_until_settled=\d+ needs"):
+        TrainConfig(**cfg)
+
+  def test_the_loop_holds_then_decays_and_resumes_to_the_same_run(self):
+    dataset = small_dataset()
+    cfg = dict(epochs=4, batch_size=32, trajectory_steps=4, trajectory_points=3,
+               jit_compile=False, learning_rate=0.05, lr_decay_every=2)
+    # A hold of at most lr_decay_every epochs is the plain schedule, bit for bit.
+    _, plain = PairedTrainingTest.train_on(dataset, self.create_tempdir().full_path, **cfg)
+    _, capped = PairedTrainingTest.train_on(dataset, self.create_tempdir().full_path,
+                                            **dict(cfg, lr_hold_until_settled=2))
+    self.assertEqual(capped, plain)
+    # A longer hold: the starting rate until hold_epochs says both models settled (or 7
+    # epochs), then epochs - lr_decay_every = 2 more at the decayed rates.
+    held = dict(cfg, lr_hold_until_settled=7)
+    _, full = PairedTrainingTest.train_on(dataset, self.create_tempdir().full_path, **held)
+    curves = {m: [100 * r[m]["train_accuracy"] for r in full] for m in ("standard", "linearized")}
+    hold = stopping.hold_epochs(curves, 2, 7)
+    self.assertIsNotNone(hold)
+    self.assertLen(full, hold + 2)
+    self.assertEqual([r["learning_rate"] for r in full],
+                     [stopping.held_rate(0.05, e, 2, 0.1, hold) for e in range(len(full))])
+    self.assertEqual(full[:2], plain[:2])
+    # Killed in its third epoch, resumed: the same run.
+    workdir = self.create_tempdir().full_path
+
+    class Interrupt(Exception):
+      pass
+
+    def stop(epoch, batch, steps):
+      if epoch * steps + batch == 8:
+        raise Interrupt()
+
+    trainer = PairedTrainer(lenet(dataset), dataset, TrainConfig(**held), 0, workdir)
+    with self.assertRaises(Interrupt):
+      trainer.train(on_step=stop)
+    _, resumed = PairedTrainingTest.train_on(dataset, workdir, **held)
+    self.assertEqual(resumed, full)
 
 
 class NtkRegimeTest(test_utils.TestCase):

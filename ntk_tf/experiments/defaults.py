@@ -37,7 +37,7 @@ def train_config() -> ml_collections.ConfigDict:
     value = field.default
     if value is None:
       kind = int if field.name in ("lr_decay_every", "checkpoint_every_steps",
-                                           "stop_after_epochs") else float
+                                   "stop_after_epochs", "lr_hold_until_settled") else float
       value = ml_collections.FieldReference(None, field_type=kind)
     c[field.name] = value
   return c

@@ -19,6 +19,8 @@ from typing import Dict, List, Optional
 
 from absl import logging
 
+from ntk_tf.errors import ConfigError
+from ntk_tf.experiments import defaults
 from ntk_tf.reproduction import claims as claims_lib
 from ntk_tf.reproduction import run_costs
 from ntk_tf.reproduction.plan import Plan, memory_total_bytes, run_config
@@ -49,11 +51,18 @@ def finished_dir(workdir: str, name: str, archive: Optional[str] = None) -> Opti
 
 
 def stale_keys(stored: dict, current: dict) -> List[str]:
-  """Config keys whose value in a finished run's config.json differs from the current config
-  (keys only one side has are ignored: new keys keep the old behaviour by default)."""
+  """Config keys whose value in a finished run's config.json differs from the current config.
+  A key only the current config has (an option added since the run) is a change where it is set
+  away from its default (a new option's default keeps the old behaviour); a key only the run has
+  is ignored."""
   norm = lambda d: run_costs.flatten(json.loads(json.dumps(d, default=io._default)))  # pylint: disable=protected-access
   a, b = norm(stored), norm(current)
-  return sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
+  try:
+    default = norm(defaults.default_config(current.get("experiment", "")).to_dict())
+  except ConfigError:  # Not an experiment's config: its new keys are ignored.
+    default = b
+  return sorted([k for k in a.keys() & b.keys() if a[k] != b[k]] +
+                [k for k in b.keys() - a.keys() if k in default and b[k] != default[k]])
 
 
 def stale_at(where: str, current: dict) -> List[str]:

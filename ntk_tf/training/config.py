@@ -19,6 +19,12 @@ class TrainConfig:
   linearized_weight_decay: Optional[float] = None  # None: same as weight_decay.
   lr_decay_every: Optional[int] = None  # Epochs between ÷10 steps (None: constant).
   lr_decay_factor: float = 0.1
+  # With lr_decay_every: hold the starting rate until every trained model's train accuracy has
+  # settled (training.stopping.settled: fits its training set or converged), at least
+  # lr_decay_every and at most this many epochs; the decays then come every lr_decay_every
+  # epochs and the run ends epochs - lr_decay_every epochs after the hold (the schedule's rest).
+  # None: the first decay after lr_decay_every epochs, as usual.
+  lr_hold_until_settled: Optional[int] = None
   loss: str = "mse"
   linearized_loss: str = "mse"
   eval_batch_size: int = 1000
@@ -55,6 +61,14 @@ class TrainConfig:
                         "half, e.g. 0.5), or None.")
     if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
       raise ConfigError(f"train.stop_after_epochs={after!r} must be a non-negative integer.")
+    hold, every = self.lr_hold_until_settled, self.lr_decay_every
+    if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or not every
+                             or hold < every or self.epochs < every):
+      raise ConfigError(
+          f"train.lr_hold_until_settled={hold!r} needs train.lr_decay_every (now {every!r}) "
+          f"and must be an integer of at least lr_decay_every epochs, with train.epochs (now "
+          f"{self.epochs}) at least lr_decay_every: the most epochs at the starting rate, e.g. "
+          "the paper's steps at that rate in epochs of this training set; or None.")
     if after is not None and fit is None and pp is None:
       raise ConfigError("train.stop_after_epochs is set but no stopping test is: set "
                         "train.stop_fit_accuracy and/or train.stop_converged_pp, or unset it.")

@@ -78,6 +78,8 @@ class PairedTrainer:
     self._trajectory_var = tf.Variable(b"", dtype=tf.string, trainable=False, name="trajectory")
     self.history, self.trajectory = [], {"step": [], "standard": [], "linearized": []}
     self.stopped = None  # Why training stopped before cfg.epochs (train.stop_*), if it did.
+    self._held = None  # The epochs the starting rate is held, once decided (lr_hold_*).
+    self._end = cfg.epochs  # The epochs the run lasts, as known so far.
     n_traj = min(cfg.trajectory_points, len(dataset.x_test))
     self.trajectory_x = tf.constant(dataset.x_test[:n_traj], dtype=self.dtype)
     labels = dataset.labels_test[:n_traj]
@@ -272,10 +274,38 @@ class PairedTrainer:
   def _stop_reason(self) -> Optional[str]:
     """Why training stops before cfg.epochs (train.stop_*; training.stopping), or None."""
     cfg = self.cfg
-    curves = {which: [100 * r[which]["train_accuracy"] for r in self.history]
-              for which in ("standard", "linearized") if getattr(cfg, f"train_{which}")}
-    return stopping.stop_reason(curves, cfg.stop_fit_accuracy, cfg.stop_converged_pp,
+    return stopping.stop_reason(self._curves(), cfg.stop_fit_accuracy, cfg.stop_converged_pp,
                                 cfg.stop_after_epochs)
+
+  def _curves(self) -> dict:
+    """Each trained model's per-epoch train accuracy (%) so far."""
+    return {which: [100 * r[which]["train_accuracy"] for r in self.history]
+            for which in ("standard", "linearized") if getattr(self.cfg, f"train_{which}")}
+
+  def _hold(self) -> Optional[int]:
+    """The epochs the starting rate is held (train.lr_hold_until_settled), None while undecided
+    or without a hold."""
+    cfg = self.cfg
+    if cfg.lr_hold_until_settled is not None and self._held is None:
+      self._held = stopping.hold_epochs(self._curves(), cfg.lr_decay_every,
+                                        cfg.lr_hold_until_settled)
+    return self._held
+
+  def _rate(self, base: float, epoch: int, hold: Optional[int]) -> float:
+    cfg = self.cfg
+    if cfg.lr_hold_until_settled is None:
+      return training.step_decay(base, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
+    return stopping.held_rate(base, epoch, cfg.lr_decay_every, cfg.lr_decay_factor, hold)
+
+  def _last_epoch(self) -> int:
+    """The epochs the run lasts: cfg.epochs; with a hold, the schedule's rest after it (at most
+    the longest hold's while the hold is undecided)."""
+    cfg = self.cfg
+    if cfg.lr_hold_until_settled is None:
+      return cfg.epochs
+    hold = self._hold()
+    rest = cfg.epochs - cfg.lr_decay_every
+    return (cfg.lr_hold_until_settled if hold is None else hold) + rest
 
   def _train_epoch(self, epoch: int, step: int, steps_per_epoch: int, rates: dict, bar,
                    on_step) -> int:
@@ -301,7 +331,7 @@ class PairedTrainer:
       if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps == 0 and \
           step % steps_per_epoch:
         self.save()
-      bar.update(n, extra=f"epoch {epoch + 1}/{cfg.epochs}")
+      bar.update(n, extra=f"epoch {epoch + 1}/{self._end}")
       if on_step:
         for b in range(first, first + n):
           on_step(epoch, b + 1, steps_per_epoch)
@@ -321,16 +351,18 @@ class PairedTrainer:
     step = int(self.step.numpy())
     if step == 0 and not self.trajectory["step"]:
       self._record_trajectory(0)
-    bar = progress.Progress(cfg.epochs * steps_per_epoch, "paired training", unit="steps",
-                            done=step)
-    for epoch in range(step // steps_per_epoch, cfg.epochs):
+    bar = progress.Progress(self._last_epoch() * steps_per_epoch, "paired training",
+                            unit="steps", done=step)
+    epoch = step // steps_per_epoch
+    while epoch < self._last_epoch():
+      self._end = self._last_epoch()
       self.stopped = self._stop_reason()
       if self.stopped:  # Checked before each epoch, so a resumed stopped run stops at once.
         logging.info("stopping after epoch %d of at most %d: %s", epoch, cfg.epochs,
                      self.stopped)
         break
-      lr = training.step_decay(cfg.learning_rate, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
-      lin_lr = training.step_decay(lin_base, epoch, cfg.lr_decay_every, cfg.lr_decay_factor)
+      hold = self._hold()
+      lr, lin_lr = (self._rate(base, epoch, hold) for base in (cfg.learning_rate, lin_base))
       start = time.time()
       step = self._train_epoch(epoch, step, steps_per_epoch, dict(standard=lr, linearized=lin_lr),
                                bar, on_step)
@@ -348,6 +380,7 @@ class PairedTrainer:
       _log_epoch(record, seconds, steps_per_epoch)
       if writer is not None:
         _write_scalars(writer, record)
+      epoch += 1
     bar.close()
     return self.history
 

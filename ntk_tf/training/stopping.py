@@ -104,6 +104,43 @@ def first_stop(curves: Mapping[str, Sequence[float]], fit_accuracy: Optional[flo
   return None
 
 
+def hold_epochs(curves: Mapping[str, Sequence[float]], at_least: int, at_most: int
+                ) -> Optional[int]:
+  """The epochs a schedule holds its starting learning rate (train.lr_hold_until_settled) on
+  these per-epoch curves (%): the first count from `at_least` on at which every model's curve
+  has `settled`, else `at_most` once the curves are that long; None while still undecided. A
+  function of the curves alone, so a resumed run finds the hold it had."""
+  epochs = min((len(c) for c in curves.values()), default=0)
+  head = {m: c[:at_most] for m, c in curves.items()}
+  found = first_stop(head, FIT_ACCURACY, CONVERGED_PP, at_least) if head else None
+  if found is not None:
+    return found
+  return at_most if epochs >= at_most else None
+
+
+def held_rate(base_lr: float, epoch: int, every: int, factor: float, hold: Optional[int]
+              ) -> float:
+  """The learning rate in `epoch` (0-based) of a schedule that holds base_lr for `hold` epochs
+  (None: not decided yet, still held), then divides by 1/factor every `every` epochs."""
+  if hold is None or epoch < hold:
+    return float(base_lr)
+  return float(base_lr) * factor ** (1 + (epoch - hold) // int(every))
+
+
+def starting_rate_epochs(path: str) -> int:
+  """How many leading epochs of a paired run's metrics.jsonl ran at its first epoch's learning
+  rates (both models'): the phase a learning-rate schedule does not yet shape."""
+  with open(path) as f:
+    rows = [json.loads(line) for line in f if line.strip()]
+  rate = lambda r: (r.get("learning_rate"), r.get("linearized_learning_rate"))
+  count = 0
+  for r in rows:
+    if rate(r) != rate(rows[0]):
+      break
+    count += 1
+  return count
+
+
 def read_curves(path: str) -> Dict[str, List[float]]:
   """Each model's per-epoch train accuracy (%) from a paired run's metrics.jsonl (one row per
   epoch; paired_runs.write_metrics)."""

@@ -50,7 +50,7 @@ def measure_arora(results: RunResults, tier: str) -> Measured:
       grid = [run for name, run in by_name.items()
               if name == prefix or name.startswith(prefix + "_lr")]
       if grid and all(run.name in results for run in grid):
-        run = stats.best_fit(results, grid)
+        run = stats.best_fit(results, grid, runs.ARORA_CNN_GRID_EPOCHS)  # At equal budgets.
         if len(grid) > 1:
           rates[f"{short}{depth}"] = dict(run.overrides)["train.learning_rate"]
         r = results[run.name]
@@ -77,13 +77,14 @@ def measure_arora(results: RunResults, tier: str) -> Measured:
   context = dict(num_test=num_test, pixels=DATASET_PIXELS.get(dataset), dataset=dataset,
                  num_train=num_train)
   notes = [f"each CNN's learning rate picked from {list(runs.ARORA_CNN_LEARNING_RATES)} by its "
-           "fit to the training set (train accuracy, then train loss; never the test set): "
-           "Arora et al.'s CNN protocol is not in the paper's text; "
-           f"{runs.ARORA_CNN_GRID_EPOCHS} epochs at each rate, and at "
-           f"{runs.ARORA_CNN_TRAINED_RATE:g} on until every seed fits its training set (train "
-           f"accuracy ≥ {100 * stats.FIT_ACCURACY:g} %) or converged ("
-           f"{stats.CONVERGED_TEXT}), at most {runs.ARORA_CNN_MAX_EPOCHS}"
-           ] if rates else []
+           f"fit to the training set after {runs.ARORA_CNN_GRID_EPOCHS} epochs, the budget every "
+           "rate had (train accuracy, then train loss; never the test set): Arora et al.'s CNN "
+           f"protocol is not in the paper's text; at {runs.ARORA_CNN_TRAINED_RATE:g} the CNN "
+           f"trains on until every seed fits its training set (train accuracy ≥ "
+           f"{100 * stats.FIT_ACCURACY:g} %) or converged ({stats.CONVERGED_TEXT}), at most "
+           f"{runs.ARORA_CNN_MAX_EPOCHS} epochs; a CNN whose pick stopped at "
+           f"{runs.ARORA_CNN_GRID_EPOCHS} unsettled is not trained, and the rules reading it "
+           "cannot decide"] if rates else []
   if tier == "cpu-full":
     notes.append("Fashion-MNIST's items are centred and aligned, CIFAR-10's objects are not: "
                  "pooling's invariance to position has less to offer on the stand-in, which a "

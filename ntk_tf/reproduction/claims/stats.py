@@ -8,6 +8,7 @@ are read through `RunResults` and compare results through `ntk_tf.experiments.co
 
 import dataclasses
 import functools
+import json
 import math
 import os
 from typing import Callable, Dict, List, Optional, Sequence
@@ -92,31 +93,74 @@ def compare_stats(results: RunResults, runs: List[Run]) -> Dict[int, Dict[str, S
   return out
 
 
-def best_fit(results: RunResults, candidates: List[Run]) -> Run:
+def best_fit(results: RunResults, candidates: List[Run], at_epochs: Optional[int] = None
+             ) -> Run:
   """The run whose network fits its training set best: highest mean train accuracy, then
-  lowest mean train loss (a learning rate picked without looking at the test set)."""
+  lowest mean train loss (a learning rate picked without looking at the test set).
+
+  at_epochs: judge every candidate after this many epochs (each seed's per-epoch metrics; the
+  budget they all had, where some trained on longer); its final metrics where a curve is
+  missing."""
   def fit(run):
     r = results[run.name]
+    rows = [standard_at(results.path(run.name, f"seed_{s}", "metrics.jsonl"), at_epochs)
+            for s in compare_results.seeds(r)] if at_epochs else [None]
+    if None not in rows:
+      return (np.mean([m["train_accuracy"] for m in rows]),
+              -np.mean([m["train_loss"] for m in rows]))
     return (np.mean(compare_results.metric(r, "standard", "train_accuracy")),
             -np.mean(compare_results.metric(r, "standard", "train_loss")))
   return max(candidates, key=fit)
+
+
+def standard_at(path: str, epochs: int) -> Optional[dict]:
+  """The network's metrics after `epochs` epochs (its last epoch if it ran fewer) in a paired
+  run's metrics.jsonl; None without the file."""
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    rows = [json.loads(line) for line in f if line.strip()]
+  rows = [r["standard"] for r in rows if "standard" in r]
+  return rows[min(epochs, len(rows)) - 1] if rows else None
 
 
 
 
 def training_context(results: RunResults, runs: List[Run], paper_epochs: Optional[int]
                      ) -> Dict[str, dict]:
-  """Per width: the training_entry of each run (the paper's training set by the run's data)."""
+  """Per width: the training_entry of each run (the paper's training set by the run's data). A
+  run with a learning-rate schedule is judged on its starting-rate phase against the paper's
+  epochs at that rate (runs_lib.PAPER_DECAY_EVERY): the decays settle any curve."""
   out = {}
   for run in runs:
     r = results[run.name]
     seeds = compare_results.seeds(r)
-    out[str(compare_results.width(r))] = training_entry(
-        {m: curves(results, run.name, seeds, m) for m in compare_results.trained(r)},
-        compare_results.epochs_trained(r), paper_epochs, r.get("num_train"),
+    by_model = {m: curves(results, run.name, seeds, m) for m in compare_results.trained(r)}
+    epochs, paper = compare_results.epochs_trained(r), paper_epochs
+    phase = starting_phase(results, run.name, seeds)
+    if phase is not None:
+      by_model = {m: None if cs is None else [c[:n] for c, n in zip(cs, phase)]
+                  for m, cs in by_model.items()}
+      epochs, paper = min(phase), paper_epochs and runs_lib.PAPER_DECAY_EVERY
+    out[str(compare_results.width(r))] = dict(training_entry(
+        by_model, epochs, paper, r.get("num_train"),
         runs_lib.PAPER_NUM_TRAIN.get(r.get("dataset")) if paper_epochs else None,
-        r.get("num_params"))
+        r.get("num_params")), **({"phase": "at the starting learning rate"} if phase else {}))
   return out
+
+
+def starting_phase(results: RunResults, run_name: str, seeds: Sequence[int]
+                   ) -> Optional[List[int]]:
+  """Each seed's epochs at its starting learning rate for a run whose config has a schedule
+  (train.lr_decay_every), else None (also where its config or curves are missing)."""
+  config = results.path(run_name, "config.json")
+  paths = [results.path(run_name, f"seed_{s}", "metrics.jsonl") for s in seeds]
+  if not os.path.exists(config) or not all(os.path.exists(p) for p in paths):
+    return None
+  with open(config) as f:
+    if not (json.load(f).get("train") or {}).get("lr_decay_every"):
+      return None
+  return [stopping.starting_rate_epochs(p) for p in paths]
 
 
 def _is_width(key) -> bool:
@@ -162,6 +206,7 @@ def needs_training(rule: Rule, training: Dict[str, dict], what: str = "", net: s
         t["epochs"] is not None and t["epochs"] >= paper:
       run = (f"{t['epochs']} epochs of {t['num_train']:,} images, {t['epochs'] * t['num_train']:,}"
              f" seen against the paper's {paper * t['paper_num_train']:,}")
+    run += f" {t['phase']}" if t.get("phase") else ""
     if worst:
       still = f", train accuracy still {worst[1]:+.2f} pp over the last quarter"
       if halves.get(worst[0]) is not None:
