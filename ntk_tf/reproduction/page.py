@@ -35,12 +35,16 @@ def _offline(arora: str) -> str:
           "x1.25.")
 
 
-VERDICT_KEY = ("Verdicts: **reproduced** (every check holds beyond 2 standard errors), **not "
-               "reproduced** (testable here, and a check fails beyond 2 standard errors), "
+VERDICT_KEY = ("Verdicts: **reproduced** (every check holds beyond sampling error), **not "
+               "reproduced** (testable here, and a check fails beyond sampling error), "
                "**inconclusive** (testable, but the spread covers both outcomes: the number of "
                "seeds that would decide is given, or for a single run the test-set size), "
                "**not testable at this tier** (the claim needs a scale, data set, width or "
-               "training length this tier does not run: named with the tier that does).")
+               "training length this tier does not run: named with the tier that does). "
+               "Sampling error: a two-sided 95.4 % band, 2 binomial standard errors of a single "
+               "run's accuracy on its test set, or for a mean over seeds its standard error "
+               "times Student's t at Welch's degrees of freedom (2.9 for 3 seeds against 3, "
+               "4.5 for a paired difference of 3).")
 
 
 STAND_INS = {"cpu": "Offline stand-ins at this tier: " + _offline(

@@ -9,9 +9,11 @@
   this tier does not run (the verdict names it and the tier that does), or a run is missing.
 
 A rule never says "not reproduced" when one of its conditions is unmet. Differences are decided
-at Z = 2 standard errors (a two-sided ~95 % band): with seeds, the standard error of the mean
-over seeds; for a single run (the papers' tables, kernel regression), the binomial sampling
-error of an accuracy on its test set.
+beyond sampling error, a two-sided 95.4 % band: for single runs (the papers' tables, kernel
+regression) Z = 2 binomial standard errors of an accuracy on its test set; for means over seeds
+the standard error of the mean times Student's t quantile at the same level, with Welch's
+degrees of freedom (3 seeds against 3: ~2.9 standard errors; a paired difference of 3 seeds:
+4.5), so that a 3-seed spread is not read as if it were known.
 """
 
 import dataclasses
@@ -19,6 +21,7 @@ import math
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+import scipy.stats
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
@@ -28,6 +31,7 @@ VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTABLE)
 TOO_SMALL = "too small to judge"  # The smoke tier: the pipeline ran; its numbers decide nothing.
 
 Z = 2.0
+LEVEL = 0.5 * (1.0 + math.erf(Z / math.sqrt(2.0)))  # Z's one-sided level, 0.97725.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,24 +75,40 @@ def difference(a: Stat, b: Stat, margin: float = 0.0) -> Tuple[float, float]:
   return a.mean - b.mean - margin, math.hypot(a.se, b.se)
 
 
+def critical(a: Stat, b: Stat) -> float:
+  """How many standard errors of a − b count as beyond sampling error: Z where neither is a mean
+  over seeds, else Student's t quantile at Z's level with Welch–Satterthwaite's degrees of
+  freedom (a single run's binomial variance counts as known)."""
+  terms = [(s.std ** 2 / s.n, s.n - 1) for s in (a, b) if s.n > 1]
+  known = sum(s.floor ** 2 for s in (a, b) if s.n <= 1)
+  spread = sum(v * v / df for v, df in terms)
+  if not terms or spread == 0:
+    return Z
+  df = (sum(v for v, _ in terms) + known) ** 2 / spread
+  return float(scipy.stats.t.ppf(LEVEL, df))
+
+
 def greater(a: Stat, b: Stat, margin: float = 0.0) -> Optional[bool]:
-  """a > b + margin: True or False beyond Z standard errors, None in between."""
+  """a > b + margin: True or False beyond sampling error (critical standard errors), None in
+  between."""
   d, s = difference(a, b, margin)
   if s == 0:
     return d > 0
-  if d > Z * s:
+  if d > critical(a, b) * s:
     return True
-  if d < -Z * s:
+  if d < -critical(a, b) * s:
     return False
   return None
 
 
 def within(a: Stat, b: Stat, tolerance: float) -> Optional[bool]:
-  """|a − b| ≤ tolerance: True when the whole 2-SE band is inside, False when it is outside."""
+  """|a − b| ≤ tolerance: True when the whole sampling-error band is inside, False when it is
+  outside."""
   d, s = difference(a, b)
-  if abs(d) + Z * s <= tolerance:
+  band = critical(a, b) * s
+  if abs(d) + band <= tolerance:
     return True
-  if abs(d) - Z * s > tolerance:
+  if abs(d) - band > tolerance:
     return False
   return None
 
@@ -107,10 +127,18 @@ def _data_to_decide(a: Stat, b: Stat, margin: float, tolerance: Optional[float]
 
 def seeds_to_decide(a: Stat, b: Stat, margin: float = 0.0, tolerance: Optional[float] = None
                     ) -> Optional[int]:
-  """Seeds per model that would decide the comparison at the current means and spreads."""
+  """Seeds per model that would decide the comparison at the current means and spreads: the
+  fewest N whose standard error (shrunk by √(n/N)) times the t quantile at N seeds' degrees of
+  freedom is below the distance to the decision."""
   n = max(a.n, b.n)
   factor = _data_to_decide(a, b, margin, tolerance) if n >= 2 else None
-  return None if factor is None else int(math.ceil(n * factor - 1e-9))
+  if factor is None:
+    return None
+  grown = lambda k, s: dataclasses.replace(s, n=k) if s.n > 1 else s  # Same spread, k seeds.
+  for k in range(n, 100_000):
+    if (critical(grown(k, a), grown(k, b)) / Z) ** 2 * factor * n / k <= 1 + 1e-9:
+      return k
+  return None
 
 
 def multiple_of_test_set_to_decide(a: Stat, b: Stat, margin: float = 0.0,

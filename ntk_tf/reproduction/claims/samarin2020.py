@@ -50,7 +50,7 @@ def judge_mnist_gap(values):
 def judge_harder_gap(values):
   """The harder task's test gap above MNIST's at the smallest and at the largest width and above
   zero at the largest ("remains significant"), and LinLeNet's test accuracy gaining more from
-  width than LeNet's, each beyond 2 standard errors. Needs training to the paper's SGD steps or
+  width than LeNet's, each beyond sampling error. Needs training to the paper's SGD steps or
   to convergence."""
   mnist, harder = (stats.stats_of(values["tasks"][t]) for t in ("MNIST", "harder"))
   rule = Rule()
@@ -150,7 +150,7 @@ def measure_loss(results: RunResults, tier: str) -> Measured:
 def judge_loss(values):
   """L2 on par with cross-entropy, two-sided: neither network's mean test accuracy above the
   other's by more than {ON_PAR_PP:g} pp (the paper calls 2.4 pp apart on par; a difference
-  beyond {ON_PAR_PP:g} pp fails if it is so beyond 2 standard errors, else it is undecided; the
+  beyond {ON_PAR_PP:g} pp fails if it is so beyond sampling error, else it is undecided; the
   paper's own 500 test images could not bound it tighter), cross-entropy at its own learning
   rate, picked from a grid by its fit to the training set (never the test set). Needs both
   trained to the paper's SGD steps or to convergence."""
