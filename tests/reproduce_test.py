@@ -420,6 +420,10 @@ class BadInputTest(absltest.TestCase):
     self.assertEqual((top.epochs, top.stop_after_epochs, top.stop_fit_accuracy,
                       top.stop_converged_pp), (500, 100, 0.99, 0.5))
     self.assertEqual((grid.epochs, grid.stop_after_epochs, grid.stop_fit_accuracy), (100, None, None))
+    # CNN-GAP depth 6: lr 1 led at 100 epochs, so it trains on and lr 3 stops at 100.
+    leader = plans.run_config(plan.runs["cnn_gap_d6_lr1"], "cpu-full").train
+    other = plans.run_config(plan.runs["cnn_gap_d6_lr3"], "cpu-full").train
+    self.assertEqual((leader.epochs, leader.stop_after_epochs, other.epochs), (500, 100, 100))
 
   def test_unfinished_runs_are_named_and_counted_apart_from_claims_this_tier_cannot_test(self):
     plan = plans.make_plan("cpu-full", ["samarin2020.1", "samarin2020.4"])

@@ -79,8 +79,11 @@ def measure_arora(results: RunResults, tier: str) -> Measured:
   notes = [f"each CNN's learning rate picked from {list(runs.ARORA_CNN_LEARNING_RATES)} by its "
            f"fit to the training set after {runs.ARORA_CNN_GRID_EPOCHS} epochs, the budget every "
            "rate had (train accuracy, then train loss; never the test set): Arora et al.'s CNN "
-           f"protocol is not in the paper's text; at {runs.ARORA_CNN_TRAINED_RATE:g} the CNN "
-           f"trains on until every seed fits its training set (train accuracy ≥ "
+           f"protocol is not in the paper's text; at {runs.ARORA_CNN_TRAINED_RATE:g} (or the "
+           "rate that led at 100 epochs: " + ", ".join(
+               f"lr {lr:g} for CNN-{'GAP' if arch == 'cnn_gap' else 'V'} depth {d}"
+               for (arch, d), lr in sorted(runs.ARORA_CNN_LEADERS.items()))
+           + ") the CNN trains on until every seed fits its training set (train accuracy ≥ "
            f"{100 * stats.FIT_ACCURACY:g} %) or converged ({stats.CONVERGED_TEXT}), at most "
            f"{runs.ARORA_CNN_MAX_EPOCHS} epochs; a CNN whose pick stopped at "
            f"{runs.ARORA_CNN_GRID_EPOCHS} unsettled is not trained, and the rules reading it "
