@@ -79,6 +79,7 @@ class PairedTrainer:
     self.history, self.trajectory = [], {"step": [], "standard": [], "linearized": []}
     self.stopped = None  # Why training stopped before cfg.epochs (train.stop_*), if it did.
     self._held = None  # The epochs the starting rate is held, once decided (lr_hold_*).
+    self._hold_checked = -1  # The epochs of history it was last looked for at.
     self._end = cfg.epochs  # The epochs the run lasts, as known so far.
     n_traj = min(cfg.trajectory_points, len(dataset.x_test))
     self.trajectory_x = tf.constant(dataset.x_test[:n_traj], dtype=self.dtype)
@@ -286,7 +287,9 @@ class PairedTrainer:
     """The epochs the starting rate is held (train.lr_hold_until_settled), None while undecided
     or without a hold."""
     cfg = self.cfg
-    if cfg.lr_hold_until_settled is not None and self._held is None:
+    if cfg.lr_hold_until_settled is not None and self._held is None and \
+        self._hold_checked != len(self.history):  # Once per epoch while undecided.
+      self._hold_checked = len(self.history)
       self._held = stopping.hold_epochs(self._curves(), cfg.lr_decay_every,
                                         cfg.lr_hold_until_settled)
     return self._held

@@ -132,6 +132,8 @@ def starting_rate_epochs(path: str) -> int:
   rates (both models'): the phase a learning-rate schedule does not yet shape."""
   with open(path) as f:
     rows = [json.loads(line) for line in f if line.strip()]
+  if not rows:
+    return 0
   rate = lambda r: (r.get("learning_rate"), r.get("linearized_learning_rate"))
   count = 0
   for r in rows:
