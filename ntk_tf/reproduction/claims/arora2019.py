@@ -266,7 +266,9 @@ def paper_arora():
 
 CPU_FULL_NETS = ("Fashion-MNIST 28x28 (stand-in for CIFAR-10; 1,000 train / 1,000 test), CNN and "
                  "CNTK depths 3, 6, 11; each CNN at the learning rate of 0.3, 1, 3 that fits its "
-                 "training set best (100 epochs; at 3 on until it fits or converged, at most 500)")
+                 "training set best after 100 epochs, the budget every rate has; the leader (3, "
+                 "or 1 for CNN-GAP depth 6) then trains on until it fits or converged, at most "
+                 "500 epochs")
 
 CLAIMS = [
     Claim(
