@@ -337,6 +337,21 @@ class BadInputTest(absltest.TestCase):
       open(os.path.join(run, f), "w").close()
     self.assertEqual(archives.progress_files(run), [
         "config.json", "kernel_blocks/train/block_0_0.npz", "kernel_blocks/train/manifest.json"])
+    # Archived as progress; once the run finishes, its archive keeps the results, not the blocks.
+    plan = plans.make_plan("smoke", ["arora2019.1"])
+    name, planned = next(iter(plan.runs.items()))
+    workdir, archive = self.create_tempdir().full_path, self.create_tempdir().full_path
+    os.makedirs(os.path.join(workdir, "runs"))
+    os.replace(run, archives.run_dir(workdir, name))
+    run = archives.run_dir(workdir, name)
+    io.write_json(os.path.join(run, "config.json"), plans.run_config(planned, "smoke").to_dict())
+    archives.archive_runs(plan, workdir, archive)
+    self.assertTrue(os.path.exists(os.path.join(archive, name, "kernel_blocks", "train",
+                                                "block_0_0.npz")))
+    io.write_json(os.path.join(run, "results.json"), {})
+    archives.archive_runs(plan, workdir, archive)
+    self.assertTrue(os.path.exists(os.path.join(archive, name, "results.json")))
+    self.assertFalse(os.path.exists(os.path.join(archive, name, "kernel_blocks")))
 
   def test_a_continued_run_ends_as_an_uninterrupted_one_of_the_raised_config(self):
     # A finished 1-epoch run, its epochs raised to 3 with a stopping test that does not fire:

@@ -199,6 +199,15 @@ def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):
     dst = os.path.join(archive, name)
     for f in files:
       _copy_if_changed(os.path.join(src, f), os.path.join(dst, f))
+    if finished:  # Its kernel blocks were progress: the results hold what they were for.
+      for pattern in PROGRESS_GLOBS:
+        for p in glob.glob(os.path.join(dst, pattern), recursive=True):
+          if os.path.isfile(p):
+            os.remove(p)
+      for d in sorted(glob.glob(os.path.join(dst, "kernel_blocks", "**"), recursive=True),
+                      reverse=True):
+        if os.path.isdir(d) and not os.listdir(d):
+          os.rmdir(d)
 
 
 def finished_files(src: str) -> List[str]:
