@@ -136,7 +136,7 @@ class BadInputTest(absltest.TestCase):
       for claim in claims.CLAIMS:
         self.assertIn(claim.id, text)
       for name in plan.runs:
-        self.assertRegex(text, rf"\n    {re.escape(name)} +(~[\d.]+ min|–)  \w")
+        self.assertRegex(text, rf"\n    {re.escape(name)} +([~≥][\d.]+ min|–)  \w")
       self.assertIn("total (each run once): ", text)
 
   def test_estimates_come_from_the_archived_runs_measured_times(self):
@@ -399,7 +399,7 @@ class BadInputTest(absltest.TestCase):
     # quarter's line flat, the half's rising): stale, and continued, not rerun; the seed that
     # fit stays where it is (resumed, it stops at once).
     plan = plans.make_plan("cpu-full", ["arora2019.2"])
-    name = "cnn_gap_d6_lr3"
+    name = "cnn_gap_d3_lr3"
     current = plans.run_config(plan.runs[name], "cpu-full").to_dict()
     workdir = self.create_tempdir().full_path
     where = archives.run_dir(workdir, name)

@@ -51,6 +51,16 @@ class EstimateTest(absltest.TestCase):
     self.assertEqual(e.basis, "from target at tier cpu (1.0 min): epochs x10; also differs: "
                               "train.steps_per_call")
 
+  def test_a_run_that_trains_on_until_settled_is_estimated_at_least(self):
+    measured = [timing("small", seconds=60.0)]
+    self.assertFalse(self.estimate(measured).at_least)
+    for open_ended in ({"train.stop_after_epochs": 10}, {"train.lr_hold_until_settled": 40}):
+      e = self.estimate(measured, **open_ended)
+      self.assertTrue(e.at_least, open_ended)
+      self.assertAlmostEqual(e.seconds, 60.0)  # The epochs before the test or hold decides.
+    own = self.estimate([timing("target", seconds=42.0)], **{"train.stop_after_epochs": 10})
+    self.assertFalse(own.at_least)  # Its own measured time is what it took.
+
   def test_other_data_or_another_model_give_no_estimate(self):
     for changes in ({"dataset.name": "fashion_mnist"}, {"model.name": "cnn_gap"}):
       e = self.estimate([timing("target", "cpu-full")], tier="cpu", **changes)

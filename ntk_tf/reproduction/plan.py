@@ -161,6 +161,8 @@ def _minutes(estimates: Sequence[run_costs.Estimate]) -> str:
   known = [e.seconds for e in estimates if e.seconds is not None]
   kinds = [(k, sum(e.kind == k for e in estimates)) for k in ("measured", "scaled", "none")]
   how = ", ".join(f"{n} {'without an estimate' if k == 'none' else k}" for k, n in kinds if n)
+  open_ended = sum(e.at_least for e in estimates)
+  how += (f"; {open_ended} of them at least: they train on until settled" if open_ended else "")
   return (f"~{sum(known) / 60:.1f} min" if known else "no estimate") + f" ({how})"
 
 
@@ -176,9 +178,10 @@ def estimates_text(plan: Plan, estimates: Dict[str, run_costs.Estimate]) -> str:
       continue
     lines.append(f"  {claim.id:<15} {len(names):>2} runs, "
                  + _minutes([estimates[n] for n in names]))
-  lines.append("  runs (measured: its own archived wall time; scaled: from the runs named):")
+  lines.append("  runs (measured: its own archived wall time; scaled: from the runs named; ≥: at "
+               "least, the run trains on until settled):")
   for name, e in sorted(estimates.items()):
-    cost = "–" if e.seconds is None else f"~{e.seconds / 60:.1f} min"
+    cost = "–" if e.seconds is None else f"{'≥' if e.at_least else '~'}{e.seconds / 60:.1f} min"
     lines.append(f"    {name:<40} {cost:>12}  {e.basis}")
   lines.append("  total (each run once): " + _minutes(list(estimates.values())))
   return "\n".join(lines)

@@ -21,6 +21,7 @@ import numpy as np
 SIZE_KEYS = ("model.width", "model.widths", "model.depth")  # Scaled by the parameter count.
 SEEDS, EPOCHS = "seeds", "train.epochs"
 STOP_AFTER = "train.stop_after_epochs"
+HOLD = "train.lr_hold_until_settled"  # Runs past train.epochs by as long as the rate is held.
 SAME_PREFIXES = ("dataset.", "model.name", "experiment")  # Must match: other data, other model.
 RECORD = "reproduce_run.json"
 
@@ -42,6 +43,7 @@ class Estimate:
   seconds: Optional[float]
   basis: str
   kind: str  # "measured", "scaled" or "none".
+  at_least: bool = False  # Scaled at the epochs before a stopping test or a held rate decides.
 
 
 def flatten(d: dict, prefix: str = "") -> Dict[str, object]:
@@ -158,6 +160,14 @@ def estimate(name: str, config_file: str, tier: str, settings: Optional[dict],
     return Estimate(own.seconds, "measured", "measured")
   if settings is None:
     return Estimate(None, "no estimate: its config did not load", "none")
+  found = _scaled(config_file, tier, settings, params, timings)
+  open_ended = settings.get(STOP_AFTER) is not None or settings.get(HOLD) is not None
+  return dataclasses.replace(found, at_least=open_ended and found.seconds is not None)
+
+
+def _scaled(config_file: str, tier: str, settings: dict, params: Optional[float],
+            timings: Sequence[Timing]) -> Estimate:
+  """estimate's scaling from measured runs of the same config file and data."""
   comparable = [t for t in timings if t.config_file == config_file and _comparable(t, settings)]
   if not comparable:
     return Estimate(None, f"no estimate: no run of {config_file} on the same data and model "
