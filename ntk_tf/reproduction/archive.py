@@ -35,7 +35,7 @@ def run_dir(workdir: str, name: str) -> str:
 ARCHIVED = ("results.json", "config.json", "reproduce_run.json")
 ARCHIVED_GLOBS = ("seed_*/trajectories.npz", "seed_*/metrics.jsonl", "singular_values/*.npy",
                   "w*/sgd/metrics.jsonl")
-PROGRESS_GLOBS = ("kernel_blocks/**/*",)  # An unfinished run's progress, beside finished seeds.
+PROGRESS_DIR = "kernel_blocks"  # An unfinished run's progress, beside its finished seeds.
 
 
 def is_done(workdir: str, name: str, archive: Optional[str] = None) -> bool:
@@ -161,8 +161,9 @@ def _more_epochs(where: str, current: dict, keys: List[str]) -> bool:
 
 def _continue(where: str, current: dict):
   """Makes a finished run resumable under `current`: its results and finished cells (a binary
-  run's w*/sgd.json, a compare run's seed_*/seed_result.json) go, its config.json becomes the current one (so the experiment's
-  workdir check resumes it), its wall-time record is kept to be added on finishing."""
+  run's w*/sgd.json, a compare run's seed_*/seed_result.json) go, its config.json becomes the
+  current one (so the experiment's workdir check resumes it), its wall-time record is kept to be
+  added on finishing."""
   for done in [os.path.join(where, "results.json")] + glob.glob(os.path.join(
       where, "w*", "sgd.json")) + glob.glob(os.path.join(where, "seed_*", paired_runs.SEED_RESULT)):
     if os.path.exists(done):
@@ -200,14 +201,7 @@ def archive_runs(plan: "Plan", workdir: str, archive: Optional[str]):
     for f in files:
       _copy_if_changed(os.path.join(src, f), os.path.join(dst, f))
     if finished:  # Its kernel blocks were progress: the results hold what they were for.
-      for pattern in PROGRESS_GLOBS:
-        for p in glob.glob(os.path.join(dst, pattern), recursive=True):
-          if os.path.isfile(p):
-            os.remove(p)
-      for d in sorted(glob.glob(os.path.join(dst, "kernel_blocks", "**"), recursive=True),
-                      reverse=True):
-        if os.path.isdir(d) and not os.listdir(d):
-          os.rmdir(d)
+      shutil.rmtree(os.path.join(dst, PROGRESS_DIR), ignore_errors=True)
 
 
 def finished_files(src: str) -> List[str]:
@@ -223,8 +217,8 @@ def progress_files(src: str) -> List[str]:
   seeds = [os.path.relpath(os.path.join(d, f), src)
            for d in sorted(glob.glob(os.path.join(src, "seed_*")))
            if paired_runs.finished_seed(d) is not None for f in paired_runs.SEED_FILES]
-  blocks = sorted(os.path.relpath(p, src) for pattern in PROGRESS_GLOBS
-                  for p in glob.glob(os.path.join(src, pattern), recursive=True)
+  blocks = sorted(os.path.relpath(p, src) for p in glob.glob(
+      os.path.join(src, PROGRESS_DIR, "**", "*"), recursive=True)
                   if os.path.isfile(p) and not p.endswith(".tmp"))
   return ["config.json"] + seeds + blocks if seeds or blocks else []
 
