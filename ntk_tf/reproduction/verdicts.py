@@ -94,9 +94,10 @@ def greater(a: Stat, b: Stat, margin: float = 0.0) -> Optional[bool]:
   d, s = difference(a, b, margin)
   if s == 0:
     return d > 0
-  if d > critical(a, b) * s:
+  band = critical(a, b) * s
+  if d > band:
     return True
-  if d < -critical(a, b) * s:
+  if d < -band:
     return False
   return None
 
