@@ -371,7 +371,8 @@ class HeldScheduleTest(test_utils.TestCase):
             for lr, lin in ((0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.01, 0.01), (0.1, 0.1))]
     with open(path, "w") as f:
       f.write("".join(json.dumps(r) + "\n" for r in rows))
-    self.assertEqual(stopping.starting_rate_epochs(path), 3)
+    self.assertEqual(stopping.starting_rate_epochs(stopping.read_metrics(path)), 3)
+    self.assertEqual(stopping.starting_rate_epochs([]), 0)
 
   def test_bad_hold_gets_one_clear_error(self):
     for cfg in (dict(lr_hold_until_settled=10), dict(lr_hold_until_settled=2, lr_decay_every=3),

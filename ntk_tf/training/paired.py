@@ -357,8 +357,10 @@ class PairedTrainer:
     bar = progress.Progress(self._last_epoch() * steps_per_epoch, "paired training",
                             unit="steps", done=step)
     epoch = step // steps_per_epoch
-    while epoch < self._last_epoch():
-      self._end = self._last_epoch()
+    while True:
+      self._end = self._last_epoch()  # A hold decided during the last epoch moves it.
+      if epoch >= self._end:
+        break
       self.stopped = self._stop_reason()
       if self.stopped:  # Checked before each epoch, so a resumed stopped run stops at once.
         logging.info("stopping after epoch %d of at most %d: %s", epoch, cfg.epochs,

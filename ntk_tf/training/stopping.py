@@ -127,13 +127,15 @@ def held_rate(base_lr: float, epoch: int, every: int, factor: float, hold: Optio
   return float(base_lr) * factor ** (1 + (epoch - hold) // int(every))
 
 
-def starting_rate_epochs(path: str) -> int:
-  """How many leading epochs of a paired run's metrics.jsonl ran at its first epoch's learning
-  rates (both models'): the phase a learning-rate schedule does not yet shape."""
+def read_metrics(path: str) -> List[dict]:
+  """The per-epoch rows of a paired run's metrics.jsonl (paired_runs.write_metrics)."""
   with open(path) as f:
-    rows = [json.loads(line) for line in f if line.strip()]
-  if not rows:
-    return 0
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def starting_rate_epochs(rows: List[dict]) -> int:
+  """How many leading epochs of a paired run's metrics rows (read_metrics) ran at its first
+  epoch's learning rates (both models'): the phase a learning-rate schedule does not yet shape."""
   rate = lambda r: (r.get("learning_rate"), r.get("linearized_learning_rate"))
   count = 0
   for r in rows:
@@ -143,10 +145,12 @@ def starting_rate_epochs(path: str) -> int:
   return count
 
 
-def read_curves(path: str) -> Dict[str, List[float]]:
-  """Each model's per-epoch train accuracy (%) from a paired run's metrics.jsonl (one row per
-  epoch; paired_runs.write_metrics)."""
-  with open(path) as f:
-    rows = [json.loads(line) for line in f if line.strip()]
+def train_curves(rows: List[dict]) -> Dict[str, List[float]]:
+  """Each model's per-epoch train accuracy (%) from a paired run's metrics rows (read_metrics)."""
   models = [m for m in ("standard", "linearized") if any(m in r for r in rows)]
   return {m: [100 * r[m]["train_accuracy"] for r in rows if m in r] for m in models}
+
+
+def read_curves(path: str) -> Dict[str, List[float]]:
+  """Each model's per-epoch train accuracy (%) from a paired run's metrics.jsonl."""
+  return train_curves(read_metrics(path))

@@ -29,17 +29,22 @@ def width_label(w) -> str:
   return f"x{w:g}" if isinstance(w, float) else f"x{w}"
 
 
-def curves(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
-           paths: Optional[Sequence[str]] = None) -> Optional[List[List[float]]]:
-  """Each seed's per-epoch train accuracy (%) of `model`, or None where a curve is missing.
+def seed_metrics(results: RunResults, run_name: str, seeds: Sequence[int],
+                 paths: Optional[Sequence[str]] = None) -> Optional[List[List[dict]]]:
+  """Each seed's per-epoch metrics rows (stopping.read_metrics), or None where a file is missing.
 
   paths: the per-epoch metrics.jsonl files (default: seed_<s>/metrics.jsonl of the run)."""
-  out = []
-  for path in paths or [results.path(run_name, f"seed_{s}", "metrics.jsonl") for s in seeds]:
-    if not os.path.exists(path):
-      return None
-    out.append(stopping.read_curves(path).get(model, []))
-  return out
+  paths = paths or [results.path(run_name, f"seed_{s}", "metrics.jsonl") for s in seeds]
+  if not all(os.path.exists(p) for p in paths):
+    return None
+  return [stopping.read_metrics(p) for p in paths]
+
+
+def curves(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
+           paths: Optional[Sequence[str]] = None) -> Optional[List[List[float]]]:
+  """Each seed's per-epoch train accuracy (%) of `model`, or None where a curve is missing."""
+  rows = seed_metrics(results, run_name, seeds, paths)
+  return None if rows is None else [stopping.train_curves(r).get(model, []) for r in rows]
 
 
 def training_entry(by_model: Dict[str, Optional[List[List[float]]]], epochs: Optional[int],
@@ -103,27 +108,15 @@ def best_fit(results: RunResults, candidates: List[Run], at_epochs: Optional[int
   missing."""
   def fit(run):
     r = results[run.name]
-    rows = [standard_at(results.path(run.name, f"seed_{s}", "metrics.jsonl"), at_epochs)
-            for s in compare_results.seeds(r)] if at_epochs else [None]
-    if None not in rows:
-      return (np.mean([m["train_accuracy"] for m in rows]),
-              -np.mean([m["train_loss"] for m in rows]))
+    rows = seed_metrics(results, run.name, compare_results.seeds(r)) if at_epochs else None
+    standard = [[m["standard"] for m in seed if "standard" in m] for seed in rows or ()]
+    if rows and all(standard):
+      at = [seed[min(at_epochs, len(seed)) - 1] for seed in standard]
+      return (np.mean([m["train_accuracy"] for m in at]),
+              -np.mean([m["train_loss"] for m in at]))
     return (np.mean(compare_results.metric(r, "standard", "train_accuracy")),
             -np.mean(compare_results.metric(r, "standard", "train_loss")))
   return max(candidates, key=fit)
-
-
-def standard_at(path: str, epochs: int) -> Optional[dict]:
-  """The network's metrics after `epochs` epochs (its last epoch if it ran fewer) in a paired
-  run's metrics.jsonl; None without the file."""
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    rows = [json.loads(line) for line in f if line.strip()]
-  rows = [r["standard"] for r in rows if "standard" in r]
-  return rows[min(epochs, len(rows)) - 1] if rows else None
-
-
 
 
 def training_context(results: RunResults, runs: List[Run], paper_epochs: Optional[int]
@@ -135,9 +128,12 @@ def training_context(results: RunResults, runs: List[Run], paper_epochs: Optiona
   for run in runs:
     r = results[run.name]
     seeds = compare_results.seeds(r)
-    by_model = {m: curves(results, run.name, seeds, m) for m in compare_results.trained(r)}
+    rows = seed_metrics(results, run.name, seeds)
+    by_model = {m: None if rows is None else [stopping.train_curves(seed).get(m, [])
+                                              for seed in rows]
+                for m in compare_results.trained(r)}
     epochs, paper = compare_results.epochs_trained(r), paper_epochs
-    phase = starting_phase(results, run.name, seeds)
+    phase = starting_phase(results, run.name, rows)
     if phase is not None:
       by_model = {m: None if cs is None else [c[:n] for c, n in zip(cs, phase)]
                   for m, cs in by_model.items()}
@@ -149,18 +145,18 @@ def training_context(results: RunResults, runs: List[Run], paper_epochs: Optiona
   return out
 
 
-def starting_phase(results: RunResults, run_name: str, seeds: Sequence[int]
+def starting_phase(results: RunResults, run_name: str, rows: Optional[List[List[dict]]]
                    ) -> Optional[List[int]]:
-  """Each seed's epochs at its starting learning rate for a run whose config has a schedule
-  (train.lr_decay_every), else None (also where its config or curves are missing)."""
+  """Each seed's epochs at its starting learning rate (from its metrics rows, seed_metrics) for
+  a run whose config has a schedule (train.lr_decay_every), else None (also where its config or
+  curves are missing)."""
   config = results.path(run_name, "config.json")
-  paths = [results.path(run_name, f"seed_{s}", "metrics.jsonl") for s in seeds]
-  if not os.path.exists(config) or not all(os.path.exists(p) for p in paths):
+  if rows is None or not os.path.exists(config):
     return None
   with open(config) as f:
     if not (json.load(f).get("train") or {}).get("lr_decay_every"):
       return None
-  return [stopping.starting_rate_epochs(p) for p in paths]
+  return [stopping.starting_rate_epochs(r) for r in rows]
 
 
 def _is_width(key) -> bool:
