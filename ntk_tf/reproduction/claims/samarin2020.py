@@ -171,7 +171,7 @@ def judge_loss(values):
 def measure_trajectories(results: RunResults, tier: str) -> Measured:
   """Per width: the divergence of the two models' output trajectories, over seeds."""
   by_width = {}
-  for run in runs.mnist(tier):
+  for run in runs.mnist_every_seed(tier):
     r = results[run.name]
     by_width[compare_results.width(r)] = Stat.of([stats.trajectory_divergence(
         results.path(run.name, f"seed_{s}", "trajectories.npz"))
@@ -281,7 +281,6 @@ OFFLINE_ALEXNET = ("AlexNet needs inputs of at least 63x63 and the snakes subset
                    "paper (configs/alexnet_snakes.py).")
 ALEX_TASKS = {"LinAlexNet lr 1, wd 5e-7": runs.alexnet,
               "LinAlexNet lr 0.1, wd 5e-6": lambda t: runs.alexnet(t, runs.ALEXNET_LR01)}
-MNIST_SCALE = runs.compare_scale("mnist5k")
 
 CLAIMS = [
     Claim(
@@ -312,8 +311,9 @@ CLAIMS = [
                       "≈ logistic regression (about 93 train / 92 test)",
         runs=per_tier(runs.underfit), measure=stats.measure_compare(runs.underfit),
         rule=judge_underfit, paper_values=paper_mnist_widths,
-        scale=runs.compare_scale("mnist5k", narrow=f"x{runs.UNDERFIT_WIDTH:g} (the paper's x1 "
-                                 "rows per parameter: 40,000 / 4,157), ")),
+        scale=runs.compare_scale(
+            "mnist5k", wide="direction", narrow=f"x{runs.UNDERFIT_WIDTH:g} (the paper's x1 rows "
+            "per parameter: 40,000 / 4,157), ")),
     Claim(
         id="samarin2020.4", paper="samarin2020",
         statement="AlexNet on the 10-class ImageNet snakes subset: a large gap at every width "
@@ -345,8 +345,8 @@ CLAIMS = [
         statement="Output trajectories of the network and its linearization diverge immediately "
                   "at x1 and get closer with width.",
         paper_numbers="Fig. 2 (no numbers)",
-        runs=per_tier(runs.mnist), measure=measure_trajectories, rule=judge_trajectories,
-        scale=MNIST_SCALE),
+        runs=per_tier(runs.mnist_every_seed), measure=measure_trajectories,
+        rule=judge_trajectories, scale=runs.compare_scale("mnist5k", wide="direction")),
     Claim(
         id="samarin2020.7", paper="samarin2020",
         statement="The effective rank of the 6000-row feature matrix of 600 examples is far below "

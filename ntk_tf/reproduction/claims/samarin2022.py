@@ -406,8 +406,9 @@ def paper_binary():
 
 
 # --- the claims ----------------------------------------------------------------------------------
-def _tasks_scale(tier):
-  return runs.compare_scale("mnist5k, shifted mnist5k and " + runs.HARDER_NAME[tier])[tier]
+def _tasks_scale(tier, wide=True):
+  return runs.compare_scale("mnist5k, shifted mnist5k and " + runs.HARDER_NAME[tier],
+                            wide)[tier]
 
 
 CLAIMS = [
@@ -436,7 +437,7 @@ CLAIMS = [
                                                                 runs.harder)))),
         rule=judge_harder_bigger,
         paper_values=lambda: paper_gap_tasks(("MNIST", "translated MNIST", "harder")),
-        scale={t: _tasks_scale(t) for t in TIERS}),
+        scale={t: _tasks_scale(t, wide="shared") for t in TIERS}),
     Claim(
         id="samarin2022.3", paper="samarin2022",
         statement="A wide linearization can beat the standard-width network on the harder task, "
