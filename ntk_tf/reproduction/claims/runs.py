@@ -14,8 +14,9 @@ from ntk_tf.configs import common as cc
 from ntk_tf.reproduction.claims.base import Run
 from ntk_tf.training import stopping
 
-# cpu-full runs x60 last: one x60 LeNet run of 100 epochs on 4,000 images takes ~16 h on a 2-core
-# CPU (~1.1 s per step of each model); it checkpoints every epoch, so it spans sessions.
+# cpu-full runs x60 last: one x60 LeNet run of 100 epochs on 4,000 images takes ~12.5 h on a 2-core
+# Xeon, ~26 h on a 2-core AMD EPYC VM (BUILD_NOTES); it checkpoints every epoch, so it spans
+# sessions on a machine that keeps its workdir (a seed's ~3.5 GB of state is not archived).
 WIDTHS = {"smoke": (1, 2), "cpu": (1, 2, 5, 10), "cpu-full": (1, 2, 5, 10, 25, 60),
           "paper": (1, 2, 5, 10, 25, 60)}
 # Binary 0-vs-rest: the offline tiers narrow LeNet to the paper's regime (60,000 rows against
