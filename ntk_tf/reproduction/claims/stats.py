@@ -129,8 +129,8 @@ def training_context(results: RunResults, runs: List[Run], paper_epochs: Optiona
     r = results[run.name]
     seeds = compare_results.seeds(r)
     rows = seed_metrics(results, run.name, seeds)
-    by_model = {m: None if rows is None else [stopping.train_curves(seed).get(m, [])
-                                              for seed in rows]
+    per_seed = None if rows is None else [stopping.train_curves(seed) for seed in rows]
+    by_model = {m: None if per_seed is None else [c.get(m, []) for c in per_seed]
                 for m in compare_results.trained(r)}
     epochs, paper = compare_results.epochs_trained(r), paper_epochs
     phase = starting_phase(results, run.name, rows)
