@@ -55,8 +55,9 @@ STAND_INS = {"cpu": "Offline stand-ins at this tier: " + _offline(
                  "Fashion-MNIST at 28x28 (1,000 train / 1,000 test; the finite CNNs' learning "
                  "rate from a grid of 0.3, 1, 3)") + " The papers' epochs "
                          "(100; binary SGD 200); LeNet x1-x10 with 3 seeds and x25, x60 with "
-                         "one on MNIST and the harder task (a x60 run takes 10-16 h here); the "
-                         "spectrum to x60.",
+                         "one on MNIST and the harder task (one x60 seed: ~12.5 h on a 2-core "
+                         "Xeon, ~26 h on a 2-core AMD EPYC VM, on a machine that keeps its "
+                         "workdir that long); the spectrum to x60.",
              "smoke": "Tiny data (a few hundred samples, one epoch): every claim's pipeline end "
                       "to end; its verdicts say only what the rule would decide.",
              "paper": "The papers' full scale: TFDS MNIST, CIFAR-10, the snakes subset, CIFAR-5m, "
