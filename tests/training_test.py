@@ -13,6 +13,7 @@ from ntk_tf.ntk.linearize import LinearizedModel
 from ntk_tf.errors import ConfigError
 from ntk_tf.training import optimizers, steps as training, stopping
 from ntk_tf.training.paired import PairedTrainer, TrainConfig
+from ntk_tf.utils import io
 from tests import test_utils
 
 
@@ -371,7 +372,7 @@ class HeldScheduleTest(test_utils.TestCase):
             for lr, lin in ((0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.01, 0.01), (0.1, 0.1))]
     with open(path, "w") as f:
       f.write("".join(json.dumps(r) + "\n" for r in rows))
-    self.assertEqual(stopping.starting_rate_epochs(stopping.read_metrics(path)), 3)
+    self.assertEqual(stopping.starting_rate_epochs(io.read_jsonl(path)), 3)
     self.assertEqual(stopping.starting_rate_epochs([]), 0)
 
   def test_bad_hold_gets_one_clear_error(self):

@@ -14,8 +14,9 @@ its epochs (a CNN-GAP seed flat for 36 epochs at 57.6 % after climbing 23 pp in 
 where its sibling seeds went on to fit their training sets).
 """
 
-import json
 from typing import Dict, List, Mapping, Optional, Sequence
+
+from ntk_tf.utils import io
 
 CONVERGED_PP = 0.5  # Train accuracy moving at most this (pp) over the last quarter: converged.
 FIT_ACCURACY = 0.99  # Train accuracy at least this: the training set is fit (10 in 1,000 missed).
@@ -127,15 +128,10 @@ def held_rate(base_lr: float, epoch: int, every: int, factor: float, hold: Optio
   return float(base_lr) * factor ** (1 + (epoch - hold) // int(every))
 
 
-def read_metrics(path: str) -> List[dict]:
-  """The per-epoch rows of a paired run's metrics.jsonl (paired_runs.write_metrics)."""
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
-
-
 def starting_rate_epochs(rows: List[dict]) -> int:
-  """How many leading epochs of a paired run's metrics rows (read_metrics) ran at its first
-  epoch's learning rates (both models'): the phase a learning-rate schedule does not yet shape."""
+  """How many leading epochs of a paired run's metrics.jsonl rows (io.read_jsonl) ran at its
+  first epoch's learning rates (both models'): the phase a learning-rate schedule does not yet
+  shape."""
   rate = lambda r: (r.get("learning_rate"), r.get("linearized_learning_rate"))
   count = 0
   for r in rows:
@@ -146,11 +142,12 @@ def starting_rate_epochs(rows: List[dict]) -> int:
 
 
 def train_curves(rows: List[dict]) -> Dict[str, List[float]]:
-  """Each model's per-epoch train accuracy (%) from a paired run's metrics rows (read_metrics)."""
+  """Each model's per-epoch train accuracy (%) from a paired run's metrics.jsonl rows
+  (io.read_jsonl)."""
   models = [m for m in ("standard", "linearized") if any(m in r for r in rows)]
   return {m: [100 * r[m]["train_accuracy"] for r in rows if m in r] for m in models}
 
 
 def read_curves(path: str) -> Dict[str, List[float]]:
   """Each model's per-epoch train accuracy (%) from a paired run's metrics.jsonl."""
-  return train_curves(read_metrics(path))
+  return train_curves(io.read_jsonl(path))

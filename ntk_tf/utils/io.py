@@ -96,6 +96,12 @@ def write_jsonl(path: str, records):
                                              for r in records), "w")
 
 
+def read_jsonl(path: str) -> list:
+  """The records of a JSON-lines file (write_jsonl, append_jsonl), blank lines skipped."""
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
 def append_jsonl(path: str, record: dict):
   """Appends one JSON line (metrics logs); a crash leaves at most the last line incomplete."""
   with open(path, "a") as f:

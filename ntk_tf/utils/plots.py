@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 import matplotlib.ticker  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from ntk_tf.utils import io  # pylint: disable=wrong-import-position
+
 COLORS = {"standard": "tab:blue", "linearized": "tab:orange"}
 LABELS = {"standard": "network", "linearized": "linearization"}
 _RUN = {"label": ""}  # The config a command-line run came from, named in every title.
@@ -33,14 +35,9 @@ def _integer_ticks(ax) -> None:
   ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
 
 
-def read_jsonl(path):
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
-
-
 def accuracy_curves(metrics_path: str, out_path: str, title: str = ""):
   """Train (dashed) and test (solid) accuracy per epoch of both models."""
-  records = read_jsonl(metrics_path)
+  records = io.read_jsonl(metrics_path)
   fig, ax = plt.subplots(figsize=(6, 4))
   for which in ("standard", "linearized"):
     rows = [r for r in records if which in r]

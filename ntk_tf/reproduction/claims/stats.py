@@ -20,6 +20,7 @@ from ntk_tf.reproduction.claims import runs as runs_lib
 from ntk_tf.reproduction.claims.base import Measured, RunResults, Run
 from ntk_tf.reproduction.verdicts import Rule, Stat, accuracy_se
 from ntk_tf.training import stopping
+from ntk_tf.utils import io
 
 CONVERGED_TEXT, FIT_ACCURACY = stopping.CONVERGED_TEXT, stopping.FIT_ACCURACY
 number = compare_results.number
@@ -31,13 +32,13 @@ def width_label(w) -> str:
 
 def seed_metrics(results: RunResults, run_name: str, seeds: Sequence[int],
                  paths: Optional[Sequence[str]] = None) -> Optional[List[List[dict]]]:
-  """Each seed's per-epoch metrics rows (stopping.read_metrics), or None where a file is missing.
+  """Each seed's per-epoch metrics rows (io.read_jsonl), or None where a file is missing.
 
   paths: the per-epoch metrics.jsonl files (default: seed_<s>/metrics.jsonl of the run)."""
   paths = paths or [results.path(run_name, f"seed_{s}", "metrics.jsonl") for s in seeds]
   if not all(os.path.exists(p) for p in paths):
     return None
-  return [stopping.read_metrics(p) for p in paths]
+  return [io.read_jsonl(p) for p in paths]
 
 
 def curves(results: RunResults, run_name: str, seeds: Sequence[int], model: str,
